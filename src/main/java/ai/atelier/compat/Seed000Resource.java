@@ -1,0 +1,75 @@
+package ai.atelier.compat;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobView;
+import ai.atelier.jobs.rest.JobResource;
+import ai.atelier.problem.Problem;
+import io.smallrye.mutiny.Uni;
+
+/** Seed 000's API (Qwen image edit): {@code POST /api/jobs} with image + prompt, then read one or all. */
+@Path("/api/jobs")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "Compatibility: seed 000")
+public class Seed000Resource {
+
+    /** Seed 000's job as its clients read it. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record LegacyJob(String jobId, String status, String prompt, String resultUrl, String error, Instant createdAt) {
+    }
+
+    private final JobService jobs;
+    private final JobResource.Uploads uploads;
+
+    public Seed000Resource(JobService jobs, JobResource.Uploads uploads) {
+        this.jobs = jobs;
+        this.uploads = uploads;
+    }
+
+    @POST
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Operation(summary = "Seed 000: edit an image with Qwen (multipart image + prompt)")
+    public Uni<LegacyJob> submit(@RestForm("image") FileUpload image, @RestForm String prompt) {
+        if (image == null) {
+            throw Problem.invalid("missing-image", "Missing image", "Send the picture as the multipart field 'image'");
+        }
+        return uploads.read(List.of(image)).chain(images -> jobs.submit(JobService.DEFAULT_TENANT,
+                new JobService.Submission("qwen-image-edit-plus-lora", prompt, images, Map.of(), "seed-000"))).map(Seed000Resource::legacy);
+    }
+
+    @GET
+    @Path("/{job_id}")
+    @Operation(summary = "Seed 000: one job")
+    public Uni<LegacyJob> get(@PathParam("job_id") String jobId) {
+        return jobs.get(JobService.DEFAULT_TENANT, Seed001Resource.parse(jobId)).map(Seed000Resource::legacy);
+    }
+
+    @GET
+    @Operation(summary = "Seed 000: the latest 100 jobs")
+    public Uni<List<LegacyJob>> list() {
+        return jobs.list(JobService.DEFAULT_TENANT, null, null, null, 100).map(p -> p.items().stream().map(Seed000Resource::legacy).toList());
+    }
+
+    static LegacyJob legacy(JobView j) {
+        return new LegacyJob(j.id().toString(), LegacyStatus.word(j.status()), j.prompt(), LegacyStatus.resultUrl(j), LegacyStatus.error(j),
+                j.createdAt());
+    }
+}

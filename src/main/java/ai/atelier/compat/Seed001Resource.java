@@ -1,0 +1,162 @@
+package ai.atelier.compat;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobView;
+import ai.atelier.jobs.rest.JobResource;
+import ai.atelier.problem.Problem;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Seed 001's API, same paths, fields and status words, so its clients keep working while they move
+ * to {@code /v1}. Its clients send sampler settings (steps, guidance, strength) that Atelier's models
+ * lock; those are ignored here, as the prototype's placeholder models did, rather than rejected.
+ */
+@Path("/api")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "Compatibility: seed 001")
+public class Seed001Resource {
+
+    static final String SUBMITTED = "Task submitted. Use /api/{session_id}/status to check progress.";
+    static final String DEFAULT_I2I_PROMPT = "The same image, high quality, sharp details";
+
+    /** Seed 001's text-to-image body. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record TextToImage(String prompt, String negativePrompt, Integer width, Integer height, Integer numInferenceSteps,
+            Double guidanceScale, Long seed) {
+    }
+
+    /** Seed 001's status answer. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record Status(String sessionId, String status, int progress, String message, String resultUrl, String error) {
+    }
+
+    private final JobService jobs;
+    private final JobResource.Uploads uploads;
+
+    public Seed001Resource(JobService jobs, JobResource.Uploads uploads) {
+        this.jobs = jobs;
+        this.uploads = uploads;
+    }
+
+    @POST
+    @Path("/flux/t2i")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Seed 001: FLUX text-to-image")
+    public Uni<LegacyStatus.Submitted> fluxT2i(TextToImage body) {
+        return submitText("flux-schnell", body);
+    }
+
+    @POST
+    @Path("/qwen-multi-angle/t2i")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Seed 001: multi-angle from text")
+    public Uni<LegacyStatus.Submitted> qwenT2i(TextToImage body) {
+        return submitText("qwen-multi-angle-t2i", body);
+    }
+
+    @POST
+    @Path("/flux/i2i")
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Operation(summary = "Seed 001: FLUX image-to-image (multipart)")
+    public Uni<LegacyStatus.Submitted> fluxI2i(@RestForm("image") FileUpload image, @RestForm String prompt, @RestForm Long seed,
+            @RestForm String strength, @RestForm("guidance_scale") String guidance, @RestForm("num_inference_steps") String steps) {
+        ignoredLocked(strength, guidance, steps);
+        String p = prompt == null || prompt.isBlank() ? DEFAULT_I2I_PROMPT : prompt;
+        return submitImage("flux-general-i2i", image, p, seed);
+    }
+
+    @POST
+    @Path("/qwen-multi-angle/i2i")
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Operation(summary = "Seed 001: multi-angle from a photo (multipart)")
+    public Uni<LegacyStatus.Submitted> qwenI2i(@RestForm("image") FileUpload image, @RestForm String prompt, @RestForm Long seed,
+            @RestForm String strength, @RestForm("guidance_scale") String guidance, @RestForm("num_inference_steps") String steps) {
+        ignoredLocked(strength, guidance, steps);
+        return submitImage("qwen-multiple-angles", image, null, seed);
+    }
+
+    @GET
+    @Path("/{session_id}/status")
+    @Operation(summary = "Seed 001: status of a session")
+    public Uni<Status> status(@PathParam("session_id") String sessionId) {
+        return jobs.get(JobService.DEFAULT_TENANT, parse(sessionId)).map(j -> new Status(j.id().toString(), LegacyStatus.word(j.status()),
+                j.progress(), message(j), LegacyStatus.resultUrl(j), LegacyStatus.error(j)));
+    }
+
+    private Uni<LegacyStatus.Submitted> submitText(String model, TextToImage body) {
+        if (body == null) {
+            throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with a prompt");
+        }
+        ignoredLocked(body.guidanceScale(), body.numInferenceSteps(), body.negativePrompt());
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("image_size", Map.of("width", body.width() == null ? 512 : body.width(), "height", body.height() == null ? 512 : body.height()));
+        if (body.seed() != null) {
+            params.put("seed", body.seed());
+        }
+        return submitted(jobs.submit(JobService.DEFAULT_TENANT, new JobService.Submission(model, body.prompt(), List.of(), params, "seed-001")));
+    }
+
+    private Uni<LegacyStatus.Submitted> submitImage(String model, FileUpload image, String prompt, Long seed) {
+        if (image == null) {
+            throw Problem.invalid("missing-image", "Missing image", "Send the picture as the multipart field 'image'");
+        }
+        Map<String, Object> params = new LinkedHashMap<>();
+        if (seed != null) {
+            params.put("seed", seed);
+        }
+        return uploads.read(List.of(image)).chain(images -> submitted(jobs.submit(JobService.DEFAULT_TENANT,
+                new JobService.Submission(model, prompt, images, params, "seed-001"))));
+    }
+
+    private static Uni<LegacyStatus.Submitted> submitted(Uni<JobView> job) {
+        return job.map(j -> new LegacyStatus.Submitted(j.id().toString(), "pending", SUBMITTED));
+    }
+
+    private static void ignoredLocked(Object... values) {
+        for (Object v : values) {
+            if (v != null) {
+                Log.debug("seed 001 client sent a locked sampler setting; ignored");
+                return;
+            }
+        }
+    }
+
+    static String message(JobView j) {
+        return switch (j.status()) {
+            case "queued" -> "Task is queued";
+            case "succeeded" -> "Generation completed successfully";
+            case "failed", "cancelled" -> "Generation failed";
+            default -> j.message() != null ? j.message() : "Processing (" + j.stage() + ")";
+        };
+    }
+
+    static UUID parse(String id) {
+        try {
+            return UUID.fromString(id);
+        } catch (IllegalArgumentException e) {
+            throw Problem.notFound("There is no session " + id);
+        }
+    }
+}

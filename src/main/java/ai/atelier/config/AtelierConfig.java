@@ -1,0 +1,116 @@
+package ai.atelier.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Every Atelier setting; each maps to an environment variable (ATELIER_FAL_QUEUE_URL, …), see the README table. */
+@ConfigMapping(prefix = "atelier")
+public interface AtelierConfig {
+
+    Fal fal();
+
+    S3 s3();
+
+    Ingest ingest();
+
+    Jobs jobs();
+
+    /** fal.ai access. */
+    interface Fal {
+        /** The fal API key ({@code FAL_KEY}); without it calls go out unauthenticated (the simulator accepts that). */
+        Optional<String> key();
+
+        /** Queue API base URL ({@code FAL_QUEUE_URL}). */
+        @WithDefault("https://queue.fal.run")
+        String queueUrl();
+
+        /** Synchronous run base URL ({@code FAL_RUN_URL}). */
+        @WithDefault("https://fal.run")
+        String runUrl();
+
+        /** REST (storage, tokens) base URL ({@code FAL_REST_URL}). */
+        @WithDefault("https://rest.fal.ai")
+        String restUrl();
+
+        /** Timeout of one HTTP call to fal. */
+        @WithDefault("30s")
+        Duration callTimeout();
+
+        /** How often a queued request's status is polled. */
+        @WithDefault("500ms")
+        Duration pollInterval();
+
+        /** Tries per call on 429/502/503/504 and connection failures. */
+        @WithDefault("5")
+        int maxAttempts();
+
+        /** First backoff delay; doubles per try, with ±25 % jitter; a Retry-After header wins when longer. */
+        @WithDefault("1s")
+        Duration backoff();
+
+        /** Cap on one backoff delay. */
+        @WithDefault("30s")
+        Duration maxBackoff();
+
+        /** How long one fal request may take, queue included, before the job fails. */
+        @WithDefault("15m")
+        Duration requestDeadline();
+
+        /** How input images reach fal: presigned S3 GET URLs, or inline data URLs. */
+        @WithDefault("presigned-url")
+        InputMode inputMode();
+
+        enum InputMode {
+            PRESIGNED_URL,
+            DATA_URL
+        }
+    }
+
+    /** Object storage. */
+    interface S3 {
+        /** Bucket for inputs and outputs ({@code ATELIER_S3_BUCKET}). */
+        @WithDefault("atelier")
+        String bucket();
+
+        /** Lifetime of presigned GET URLs handed to clients and to fal. */
+        @WithDefault("1h")
+        Duration presignExpiry();
+    }
+
+    /** Checks on uploads. */
+    interface Ingest {
+        /** Largest accepted image file. */
+        @WithDefault("20971520")
+        long maxBytes();
+
+        /** Largest accepted image, in pixels (width × height). */
+        @WithDefault("40000000")
+        long maxPixels();
+
+        /** Smallest accepted side, in pixels. */
+        @WithDefault("256")
+        int minSide();
+
+        /** Hosts an image URL may name even though they resolve to loopback or private addresses (local use only). */
+        Optional<List<String>> allowedHosts();
+
+        /** Timeout for fetching an image URL. */
+        @WithDefault("20s")
+        Duration fetchTimeout();
+    }
+
+    /** Job execution. */
+    interface Jobs {
+        /** Jobs one instance runs at once; the rest wait, queued in PostgreSQL. */
+        @WithDefault("64")
+        int maxConcurrent();
+
+        /** Lifetime of a job's live progress in Redis; PostgreSQL keeps the job after that. */
+        @WithDefault("3600s")
+        Duration progressTtl();
+    }
+}

@@ -1,0 +1,199 @@
+package ai.atelier.fal;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.config.AtelierConfig;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.mutiny.ext.web.client.HttpRequest;
+import io.vertx.mutiny.ext.web.client.HttpResponse;
+import io.vertx.mutiny.ext.web.client.WebClient;
+
+/**
+ * fal's queue API (submit, status, result, cancel), its sync run endpoint and its file CDN. Every call
+ * has a timeout; 429/502/503/504 and lost connections are retried with exponential backoff and jitter,
+ * honouring Retry-After; a 504 for a user timeout is not. The key goes only into the Authorization
+ * header and never into a log line or an error.
+ *
+ * <p>A Vert.x WebClient rather than a REST client interface: fal answers with absolute URLs and endpoint
+ * ids that contain slashes, and the retry policy needs the raw status and headers of every answer.
+ */
+@ApplicationScoped
+public class FalClient {
+
+    private final WebClient http;
+    private final AtelierConfig.Fal config;
+
+    public FalClient(Vertx vertx, AtelierConfig config) {
+        this.config = config.fal();
+        this.http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setMaxPoolSize(200)
+                .setKeepAlive(true).setFollowRedirects(true).setUserAgent("atelier/1.0"));
+    }
+
+    /** Submits to the queue on the full endpoint id; answers fal's request id. */
+    public Uni<String> submit(String endpointId, JsonObject input) {
+        return retrying("submit " + endpointId, () -> authed(http.postAbs(config.queueUrl() + "/" + endpointId))
+                .sendJsonObject(input))
+                .map(r -> json(r).getString("request_id"));
+    }
+
+    /** Polls status on owner/app only, as fal's URL rules require. */
+    public Uni<FalStatus> status(String endpointId, String requestId) {
+        return retrying("status", () -> authed(http.getAbs(requestUrl(endpointId, requestId) + "/status").addQueryParam("logs", "1")).send())
+                .map(r -> {
+                    JsonObject s = json(r);
+                    List<String> logs = new ArrayList<>();
+                    if (s.getValue("logs") instanceof JsonArray a) {
+                        a.forEach(l -> logs.add(l instanceof JsonObject o ? o.getString("message") : String.valueOf(l)));
+                    }
+                    return new FalStatus(s.getString("status"), s.getInteger("queue_position"), logs, s.getString("error"));
+                });
+    }
+
+    /** Fetches the result; a failed request answers fal's error (422 and others) as a {@link FalException}. */
+    public Uni<JsonObject> result(String endpointId, String requestId) {
+        return retrying("result", () -> authed(http.getAbs(requestUrl(endpointId, requestId))).send()).map(FalClient::json);
+    }
+
+    /** Cancels at fal; answers fal's word: OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND. */
+    public Uni<String> cancel(String endpointId, String requestId) {
+        return withTimeout(() -> authed(http.putAbs(requestUrl(endpointId, requestId) + "/cancel")).send())
+                .map(r -> {
+                    try {
+                        return r.bodyAsJsonObject().getString("status", "HTTP_" + r.statusCode());
+                    } catch (RuntimeException notJson) {
+                        return "HTTP_" + r.statusCode();
+                    }
+                });
+    }
+
+    /** Synchronous run on fal.run: no queue, for quick calls. */
+    public Uni<JsonObject> run(String endpointId, JsonObject input) {
+        return retrying("run " + endpointId, () -> authed(http.postAbs(config.runUrl() + "/" + endpointId)).sendJsonObject(input))
+                .map(FalClient::json);
+    }
+
+    /** Downloads an output file from fal's CDN (no key: the URLs are public). */
+    public Uni<byte[]> download(String url) {
+        return retrying("download", () -> http.getAbs(url).send()).map(r -> r.bodyAsBuffer() == null ? new byte[0] : r.bodyAsBuffer().getBytes());
+    }
+
+    private String requestUrl(String endpointId, String requestId) {
+        String[] parts = endpointId.split("/");
+        return config.queueUrl() + "/" + parts[0] + "/" + parts[1] + "/requests/" + requestId;
+    }
+
+    private HttpRequest<Buffer> authed(HttpRequest<Buffer> request) {
+        config.key().ifPresent(key -> request.putHeader("Authorization", "Key " + key));
+        return request.putHeader("Accept", "application/json");
+    }
+
+    private Uni<HttpResponse<Buffer>> withTimeout(Supplier<Uni<HttpResponse<Buffer>>> call) {
+        return Uni.createFrom().deferred(call::get).ifNoItem().after(config.callTimeout())
+                .failWith(() -> new FalException(0, "client_timeout", "fal did not answer within " + config.callTimeout(), null, false));
+    }
+
+    /** One call with the retry policy: answers 2xx responses, fails with a {@link FalException} otherwise. */
+    private Uni<HttpResponse<Buffer>> retrying(String what, Supplier<Uni<HttpResponse<Buffer>>> call) {
+        return attempt(what, call, 1);
+    }
+
+    private Uni<HttpResponse<Buffer>> attempt(String what, Supplier<Uni<HttpResponse<Buffer>>> call, int n) {
+        return withTimeout(call)
+                .onFailure(e -> !(e instanceof FalException)).transform(e -> new FalException(0, "connection_error",
+                        "fal could not be reached: " + e.getClass().getSimpleName(), null, false))
+                .onItem().transform(r -> {
+                    if (r.statusCode() >= 200 && r.statusCode() < 300) {
+                        return r;
+                    }
+                    throw toException(r);
+                })
+                .onFailure(FalException.class).recoverWithUni(e -> {
+                    FalException f = (FalException) e;
+                    if (!f.retryable() || n >= config.maxAttempts()) {
+                        return Uni.createFrom().failure(f);
+                    }
+                    Duration delay = backoff(n, f);
+                    Log.warnf("fal %s failed (%s, try %d of %d); again in %d ms", what, f.code(), n, config.maxAttempts(), delay.toMillis());
+                    return Uni.createFrom().voidItem().onItem().delayIt().by(delay).chain(() -> attempt(what, call, n + 1));
+                });
+    }
+
+    /** Exponential backoff with ±25 % jitter, never shorter than fal's Retry-After. */
+    private Duration backoff(int n, FalException f) {
+        long base = Math.min(config.maxBackoff().toMillis(), config.backoff().toMillis() << Math.min(n - 1, 20));
+        long jittered = (long) (base * (0.75 + ThreadLocalRandom.current().nextDouble() * 0.5));
+        return Duration.ofMillis(Math.max(jittered, f.retryAfter().map(Duration::toMillis).orElse(0L)));
+    }
+
+    static FalException toException(HttpResponse<Buffer> r) {
+        String errorType = r.getHeader("X-Fal-Error-Type");
+        String message = "HTTP " + r.statusCode();
+        try {
+            JsonObject body = r.bodyAsJsonObject();
+            if (body != null) {
+                errorType = body.getString("error_type", errorType);
+                message = describe(body.getValue("detail"), message);
+            }
+        } catch (RuntimeException notJson) {
+            // keep the status line
+        }
+        Duration retryAfter = null;
+        String ra = r.getHeader("Retry-After");
+        if (ra != null) {
+            try {
+                retryAfter = Duration.ofMillis((long) (Double.parseDouble(ra.trim()) * 1000));
+            } catch (NumberFormatException httpDate) {
+                retryAfter = null;
+            }
+        }
+        boolean userTimeout = r.statusCode() == 504 && "user".equalsIgnoreCase(r.getHeader("x-fal-request-timeout-type"));
+        return new FalException(r.statusCode(), errorType, message, retryAfter, userTimeout);
+    }
+
+    /** fal's {@code detail} is a string or a pydantic list of {loc, msg, type}. */
+    static String describe(Object detail, String fallback) {
+        if (detail instanceof String s) {
+            return s;
+        }
+        if (detail instanceof JsonArray list && !list.isEmpty()) {
+            List<String> parts = new ArrayList<>();
+            for (Object o : list) {
+                if (o instanceof JsonObject e) {
+                    JsonArray loc = e.getJsonArray("loc", new JsonArray());
+                    List<String> path = new ArrayList<>();
+                    loc.forEach(l -> path.add(String.valueOf(l)));
+                    if (!path.isEmpty() && "body".equals(path.get(0))) {
+                        path.remove(0);
+                    }
+                    parts.add((path.isEmpty() ? "" : String.join(".", path) + ": ") + e.getString("msg", "") + " (" + e.getString("type", "error") + ")");
+                }
+            }
+            return String.join("; ", parts);
+        }
+        return fallback;
+    }
+
+    private static JsonObject json(HttpResponse<Buffer> r) {
+        try {
+            JsonObject body = r.bodyAsJsonObject();
+            if (body == null) {
+                throw new FalException(r.statusCode(), "invalid_response", "fal answered with an empty body", null, false);
+            }
+            return body;
+        } catch (io.vertx.core.json.DecodeException e) {
+            throw new FalException(r.statusCode(), "invalid_response", "fal answered with something that is not JSON", null, false);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package ai.atelier.fal;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * A fal call that did not give a usable answer: an HTTP status with fal's {@code detail} and
+ * {@code error_type}, or no answer at all (status 0). Knows whether trying again can help.
+ */
+public class FalException extends RuntimeException {
+
+    private final int status;
+    private final String errorType;
+    private final Duration retryAfter;
+    private final boolean userTimeout;
+
+    public FalException(int status, String errorType, String message, Duration retryAfter, boolean userTimeout) {
+        super(message, null, false, false);
+        this.status = status;
+        this.errorType = errorType;
+        this.retryAfter = retryAfter;
+        this.userTimeout = userTimeout;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String errorType() {
+        return errorType;
+    }
+
+    public Optional<Duration> retryAfter() {
+        return Optional.ofNullable(retryAfter);
+    }
+
+    /** 429, 502, 503, 504 and lost connections may pass; a 504 for the caller's own request timeout must not be retried. */
+    public boolean retryable() {
+        if (userTimeout) {
+            return false;
+        }
+        return status == 0 || status == 429 || status == 502 || status == 503 || status == 504;
+    }
+
+    /** A stable code for the job's error column. */
+    public String code() {
+        if (status == 422) {
+            return "fal_validation";
+        }
+        if (userTimeout) {
+            return "fal_request_timeout";
+        }
+        if (status == 0) {
+            return "fal_unreachable";
+        }
+        return errorType != null ? "fal_" + errorType : "fal_http_" + status;
+    }
+}

@@ -1,0 +1,110 @@
+package ai.atelier.ingest;
+
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.jobs.JobFile;
+import ai.atelier.problem.Problem;
+import ai.atelier.storage.ObjectStore;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The ingest stage: takes each input image (an upload, an http(s) URL or a data URL), checks it by
+ * its bytes, whatever its name or declared type says, and stores it in S3 under the job's prefix.
+ */
+@ApplicationScoped
+public class Ingest {
+
+    /** One input as the client gave it: bytes of an upload, or a URL (http, https or data). */
+    public record Source(byte[] bytes, String url, String role) {
+
+        public static Source upload(byte[] bytes, String role) {
+            return new Source(bytes, null, role);
+        }
+
+        public static Source url(String url, String role) {
+            return new Source(null, url, role);
+        }
+    }
+
+    private final ImageFetcher fetcher;
+    private final ObjectStore store;
+    private final AtelierConfig.Ingest config;
+
+    public Ingest(ImageFetcher fetcher, ObjectStore store, AtelierConfig config) {
+        this.fetcher = fetcher;
+        this.store = store;
+        this.config = config.ingest();
+    }
+
+    public Uni<List<JobFile>> ingest(UUID jobId, List<Source> sources) {
+        if (sources.isEmpty()) {
+            return Uni.createFrom().item(List.of());
+        }
+        return Multi.createFrom().range(0, sources.size())
+                .onItem().transformToUniAndConcatenate(i -> bytesOf(sources.get(i), i)
+                        .chain(bytes -> storeChecked(jobId, i, bytes, sources.get(i).role())))
+                .collect().asList();
+    }
+
+    private Uni<byte[]> bytesOf(Source source, int index) {
+        if (source.bytes() != null) {
+            return Uni.createFrom().item(source.bytes());
+        }
+        String url = source.url() == null ? "" : source.url().trim();
+        if (url.regionMatches(true, 0, "data:", 0, 5)) {
+            return Uni.createFrom().item(() -> decodeDataUrl(url, index));
+        }
+        return fetcher.fetch(url);
+    }
+
+    private byte[] decodeDataUrl(String url, int index) {
+        int comma = url.indexOf(',');
+        if (comma < 0 || !url.substring(0, comma).toLowerCase().endsWith(";base64")) {
+            throw Problem.invalid("invalid-data-url", "Invalid data URL", "Image " + (index + 1) + " is a data URL without ';base64,' data");
+        }
+        long approxBytes = (long) (url.length() - comma - 1) * 3 / 4;
+        if (approxBytes > config.maxBytes()) {
+            throw tooManyBytes(index, approxBytes);
+        }
+        try {
+            return Base64.getMimeDecoder().decode(url.substring(comma + 1));
+        } catch (IllegalArgumentException e) {
+            throw Problem.invalid("invalid-data-url", "Invalid data URL", "Image " + (index + 1) + " is a data URL whose base64 is not valid");
+        }
+    }
+
+    /** Checks an image by its bytes and stores it; the checks are the ones every input meets, however it came. */
+    public ImageInfo check(byte[] bytes, int index) {
+        if (bytes.length > config.maxBytes()) {
+            throw tooManyBytes(index, bytes.length);
+        }
+        ImageInfo info = ImageInfo.sniff(bytes).orElseThrow(() -> Problem.invalid("unsupported-image", "Unsupported image",
+                "Image " + (index + 1) + " is not a PNG, JPEG or WebP file (judged by its bytes, not its name or declared type)"));
+        if (info.width() < config.minSide() || info.height() < config.minSide()) {
+            throw Problem.invalid("image-too-small", "Image too small", "Image " + (index + 1) + " is " + info.width() + "×" + info.height()
+                    + " pixels; each side must be at least " + config.minSide());
+        }
+        if (info.pixels() > config.maxPixels()) {
+            throw Problem.invalid("image-too-large", "Image too large", "Image " + (index + 1) + " is " + info.width() + "×" + info.height()
+                    + " = " + info.pixels() + " pixels; the limit is " + config.maxPixels());
+        }
+        return info;
+    }
+
+    private Uni<JobFile> storeChecked(UUID jobId, int index, byte[] bytes, String role) {
+        ImageInfo info = check(bytes, index);
+        String key = "jobs/" + jobId + "/inputs/" + index + "." + info.extension();
+        return store.put(key, bytes, info.contentType())
+                .replaceWith(new JobFile(key, info.contentType(), info.width(), info.height(), bytes.length, role));
+    }
+
+    private Problem tooManyBytes(int index, long bytes) {
+        return Problem.tooLarge("image-too-many-bytes", "Image " + (index + 1) + " has " + bytes + " bytes; the limit is " + config.maxBytes());
+    }
+}

@@ -1,0 +1,75 @@
+package ai.atelier.jobs;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Table;
+
+import org.hibernate.annotations.JdbcTypeCode;
+import org.hibernate.type.SqlTypes;
+
+import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
+
+/** A generation job, the row that never loses it. Never leaves the service layer: resources get {@link JobView}. */
+@Entity
+@Table(name = "jobs")
+public class Job extends PanacheEntityBase {
+
+    @jakarta.persistence.Id
+    public UUID id;
+
+    public String tenant;
+
+    public String model;
+
+    public JobStatus status;
+
+    public String stage;
+
+    public int progress;
+
+    public String prompt;
+
+    @JdbcTypeCode(SqlTypes.JSON)
+    public Map<String, Object> params = new LinkedHashMap<>();
+
+    @JdbcTypeCode(SqlTypes.JSON)
+    public JobFiles inputs = JobFiles.of(List.of());
+
+    @JdbcTypeCode(SqlTypes.JSON)
+    public JobFiles outputs = JobFiles.of(List.of());
+
+    @Column(name = "fal_endpoint")
+    public String falEndpoint;
+
+    @Column(name = "fal_request_id")
+    public String falRequestId;
+
+    @Column(name = "fal_step")
+    public int falStep;
+
+    @Column(name = "error_code")
+    public String errorCode;
+
+    @Column(name = "error_message")
+    public String errorMessage;
+
+    public String source;
+
+    @Column(name = "created_at")
+    public Instant createdAt;
+
+    @Column(name = "updated_at")
+    public Instant updatedAt;
+
+    @Column(name = "started_at")
+    public Instant startedAt;
+
+    @Column(name = "finished_at")
+    public Instant finishedAt;
+}

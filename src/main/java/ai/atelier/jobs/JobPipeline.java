@@ -1,0 +1,247 @@
+package ai.atelier.jobs;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.fal.FalClient;
+import ai.atelier.fal.FalException;
+import ai.atelier.fal.FalImage;
+import ai.atelier.fal.FalStatus;
+import ai.atelier.ingest.ImageInfo;
+import ai.atelier.models.FalCall;
+import ai.atelier.models.ModelCatalog;
+import ai.atelier.models.ModelStrategy;
+import ai.atelier.problem.Problem;
+import ai.atelier.progress.Progress;
+import ai.atelier.progress.ProgressStore;
+import ai.atelier.storage.ObjectStore;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * A job's stages after ingest, one {@code Uni} each, top to bottom: categorise → prompt → infer →
+ * store → finish. No stage blocks a thread and no transaction is held across a call to fal or S3.
+ * A job that already has a fal request id resumes polling it instead of paying fal again, and the
+ * store stage skips outputs already copied, so running a job again after a crash is safe.
+ */
+@ApplicationScoped
+public class JobPipeline {
+
+    private final ModelCatalog models;
+    private final FalClient fal;
+    private final ObjectStore store;
+    private final ProgressStore progress;
+    private final AtelierConfig config;
+
+    public JobPipeline(ModelCatalog models, FalClient fal, ObjectStore store, ProgressStore progress, AtelierConfig config) {
+        this.models = models;
+        this.fal = fal;
+        this.store = store;
+        this.progress = progress;
+        this.config = config;
+    }
+
+    /** Runs (or resumes) a job to a terminal state; never fails: a failure is recorded on the job. */
+    public Uni<Void> run(UUID id) {
+        return Panache.withSession(() -> Job.<Job>findById(id))
+                .chain(job -> job == null || job.status.terminal() ? Uni.createFrom().voidItem() : stages(job))
+                .onFailure().recoverWithUni(failure -> fail(id, failure));
+    }
+
+    private Uni<Void> stages(Job job) {
+        ModelStrategy model = models.require(job.model);
+        return start(job)
+                .chain(() -> categorise(job))
+                .chain(() -> prompt(job))
+                .chain(() -> infer(job, model))
+                .chain(images -> storeOutputs(job, images))
+                .chain(outputs -> finish(job, outputs));
+    }
+
+    private Uni<Void> start(Job job) {
+        Log.infof("job %s: running %s (%s)", job.id, job.model, job.falRequestId == null ? "new" : "resuming fal request " + job.falRequestId);
+        return update(job.id, j -> {
+            j.status = JobStatus.RUNNING;
+            if (j.startedAt == null) {
+                j.startedAt = Instant.now();
+            }
+        }).chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 12, "Starting", null, List.of()));
+    }
+
+    /** Pass-through for now: vision categorisation arrives with the product-shoot work. */
+    private Uni<Void> categorise(Job job) {
+        return stage(job.id, "categorise", 15);
+    }
+
+    /** Pass-through for now: the client's prompt is used as given. */
+    private Uni<Void> prompt(Job job) {
+        Log.infof("job %s: prompt for %s with %s: %s", job.id, job.model, job.params, job.prompt);
+        return stage(job.id, "prompt", 20);
+    }
+
+    /** Runs each fal call of the model's plan through the queue; each call gets the previous call's outputs. */
+    private Uni<List<FalImage>> infer(Job job, ModelStrategy model) {
+        List<FalCall> plan = model.plan(job.prompt, job.params);
+        return stage(job.id, "infer", 25)
+                .chain(() -> inputUrls(job))
+                .chain(urls -> step(job, plan, 0, urls));
+    }
+
+    private Uni<List<FalImage>> step(Job job, List<FalCall> plan, int index, List<String> imageUrls) {
+        FalCall call = plan.get(index);
+        Uni<String> requestId = job.falRequestId != null && job.falStep == index && call.endpointId().equals(job.falEndpoint)
+                ? Uni.createFrom().item(job.falRequestId)
+                : submit(job, call, index, imageUrls);
+        return requestId
+                .chain(rid -> awaitCompletion(job, call.endpointId(), rid, index, plan.size())
+                        .chain(() -> fal.result(call.endpointId(), rid)))
+                .map(result -> {
+                    List<FalImage> images = FalImage.read(result);
+                    if (images.isEmpty()) {
+                        throw new FalException(200, "no_output", "fal returned no images", null, false);
+                    }
+                    return images;
+                })
+                .chain(images -> index + 1 < plan.size()
+                        ? step(job, plan, index + 1, images.stream().map(FalImage::url).toList())
+                        : Uni.createFrom().item(images));
+    }
+
+    /** Submits and records the request id at once: a crash after this line resumes, never resubmits. */
+    private Uni<String> submit(Job job, FalCall call, int index, List<String> imageUrls) {
+        JsonObject payload = call.payload().apply(imageUrls);
+        return fal.submit(call.endpointId(), payload)
+                .call(rid -> update(job.id, j -> {
+                    j.falRequestId = rid;
+                    j.falEndpoint = call.endpointId();
+                    j.falStep = index;
+                }))
+                .invoke(rid -> {
+                    job.falRequestId = rid;
+                    job.falEndpoint = call.endpointId();
+                    job.falStep = index;
+                    Log.infof("job %s: fal request %s on %s", job.id, rid, call.endpointId());
+                });
+    }
+
+    private Uni<Void> awaitCompletion(Job job, String endpointId, String requestId, int index, int steps) {
+        return Uni.createFrom().deferred(() -> fal.status(endpointId, requestId))
+                .call(s -> report(job.id, JobStatus.RUNNING, "infer", percent(s, index, steps), describe(s), s.queuePosition(), s.logs()))
+                .repeat().withDelay(config.fal().pollInterval()).whilst(s -> !s.completed())
+                .collect().last()
+                .ifNoItem().after(config.fal().requestDeadline())
+                .failWith(() -> new FalException(0, "deadline", "fal did not finish within " + config.fal().requestDeadline(), null, true))
+                .replaceWithVoid();
+    }
+
+    private static int percent(FalStatus s, int index, int steps) {
+        int within = s.queued() ? 0 : s.completed() ? 100 : Math.min(90, 20 + 15 * s.logs().size());
+        return 25 + (55 * index + 55 * within / 100) / steps;
+    }
+
+    private static String describe(FalStatus s) {
+        if (s.queued()) {
+            return "Waiting in fal's queue" + (s.queuePosition() == null ? "" : " (position " + s.queuePosition() + ")");
+        }
+        return s.completed() ? "Generated" : "Generating";
+    }
+
+    private Uni<List<String>> inputUrls(Job job) {
+        if (config.fal().inputMode() == AtelierConfig.Fal.InputMode.PRESIGNED_URL) {
+            return Uni.createFrom().item(job.inputs.items().stream().map(f -> store.presignGet(f.key())).toList());
+        }
+        return Multi.createFrom().iterable(job.inputs.items())
+                .onItem().transformToUniAndConcatenate(f -> store.get(f.key())
+                        .map(bytes -> "data:" + f.contentType() + ";base64," + Base64.getEncoder().encodeToString(bytes)))
+                .collect().asList();
+    }
+
+    /** Copies each output into S3 under a fixed key; a key already there (a resumed job) is not copied twice. */
+    private Uni<List<JobFile>> storeOutputs(Job job, List<FalImage> images) {
+        return stage(job.id, "store", 85)
+                .chain(() -> Multi.createFrom().range(0, images.size())
+                        .onItem().transformToUniAndConcatenate(i -> storeOne(job, i, images.get(i)))
+                        .collect().asList());
+    }
+
+    private Uni<JobFile> storeOne(Job job, int index, FalImage image) {
+        return fal.download(image.url()).chain(bytes -> {
+            ImageInfo info = ImageInfo.sniff(bytes).orElseThrow(() -> new FalException(200, "invalid_output",
+                    "fal output " + (index + 1) + " is not a PNG, JPEG or WebP image", null, false));
+            String key = "jobs/" + job.id + "/outputs/" + index + "." + info.extension();
+            JobFile file = new JobFile(key, info.contentType(), info.width(), info.height(), bytes.length, "output");
+            return store.size(key).chain(size -> size != null && size == bytes.length
+                    ? Uni.createFrom().item(file)
+                    : store.put(key, bytes, info.contentType()).replaceWith(file));
+        });
+    }
+
+    private Uni<Void> finish(Job job, List<JobFile> outputs) {
+        return update(job.id, j -> {
+            j.status = JobStatus.SUCCEEDED;
+            j.stage = "finish";
+            j.progress = 100;
+            j.outputs = JobFiles.of(outputs);
+            j.finishedAt = Instant.now();
+        }).chain(() -> report(job.id, JobStatus.SUCCEEDED, "finish", 100, "Done", null, List.of()))
+                .invoke(() -> Log.infof("job %s: succeeded with %d output(s)", job.id, outputs.size()));
+    }
+
+    private Uni<Void> fail(UUID id, Throwable failure) {
+        String code;
+        String message;
+        if (failure instanceof FalException f) {
+            code = f.code();
+            message = "fal: " + f.getMessage();
+        } else if (failure instanceof Problem p) {
+            code = p.slug();
+            message = p.getMessage();
+        } else {
+            code = "internal_error";
+            message = "Atelier failed while running the job (" + failure.getClass().getSimpleName() + ")";
+        }
+        Log.warnf("job %s: failed: %s: %s", id, code, message);
+        if (code.equals("internal_error")) {
+            Log.errorf(failure, "job %s: unexpected failure", id);
+        }
+        return update(id, j -> {
+            j.status = JobStatus.FAILED;
+            j.errorCode = code;
+            j.errorMessage = message;
+            j.finishedAt = Instant.now();
+        }).chain(() -> report(id, JobStatus.FAILED, "finish", 100, message, null, List.of()))
+                .onFailure().invoke(e -> Log.errorf(e, "job %s: could not record its failure", id))
+                .onFailure().recoverWithNull().replaceWithVoid();
+    }
+
+    private Uni<Void> stage(UUID id, String stage, int percent) {
+        return update(id, j -> {
+            j.stage = stage;
+            j.progress = percent;
+        }).chain(() -> report(id, JobStatus.RUNNING, stage, percent, null, null, List.of()));
+    }
+
+    private Uni<Void> update(UUID id, Consumer<Job> change) {
+        return Panache.withTransaction(() -> Job.<Job>findById(id).invoke(j -> {
+            change.accept(j);
+            j.updatedAt = Instant.now();
+        })).replaceWithVoid();
+    }
+
+    private Uni<Void> report(UUID id, JobStatus status, String stage, int percent, String message, Integer queuePosition,
+            List<String> logs) {
+        return progress.put(id, new Progress(status.wire(), stage, percent, message, queuePosition, logs, Instant.now()))
+                .onFailure().invoke(e -> Log.warnf("job %s: progress not written to Redis: %s", id, e.getMessage()))
+                .onFailure().recoverWithNull();
+    }
+}

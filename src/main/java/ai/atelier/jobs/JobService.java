@@ -1,0 +1,178 @@
+package ai.atelier.jobs;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.ingest.Ingest;
+import ai.atelier.models.ModelCatalog;
+import ai.atelier.models.ModelStrategy;
+import ai.atelier.problem.Problem;
+import ai.atelier.progress.Progress;
+import ai.atelier.progress.ProgressStore;
+import ai.atelier.storage.ObjectStore;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.logging.Log;
+import io.quarkus.panache.common.Parameters;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Accepting, reading and listing jobs. A job is accepted only once its inputs are checked and in S3
+ * and its row is committed; then the runner takes it.
+ */
+@ApplicationScoped
+public class JobService {
+
+    /** Until API keys arrive every job belongs to this tenant. */
+    public static final String DEFAULT_TENANT = "default";
+
+    /** A request to generate, however it arrived (JSON, multipart, a seed's route). */
+    public record Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source) {
+    }
+
+    private final ModelCatalog models;
+    private final Ingest ingest;
+    private final ObjectStore store;
+    private final ProgressStore progress;
+    private final JobRunner runner;
+
+    public JobService(ModelCatalog models, Ingest ingest, ObjectStore store, ProgressStore progress, JobRunner runner) {
+        this.models = models;
+        this.ingest = ingest;
+        this.store = store;
+        this.progress = progress;
+        this.runner = runner;
+    }
+
+    public Uni<JobView> submit(String tenant, Submission s) {
+        ModelStrategy model = models.require(s.model());
+        String prompt = s.prompt() == null ? null : s.prompt().strip();
+        if (model.promptRequired() && (prompt == null || prompt.isEmpty())) {
+            throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a non-empty prompt");
+        }
+        if (!model.acceptsPrompt() && prompt != null && !prompt.isEmpty()) {
+            throw Problem.invalid("prompt-not-accepted", "Prompt not accepted", "Model " + model.id() + " takes no prompt");
+        }
+        if (prompt != null && prompt.length() > 10_000) {
+            throw Problem.invalid("prompt-too-long", "Prompt too long", "A prompt may have at most 10000 characters");
+        }
+        int images = s.images().size();
+        if (images < model.minImages() || images > model.maxImages()) {
+            throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id() + " takes "
+                    + (model.minImages() == model.maxImages() ? String.valueOf(model.minImages()) : model.minImages() + " to " + model.maxImages())
+                    + " image(s); the request has " + images);
+        }
+        Map<String, Object> tuned = ModelCatalog.check(model, s.params());
+        UUID id = UUID.randomUUID();
+        return ingest.ingest(id, s.images())
+                .chain(inputs -> Panache.withTransaction(() -> {
+                    Job job = new Job();
+                    job.id = id;
+                    job.tenant = tenant;
+                    job.model = model.id();
+                    job.status = JobStatus.QUEUED;
+                    job.stage = "ingest";
+                    job.progress = 10;
+                    job.prompt = model.acceptsPrompt() ? prompt : null;
+                    job.params = new LinkedHashMap<>(tuned);
+                    job.inputs = JobFiles.of(inputs);
+                    job.source = s.source();
+                    job.createdAt = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+                    job.updatedAt = job.createdAt;
+                    return job.persist().replaceWith(job);
+                }))
+                .call(job -> progress.put(job.id, new Progress("queued", "ingest", 10, "Queued", null, List.of(), Instant.now()))
+                        .onFailure().recoverWithNull())
+                .invoke(job -> {
+                    Log.infof("job %s: accepted %s with %d input(s)", job.id, job.model, job.inputs.items().size());
+                    runner.launch(job.id);
+                })
+                .map(job -> view(job, null));
+    }
+
+    public Uni<JobView> get(String tenant, UUID id) {
+        return Panache.withSession(() -> Job.<Job>find("id = ?1 and tenant = ?2", id, tenant).firstResult())
+                .onItem().ifNull().failWith(() -> Problem.notFound("There is no job " + id))
+                .chain(job -> job.status.terminal()
+                        ? Uni.createFrom().item(view(job, null))
+                        : progress.get(id).map(p -> view(job, p)));
+    }
+
+    public Uni<JobView.Page> list(String tenant, String status, String model, String cursor, int limit) {
+        if (limit < 1 || limit > 100) {
+            throw Problem.invalid("invalid-limit", "Invalid limit", "limit must be from 1 to 100");
+        }
+        StringBuilder q = new StringBuilder("tenant = :tenant");
+        Parameters params = Parameters.with("tenant", tenant);
+        if (status != null && !status.isBlank()) {
+            try {
+                params.and("status", JobStatus.parse(status));
+            } catch (IllegalArgumentException e) {
+                throw Problem.invalid("invalid-status", "Invalid status", "status must be one of queued, running, succeeded, failed, cancelled");
+            }
+            q.append(" and status = :status");
+        }
+        if (model != null && !model.isBlank()) {
+            params.and("model", models.require(model).id());
+            q.append(" and model = :model");
+        }
+        if (cursor != null && !cursor.isBlank()) {
+            Cursor c = Cursor.decode(cursor);
+            q.append(" and (createdAt < :at or (createdAt = :at and id < :id))");
+            params.and("at", c.createdAt()).and("id", c.id());
+        }
+        q.append(" order by createdAt desc, id desc");
+        // range() is inclusive: this reads limit + 1 rows, the extra one only says whether a next page exists
+        return Panache.withSession(() -> Job.<Job>find(q.toString(), params).range(0, limit).list())
+                .map(jobs -> {
+                    List<Job> page = jobs.subList(0, Math.min(limit, jobs.size()));
+                    String next = jobs.size() > limit ? Cursor.of(page.get(page.size() - 1)).encode() : null;
+                    return new JobView.Page(page.stream().map(j -> view(j, null)).toList(), next);
+                });
+    }
+
+    /** Keyset cursor: the (created_at, id) of the last job of a page, opaque to clients. */
+    record Cursor(Instant createdAt, UUID id) {
+        static Cursor of(Job job) {
+            return new Cursor(job.createdAt, job.id);
+        }
+
+        String encode() {
+            ByteBuffer b = ByteBuffer.allocate(28).putLong(createdAt.getEpochSecond()).putInt(createdAt.getNano())
+                    .putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits());
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+        }
+
+        static Cursor decode(String s) {
+            try {
+                ByteBuffer b = ByteBuffer.wrap(Base64.getUrlDecoder().decode(s));
+                return new Cursor(Instant.ofEpochSecond(b.getLong(), b.getInt()), new UUID(b.getLong(), b.getLong()));
+            } catch (RuntimeException e) {
+                throw Problem.invalid("invalid-cursor", "Invalid cursor", "The cursor is not one this API handed out");
+            }
+        }
+    }
+
+    JobView view(Job job, Progress live) {
+        boolean useLive = live != null && !job.status.terminal();
+        return new JobView(job.id, job.model, useLive && live.status() != null ? live.status() : job.status.wire(),
+                useLive ? live.stage() : job.stage, useLive ? Math.max(live.percent(), job.progress) : job.progress,
+                useLive ? live.message() : job.status == JobStatus.FAILED ? job.errorMessage : null,
+                useLive ? live.queuePosition() : null, job.prompt, job.params, files(job.inputs.items()), files(job.outputs.items()),
+                job.errorCode == null ? null : new JobView.ErrorView(job.errorCode, job.errorMessage), job.falRequestId,
+                useLive && live.logs() != null && !live.logs().isEmpty() ? live.logs() : null,
+                job.createdAt, job.updatedAt, job.finishedAt);
+    }
+
+    private List<JobView.FileView> files(List<JobFile> files) {
+        return files.stream().map(f -> new JobView.FileView(store.presignGet(f.key()), f.key(), f.contentType(), f.width(), f.height(),
+                f.bytes(), f.role())).toList();
+    }
+}

@@ -1,0 +1,28 @@
+package ai.atelier.jobs;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/** What a client sees of a job: the row, completed with live progress from Redis, file URLs presigned. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobView(UUID id, String model, String status, String stage, int progress, String message, Integer queuePosition,
+        String prompt, Map<String, Object> params, List<FileView> inputs, List<FileView> outputs, ErrorView error,
+        String falRequestId, List<String> logs, Instant createdAt, Instant updatedAt, Instant finishedAt) {
+
+    /** A stored file: a presigned GET URL plus what Atelier checked about it. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record FileView(String url, String key, String contentType, Integer width, Integer height, long bytes, String role) {
+    }
+
+    public record ErrorView(String code, String message) {
+    }
+
+    /** A page of jobs, newest first, and the cursor of the next page (absent on the last). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Page(List<JobView> items, String nextCursor) {
+    }
+}

@@ -1,0 +1,15 @@
+package ai.atelier.jobs.rest;
+
+import java.util.List;
+import java.util.Map;
+
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+
+/** {@code POST /v1/jobs} as JSON: images as http(s) URLs or data URLs. */
+public record SubmitJobRequest(
+        @Schema(description = "Model id from GET /v1/models", examples = "flux-schnell") String model,
+        @Schema(description = "What to generate or how to edit") String prompt,
+        @Schema(description = "One input image: http(s) URL or data URL") String imageUrl,
+        @Schema(description = "Several input images: http(s) URLs or data URLs") List<String> imageUrls,
+        @Schema(description = "Tunable parameters of the model (see GET /v1/models)") Map<String, Object> params) {
+}

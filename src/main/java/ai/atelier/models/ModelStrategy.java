@@ -1,0 +1,42 @@
+package ai.atelier.models;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One fal model as Atelier offers it: the endpoint(s) it calls, what it locks, what a client may tune
+ * and how a request becomes fal's payload. Adding a model is adding one bean implementing this.
+ */
+public interface ModelStrategy {
+
+    /** The public model name clients send, e.g. {@code flux-schnell}. */
+    String id();
+
+    String description();
+
+    /** The fal endpoint ids, in the order they are called. */
+    List<String> endpoints();
+
+    int minImages();
+
+    int maxImages();
+
+    /** Whether the model takes a prompt at all, and whether it must have one. */
+    boolean acceptsPrompt();
+
+    boolean promptRequired();
+
+    /** Fields fal always receives with these values; a request cannot change them. */
+    Map<String, Object> locked();
+
+    /** Fields a request may set, with their ranges. */
+    List<ParamSpec> tunable();
+
+    /**
+     * The fal calls for a request, in order. The first call gets the job's input image URLs; each later
+     * call gets the output image URLs of the one before (generate, then turn).
+     *
+     * @param tuned the request's parameters, already checked by {@link ModelCatalog#check}
+     */
+    List<FalCall> plan(String prompt, Map<String, Object> tuned);
+}

@@ -1,0 +1,187 @@
+package ai.atelier.models;
+
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One parameter a request may tune, with the range fal's schema allows (or a tighter one of ours),
+ * and the conversion from what a client sent to exactly what fal receives.
+ */
+public record ParamSpec(String name, Type type, Double min, Double max, List<String> values, Object defaultValue, Integer maxItems,
+        String description) {
+
+    /** The kinds of values fal's schemas use. */
+    public enum Type { INTEGER, NUMBER, BOOLEAN, ENUM, STRING, SEED, IMAGE_SIZE, LORAS }
+
+    static final Set<String> SIZE_PRESETS = Set.of("square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9");
+
+    public static ParamSpec integer(String name, int min, int max, Integer def, String description) {
+        return new ParamSpec(name, Type.INTEGER, (double) min, (double) max, List.of(), def, null, description);
+    }
+
+    public static ParamSpec number(String name, double min, double max, Double def, String description) {
+        return new ParamSpec(name, Type.NUMBER, min, max, List.of(), def, null, description);
+    }
+
+    public static ParamSpec bool(String name, Boolean def, String description) {
+        return new ParamSpec(name, Type.BOOLEAN, null, null, List.of(), def, null, description);
+    }
+
+    public static ParamSpec oneOf(String name, List<String> values, String def, String description) {
+        return new ParamSpec(name, Type.ENUM, null, null, values, def, null, description);
+    }
+
+    public static ParamSpec text(String name, int maxLength, String def, String description) {
+        return new ParamSpec(name, Type.STRING, 0.0, (double) maxLength, List.of(), def, null, description);
+    }
+
+    public static ParamSpec seed() {
+        return new ParamSpec("seed", Type.SEED, 0.0, null, List.of(), null, null, "Same seed, same inputs: same picture");
+    }
+
+    public static ParamSpec imageSize(int minSide, int maxSide, String def) {
+        return new ParamSpec("image_size", Type.IMAGE_SIZE, (double) minSide, (double) maxSide, List.copyOf(SIZE_PRESETS.stream().sorted().toList()),
+                def, null, "A preset name or {\"width\", \"height\"} in pixels");
+    }
+
+    public static ParamSpec loras(int maxItems) {
+        return new ParamSpec("loras", Type.LORAS, 0.0, 4.0, List.of(), null, maxItems,
+                "Up to " + maxItems + " LoRAs: [{\"path\": URL or id, \"scale\": 0..4}]");
+    }
+
+    /**
+     * Checks a client value and returns what fal should receive.
+     *
+     * @throws IllegalArgumentException with a message fit for the client when the value is unusable
+     */
+    public Object coerce(Object value) {
+        if (value == null) {
+            throw new IllegalArgumentException("must not be null");
+        }
+        return switch (type) {
+            case INTEGER -> {
+                long v = wholeNumber(value);
+                checkRange(v);
+                yield (int) v;
+            }
+            case NUMBER -> {
+                if (!(value instanceof Number n)) {
+                    throw new IllegalArgumentException("must be a number");
+                }
+                checkRange(n.doubleValue());
+                yield n.doubleValue();
+            }
+            case BOOLEAN -> {
+                if (!(value instanceof Boolean b)) {
+                    throw new IllegalArgumentException("must be true or false");
+                }
+                yield b;
+            }
+            case ENUM -> {
+                if (!(value instanceof String s) || !values.contains(s)) {
+                    throw new IllegalArgumentException("must be one of " + values);
+                }
+                yield s;
+            }
+            case STRING -> {
+                if (!(value instanceof String s)) {
+                    throw new IllegalArgumentException("must be a string");
+                }
+                if (s.length() > max) {
+                    throw new IllegalArgumentException("must be at most " + max.intValue() + " characters");
+                }
+                yield s;
+            }
+            case SEED -> {
+                BigInteger v = value instanceof BigInteger b ? b : BigInteger.valueOf(wholeNumber(value));
+                if (v.signum() < 0) {
+                    throw new IllegalArgumentException("must be 0 or more");
+                }
+                yield v.bitLength() < 63 ? (Object) v.longValue() : v;
+            }
+            case IMAGE_SIZE -> imageSizeValue(value);
+            case LORAS -> lorasValue(value);
+        };
+    }
+
+    private Object imageSizeValue(Object value) {
+        if (value instanceof String s) {
+            if (!SIZE_PRESETS.contains(s)) {
+                throw new IllegalArgumentException("must be one of " + values + " or {\"width\", \"height\"}");
+            }
+            return s;
+        }
+        if (value instanceof Map<?, ?> m) {
+            if (!m.keySet().equals(Set.of("width", "height"))) {
+                throw new IllegalArgumentException("must have exactly the fields width and height");
+            }
+            Map<String, Object> size = new LinkedHashMap<>();
+            for (String side : List.of("width", "height")) {
+                long v = wholeNumber(m.get(side));
+                if (v < min || v > max) {
+                    throw new IllegalArgumentException(side + " must be from " + min.intValue() + " to " + max.intValue());
+                }
+                size.put(side, (int) v);
+            }
+            return size;
+        }
+        throw new IllegalArgumentException("must be one of " + values + " or {\"width\", \"height\"}");
+    }
+
+    private Object lorasValue(Object value) {
+        if (!(value instanceof List<?> list)) {
+            throw new IllegalArgumentException("must be a list of {\"path\", \"scale\"}");
+        }
+        if (maxItems != null && list.size() > maxItems) {
+            throw new IllegalArgumentException("takes at most " + maxItems + " LoRAs, got " + list.size());
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Object item : list) {
+            if (!(item instanceof Map<?, ?> m) || !(m.get("path") instanceof String path) || path.isBlank()) {
+                throw new IllegalArgumentException("each LoRA needs a non-empty \"path\"");
+            }
+            for (Object key : m.keySet()) {
+                if (!"path".equals(key) && !"scale".equals(key)) {
+                    throw new IllegalArgumentException("a LoRA has only \"path\" and \"scale\", not \"" + key + "\"");
+                }
+            }
+            Map<String, Object> lora = new LinkedHashMap<>();
+            lora.put("path", path);
+            if (m.get("scale") != null) {
+                if (!(m.get("scale") instanceof Number n) || n.doubleValue() < min || n.doubleValue() > max) {
+                    throw new IllegalArgumentException("a LoRA scale must be a number from 0 to 4");
+                }
+                lora.put("scale", n.doubleValue());
+            }
+            out.add(lora);
+        }
+        return out;
+    }
+
+    private static long wholeNumber(Object value) {
+        if (value instanceof Integer || value instanceof Long || value instanceof Short) {
+            return ((Number) value).longValue();
+        }
+        if (value instanceof BigInteger b && b.bitLength() < 63) {
+            return b.longValue();
+        }
+        if (value instanceof Double d && d == Math.rint(d) && !d.isInfinite()) {
+            return d.longValue();
+        }
+        throw new IllegalArgumentException("must be a whole number");
+    }
+
+    private void checkRange(double v) {
+        if ((min != null && v < min) || (max != null && v > max)) {
+            throw new IllegalArgumentException("must be from " + fmt(min) + " to " + fmt(max) + ", got " + fmt(v));
+        }
+    }
+
+    private static String fmt(Double d) {
+        return d == null ? "∞" : d == Math.rint(d) ? String.valueOf(d.longValue()) : String.valueOf(d);
+    }
+}

@@ -1,0 +1,49 @@
+package ai.atelier.models.rest;
+
+import java.util.List;
+import java.util.Map;
+
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+import ai.atelier.models.ModelCatalog;
+import ai.atelier.models.ModelStrategy;
+import ai.atelier.models.ParamSpec;
+
+/** {@code GET /v1/models}: every model with what it locks and what a request may tune. */
+@Path("/v1/models")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "Models")
+public class ModelResource {
+
+    /** A model as clients see it. */
+    public record ModelView(String id, String description, List<String> falEndpoints, int minImages, int maxImages,
+            boolean acceptsPrompt, boolean promptRequired, Map<String, Object> locked, List<ParamSpec> tunable) {
+    }
+
+    /** The list wrapper, so the response can grow fields later. */
+    public record ModelList(List<ModelView> models) {
+    }
+
+    private final ModelCatalog catalog;
+
+    public ModelResource(ModelCatalog catalog) {
+        this.catalog = catalog;
+    }
+
+    @GET
+    @Operation(summary = "Models, with locked and tunable parameters")
+    public ModelList list() {
+        return new ModelList(catalog.all().stream().map(ModelResource::view).toList());
+    }
+
+    static ModelView view(ModelStrategy m) {
+        return new ModelView(m.id(), m.description(), m.endpoints(), m.minImages(), m.maxImages(), m.acceptsPrompt(), m.promptRequired(),
+                m.locked(), m.tunable());
+    }
+}

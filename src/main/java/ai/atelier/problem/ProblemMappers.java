@@ -1,0 +1,79 @@
+package ai.atelier.problem;
+
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import jakarta.validation.ConstraintViolationException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.util.ExceptionUtil;
+
+/** Turns every failure that reaches the HTTP layer into {@code application/problem+json}; unknown ones become a bare 500. */
+public class ProblemMappers {
+
+    @ServerExceptionMapper
+    public Response problem(Problem p, UriInfo uri) {
+        return respond(p.status(), p.slug(), p.title(), p.getMessage(), uri, p.extensions());
+    }
+
+    @ServerExceptionMapper
+    public Response invalidJson(JsonProcessingException e, UriInfo uri) {
+        String where = e instanceof MismatchedInputException m && !m.getPath().isEmpty()
+                ? " at '" + m.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                        .collect(Collectors.joining(".")) + "'"
+                : "";
+        String detail = e instanceof MismatchedInputException ? "The JSON body has a value of the wrong type" + where
+                : "The body is not valid JSON: " + e.getOriginalMessage();
+        return respond(400, "malformed-json", "Malformed JSON", detail, uri, Map.of());
+    }
+
+    @ServerExceptionMapper
+    public Response constraintViolation(ConstraintViolationException e, UriInfo uri) {
+        String detail = e.getConstraintViolations().stream()
+                .map(v -> lastNode(v.getPropertyPath().toString()) + " " + v.getMessage()).sorted().collect(Collectors.joining("; "));
+        return respond(422, "invalid-request", "Invalid request", detail, uri, Map.of());
+    }
+
+    @ServerExceptionMapper
+    public Response webApplication(WebApplicationException e, UriInfo uri) {
+        int status = e.getResponse().getStatus();
+        Throwable root = ExceptionUtil.getRootCause(e);
+        if (root instanceof JsonProcessingException json) {
+            return invalidJson(json, uri);
+        }
+        if (status >= 500) {
+            Log.errorf(e, "Unhandled %s on %s", status, uri.getPath());
+            return respond(status, "internal-error", "Internal error", "Something went wrong on our side", uri, Map.of());
+        }
+        String title = Response.Status.fromStatusCode(status) != null ? Response.Status.fromStatusCode(status).getReasonPhrase() : "Error";
+        return respond(status, slug(title), title, e.getMessage(), uri, Map.of());
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(Exception e, UriInfo uri) {
+        Log.errorf(e, "Unhandled failure on %s", uri.getPath());
+        return respond(500, "internal-error", "Internal error", "Something went wrong on our side", uri, Map.of());
+    }
+
+    private static String lastNode(String path) {
+        int dot = path.lastIndexOf('.');
+        return dot < 0 ? path : path.substring(dot + 1);
+    }
+
+    private static String slug(String title) {
+        return title.toLowerCase().replaceAll("[^a-z0-9]+", "-");
+    }
+
+    static Response respond(int status, String slug, String title, String detail, UriInfo uri, Map<String, Object> ext) {
+        return Response.status(status).type(ProblemBody.MEDIA_TYPE)
+                .entity(ProblemBody.of(status, slug, title, detail, uri == null ? null : uri.getPath(), ext)).build();
+    }
+}

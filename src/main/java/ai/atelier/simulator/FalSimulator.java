@@ -1,0 +1,602 @@
+package ai.atelier.simulator;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.jboss.logging.Logger;
+
+import ai.atelier.ingest.ImageInfo;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.ext.web.handler.BodyHandler;
+
+/**
+ * A local fal.ai: a real HTTP server that follows fal's queue and run APIs (fal-api.md sections 3 to 9),
+ * validates every input against the endpoint's schema, fetches the input image URLs it is given, and
+ * answers with real PNGs. Tests and the local run use it when no {@code FAL_KEY} is set.
+ *
+ * <p>Hosts map to path prefixes: {@code /queue} is queue.fal.run, {@code /run} is fal.run,
+ * {@code /files} the CDN. {@code /_sim/*} lets tests set latency and faults and read back every request.
+ * Request state is derived from timestamps, so thousands of requests in flight cost no threads.
+ */
+public final class FalSimulator implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(FalSimulator.class);
+    private static final int JOURNAL_CAP = 200_000;
+    private static final int FILES_CAP = 5_000;
+
+    private final Vertx vertx;
+    private final WebClient http;
+    private final Map<String, SimSchema> schemas = SimSchema.catalogue();
+    private final Map<String, SimRequest> requests = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedDeque<JsonObject> journal = new ConcurrentLinkedDeque<>();
+    private final AtomicLong sequence = new AtomicLong();
+    private final List<Fault> faults = new CopyOnWriteArrayList<>();
+    private final Map<String, byte[]> files = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
+            return size() > FILES_CAP;
+        }
+    });
+    private volatile Settings settings = Settings.DEFAULT;
+    private HttpServer server;
+    private String baseUrl;
+
+    /** Timing of a simulated request: time in queue, positions counted down while queued, run time. */
+    record Settings(long queueMs, int queuePositions, long latencyMs) {
+        static final Settings DEFAULT = new Settings(100, 2, 400);
+    }
+
+    /** One scripted failure, applied to the next {@code times} matching calls. */
+    static final class Fault {
+        final String target;
+        final String endpoint;
+        final JsonObject spec;
+        int remaining;
+
+        Fault(JsonObject spec) {
+            this.spec = spec;
+            this.target = spec.getString("target", "submit");
+            this.endpoint = spec.getString("endpoint");
+            this.remaining = spec.getInteger("times", 1);
+        }
+    }
+
+    static final class SimRequest {
+        final String id;
+        final String endpointId;
+        final JsonObject body;
+        final long createdAt;
+        final long queueUntil;
+        final long doneAt;
+        final int positions;
+        volatile boolean cancelled;
+        volatile int resultStatus;
+        volatile JsonObject result;
+        volatile long completedAt;
+        long timerId;
+
+        SimRequest(String id, String endpointId, JsonObject body, Settings s) {
+            this.id = id;
+            this.endpointId = endpointId;
+            this.body = body;
+            this.createdAt = System.currentTimeMillis();
+            this.queueUntil = createdAt + s.queueMs();
+            this.doneAt = queueUntil + s.latencyMs();
+            this.positions = s.queuePositions();
+        }
+
+        String ownerApp() {
+            String[] parts = endpointId.split("/");
+            return parts[0] + "/" + parts[1];
+        }
+    }
+
+    private FalSimulator(Vertx vertx) {
+        this.vertx = vertx;
+        this.http = WebClient.create(vertx, new WebClientOptions().setFollowRedirects(true).setConnectTimeout(5000)
+                .setMaxPoolSize(64));
+    }
+
+    /** Starts the simulator on {@code port} (0 for any free port) and returns once it listens. */
+    public static FalSimulator start(int port) {
+        FalSimulator sim = new FalSimulator(Vertx.vertx());
+        try {
+            sim.listen(port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            sim.close();
+            throw new IllegalStateException("fal simulator did not start", e);
+        }
+        return sim;
+    }
+
+    public String baseUrl() {
+        return baseUrl;
+    }
+
+    private Future<HttpServer> listen(int port) {
+        Router router = Router.router(vertx);
+        router.route().handler(BodyHandler.create().setBodyLimit(64L * 1024 * 1024));
+        router.route().handler(this::record);
+        router.get("/_sim/requests").handler(ctx -> json(ctx, 200, new JsonObject().put("requests", new JsonArray(new ArrayList<>(journal)))));
+        router.delete("/_sim/requests").handler(ctx -> {
+            journal.clear();
+            ctx.response().setStatusCode(204).end();
+        });
+        router.post("/_sim/reset").handler(ctx -> {
+            journal.clear();
+            faults.clear();
+            settings = Settings.DEFAULT;
+            ctx.response().setStatusCode(204).end();
+        });
+        router.put("/_sim/settings").handler(ctx -> {
+            JsonObject b = ctx.body().asJsonObject();
+            Settings d = settings;
+            settings = new Settings(b.getLong("queue_ms", d.queueMs()), b.getInteger("queue_positions", d.queuePositions()),
+                    b.getLong("latency_ms", d.latencyMs()));
+            json(ctx, 200, JsonObject.mapFrom(settings));
+        });
+        router.post("/_sim/faults").handler(ctx -> {
+            faults.add(new Fault(ctx.body().asJsonObject()));
+            ctx.response().setStatusCode(204).end();
+        });
+        router.delete("/_sim/faults").handler(ctx -> {
+            faults.clear();
+            ctx.response().setStatusCode(204).end();
+        });
+        router.get("/files/sim/:name").handler(this::file);
+        router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/status").handler(ctx -> status(ctx, ctx.pathParam("param0") + "/" + ctx.pathParam("param1"), ctx.pathParam("param2")));
+        router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)").handler(ctx -> result(ctx, ctx.pathParam("param0") + "/" + ctx.pathParam("param1"), ctx.pathParam("param2")));
+        router.putWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/cancel").handler(ctx -> cancel(ctx, ctx.pathParam("param0") + "/" + ctx.pathParam("param1"), ctx.pathParam("param2")));
+        router.postWithRegex("/queue/(.+)").handler(ctx -> submit(ctx, ctx.pathParam("param0")));
+        router.postWithRegex("/run/(.+)").handler(ctx -> run(ctx, ctx.pathParam("param0")));
+        router.route().last().handler(ctx -> json(ctx, 404, new JsonObject().put("detail", "Path " + ctx.request().path() + " not found")));
+        return vertx.createHttpServer().requestHandler(router).listen(port, "127.0.0.1").onSuccess(s -> {
+            server = s;
+            baseUrl = "http://localhost:" + s.actualPort();
+            LOG.infof("fal simulator listening on %s", baseUrl);
+        });
+    }
+
+    // ---- journal and faults ------------------------------------------------------------------
+
+    private void record(RoutingContext ctx) {
+        String path = ctx.request().path();
+        if (path.startsWith("/_sim/")) {
+            ctx.next();
+            return;
+        }
+        JsonObject headers = new JsonObject();
+        ctx.request().headers().forEach(h -> {
+            String name = h.getKey().toLowerCase();
+            if (name.startsWith("x-fal") || name.equals("content-type") || name.equals("accept")) {
+                headers.put(name, h.getValue());
+            }
+        });
+        // The key itself is never kept: only whether one came and in fal's "Key ..." form.
+        String auth = ctx.request().getHeader("Authorization");
+        headers.put("authorization", auth == null ? null : auth.startsWith("Key ") ? "Key ***" : "malformed");
+        JsonObject entry = new JsonObject().put("seq", sequence.incrementAndGet()).put("at", Instant.now().toString())
+                .put("method", ctx.request().method().name()).put("path", path).put("query", ctx.request().query())
+                .put("headers", headers);
+        Buffer body = ctx.body().buffer();
+        if (body != null && body.length() > 0) {
+            try {
+                entry.put("body", new JsonObject(body));
+            } catch (RuntimeException notJson) {
+                entry.put("body_text", body.length() > 2048 ? body.getString(0, 2048) : body.toString());
+            }
+        }
+        journal.addLast(entry);
+        while (journal.size() > JOURNAL_CAP) {
+            journal.pollFirst();
+        }
+        ctx.next();
+    }
+
+    private Optional<JsonObject> takeFault(String target, String endpoint) {
+        synchronized (faults) {
+            for (Iterator<Fault> it = faults.iterator(); it.hasNext();) {
+                Fault f = it.next();
+                if (f.target.equals(target) && (f.endpoint == null || (endpoint != null && endpoint.startsWith(f.endpoint)))) {
+                    if (--f.remaining <= 0) {
+                        faults.remove(f);
+                    }
+                    return Optional.of(f.spec);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Applies a scripted fault; true when the response has been taken care of. */
+    private boolean faulted(RoutingContext ctx, String target, String endpoint, Runnable proceed) {
+        Optional<JsonObject> fault = takeFault(target, endpoint);
+        if (fault.isEmpty()) {
+            return false;
+        }
+        JsonObject f = fault.get();
+        long delay = f.getLong("delay_ms", 0L);
+        Runnable act = () -> {
+            if (f.getBoolean("drop", false)) {
+                ctx.request().connection().close();
+                return;
+            }
+            Integer status = f.getInteger("status");
+            if (status == null) {
+                proceed.run(); // a pure delay: slow but correct
+                return;
+            }
+            var res = ctx.response();
+            if (f.containsKey("retry_after")) {
+                res.putHeader("Retry-After", String.valueOf(f.getValue("retry_after")));
+            }
+            JsonObject body = new JsonObject().put("detail", f.getString("detail", "Simulated failure"));
+            if (f.containsKey("error_type")) {
+                body.put("error_type", f.getString("error_type"));
+                res.putHeader("X-Fal-Error-Type", f.getString("error_type"));
+            }
+            if (f.containsKey("timeout_type")) {
+                res.putHeader("x-fal-request-timeout-type", f.getString("timeout_type"));
+            }
+            json(ctx, status, body);
+        };
+        if (delay > 0) {
+            vertx.setTimer(delay, t -> act.run());
+        } else {
+            act.run();
+        }
+        return true;
+    }
+
+    // ---- queue API -----------------------------------------------------------------------------
+
+    private void submit(RoutingContext ctx, String endpointId) {
+        if (faulted(ctx, "submit", endpointId, () -> doSubmit(ctx, endpointId))) {
+            return;
+        }
+        doSubmit(ctx, endpointId);
+    }
+
+    private void doSubmit(RoutingContext ctx, String endpointId) {
+        SimSchema schema = schemas.get(endpointId);
+        if (schema == null) {
+            json(ctx, 404, new JsonObject().put("detail", "Application '" + endpointId + "' not found"));
+            return;
+        }
+        JsonObject body;
+        try {
+            body = ctx.body().asJsonObject();
+        } catch (RuntimeException e) {
+            json(ctx, 422, detail(SimSchema.error(List.of(), "Invalid JSON", "json_invalid", null)));
+            return;
+        }
+        if (body == null) {
+            json(ctx, 422, detail(SimSchema.error(List.of(), "Field required", "missing", null)));
+            return;
+        }
+        SimRequest r = new SimRequest(UUID.randomUUID().toString(), endpointId, body, settings);
+        requests.put(r.id, r);
+        List<JsonObject> errors = schema.validate(body);
+        Optional<JsonObject> modelFault = takeFault("complete", endpointId);
+        r.timerId = vertx.setTimer(Math.max(1, r.doneAt - System.currentTimeMillis()), t -> {
+            if (!errors.isEmpty()) {
+                finish(r, 422, detail(errors.toArray(JsonObject[]::new)));
+            } else if (modelFault.isPresent()) {
+                JsonObject f = modelFault.get();
+                finish(r, f.getInteger("status", 422), detail(SimSchema.error(List.of(), f.getString("detail", "Simulated model error"),
+                        f.getString("error_type", "content_policy_violation"), null)));
+            } else {
+                generate(schema, body).onComplete(ar -> {
+                    if (ar.succeeded()) {
+                        finish(r, 200, ar.result());
+                    } else {
+                        finish(r, 422, detail(SimSchema.error(List.of(), ar.cause().getMessage(), "file_download_error", null)));
+                    }
+                });
+            }
+        });
+        String base = baseUrl + "/queue/" + r.ownerApp() + "/requests/" + r.id;
+        ctx.response().putHeader("x-fal-request-id", r.id);
+        json(ctx, 200, new JsonObject().put("status", "IN_QUEUE").put("request_id", r.id).put("queue_position", r.positions)
+                .put("response_url", base).put("status_url", base + "/status").put("cancel_url", base + "/cancel"));
+    }
+
+    private void finish(SimRequest r, int status, JsonObject result) {
+        if (r.result != null) {
+            return;
+        }
+        r.resultStatus = status;
+        r.completedAt = System.currentTimeMillis();
+        r.result = result;
+    }
+
+    private SimRequest find(RoutingContext ctx, String ownerApp, String id) {
+        SimRequest r = requests.get(id);
+        if (r == null || !r.ownerApp().equals(ownerApp)) {
+            json(ctx, 404, new JsonObject().put("detail", "Request " + id + " not found"));
+            return null;
+        }
+        return r;
+    }
+
+    private void status(RoutingContext ctx, String ownerApp, String id) {
+        if (faulted(ctx, "status", ownerApp, () -> doStatus(ctx, ownerApp, id))) {
+            return;
+        }
+        doStatus(ctx, ownerApp, id);
+    }
+
+    private void doStatus(RoutingContext ctx, String ownerApp, String id) {
+        SimRequest r = find(ctx, ownerApp, id);
+        if (r == null) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        boolean logs = "1".equals(ctx.request().getParam("logs")) || "true".equals(ctx.request().getParam("logs"));
+        String base = baseUrl + "/queue/" + r.ownerApp() + "/requests/" + r.id;
+        JsonObject s = new JsonObject().put("request_id", r.id).put("response_url", base).put("status_url", base + "/status")
+                .put("cancel_url", base + "/cancel");
+        if (r.result == null && now < r.queueUntil && !r.cancelled) {
+            long total = Math.max(1, r.queueUntil - r.createdAt);
+            int position = (int) Math.min(r.positions, Math.ceil((double) (r.queueUntil - now) / total * r.positions) - 1);
+            json(ctx, 202, s.put("status", "IN_QUEUE").put("queue_position", Math.max(0, position)));
+            return;
+        }
+        if (r.result == null) {
+            s.put("status", "IN_PROGRESS").put("logs", logs ? logs(r, now) : null);
+            json(ctx, 202, s);
+            return;
+        }
+        s.put("status", "COMPLETED").put("logs", logs ? logs(r, r.completedAt) : null)
+                .put("metrics", new JsonObject().put("inference_time", (r.completedAt - r.queueUntil) / 1000.0));
+        if (r.resultStatus >= 400) {
+            s.put("error", describe(r.result)).put("error_type", r.resultStatus == 499 ? "client_cancelled" : "model_error");
+        }
+        json(ctx, 200, s);
+    }
+
+    private static String describe(JsonObject result) {
+        Object d = result.getValue("detail");
+        if (d instanceof JsonArray a && !a.isEmpty()) {
+            return a.getJsonObject(0).getString("msg");
+        }
+        return String.valueOf(d);
+    }
+
+    private JsonArray logs(SimRequest r, long now) {
+        JsonArray logs = new JsonArray();
+        long total = Math.max(1, r.doneAt - r.queueUntil);
+        int steps = 4;
+        logs.add(log("Loading model weights", r.queueUntil));
+        for (int i = 1; i <= steps; i++) {
+            long at = r.queueUntil + total * i / (steps + 1);
+            if (at <= now) {
+                logs.add(log("Denoising step " + i + "/" + steps, at));
+            }
+        }
+        return logs;
+    }
+
+    private static JsonObject log(String message, long at) {
+        return new JsonObject().put("message", message).put("level", "INFO").put("source", "USER")
+                .put("timestamp", Instant.ofEpochMilli(at).toString());
+    }
+
+    private void result(RoutingContext ctx, String ownerApp, String id) {
+        if (faulted(ctx, "result", ownerApp, () -> doResult(ctx, ownerApp, id))) {
+            return;
+        }
+        doResult(ctx, ownerApp, id);
+    }
+
+    private void doResult(RoutingContext ctx, String ownerApp, String id) {
+        SimRequest r = find(ctx, ownerApp, id);
+        if (r == null) {
+            return;
+        }
+        if (r.result == null) {
+            json(ctx, 400, new JsonObject().put("detail", "Request is still in progress"));
+            return;
+        }
+        ctx.response().putHeader("x-fal-request-id", r.id);
+        json(ctx, r.resultStatus, r.result);
+    }
+
+    private void cancel(RoutingContext ctx, String ownerApp, String id) {
+        if (faulted(ctx, "cancel", ownerApp, () -> doCancel(ctx, ownerApp, id))) {
+            return;
+        }
+        doCancel(ctx, ownerApp, id);
+    }
+
+    private void doCancel(RoutingContext ctx, String ownerApp, String id) {
+        SimRequest r = requests.get(id);
+        if (r == null || !r.ownerApp().equals(ownerApp)) {
+            json(ctx, 404, new JsonObject().put("status", "NOT_FOUND"));
+            return;
+        }
+        if (r.result != null) {
+            json(ctx, 400, new JsonObject().put("status", "ALREADY_COMPLETED"));
+            return;
+        }
+        boolean queued = System.currentTimeMillis() < r.queueUntil;
+        r.cancelled = true;
+        vertx.cancelTimer(r.timerId);
+        finish(r, 499, new JsonObject().put("detail", "Request cancelled by the client."));
+        json(ctx, queued ? 200 : 202, new JsonObject().put("status", queued ? "OK" : "CANCELLATION_REQUESTED"));
+    }
+
+    // ---- sync run --------------------------------------------------------------------------------
+
+    private void run(RoutingContext ctx, String endpointId) {
+        if (faulted(ctx, "run", endpointId, () -> doRun(ctx, endpointId))) {
+            return;
+        }
+        doRun(ctx, endpointId);
+    }
+
+    private void doRun(RoutingContext ctx, String endpointId) {
+        SimSchema schema = schemas.get(endpointId);
+        if (schema == null) {
+            json(ctx, 404, new JsonObject().put("detail", "Application '" + endpointId + "' not found"));
+            return;
+        }
+        JsonObject body = ctx.body().asJsonObject();
+        List<JsonObject> errors = body == null ? List.of(SimSchema.error(List.of(), "Field required", "missing", null)) : schema.validate(body);
+        if (!errors.isEmpty()) {
+            json(ctx, 422, detail(errors.toArray(JsonObject[]::new)));
+            return;
+        }
+        String id = UUID.randomUUID().toString();
+        vertx.setTimer(Math.max(1, settings.latencyMs()), t -> generate(schema, body).onComplete(ar -> {
+            ctx.response().putHeader("x-fal-request-id", id);
+            if (ar.succeeded()) {
+                json(ctx, 200, ar.result());
+            } else {
+                json(ctx, 422, detail(SimSchema.error(List.of(), ar.cause().getMessage(), "file_download_error", null)));
+            }
+        }));
+    }
+
+    // ---- outputs -----------------------------------------------------------------------------------
+
+    private Future<JsonObject> generate(SimSchema schema, JsonObject body) {
+        List<String> urls = new ArrayList<>();
+        for (String field : List.of("image_url", "product_image_url", "ref_image_url")) {
+            if (body.getValue(field) instanceof String s && !s.isEmpty()) {
+                urls.add(s);
+            }
+        }
+        if (body.getValue("image_urls") instanceof JsonArray a) {
+            a.forEach(u -> urls.add(String.valueOf(u)));
+        }
+        List<Future<ImageInfo>> fetches = urls.stream().map(this::fetchImage).toList();
+        return Future.all(fetches).compose(all -> vertx.executeBlocking(() -> {
+            int[] size = outputSize(schema, body, fetches.isEmpty() ? null : fetches.get(fetches.size() - 1).result());
+            long seed = body.getValue("seed") instanceof Number n ? n.longValue() : ThreadLocalRandom.current().nextLong(0, Integer.MAX_VALUE);
+            int count = body.getInteger("num_images", 1);
+            JsonArray images = new JsonArray();
+            for (int i = 0; i < count; i++) {
+                byte[] png = Png.render(size[0], size[1], seed + i);
+                String name = UUID.randomUUID() + ".png";
+                files.put(name, png);
+                images.add(new JsonObject().put("url", baseUrl + "/files/sim/" + name).put("width", size[0]).put("height", size[1])
+                        .put("content_type", "image/png").put("file_size", png.length));
+            }
+            JsonObject out = new JsonObject();
+            if (schema.output == SimSchema.Output.IMAGE) {
+                out.put("image", images.getJsonObject(0));
+            } else {
+                out.put("images", images);
+            }
+            out.put("seed", seed).put("timings", new JsonObject().put("inference", settings.latencyMs() / 1000.0))
+                    .put("has_nsfw_concepts", new JsonArray(Collections.nCopies(count, false)));
+            if (body.containsKey("prompt")) {
+                out.put("prompt", body.getString("prompt"));
+            }
+            return out;
+        }, false));
+    }
+
+    private static int[] outputSize(SimSchema schema, JsonObject body, ImageInfo lastInput) {
+        Object size = body.getValue("image_size");
+        if (size instanceof String preset) {
+            return SimSchema.PRESETS.get(preset);
+        }
+        if (size instanceof JsonObject custom) {
+            return new int[] { custom.getInteger("width"), custom.getInteger("height") };
+        }
+        if ("input".equals(schema.defaultSize) && lastInput != null) {
+            return new int[] { lastInput.width(), lastInput.height() };
+        }
+        return SimSchema.PRESETS.getOrDefault(schema.defaultSize, new int[] { 1024, 768 });
+    }
+
+    private Future<ImageInfo> fetchImage(String url) {
+        if (url.startsWith("data:")) {
+            int comma = url.indexOf(',');
+            try {
+                byte[] bytes = Base64.getDecoder().decode(url.substring(comma + 1));
+                return ImageInfo.sniff(bytes).map(Future::succeededFuture)
+                        .orElseGet(() -> Future.failedFuture("The data URI is not a supported image"));
+            } catch (IllegalArgumentException e) {
+                return Future.failedFuture("The data URI is not valid base64");
+            }
+        }
+        return http.getAbs(url).timeout(30_000).send().transform(ar -> {
+            if (ar.failed()) {
+                return Future.failedFuture("Failed to download the file from " + redact(url) + ": " + ar.cause().getMessage());
+            }
+            if (ar.result().statusCode() != 200) {
+                return Future.failedFuture("Failed to download the file from " + redact(url) + ": HTTP " + ar.result().statusCode());
+            }
+            Buffer body = ar.result().body();
+            return ImageInfo.sniff(body == null ? new byte[0] : body.getBytes()).map(Future::succeededFuture)
+                    .orElseGet(() -> Future.failedFuture("The file at " + redact(url) + " is not a supported image"));
+        });
+    }
+
+    private static String redact(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q) + "?…";
+    }
+
+    private void file(RoutingContext ctx) {
+        if (faulted(ctx, "file", null, () -> serveFile(ctx))) {
+            return;
+        }
+        serveFile(ctx);
+    }
+
+    private void serveFile(RoutingContext ctx) {
+        byte[] png = files.get(ctx.pathParam("name"));
+        if (png == null) {
+            json(ctx, 404, new JsonObject().put("detail", "File not found"));
+            return;
+        }
+        ctx.response().putHeader("Content-Type", "image/png").end(Buffer.buffer(png));
+    }
+
+    private static JsonObject detail(JsonObject... errors) {
+        return new JsonObject().put("detail", new JsonArray(List.of((Object[]) errors)));
+    }
+
+    private static void json(RoutingContext ctx, int status, JsonObject body) {
+        if (ctx.response().ended() || ctx.response().closed()) {
+            return;
+        }
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    }
+
+    @Override
+    public void close() {
+        try {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } catch (Exception ignored) {
+            // shutting down
+        }
+    }
+}

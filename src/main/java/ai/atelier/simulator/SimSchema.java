@@ -1,0 +1,296 @@
+package ai.atelier.simulator;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * fal's input schema for one endpoint, as published in its OpenAPI (May 2026 snapshot, see
+ * fal-api.md section 10), and a validator that answers like fal's pydantic layer: a 422 {@code detail}
+ * list. Unlike fal it also rejects unknown fields, so a payload fal would silently misread
+ * ({@code image_strength}) fails here.
+ */
+public final class SimSchema {
+
+    enum Kind { STRING, INT, NUMBER, BOOL, ENUM, IMAGE_SIZE, URL, URL_LIST, LORAS, ASPECT_RATIO }
+
+    record Field(String name, Kind kind, boolean required, boolean nullable, Double min, Double max, Set<String> values,
+            int maxItems, int sizeMin, int sizeMax) {
+    }
+
+    /** How the endpoint reports outputs: a list {@code images}, or a single {@code image}. */
+    enum Output { IMAGES, IMAGE }
+
+    final String endpointId;
+    final Output output;
+    /** Where the output size comes from when no image_size is given: a preset, or "input" (follow the last image). */
+    final String defaultSize;
+    final Map<String, Field> fields = new LinkedHashMap<>();
+
+    private SimSchema(String endpointId, Output output, String defaultSize) {
+        this.endpointId = endpointId;
+        this.output = output;
+        this.defaultSize = defaultSize;
+    }
+
+    static SimSchema endpoint(String id, Output output, String defaultSize) {
+        return new SimSchema(id, output, defaultSize);
+    }
+
+    SimSchema required(String name, Kind kind) {
+        fields.put(name, new Field(name, kind, true, false, null, null, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    SimSchema optional(String name, Kind kind) {
+        fields.put(name, new Field(name, kind, false, true, null, null, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    SimSchema range(String name, Kind kind, double min, double max) {
+        fields.put(name, new Field(name, kind, false, kind == Kind.INT && name.equals("seed"), min, max, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    SimSchema oneOf(String name, String... values) {
+        fields.put(name, new Field(name, Kind.ENUM, false, false, null, null, Set.of(values), 0, 1, 14142));
+        return this;
+    }
+
+    SimSchema loras(int maxItems) {
+        fields.put("loras", new Field("loras", Kind.LORAS, false, false, 0.0, 4.0, Set.of(), maxItems, 1, 14142));
+        return this;
+    }
+
+    SimSchema imageSize(int min, int max) {
+        fields.put("image_size", new Field("image_size", Kind.IMAGE_SIZE, false, true, null, null, Set.of(), 0, min, max));
+        return this;
+    }
+
+    SimSchema urls(String name, int maxItems) {
+        fields.put(name, new Field(name, Kind.URL_LIST, true, false, null, null, Set.of(), maxItems, 1, 14142));
+        return this;
+    }
+
+    /** The common tail of FLUX/Qwen schemas: seed, sync_mode, enable_safety_checker. */
+    SimSchema common() {
+        range("seed", Kind.INT, 0, Double.MAX_VALUE);
+        optional("sync_mode", Kind.BOOL);
+        optional("enable_safety_checker", Kind.BOOL);
+        return this;
+    }
+
+    static final Map<String, int[]> PRESETS = Map.of(
+            "square_hd", new int[] { 1024, 1024 }, "square", new int[] { 512, 512 },
+            "portrait_4_3", new int[] { 768, 1024 }, "portrait_16_9", new int[] { 576, 1024 },
+            "landscape_4_3", new int[] { 1024, 768 }, "landscape_16_9", new int[] { 1024, 576 });
+
+    /** Validates a request body; an empty list means fal would accept it. */
+    List<JsonObject> validate(JsonObject body) {
+        List<JsonObject> errors = new ArrayList<>();
+        for (Field f : fields.values()) {
+            if (f.required && (!body.containsKey(f.name) || body.getValue(f.name) == null)) {
+                errors.add(error(f.name, "Field required", "missing", null));
+            }
+        }
+        for (String name : body.fieldNames()) {
+            Field f = fields.get(name);
+            Object v = body.getValue(name);
+            if (f == null) {
+                errors.add(error(name, "Extra inputs are not permitted", "extra_forbidden", v));
+                continue;
+            }
+            if (v == null) {
+                if (!f.nullable && f.required) {
+                    errors.add(error(name, "Input should not be None", "none_forbidden", null));
+                }
+                continue;
+            }
+            check(f, v, errors);
+        }
+        return errors;
+    }
+
+    private void check(Field f, Object v, List<JsonObject> errors) {
+        switch (f.kind) {
+            case STRING -> {
+                if (!(v instanceof String)) {
+                    errors.add(error(f.name, "Input should be a valid string", "string_type", v));
+                }
+            }
+            case URL -> {
+                if (!(v instanceof String s) || !(s.startsWith("http://") || s.startsWith("https://") || s.startsWith("data:"))) {
+                    errors.add(error(f.name, "Input should be a valid URL", "url_parsing", v));
+                }
+            }
+            case BOOL -> {
+                if (!(v instanceof Boolean)) {
+                    errors.add(error(f.name, "Input should be a valid boolean", "bool_parsing", v));
+                }
+            }
+            case INT -> {
+                if (!(v instanceof Integer || v instanceof Long || v instanceof java.math.BigInteger)) {
+                    errors.add(error(f.name, "Input should be a valid integer", "int_type", v));
+                } else {
+                    bounds(f, ((Number) v).doubleValue(), v, errors);
+                }
+            }
+            case NUMBER -> {
+                if (!(v instanceof Number n)) {
+                    errors.add(error(f.name, "Input should be a valid number", "float_type", v));
+                } else {
+                    bounds(f, n.doubleValue(), v, errors);
+                }
+            }
+            case ENUM -> {
+                if (!(v instanceof String s) || !f.values.contains(s)) {
+                    errors.add(error(f.name, "Input should be " + String.join(" or ", f.values.stream().sorted().map(x -> "'" + x + "'").toList()),
+                            "literal_error", v));
+                }
+            }
+            case IMAGE_SIZE -> {
+                if (v instanceof String s) {
+                    if (!PRESETS.containsKey(s)) {
+                        errors.add(error(f.name, "Input should be a valid image size preset", "enum", v));
+                    }
+                } else if (v instanceof JsonObject o) {
+                    for (String side : List.of("width", "height")) {
+                        Object d = o.getValue(side);
+                        if (!(d instanceof Integer i) || i < f.sizeMin || i > f.sizeMax) {
+                            errors.add(error(List.of(f.name, side), "Input should be an integer from " + f.sizeMin + " to " + f.sizeMax,
+                                    "value_error", d));
+                        }
+                    }
+                    for (String key : o.fieldNames()) {
+                        if (!key.equals("width") && !key.equals("height")) {
+                            errors.add(error(List.of(f.name, key), "Extra inputs are not permitted", "extra_forbidden", o.getValue(key)));
+                        }
+                    }
+                } else {
+                    errors.add(error(f.name, "Input should be a preset name or {width, height}", "model_type", v));
+                }
+            }
+            case URL_LIST -> {
+                if (!(v instanceof JsonArray a) || a.isEmpty()) {
+                    errors.add(error(f.name, "List should have at least 1 item", "too_short", v));
+                } else {
+                    for (int i = 0; i < a.size(); i++) {
+                        if (!(a.getValue(i) instanceof String s) || !(s.startsWith("http") || s.startsWith("data:"))) {
+                            errors.add(error(List.of(f.name, i), "Input should be a valid URL", "url_parsing", a.getValue(i)));
+                        }
+                    }
+                }
+            }
+            case LORAS -> {
+                if (!(v instanceof JsonArray a)) {
+                    errors.add(error(f.name, "Input should be a valid list", "list_type", v));
+                } else {
+                    if (f.maxItems > 0 && a.size() > f.maxItems) {
+                        errors.add(error(f.name, "List should have at most " + f.maxItems + " items", "too_long", v));
+                    }
+                    for (int i = 0; i < a.size(); i++) {
+                        if (!(a.getValue(i) instanceof JsonObject l) || !(l.getValue("path") instanceof String)) {
+                            errors.add(error(List.of(f.name, i, "path"), "Field required", "missing", null));
+                            continue;
+                        }
+                        Object scale = l.getValue("scale");
+                        if (scale != null && (!(scale instanceof Number n) || n.doubleValue() < 0 || n.doubleValue() > 4)) {
+                            errors.add(error(List.of(f.name, i, "scale"), "Input should be between 0 and 4", "value_error", scale));
+                        }
+                        for (String key : l.fieldNames()) {
+                            if (!key.equals("path") && !key.equals("scale")) {
+                                errors.add(error(List.of(f.name, i, key), "Extra inputs are not permitted", "extra_forbidden", l.getValue(key)));
+                            }
+                        }
+                    }
+                }
+            }
+            case ASPECT_RATIO -> {
+                if (!(v instanceof JsonObject o) || !Set.of("1:1", "16:9", "9:16", "4:3", "3:4").contains(o.getString("ratio", "1:1"))) {
+                    errors.add(error(f.name, "Input should be {ratio: 1:1|16:9|9:16|4:3|3:4}", "model_type", v));
+                }
+            }
+        }
+    }
+
+    private void bounds(Field f, double d, Object v, List<JsonObject> errors) {
+        if (f.min != null && d < f.min) {
+            errors.add(error(f.name, "Input should be greater than or equal to " + fmt(f.min), "greater_than_equal", v)
+                    .put("ctx", new JsonObject().put("ge", f.min)));
+        }
+        if (f.max != null && d > f.max) {
+            errors.add(error(f.name, "Input should be less than or equal to " + fmt(f.max), "less_than_equal", v)
+                    .put("ctx", new JsonObject().put("le", f.max)));
+        }
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
+    }
+
+    static JsonObject error(Object loc, String msg, String type, Object input) {
+        JsonArray l = new JsonArray().add("body");
+        if (loc instanceof List<?> parts) {
+            parts.forEach(l::add);
+        } else {
+            l.add(loc);
+        }
+        JsonObject e = new JsonObject().put("loc", l).put("msg", msg).put("type", type);
+        if (input != null) {
+            e.put("input", input);
+        }
+        return e;
+    }
+
+    /** The endpoints the simulator knows, with fal's field names, defaults' ranges and output shapes. */
+    static Map<String, SimSchema> catalogue() {
+        Map<String, SimSchema> all = new LinkedHashMap<>();
+        List.of(
+                endpoint("fal-ai/flux/schnell", Output.IMAGES, "landscape_4_3")
+                        .required("prompt", Kind.STRING).imageSize(1, 14142)
+                        .range("num_inference_steps", Kind.INT, 1, 12).range("guidance_scale", Kind.NUMBER, 1, 20)
+                        .range("num_images", Kind.INT, 1, 4).oneOf("output_format", "jpeg", "png")
+                        .oneOf("acceleration", "none", "regular", "high").common(),
+                endpoint("fal-ai/flux/dev/image-to-image", Output.IMAGES, "input")
+                        .required("prompt", Kind.STRING).required("image_url", Kind.URL)
+                        .range("strength", Kind.NUMBER, 0.01, 1).range("num_inference_steps", Kind.INT, 10, 50)
+                        .range("guidance_scale", Kind.NUMBER, 1, 20).range("num_images", Kind.INT, 1, 4)
+                        .oneOf("output_format", "jpeg", "png").oneOf("acceleration", "none", "regular", "high").common(),
+                endpoint("fal-ai/flux-general/image-to-image", Output.IMAGES, "input")
+                        .required("prompt", Kind.STRING).required("image_url", Kind.URL)
+                        .range("strength", Kind.NUMBER, 0.01, 1).loras(0)
+                        .range("num_inference_steps", Kind.INT, 1, 50).range("guidance_scale", Kind.NUMBER, 0, 20)
+                        .range("real_cfg_scale", Kind.NUMBER, 0, 5).optional("use_real_cfg", Kind.BOOL)
+                        .range("num_images", Kind.INT, 1, 10).imageSize(1, 14142).optional("negative_prompt", Kind.STRING)
+                        .oneOf("scheduler", "euler", "dpmpp_2m").range("base_shift", Kind.NUMBER, 0, 10)
+                        .range("max_shift", Kind.NUMBER, 0, 10).optional("use_beta_schedule", Kind.BOOL)
+                        .optional("use_cfg_zero", Kind.BOOL).oneOf("output_format", "jpeg", "png").common(),
+                endpoint("fal-ai/flux-2/lora/edit", Output.IMAGES, "input")
+                        .required("prompt", Kind.STRING).urls("image_urls", 0).loras(3)
+                        .range("num_inference_steps", Kind.INT, 4, 50).range("guidance_scale", Kind.NUMBER, 0, 20)
+                        .range("num_images", Kind.INT, 1, 4).imageSize(512, 2048)
+                        .oneOf("acceleration", "none", "regular", "high").optional("enable_prompt_expansion", Kind.BOOL)
+                        .oneOf("output_format", "jpeg", "png", "webp").common(),
+                endpoint("fal-ai/qwen-image-edit-plus-lora", Output.IMAGES, "input")
+                        .required("prompt", Kind.STRING).urls("image_urls", 0).loras(3)
+                        .range("num_inference_steps", Kind.INT, 2, 50).range("guidance_scale", Kind.NUMBER, 0, 20)
+                        .range("num_images", Kind.INT, 1, 4).optional("negative_prompt", Kind.STRING)
+                        .oneOf("acceleration", "none", "regular").imageSize(1, 14142)
+                        .oneOf("output_format", "jpeg", "png").common(),
+                endpoint("fal-ai/qwen-image-edit-plus-lora-gallery/multiple-angles", Output.IMAGES, "input")
+                        .urls("image_urls", 0).range("rotate_right_left", Kind.NUMBER, -90, 90)
+                        .range("move_forward", Kind.NUMBER, 0, 10).range("vertical_angle", Kind.NUMBER, -1, 1)
+                        .optional("wide_angle_lens", Kind.BOOL).range("lora_scale", Kind.NUMBER, 0, 4)
+                        .range("guidance_scale", Kind.NUMBER, 0, 20).range("num_inference_steps", Kind.INT, 2, 50)
+                        .oneOf("acceleration", "none", "regular").optional("negative_prompt", Kind.STRING)
+                        .range("num_images", Kind.INT, 1, 4).imageSize(1, 14142)
+                        .oneOf("output_format", "png", "jpeg", "webp").common())
+                .forEach(s -> all.put(s.endpointId, s));
+        return all;
+    }
+}

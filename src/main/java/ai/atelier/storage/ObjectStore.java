@@ -1,0 +1,71 @@
+package ai.atelier.storage;
+
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.util.Contexts;
+import io.smallrye.mutiny.Uni;
+import software.amazon.awssdk.core.async.AsyncRequestBody;
+import software.amazon.awssdk.core.async.AsyncResponseTransformer;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+/**
+ * Atelier's files in S3 through the async client. Every call is lazy and comes back on the caller's
+ * Vert.x context, because the SDK completes its futures on its own threads and Hibernate Reactive
+ * must only be touched from the context that opened the session.
+ */
+@ApplicationScoped
+public class ObjectStore {
+
+    private final S3AsyncClient s3;
+    private final S3Presigner presigner;
+    private final AtelierConfig config;
+
+    public ObjectStore(S3AsyncClient s3, S3Presigner presigner, AtelierConfig config) {
+        this.s3 = s3;
+        this.presigner = presigner;
+        this.config = config;
+    }
+
+    public String bucket() {
+        return config.s3().bucket();
+    }
+
+    public Uni<Void> put(String key, byte[] bytes, String contentType) {
+        return call(() -> s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength((long) bytes.length),
+                AsyncRequestBody.fromBytes(bytes))).replaceWithVoid();
+    }
+
+    public Uni<byte[]> get(String key) {
+        return call(() -> s3.getObject(b -> b.bucket(bucket()).key(key), AsyncResponseTransformer.toBytes()))
+                .map(r -> r.asByteArray());
+    }
+
+    /** The object's size when it exists: lets a resumed store stage skip what it already copied. */
+    public Uni<Long> size(String key) {
+        return call(() -> s3.headObject(b -> b.bucket(bucket()).key(key)))
+                .map(HeadObjectResponse::contentLength)
+                .onFailure(NoSuchKeyException.class).recoverWithNull()
+                .onFailure(e -> e instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() == 404).recoverWithNull();
+    }
+
+    public Uni<Void> checkBucket() {
+        return call(() -> s3.headBucket(b -> b.bucket(bucket()))).replaceWithVoid();
+    }
+
+    /** A presigned GET URL; pure computation (signing), no I/O. */
+    public String presignGet(String key) {
+        return presigner.presignGetObject(b -> b.signatureDuration(config.s3().presignExpiry())
+                .getObjectRequest(g -> g.bucket(bucket()).key(key))).url().toString();
+    }
+
+    private static <T> Uni<T> call(Supplier<CompletionStage<T>> request) {
+        return Contexts.backOnCaller(Uni.createFrom().completionStage(request));
+    }
+}

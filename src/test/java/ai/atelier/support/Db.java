@@ -1,0 +1,57 @@
+package ai.atelier.support;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+
+/** Reads rows straight from PostgreSQL, beside the application, to check what it really stored. */
+public final class Db {
+
+    private Db() {
+    }
+
+    public static Map<String, Object> job(UUID id) {
+        Map<String, Object> row = queryOne("select * from jobs where id = ?", id);
+        if (row == null) {
+            throw new AssertionError("no row for job " + id);
+        }
+        return row;
+    }
+
+    public static long count() {
+        return ((Number) queryOne("select count(*) as n from jobs").get("n")).longValue();
+    }
+
+    public static Map<String, Object> queryOne(String sql, Object... args) {
+        Config config = ConfigProvider.getConfig();
+        try (Connection c = DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
+                config.getValue("quarkus.datasource.username", String.class), config.getValue("quarkus.datasource.password", String.class));
+                PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                ResultSetMetaData md = rs.getMetaData();
+                Map<String, Object> row = new LinkedHashMap<>();
+                for (int i = 1; i <= md.getColumnCount(); i++) {
+                    Object v = rs.getObject(i);
+                    row.put(md.getColumnName(i), v == null ? null : v instanceof org.postgresql.util.PGobject pg ? pg.getValue() : v);
+                }
+                return row;
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package ai.atelier.support;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.Set;
+
+import io.restassured.path.json.JsonPath;
+
+/** Waits on a job through the public API. */
+public final class Jobs {
+
+    private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
+
+    private Jobs() {
+    }
+
+    public static JsonPath awaitTerminal(String id) {
+        JsonPath[] last = new JsonPath[1];
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            last[0] = given().get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath();
+            return TERMINAL.contains(last[0].getString("status"));
+        });
+        return last[0];
+    }
+}
