@@ -1,0 +1,118 @@
+package ai.atelier.compat;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.notNullValue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import ai.atelier.support.Db;
+import ai.atelier.support.Images;
+import ai.atelier.support.Simulator;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+
+/** The prototypes' routes, driven exactly as their READMEs' curl examples do. */
+@QuarkusTest
+class SeedCompatibilityTest {
+
+    @BeforeEach
+    void reset() {
+        Simulator.reset();
+        Simulator.settings(50, 150);
+    }
+
+    private static JsonPath awaitSeed001(String sessionId) {
+        JsonPath[] last = new JsonPath[1];
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            last[0] = given().get("/api/" + sessionId + "/status").then().statusCode(200).extract().jsonPath();
+            return List.of("completed", "failed").contains(last[0].getString("status"));
+        });
+        return last[0];
+    }
+
+    @Test
+    void seed001TextToImageCurlExampleWorksAsWritten() {
+        // seed 001's README, verbatim body: its sampler settings are ignored in favour of the locked ones
+        String body = """
+                {
+                    "prompt": "A serene lake with mountains at sunset",
+                    "width": 1024,
+                    "height": 768,
+                    "guidance_scale": 7.5,
+                    "num_inference_steps": 50
+                  }""";
+        JsonPath submitted = given().contentType(ContentType.JSON).body(body).post("/api/flux/t2i").then().statusCode(200)
+                .body("status", equalTo("pending"))
+                .body("message", equalTo("Task submitted. Use /api/{session_id}/status to check progress.")).extract().jsonPath();
+        String session = submitted.getString("session_id");
+        JsonPath status = awaitSeed001(session);
+        assertThat(status.getString("status")).isEqualTo("completed");
+        assertThat(status.getInt("progress")).isEqualTo(100);
+        assertThat(status.getString("result_url")).contains("X-Amz-Signature");
+        assertThat(status.getString("session_id")).isEqualTo(session);
+        assertThat(status.getMap("")).containsKeys("message", "error");
+        Map<String, Object> sent = Simulator.submissions("fal-ai/flux/schnell").get(0);
+        assertThat(sent).containsEntry("num_inference_steps", 7).containsEntry("guidance_scale", 3.5f)
+                .containsEntry("image_size", Map.of("width", 1024, "height", 768));
+        assertThat(Db.job(UUID.fromString(session))).containsEntry("source", "seed-001");
+    }
+
+    @Test
+    void seed001ImageToImageMultipartWorksAsWritten() {
+        String session = given().multiPart("image", "input.jpg", Images.png(512, 512), "image/jpeg")
+                .multiPart("prompt", "Transform into a watercolor painting").multiPart("strength", "0.8").multiPart("guidance_scale", "7.5")
+                .post("/api/flux/i2i").then().statusCode(200).body("status", equalTo("pending")).extract().path("session_id");
+        assertThat(awaitSeed001(session).getString("status")).isEqualTo("completed");
+        assertThat(Simulator.submissions("fal-ai/flux-general/image-to-image").get(0)).containsEntry("strength", 0.5f)
+                .containsEntry("prompt", "Transform into a watercolor painting");
+    }
+
+    @Test
+    void seed001MultiAngleRoutesWork() {
+        String t2i = given().contentType(ContentType.JSON).body(Map.of("prompt", "a ceramic vase", "width", 512, "height", 512))
+                .post("/api/qwen-multi-angle/t2i").then().statusCode(200).extract().path("session_id");
+        String i2i = given().multiPart("image", "vase.png", Images.png(400, 400), "image/png").post("/api/qwen-multi-angle/i2i")
+                .then().statusCode(200).extract().path("session_id");
+        assertThat(awaitSeed001(t2i).getString("status")).isEqualTo("completed");
+        assertThat(awaitSeed001(i2i).getString("status")).isEqualTo("completed");
+        assertThat(Simulator.submissions("fal-ai/qwen-image-edit-plus-lora-gallery/multiple-angles")).hasSize(2);
+    }
+
+    @Test
+    void seed001ReportsFailureInItsOwnWords() {
+        Simulator.fault(Map.of("target", "complete", "status", 422, "detail", "GPU out of memory", "error_type", "runner_server_error"));
+        String session = given().contentType(ContentType.JSON).body(Map.of("prompt", "x")).post("/api/flux/t2i").then().statusCode(200)
+                .extract().path("session_id");
+        JsonPath status = awaitSeed001(session);
+        assertThat(status.getString("status")).isEqualTo("failed");
+        assertThat(status.getString("error")).contains("GPU out of memory");
+        assertThat(status.getString("result_url")).isNull();
+    }
+
+    @Test
+    void seed001HealthAnswersAtTheRoot() {
+        given().get("/").then().statusCode(200).body("status", equalTo("healthy")).body("redis", equalTo("connected"));
+    }
+
+    @Test
+    void seed000JobsRoutesWork() {
+        String jobId = given().multiPart("image", "mug.png", Images.png(256, 256), "image/png").multiPart("prompt", "make it blue")
+                .post("/api/jobs").then().statusCode(200).body("status", equalTo("pending")).extract().path("job_id");
+        await().atMost(Duration.ofSeconds(30)).until(() -> "completed".equals(given().get("/api/jobs/" + jobId).then().statusCode(200)
+                .extract().path("status")));
+        given().get("/api/jobs/" + jobId).then().body("prompt", equalTo("make it blue")).body("result_url", notNullValue());
+        List<String> ids = given().get("/api/jobs").then().statusCode(200).extract().jsonPath().getList("job_id");
+        assertThat(ids).contains(jobId);
+        assertThat(Simulator.submissions("fal-ai/qwen-image-edit-plus-lora").get(0)).containsEntry("num_inference_steps", 28);
+    }
+}
