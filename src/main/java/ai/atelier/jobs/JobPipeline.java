@@ -70,23 +70,21 @@ public class JobPipeline {
 
     private Uni<Void> start(Job job) {
         Log.infof("job %s: running %s (%s)", job.id, job.model, job.falRequestId == null ? "new" : "resuming fal request " + job.falRequestId);
-        return update(job.id, j -> {
-            j.status = JobStatus.RUNNING;
-            if (j.startedAt == null) {
-                j.startedAt = Instant.now();
-            }
-        }).chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 12, "Starting", null, List.of()));
+        Instant now = Instant.now();
+        return Panache.withTransaction(() -> Job.update("status = ?1, stage = ?2, progress = ?3, startedAt = coalesce(startedAt, ?4), "
+                + "updatedAt = ?4 where id = ?5", JobStatus.RUNNING, "categorise", 12, now, job.id))
+                .chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 12, "Starting", null, List.of()));
     }
 
-    /** Pass-through for now: vision categorisation arrives with the product-shoot work. */
+    /** Pass-through for now (vision categorisation comes with product shoots): live progress only, nothing to record. */
     private Uni<Void> categorise(Job job) {
-        return stage(job.id, "categorise", 15);
+        return report(job.id, JobStatus.RUNNING, "categorise", 15, null, null, List.of());
     }
 
-    /** Pass-through for now: the client's prompt is used as given. */
+    /** Pass-through for now: the client's prompt is used as given; logged once per job, never with a key or data URL. */
     private Uni<Void> prompt(Job job) {
         Log.infof("job %s: prompt for %s with %s: %s", job.id, job.model, job.params, job.prompt);
-        return stage(job.id, "prompt", 20);
+        return report(job.id, JobStatus.RUNNING, "prompt", 20, null, null, List.of());
     }
 
     /** Runs each fal call of the model's plan through the queue; each call gets the previous call's outputs. */
@@ -121,11 +119,8 @@ public class JobPipeline {
     private Uni<String> submit(Job job, FalCall call, int index, List<String> imageUrls) {
         JsonObject payload = call.payload().apply(imageUrls);
         return fal.submit(call.endpointId(), payload)
-                .call(rid -> update(job.id, j -> {
-                    j.falRequestId = rid;
-                    j.falEndpoint = call.endpointId();
-                    j.falStep = index;
-                }))
+                .call(rid -> Panache.withTransaction(() -> Job.update("falRequestId = ?1, falEndpoint = ?2, falStep = ?3, updatedAt = ?4 "
+                        + "where id = ?5", rid, call.endpointId(), index, Instant.now(), job.id)))
                 .invoke(rid -> {
                     job.falRequestId = rid;
                     job.falEndpoint = call.endpointId();
@@ -224,11 +219,11 @@ public class JobPipeline {
                 .onFailure().recoverWithNull().replaceWithVoid();
     }
 
+    /** One UPDATE statement (no read first): stages change often and each costs a round trip. */
     private Uni<Void> stage(UUID id, String stage, int percent) {
-        return update(id, j -> {
-            j.stage = stage;
-            j.progress = percent;
-        }).chain(() -> report(id, JobStatus.RUNNING, stage, percent, null, null, List.of()));
+        return Panache.withTransaction(() -> Job.update("stage = ?1, progress = ?2, updatedAt = ?3 where id = ?4",
+                stage, percent, Instant.now(), id))
+                .chain(() -> report(id, JobStatus.RUNNING, stage, percent, null, null, List.of()));
     }
 
     private Uni<Void> update(UUID id, Consumer<Job> change) {

@@ -49,6 +49,9 @@ public class ProblemMappers {
         if (root instanceof JsonProcessingException json) {
             return invalidJson(json, uri);
         }
+        if (status == 413) {
+            return respond(413, "body-too-large", "Content too large", "The request body is larger than this service accepts", uri, Map.of());
+        }
         if (status >= 500) {
             Log.errorf(e, "Unhandled %s on %s", status, uri.getPath());
             return respond(status, "internal-error", "Internal error", "Something went wrong on our side", uri, Map.of());

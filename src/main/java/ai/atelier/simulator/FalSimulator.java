@@ -53,6 +53,7 @@ public final class FalSimulator implements AutoCloseable {
     private final Map<String, SimRequest> requests = new ConcurrentHashMap<>();
     private final ConcurrentLinkedDeque<JsonObject> journal = new ConcurrentLinkedDeque<>();
     private final AtomicLong sequence = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger journalSize = new java.util.concurrent.atomic.AtomicInteger();
     private final List<Fault> faults = new CopyOnWriteArrayList<>();
     private final Map<String, byte[]> files = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
         @Override
@@ -143,10 +144,12 @@ public final class FalSimulator implements AutoCloseable {
         router.get("/_sim/requests").handler(ctx -> json(ctx, 200, new JsonObject().put("requests", new JsonArray(new ArrayList<>(journal)))));
         router.delete("/_sim/requests").handler(ctx -> {
             journal.clear();
+            journalSize.set(0);
             ctx.response().setStatusCode(204).end();
         });
         router.post("/_sim/reset").handler(ctx -> {
             journal.clear();
+            journalSize.set(0);
             faults.clear();
             settings = Settings.DEFAULT;
             ctx.response().setStatusCode(204).end();
@@ -210,8 +213,9 @@ public final class FalSimulator implements AutoCloseable {
             }
         }
         journal.addLast(entry);
-        while (journal.size() > JOURNAL_CAP) {
-            journal.pollFirst();
+        // ConcurrentLinkedDeque.size() walks the whole deque: keep our own count
+        if (journalSize.incrementAndGet() > JOURNAL_CAP && journal.pollFirst() != null) {
+            journalSize.decrementAndGet();
         }
         ctx.next();
     }
