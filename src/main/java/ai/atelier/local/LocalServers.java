@@ -1,0 +1,105 @@
+package ai.atelier.local;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.auth.AuthenticationType;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
+import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
+import org.jboss.logging.Logger;
+
+import ai.atelier.simulator.FalSimulator;
+import redis.embedded.RedisServer;
+
+/**
+ * Starts the embedded servers. Kept apart from {@link LocalServices} because it names classes of the
+ * optional dependencies, which the packaged application does not contain: loading this class in
+ * production would fail, so only the dev and test profiles ever touch it.
+ */
+final class LocalServers {
+
+    private static final Logger LOG = Logger.getLogger(LocalServers.class);
+    private static final String ACCESS_KEY = "atelier-local";
+    private static final String SECRET_KEY = "atelier-local-secret";
+
+    private LocalServers() {
+    }
+
+    static Map<String, String> start(boolean dev) throws Exception {
+        Path root = dev ? Path.of(System.getProperty("atelier-local.dir", ".atelier")).toAbsolutePath()
+                : Files.createTempDirectory("atelier-test-");
+        Files.createDirectories(root);
+        long t0 = System.nanoTime();
+        Map<String, String> config = new LinkedHashMap<>();
+
+        EmbeddedPostgres pg = EmbeddedPostgres.start(root.resolve("postgres"), freePort(), dev);
+        Runtime.getRuntime().addShutdownHook(new Thread(pg::close, "atelier-postgres-stop"));
+        config.put("quarkus.datasource.reactive.url", "postgresql://127.0.0.1:" + pg.port() + "/atelier");
+        config.put("quarkus.datasource.jdbc.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/atelier");
+        config.put("quarkus.datasource.username", "postgres");
+        config.put("quarkus.datasource.password", "postgres");
+
+        int redisPort = freePort();
+        Path redisDir = Files.createDirectories(root.resolve("redis"));
+        RedisServer redis = RedisServer.builder().port(redisPort).setting("bind 127.0.0.1")
+                .setting("dir " + redisDir).setting(dev ? "save 60 1" : "save \"\"").setting("appendonly no").build();
+        redis.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(redis::stop, "atelier-redis-stop"));
+        config.put("quarkus.redis.hosts", "redis://127.0.0.1:" + redisPort);
+
+        BlobStore store = dev ? new FilesystemNio2BlobStore(Files.createDirectories(root.resolve("s3")).toString())
+                : new TransientNio2BlobStore();
+        S3Proxy s3 = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:0"))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY).build();
+        s3.start();
+        while (!"STARTED".equals(s3.getState())) {
+            Thread.sleep(10);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                s3.stop();
+            } catch (Exception ignored) {
+                // the JVM is going away
+            }
+        }, "atelier-s3-stop"));
+        String bucket = System.getenv().getOrDefault("ATELIER_S3_BUCKET", "atelier");
+        if (!store.containerExists(bucket)) {
+            store.createContainer(bucket);
+        }
+        config.put("quarkus.s3.endpoint-override", "http://localhost:" + s3.getPort());
+        config.put("quarkus.s3.path-style-access", "true");
+        config.put("quarkus.s3.aws.region", "us-east-1");
+        config.put("quarkus.s3.aws.credentials.type", "static");
+        config.put("quarkus.s3.aws.credentials.static-provider.access-key-id", ACCESS_KEY);
+        config.put("quarkus.s3.aws.credentials.static-provider.secret-access-key", SECRET_KEY);
+        config.put("atelier.s3.bucket", bucket);
+
+        String falKey = System.getenv("FAL_KEY");
+        if (falKey == null || falKey.isBlank()) {
+            FalSimulator sim = FalSimulator.start(0);
+            Runtime.getRuntime().addShutdownHook(new Thread(sim::close, "atelier-fal-simulator-stop"));
+            config.put("atelier.fal.queue-url", sim.baseUrl() + "/queue");
+            config.put("atelier.fal.run-url", sim.baseUrl() + "/run");
+            config.put("atelier.fal.rest-url", sim.baseUrl() + "/rest");
+            config.put("atelier-local.simulator-url", sim.baseUrl());
+        }
+        LOG.infof("Local services up in %d ms (state in %s): PostgreSQL :%d, Redis :%d, S3 :%d, fal %s",
+                (System.nanoTime() - t0) / 1_000_000, root, pg.port(), redisPort, s3.getPort(),
+                config.getOrDefault("atelier-local.simulator-url", "fal.ai (FAL_KEY set)"));
+        return config;
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package ai.atelier.jobs;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import ai.atelier.support.Db;
+import ai.atelier.support.Jobs;
+import ai.atelier.support.Simulator;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.vertx.VertxContextSupport;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+
+/**
+ * A job whose worker died after fal accepted it (a running row with a fal request id) is resumed by
+ * polling that request: fal is never paid twice, and the outputs land in S3 once.
+ */
+@QuarkusTest
+class ResumeTest {
+
+    @Inject
+    JobRunner runner;
+
+    @Test
+    void resumesAJobWithARequestIdWithoutSubmittingAgain() throws Throwable {
+        Simulator.reset();
+        Simulator.settings(0, 300);
+        // what a crashed worker leaves behind: fal has the request, the row has its id
+        String requestId = given().baseUri(Simulator.url()).contentType(ContentType.JSON)
+                .body(Map.of("prompt", "resumed", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 3))
+                .post("/queue/fal-ai/flux/schnell").then().statusCode(200).extract().path("request_id");
+        UUID id = UUID.randomUUID();
+        VertxContextSupport.subscribeAndAwait(() -> Panache.withTransaction(() -> {
+            Job job = new Job();
+            job.id = id;
+            job.tenant = JobService.DEFAULT_TENANT;
+            job.model = "flux-schnell";
+            job.status = JobStatus.RUNNING;
+            job.stage = "infer";
+            job.prompt = "resumed";
+            job.falEndpoint = "fal-ai/flux/schnell";
+            job.falRequestId = requestId;
+            job.source = "api";
+            job.createdAt = Instant.now();
+            job.updatedAt = job.createdAt;
+            job.startedAt = job.createdAt;
+            return job.persist();
+        }));
+
+        runner.launch(id);
+
+        JsonPath job = Jobs.awaitTerminal(id.toString());
+        assertThat(job.getString("status")).isEqualTo("succeeded");
+        assertThat(job.getString("fal_request_id")).isEqualTo(requestId);
+        assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(1); // only the one made above
+        assertThat(Db.job(id)).containsEntry("status", "succeeded");
+
+        // running it once more changes nothing: a finished job is left alone
+        runner.launch(id);
+        assertThat(given().get("/v1/jobs/" + id).then().extract().jsonPath().getString("finished_at")).isEqualTo(job.getString("finished_at"));
+    }
+}
