@@ -19,28 +19,31 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.mutiny.core.Vertx;
-import io.vertx.mutiny.ext.web.client.WebClient;
+import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.mutiny.core.http.HttpClient;
+import io.vertx.mutiny.core.http.HttpClientRequest;
+import io.vertx.mutiny.core.http.HttpClientResponse;
 
 /**
  * Fetches a client's image URL without letting it reach inside our network (SSRF): the host is
  * resolved first, every address must be public, and the connection goes to the address that was
- * checked (no second lookup an attacker could rebind). Redirects are not followed.
+ * checked (no second lookup an attacker could rebind). Redirects are not followed, and the body is
+ * refused as soon as it passes the byte limit.
  * Hosts in {@code atelier.ingest.allowed-hosts} skip the address check, for local use.
  */
 @ApplicationScoped
 public class ImageFetcher {
 
-    private final WebClient http;
+    private final HttpClient http;
     private final AtelierConfig.Ingest config;
     private final List<String> allowedHosts;
 
     public ImageFetcher(Vertx vertx, AtelierConfig config) {
         this.config = config.ingest();
         this.allowedHosts = config.ingest().allowedHosts().orElse(List.of()).stream().map(h -> h.toLowerCase(Locale.ROOT)).toList();
-        this.http = WebClient.create(vertx, new WebClientOptions().setFollowRedirects(false).setConnectTimeout(5_000)
-                .setUserAgent("atelier-ingest/1.0"));
+        this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5_000).setMaxPoolSize(32));
     }
 
     public Uni<byte[]> fetch(String url) {
@@ -73,17 +76,41 @@ public class ImageFetcher {
                             }
                         }
                     }
-                    RequestOptions options = new RequestOptions().setHost(bareHost).setPort(port).setSsl(https).setURI(path)
-                            .setServer(SocketAddress.inetSocketAddress(port, addresses[0].getHostAddress()));
-                    return http.request(HttpMethod.GET, options).timeout(config.fetchTimeout().toMillis()).send()
-                            .onFailure().transform(e -> bad("The image URL could not be fetched: " + e.getClass().getSimpleName()));
-                })
-                .map(r -> {
-                    if (r.statusCode() != 200) {
-                        throw bad("The image URL answered HTTP " + r.statusCode() + (r.statusCode() / 100 == 3 ? " (redirects are not followed)" : ""));
-                    }
-                    return r.bodyAsBuffer() == null ? new byte[0] : r.bodyAsBuffer().getBytes();
+                    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(bareHost).setPort(port).setSsl(https)
+                            .setURI(path).setServer(SocketAddress.inetSocketAddress(port, addresses[0].getHostAddress()))
+                            .setTimeout(config.fetchTimeout().toMillis());
+                    return http.request(options).chain(HttpClientRequest::send)
+                            .onFailure().transform(e -> e instanceof Problem ? e : bad("The image URL could not be fetched: " + e.getClass().getSimpleName()))
+                            .chain(this::body);
                 });
+    }
+
+    /** Reads the body, refusing it as soon as it passes the byte limit: a hostile server cannot make us buffer more. */
+    private Uni<byte[]> body(HttpClientResponse r) {
+        if (r.statusCode() != 200) {
+            r.request().connection().close();
+            return Uni.createFrom().failure(bad("The image URL answered HTTP " + r.statusCode()
+                    + (r.statusCode() / 100 == 3 ? " (redirects are not followed)" : "")));
+        }
+        long max = config.maxBytes();
+        String length = r.getHeader("Content-Length");
+        if (length != null && length.matches("\\d{1,18}") && Long.parseLong(length) > max) {
+            r.request().connection().close();
+            return Uni.createFrom().failure(tooLarge(Long.parseLong(length), max));
+        }
+        return r.toMulti()
+                .collect().in(Buffer::buffer, (all, chunk) -> {
+                    if (all.length() + chunk.length() > max) {
+                        r.request().connection().close();
+                        throw tooLarge(all.length() + (long) chunk.length(), max);
+                    }
+                    all.appendBuffer(chunk);
+                })
+                .map(Buffer::getBytes);
+    }
+
+    private static Problem tooLarge(long bytes, long max) {
+        return Problem.tooLarge("image-too-many-bytes", "The image URL serves more than " + max + " bytes (" + bytes + " so far)");
     }
 
     private static InetAddress[] resolve(String host) {

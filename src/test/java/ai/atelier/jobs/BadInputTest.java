@@ -90,6 +90,13 @@ class BadInputTest {
     }
 
     @Test
+    void rejectsUnknownTopLevelFieldsInsteadOfIgnoringThem() {
+        postJson(Map.of("model", "flux-schnell", "prompt", "p", "num_inference_steps", 7)).statusCode(400)
+                .body("type", equalTo("/problems/malformed-json")).body("detail", containsString("Unknown field 'num_inference_steps'"))
+                .body("detail", containsString("params"));
+    }
+
+    @Test
     void rejectsAFileThatIsNotAnImageWhateverItClaims() {
         postImage("just some text, not a picture".getBytes(), "photo.png", "image/png").statusCode(422)
                 .body("type", equalTo("/problems/unsupported-image"));

@@ -14,6 +14,8 @@ import ai.atelier.support.Simulator;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
+import ai.atelier.storage.ObjectStore;
+import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 
@@ -23,6 +25,22 @@ class ImageUrlIngestTest {
 
     @Inject
     S3AsyncClient s3;
+
+    @Inject
+    ObjectStore store;
+
+    @Test
+    void refusesAnImageUrlServingMoreThanTheByteLimit() {
+        // the test profile caps images at 4 MiB; S3 serves 5 MiB behind a valid PNG header
+        byte[] big = java.util.Arrays.copyOf(ai.atelier.support.Images.png(300, 300), 5 * 1024 * 1024);
+        s3.putObject(b -> b.bucket("atelier").key("test/big.png"), AsyncRequestBody.fromBytes(big)).join();
+        long jobs = ai.atelier.support.Db.count();
+        given().contentType(ContentType.JSON)
+                .body(Map.of("model", "flux-general-i2i", "prompt", "p", "image_url", store.presignGet("test/big.png")))
+                .post("/v1/jobs").then().statusCode(413).contentType("application/problem+json")
+                .body("type", org.hamcrest.Matchers.equalTo("/problems/image-too-many-bytes"));
+        assertThat(ai.atelier.support.Db.count()).isEqualTo(jobs);
+    }
 
     @Test
     void fetchesAnImageUrlIntoS3() {
