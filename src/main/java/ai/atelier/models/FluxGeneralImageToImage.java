@@ -1,8 +1,6 @@
 package ai.atelier.models;
 
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import jakarta.inject.Singleton;
 
@@ -13,43 +11,15 @@ import jakarta.inject.Singleton;
 @Singleton
 public class FluxGeneralImageToImage extends SingleCallModel {
 
-    @Override
-    public String id() {
-        return "flux-general-i2i";
-    }
-
-    @Override
-    public String description() {
-        return "FLUX general image-to-image: strength 0.5, 7 steps, CFG 3.5, optional LoRAs";
-    }
-
-    @Override
-    protected String endpointId() {
-        return "fal-ai/flux-general/image-to-image";
-    }
-
-    @Override
-    protected ImageField imageField() {
-        return ImageField.IMAGE_URL;
-    }
-
-    @Override
-    public Map<String, Object> locked() {
-        Map<String, Object> locked = new LinkedHashMap<>();
-        locked.put("strength", 0.5);
-        locked.put("num_inference_steps", 7);
-        locked.put("guidance_scale", 3.5);
-        locked.put("enable_safety_checker", true);
-        return locked;
-    }
-
-    @Override
-    public List<ParamSpec> tunable() {
-        return List.of(ParamSpec.loras(5),
-                ParamSpec.imageSize(1, 14142, null),
-                ParamSpec.integer("num_images", 1, 4, null, "How many pictures"),
-                ParamSpec.text("negative_prompt", 2000, null, "What to keep out of the picture"),
-                ParamSpec.oneOf("output_format", List.of("jpeg", "png"), "png", "File type of the outputs"),
-                ParamSpec.seed());
+    public FluxGeneralImageToImage() {
+        super("flux-general-i2i", "FLUX general image-to-image: strength 0.5, 7 steps, CFG 3.5, optional LoRAs",
+                "fal-ai/flux-general/image-to-image", ImageField.IMAGE_URL,
+                locked("strength", 0.5, "num_inference_steps", 7, "guidance_scale", 3.5, "enable_safety_checker", true),
+                List.of(ParamSpec.loras(5),
+                        ParamSpec.imageSize(1, 14142, null),
+                        ParamSpec.integer("num_images", 1, 4, null, "How many pictures"),
+                        ParamSpec.text("negative_prompt", 2000, null, "What to keep out of the picture"),
+                        ParamSpec.oneOf("output_format", List.of("jpeg", "png"), "png", "File type of the outputs"),
+                        ParamSpec.seed()));
     }
 }

@@ -74,9 +74,7 @@ public class QwenMultiAngleFromText implements ModelStrategy {
 
     @Override
     public List<ParamSpec> tunable() {
-        return List.of(ParamSpec.imageSize(1, 14142, "square_hd"), QwenMultipleAngles.angles().get(0),
-                QwenMultipleAngles.angles().get(1), QwenMultipleAngles.angles().get(2), QwenMultipleAngles.angles().get(3),
-                ParamSpec.seed());
+        return QwenMultipleAngles.withAngles(ParamSpec.imageSize(1, 14142, "square_hd"), ParamSpec.seed());
     }
 
     @Override

@@ -169,12 +169,12 @@ public final class FalSimulator implements AutoCloseable {
             faults.clear();
             ctx.response().setStatusCode(204).end();
         });
-        router.get("/files/sim/:name").handler(this::file);
-        router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/status").handler(ctx -> status(ctx, ctx.pathParam("param0") + "/" + ctx.pathParam("param1"), ctx.pathParam("param2")));
-        router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)").handler(ctx -> result(ctx, ctx.pathParam("param0") + "/" + ctx.pathParam("param1"), ctx.pathParam("param2")));
-        router.putWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/cancel").handler(ctx -> cancel(ctx, ctx.pathParam("param0") + "/" + ctx.pathParam("param1"), ctx.pathParam("param2")));
-        router.postWithRegex("/queue/(.+)").handler(ctx -> submit(ctx, ctx.pathParam("param0")));
-        router.postWithRegex("/run/(.+)").handler(ctx -> run(ctx, ctx.pathParam("param0")));
+        router.get("/files/sim/:name").handler(ctx -> guarded(ctx, "file", null, () -> serveFile(ctx)));
+        router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/status").handler(ctx -> guarded(ctx, "status", ownerApp(ctx), () -> status(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
+        router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)").handler(ctx -> guarded(ctx, "result", ownerApp(ctx), () -> result(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
+        router.putWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/cancel").handler(ctx -> guarded(ctx, "cancel", ownerApp(ctx), () -> cancel(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
+        router.postWithRegex("/queue/(.+)").handler(ctx -> guarded(ctx, "submit", ctx.pathParam("param0"), () -> submit(ctx, ctx.pathParam("param0"))));
+        router.postWithRegex("/run/(.+)").handler(ctx -> guarded(ctx, "run", ctx.pathParam("param0"), () -> run(ctx, ctx.pathParam("param0"))));
         router.route().last().handler(ctx -> json(ctx, 404, new JsonObject().put("detail", "Path " + ctx.request().path() + " not found")));
         return vertx.createHttpServer().requestHandler(router).listen(port, "127.0.0.1").onSuccess(s -> {
             server = s;
@@ -235,6 +235,17 @@ public final class FalSimulator implements AutoCloseable {
         return Optional.empty();
     }
 
+    private static String ownerApp(RoutingContext ctx) {
+        return ctx.pathParam("param0") + "/" + ctx.pathParam("param1");
+    }
+
+    /** Runs {@code action} unless a scripted fault for this target answers instead. */
+    private void guarded(RoutingContext ctx, String target, String endpoint, Runnable action) {
+        if (!faulted(ctx, target, endpoint, action)) {
+            action.run();
+        }
+    }
+
     /** Applies a scripted fault; true when the response has been taken care of. */
     private boolean faulted(RoutingContext ctx, String target, String endpoint, Runnable proceed) {
         Optional<JsonObject> fault = takeFault(target, endpoint);
@@ -277,14 +288,8 @@ public final class FalSimulator implements AutoCloseable {
 
     // ---- queue API -----------------------------------------------------------------------------
 
-    private void submit(RoutingContext ctx, String endpointId) {
-        if (faulted(ctx, "submit", endpointId, () -> doSubmit(ctx, endpointId))) {
-            return;
-        }
-        doSubmit(ctx, endpointId);
-    }
 
-    private void doSubmit(RoutingContext ctx, String endpointId) {
+    private void submit(RoutingContext ctx, String endpointId) {
         SimSchema schema = schemas.get(endpointId);
         if (schema == null) {
             json(ctx, 404, new JsonObject().put("detail", "Application '" + endpointId + "' not found"));
@@ -346,14 +351,8 @@ public final class FalSimulator implements AutoCloseable {
         return r;
     }
 
-    private void status(RoutingContext ctx, String ownerApp, String id) {
-        if (faulted(ctx, "status", ownerApp, () -> doStatus(ctx, ownerApp, id))) {
-            return;
-        }
-        doStatus(ctx, ownerApp, id);
-    }
 
-    private void doStatus(RoutingContext ctx, String ownerApp, String id) {
+    private void status(RoutingContext ctx, String ownerApp, String id) {
         SimRequest r = find(ctx, ownerApp, id);
         if (r == null) {
             return;
@@ -409,14 +408,8 @@ public final class FalSimulator implements AutoCloseable {
                 .put("timestamp", Instant.ofEpochMilli(at).toString());
     }
 
-    private void result(RoutingContext ctx, String ownerApp, String id) {
-        if (faulted(ctx, "result", ownerApp, () -> doResult(ctx, ownerApp, id))) {
-            return;
-        }
-        doResult(ctx, ownerApp, id);
-    }
 
-    private void doResult(RoutingContext ctx, String ownerApp, String id) {
+    private void result(RoutingContext ctx, String ownerApp, String id) {
         SimRequest r = find(ctx, ownerApp, id);
         if (r == null) {
             return;
@@ -429,14 +422,8 @@ public final class FalSimulator implements AutoCloseable {
         json(ctx, r.resultStatus, r.result);
     }
 
-    private void cancel(RoutingContext ctx, String ownerApp, String id) {
-        if (faulted(ctx, "cancel", ownerApp, () -> doCancel(ctx, ownerApp, id))) {
-            return;
-        }
-        doCancel(ctx, ownerApp, id);
-    }
 
-    private void doCancel(RoutingContext ctx, String ownerApp, String id) {
+    private void cancel(RoutingContext ctx, String ownerApp, String id) {
         SimRequest r = requests.get(id);
         if (r == null || !r.ownerApp().equals(ownerApp)) {
             json(ctx, 404, new JsonObject().put("status", "NOT_FOUND"));
@@ -455,14 +442,8 @@ public final class FalSimulator implements AutoCloseable {
 
     // ---- sync run --------------------------------------------------------------------------------
 
-    private void run(RoutingContext ctx, String endpointId) {
-        if (faulted(ctx, "run", endpointId, () -> doRun(ctx, endpointId))) {
-            return;
-        }
-        doRun(ctx, endpointId);
-    }
 
-    private void doRun(RoutingContext ctx, String endpointId) {
+    private void run(RoutingContext ctx, String endpointId) {
         SimSchema schema = schemas.get(endpointId);
         if (schema == null) {
             json(ctx, 404, new JsonObject().put("detail", "Application '" + endpointId + "' not found"));
@@ -568,12 +549,6 @@ public final class FalSimulator implements AutoCloseable {
         return q < 0 ? url : url.substring(0, q) + "?…";
     }
 
-    private void file(RoutingContext ctx) {
-        if (faulted(ctx, "file", null, () -> serveFile(ctx))) {
-            return;
-        }
-        serveFile(ctx);
-    }
 
     private void serveFile(RoutingContext ctx) {
         byte[] png = files.get(ctx.pathParam("name"));
