@@ -109,6 +109,24 @@ public interface AtelierConfig {
         @WithDefault("64")
         int maxConcurrent();
 
+        /** Per-model caps on jobs one instance runs at once, as {@code model=limit} pairs: {@code flux-2-lora-edit=4,qwen-multiple-angles=8}. */
+        Optional<List<String>> modelLimits();
+
+        /** How long a claimed job stays this instance's without a heartbeat; after that any instance may take it over. */
+        @WithDefault("30s")
+        Duration lease();
+
+        /** How often an instance looks in PostgreSQL for jobs to claim (a submit on the same instance claims at once). */
+        @WithDefault("500ms")
+        Duration claimInterval();
+
+        /** On SIGTERM: how long in-flight jobs may take to finish before their leases are handed back. */
+        @WithDefault("20s")
+        Duration shutdownGrace();
+
+        /** This instance's name in lease_owner; defaults to the host name plus a random suffix. */
+        Optional<String> instanceId();
+
         /** Lifetime of a job's live progress in Redis; PostgreSQL keeps the job after that. */
         @WithDefault("3600s")
         Duration progressTtl();

@@ -41,9 +41,10 @@ public class FalClient {
                 .setKeepAlive(true).setFollowRedirects(true).setUserAgent("atelier/1.0"));
     }
 
-    /** Submits to the queue on the full endpoint id; answers fal's request id. */
-    public Uni<String> submit(String endpointId, JsonObject input) {
+    /** Submits to the queue on the full endpoint id with fal's queue priority (normal or low); answers fal's request id. */
+    public Uni<String> submit(String endpointId, JsonObject input, String queuePriority) {
         return retrying("submit " + endpointId, () -> authed(http.postAbs(config.queueUrl() + "/" + endpointId))
+                .putHeader("x-fal-queue-priority", queuePriority)
                 .sendJsonObject(input))
                 .map(r -> json(r).getString("request_id"));
     }

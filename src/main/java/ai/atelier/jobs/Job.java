@@ -61,6 +61,9 @@ public class Job extends PanacheEntityBase {
 
     public String source;
 
+    /** 0 high, 1 normal, 2 low: the order jobs are claimed in. */
+    public short priority = 1;
+
     @Column(name = "created_at")
     public Instant createdAt;
 

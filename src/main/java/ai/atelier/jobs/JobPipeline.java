@@ -6,6 +6,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -51,19 +52,32 @@ public class JobPipeline {
         this.config = config;
     }
 
-    /** Runs (or resumes) a job to a terminal state; never fails: a failure is recorded on the job. */
-    public Uni<Void> run(UUID id) {
+    /** Thrown when this instance no longer holds the job's lease: another one has it, so stop without a trace. */
+    static final class LeaseLost extends RuntimeException {
+        LeaseLost(UUID id) {
+            super("lease on job " + id + " lost", null, false, false);
+        }
+    }
+
+    /**
+     * Runs (or resumes) a job to a terminal state; never fails: a failure is recorded on the job.
+     *
+     * @param stillOwned answers whether this instance still holds the job's lease; asked before paying fal
+     */
+    public Uni<Void> run(UUID id, Supplier<Uni<Boolean>> stillOwned) {
         return Panache.withSession(() -> Job.<Job>findById(id))
-                .chain(job -> job == null || job.status.terminal() ? Uni.createFrom().voidItem() : stages(job))
+                .chain(job -> job == null || job.status.terminal() ? Uni.createFrom().voidItem() : stages(job, stillOwned))
+                .onFailure(LeaseLost.class).invoke(e -> Log.infof("job %s: lease lost; left to its new owner", id))
+                .onFailure(LeaseLost.class).recoverWithNull()
                 .onFailure().recoverWithUni(failure -> fail(id, failure));
     }
 
-    private Uni<Void> stages(Job job) {
+    private Uni<Void> stages(Job job, Supplier<Uni<Boolean>> stillOwned) {
         ModelStrategy model = models.require(job.model);
         return start(job)
                 .chain(() -> categorise(job))
                 .chain(() -> prompt(job))
-                .chain(() -> infer(job, model))
+                .chain(() -> infer(job, model, stillOwned))
                 .chain(images -> storeOutputs(job, images))
                 .chain(outputs -> finish(job, outputs));
     }
@@ -88,18 +102,23 @@ public class JobPipeline {
     }
 
     /** Runs each fal call of the model's plan through the queue; each call gets the previous call's outputs. */
-    private Uni<List<FalImage>> infer(Job job, ModelStrategy model) {
+    private Uni<List<FalImage>> infer(Job job, ModelStrategy model, Supplier<Uni<Boolean>> stillOwned) {
         List<FalCall> plan = model.plan(job.prompt, job.params);
         return stage(job.id, "infer", 25)
                 .chain(() -> inputUrls(job))
-                .chain(urls -> step(job, plan, 0, urls));
+                .chain(urls -> step(job, plan, 0, urls, stillOwned));
     }
 
-    private Uni<List<FalImage>> step(Job job, List<FalCall> plan, int index, List<String> imageUrls) {
+    private Uni<List<FalImage>> step(Job job, List<FalCall> plan, int index, List<String> imageUrls, Supplier<Uni<Boolean>> stillOwned) {
         FalCall call = plan.get(index);
         Uni<String> requestId = job.falRequestId != null && job.falStep == index && call.endpointId().equals(job.falEndpoint)
                 ? Uni.createFrom().item(job.falRequestId)
-                : submit(job, call, index, imageUrls);
+                : stillOwned.get().chain(owned -> {
+                    if (!owned) {
+                        throw new LeaseLost(job.id);
+                    }
+                    return submit(job, call, index, imageUrls);
+                });
         return requestId
                 .chain(rid -> awaitCompletion(job, call.endpointId(), rid, index, plan.size())
                         .chain(() -> fal.result(call.endpointId(), rid)))
@@ -111,14 +130,14 @@ public class JobPipeline {
                     return images;
                 })
                 .chain(images -> index + 1 < plan.size()
-                        ? step(job, plan, index + 1, images.stream().map(FalImage::url).toList())
+                        ? step(job, plan, index + 1, images.stream().map(FalImage::url).toList(), stillOwned)
                         : Uni.createFrom().item(images));
     }
 
     /** Submits and records the request id at once: a crash after this line resumes, never resubmits. */
     private Uni<String> submit(Job job, FalCall call, int index, List<String> imageUrls) {
         JsonObject payload = call.payload().apply(imageUrls);
-        return fal.submit(call.endpointId(), payload)
+        return fal.submit(call.endpointId(), payload, job.priority == 2 ? "low" : "normal")
                 .call(rid -> Panache.withTransaction(() -> Job.update("falRequestId = ?1, falEndpoint = ?2, falStep = ?3, updatedAt = ?4 "
                         + "where id = ?5", rid, call.endpointId(), index, Instant.now(), job.id)))
                 .invoke(rid -> {

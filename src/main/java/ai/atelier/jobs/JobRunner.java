@@ -1,86 +1,245 @@
 package ai.atelier.jobs;
 
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Queue;
+import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.quarkus.vertx.VertxContextSupport;
 import io.quarkus.vertx.core.runtime.context.VertxContextSafetyToggle;
 import io.smallrye.common.vertx.VertxContext;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
- * Runs job pipelines in the background, each on its own Vert.x duplicated context (its own Hibernate
- * Reactive session), at most {@code atelier.jobs.max-concurrent} at once; the rest wait their turn.
- * At start it picks up every unfinished job from PostgreSQL, so a restart loses nothing.
+ * Claims jobs from PostgreSQL and runs them. A claim is a lease ({@code FOR UPDATE SKIP LOCKED}, so
+ * instances sharing a database never take the same job), renewed by a heartbeat while the job runs;
+ * a job whose lease ran out (its instance died) is claimed again by anyone and resumes where its row
+ * says. An instance claims only what it has room for, per instance and per model, so a saturated
+ * instance leaves work queued in PostgreSQL rather than in memory. On SIGTERM it stops claiming, lets
+ * in-flight jobs finish for a grace period, then hands the rest back.
  */
 @ApplicationScoped
 public class JobRunner {
 
+    private static final String CLAIM = """
+            update jobs set lease_owner = $1, lease_until = now() + make_interval(secs => $2), claims = claims + 1
+            where id in (select id from jobs
+                         where status in ('queued', 'running') and (lease_until is null or lease_until < now())
+                           and not (model = any($3))
+                         order by priority, created_at
+                         for update skip locked
+                         limit $4)
+            returning id, model""";
+    private static final String HEARTBEAT = """
+            update jobs set lease_until = now() + make_interval(secs => $2)
+            where lease_owner = $1 and id = any($3) and status in ('queued', 'running')""";
+    private static final String RELEASE = """
+            update jobs set lease_owner = null, lease_until = null
+            where lease_owner = $1 and id = any($2) and status in ('queued', 'running')""";
+    private static final String STILL_OWNED = """
+            select 1 from jobs where id = $1 and lease_owner = $2 and lease_until > now() and status in ('queued', 'running')""";
+
     private final Vertx vertx;
+    private final Pool pool;
     private final JobPipeline pipeline;
-    private final int maxConcurrent;
-    private final Queue<UUID> waiting = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger running = new AtomicInteger();
+    private final AtelierConfig.Jobs config;
+    private final String owner;
+    private final Map<String, Integer> modelLimits;
+    private final Map<UUID, String> inFlight = new ConcurrentHashMap<>();
+    private final AtomicBoolean claiming = new AtomicBoolean();
+    private final AtomicBoolean again = new AtomicBoolean();
+    private volatile boolean accepting;
+    private long claimTimer = -1;
+    private long heartbeatTimer = -1;
 
-    public JobRunner(Vertx vertx, JobPipeline pipeline, AtelierConfig config) {
+    public JobRunner(Vertx vertx, Pool pool, JobPipeline pipeline, AtelierConfig config) {
         this.vertx = vertx;
+        this.pool = pool;
         this.pipeline = pipeline;
-        this.maxConcurrent = config.jobs().maxConcurrent();
+        this.config = config.jobs();
+        this.owner = config.jobs().instanceId().orElseGet(JobRunner::defaultOwner);
+        this.modelLimits = parseLimits(config.jobs().modelLimits().orElse(List.of()));
     }
 
-    void resumeUnfinished(@Observes StartupEvent start) throws Throwable {
-        List<UUID> unfinished = VertxContextSupport.subscribeAndAwait(() -> Panache.withSession(() -> Job.<Job>find(
-                "status in ?1 order by createdAt", List.of(JobStatus.QUEUED, JobStatus.RUNNING)).list())
-                .map(jobs -> jobs.stream().map(j -> j.id).toList()));
-        if (!unfinished.isEmpty()) {
-            Log.infof("Resuming %d unfinished job(s)", unfinished.size());
-            unfinished.forEach(this::launch);
+    static Map<String, Integer> parseLimits(List<String> pairs) {
+        Map<String, Integer> limits = new java.util.HashMap<>();
+        for (String pair : pairs) {
+            String[] kv = pair.split("=", 2);
+            if (kv.length != 2 || !kv[1].trim().matches("\\d+")) {
+                throw new IllegalArgumentException("atelier.jobs.model-limits takes model=limit pairs, not '" + pair + "'");
+            }
+            limits.put(kv[0].trim(), Integer.parseInt(kv[1].trim()));
         }
+        return Map.copyOf(limits);
     }
 
-    public void launch(UUID id) {
-        waiting.add(id);
-        drain();
+    private static String defaultOwner() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            host = "atelier";
+        }
+        return host + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
+    }
+
+    public String owner() {
+        return owner;
     }
 
     public int running() {
-        return running.get();
+        return inFlight.size();
     }
 
-    private void drain() {
-        while (true) {
-            int now = running.get();
-            if (now >= maxConcurrent || waiting.isEmpty()) {
-                return;
-            }
-            if (!running.compareAndSet(now, now + 1)) {
-                continue;
-            }
-            UUID id = waiting.poll();
-            if (id == null) {
-                running.decrementAndGet();
-                return;
-            }
-            Context context = VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext());
-            VertxContextSafetyToggle.setContextSafe(context, true);
-            context.runOnContext(v -> pipeline.run(id)
-                    .onTermination().invoke(() -> {
-                        running.decrementAndGet();
-                        drain();
-                    })
-                    .subscribe().with(ok -> {
-                    }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id)));
+    void start(@Observes StartupEvent event) {
+        accepting = true;
+        claimTimer = vertx.setPeriodic(config.claimInterval().toMillis(), t -> poke());
+        heartbeatTimer = vertx.setPeriodic(Math.max(100, config.lease().toMillis() / 3), t -> heartbeat());
+        Log.infof("Job runner %s: up to %d jobs at once, lease %s", owner, config.maxConcurrent(), config.lease());
+        poke();
+    }
+
+    /** Looks for work now (after a submit on this instance, or when a job ends); coalesces concurrent calls. */
+    public void poke() {
+        if (!accepting) {
+            return;
         }
+        again.set(true);
+        if (!claiming.compareAndSet(false, true)) {
+            return;
+        }
+        again.set(false);
+        int free = config.maxConcurrent() - inFlight.size();
+        if (free <= 0) {
+            claiming.set(false);
+            return;
+        }
+        List<String> saturated = saturatedModels();
+        onNewContext(() -> pool.preparedQuery(CLAIM)
+                .execute(Tuple.of(owner, config.lease().toMillis() / 1000.0, saturated.toArray(String[]::new), free)))
+                .subscribe().with(rows -> {
+                    List<UUID> excess = new ArrayList<>();
+                    for (Row row : rows) {
+                        UUID id = row.getUUID("id");
+                        String model = row.getString("model");
+                        if (atModelLimit(model)) {
+                            excess.add(id);
+                        } else {
+                            launch(id, model);
+                        }
+                    }
+                    if (!excess.isEmpty()) {
+                        release(excess).subscribe().with(ok -> { }, e -> Log.warnf("could not hand back %d jobs: %s", excess.size(), e.getMessage()));
+                    }
+                    claiming.set(false);
+                    if (again.get() || rows.size() == free && excess.isEmpty()) {
+                        poke();
+                    }
+                }, e -> {
+                    claiming.set(false);
+                    Log.warnf("Job runner %s: claiming failed: %s", owner, e.getMessage());
+                });
+    }
+
+    /** True while this instance still holds the job's lease: checked before anything that costs money. */
+    public Uni<Boolean> stillOwned(UUID id) {
+        return pool.preparedQuery(STILL_OWNED).execute(Tuple.of(id, owner)).map(rows -> rows.size() == 1);
+    }
+
+    private List<String> saturatedModels() {
+        List<String> saturated = new ArrayList<>();
+        modelLimits.forEach((model, limit) -> {
+            if (count(model) >= limit) {
+                saturated.add(model);
+            }
+        });
+        return saturated;
+    }
+
+    private boolean atModelLimit(String model) {
+        Integer limit = modelLimits.get(model);
+        return limit != null && count(model) >= limit;
+    }
+
+    private long count(String model) {
+        return inFlight.values().stream().filter(model::equals).count();
+    }
+
+    private void launch(UUID id, String model) {
+        if (inFlight.putIfAbsent(id, model) != null) {
+            return;
+        }
+        onNewContext(() -> pipeline.run(id, () -> stillOwned(id)))
+                .onTermination().invoke(() -> {
+                    inFlight.remove(id);
+                    poke();
+                })
+                .subscribe().with(ok -> { }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id));
+    }
+
+    private void heartbeat() {
+        if (inFlight.isEmpty()) {
+            return;
+        }
+        UUID[] ids = inFlight.keySet().toArray(UUID[]::new);
+        onNewContext(() -> pool.preparedQuery(HEARTBEAT).execute(Tuple.of(owner, config.lease().toMillis() / 1000.0, ids)))
+                .subscribe().with(ok -> { }, e -> Log.warnf("Job runner %s: heartbeat failed: %s", owner, e.getMessage()));
+    }
+
+    private Uni<Void> release(List<UUID> ids) {
+        return pool.preparedQuery(RELEASE).execute(Tuple.of(owner, ids.toArray(UUID[]::new))).replaceWithVoid();
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        accepting = false;
+        vertx.cancelTimer(claimTimer);
+        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        if (!inFlight.isEmpty()) {
+            Log.infof("Job runner %s: stopping; waiting up to %s for %d job(s)", owner, config.shutdownGrace(), inFlight.size());
+        }
+        while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        vertx.cancelTimer(heartbeatTimer);
+        Set<UUID> left = Set.copyOf(inFlight.keySet());
+        if (!left.isEmpty()) {
+            // another instance resumes them at once instead of waiting for the lease to run out
+            try {
+                release(List.copyOf(left)).await().atMost(Duration.ofSeconds(5));
+                Log.infof("Job runner %s: handed back %d unfinished job(s)", owner, left.size());
+            } catch (RuntimeException e) {
+                Log.warnf("Job runner %s: could not hand back %d job(s); their leases run out in %s", owner, left.size(), config.lease());
+            }
+        }
+    }
+
+    /** Runs on a fresh duplicated context flagged safe, as Hibernate Reactive requires for its session. */
+    private <T> Uni<T> onNewContext(Supplier<Uni<T>> work) {
+        Context context = VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext());
+        VertxContextSafetyToggle.setContextSafe(context, true);
+        return Uni.createFrom().<T>emitter(emitter -> context.runOnContext(v -> work.get().subscribe().with(emitter::complete, emitter::fail)));
     }
 }

@@ -34,7 +34,29 @@ public class JobService {
     public static final String DEFAULT_TENANT = "default";
 
     /** A request to generate, however it arrived (JSON, multipart, a seed's route). */
-    public record Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source) {
+    public record Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source,
+            String priority) {
+
+        public Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source) {
+            this(model, prompt, images, params, source, null);
+        }
+    }
+
+    /** Claim order: high before normal before low. */
+    static short priority(String word) {
+        if (word == null || word.isBlank()) {
+            return 1;
+        }
+        return switch (word.toLowerCase(java.util.Locale.ROOT)) {
+            case "high" -> 0;
+            case "normal" -> 1;
+            case "low" -> 2;
+            default -> throw Problem.invalid("invalid-priority", "Invalid priority", "priority must be high, normal or low");
+        };
+    }
+
+    static String priorityWord(short p) {
+        return p == 0 ? "high" : p == 2 ? "low" : "normal";
     }
 
     private final ModelCatalog models;
@@ -70,6 +92,7 @@ public class JobService {
                     + " image(s); the request has " + images);
         }
         Map<String, Object> tuned = ModelCatalog.check(model, s.params());
+        short priority = priority(s.priority());
         UUID id = UUID.randomUUID();
         return ingest.ingest(id, s.images())
                 .chain(inputs -> Panache.withTransaction(() -> {
@@ -84,6 +107,7 @@ public class JobService {
                     job.params = new LinkedHashMap<>(tuned);
                     job.inputs = JobFiles.of(inputs);
                     job.source = s.source();
+                    job.priority = priority;
                     job.createdAt = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
                     job.updatedAt = job.createdAt;
                     return job.persist().replaceWith(job);
@@ -92,7 +116,7 @@ public class JobService {
                         .onFailure().recoverWithNull())
                 .invoke(job -> {
                     Log.infof("job %s: accepted %s with %d input(s)", job.id, job.model, job.inputs.items().size());
-                    runner.launch(job.id);
+                    runner.poke();
                 })
                 .map(job -> view(job, null));
     }
@@ -162,7 +186,7 @@ public class JobService {
 
     JobView view(Job job, Progress live) {
         boolean useLive = live != null && !job.status.terminal();
-        return new JobView(job.id, job.model, useLive && live.status() != null ? live.status() : job.status.wire(),
+        return new JobView(job.id, job.model, priorityWord(job.priority), useLive && live.status() != null ? live.status() : job.status.wire(),
                 useLive ? live.stage() : job.stage, useLive ? Math.max(live.percent(), job.progress) : job.progress,
                 useLive ? live.message() : job.status == JobStatus.FAILED ? job.errorMessage : null,
                 useLive ? live.queuePosition() : null, job.prompt, job.params, files(job.inputs.items()), files(job.outputs.items()),

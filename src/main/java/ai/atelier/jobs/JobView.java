@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 /** What a client sees of a job: the row, completed with live progress from Redis, file URLs presigned. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record JobView(UUID id, String model, String status, String stage, int progress, String message, Integer queuePosition,
+public record JobView(UUID id, String model, String priority, String status, String stage, int progress, String message, Integer queuePosition,
         String prompt, Map<String, Object> params, List<FileView> inputs, List<FileView> outputs, ErrorView error,
         String falRequestId, List<String> logs, Instant createdAt, Instant updatedAt, Instant finishedAt) {
 

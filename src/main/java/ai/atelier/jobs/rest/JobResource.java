@@ -62,17 +62,17 @@ public class JobResource {
             request.imageUrls().forEach(u -> images.add(Ingest.Source.url(u, "input")));
         }
         return accepted(jobs.submit(JobService.DEFAULT_TENANT,
-                new JobService.Submission(request.model(), request.prompt(), images, request.params(), "api")));
+                new JobService.Submission(request.model(), request.prompt(), images, request.params(), "api", request.priority())));
     }
 
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "Submit a job with uploaded image files")
     public Uni<RestResponse<JobView>> submitMultipart(@RestForm String model, @RestForm String prompt, @RestForm String params,
-            @RestForm(FileUpload.ALL) List<FileUpload> files) {
+            @RestForm String priority, @RestForm(FileUpload.ALL) List<FileUpload> files) {
         Map<String, Object> parsed = uploads.params(params);
         return uploads.read(files).chain(images -> accepted(jobs.submit(JobService.DEFAULT_TENANT,
-                new JobService.Submission(model, prompt, images, parsed, "api"))));
+                new JobService.Submission(model, prompt, images, parsed, "api", priority))));
     }
 
     @GET

@@ -11,5 +11,6 @@ public record SubmitJobRequest(
         @Schema(description = "What to generate or how to edit") String prompt,
         @Schema(description = "One input image: http(s) URL or data URL") String imageUrl,
         @Schema(description = "Several input images: http(s) URLs or data URLs") List<String> imageUrls,
-        @Schema(description = "Tunable parameters of the model (see GET /v1/models)") Map<String, Object> params) {
+        @Schema(description = "Tunable parameters of the model (see GET /v1/models)") Map<String, Object> params,
+        @Schema(description = "Claim order: high, normal (default) or low; low is also passed to fal's queue") String priority) {
 }
