@@ -23,7 +23,7 @@ import redis.embedded.RedisServer;
  * optional dependencies, which the packaged application does not contain: loading this class in
  * production would fail, so only the dev and test profiles ever touch it.
  */
-final class LocalServers {
+public final class LocalServers {
 
     private static final Logger LOG = Logger.getLogger(LocalServers.class);
     private static final String ACCESS_KEY = "atelier-local";
@@ -32,7 +32,7 @@ final class LocalServers {
     private LocalServers() {
     }
 
-    static Map<String, String> start(boolean dev) throws Exception {
+    public static Map<String, String> start(boolean dev) throws Exception {
         Path root = dev ? Path.of(System.getProperty("atelier-local.dir", ".atelier")).toAbsolutePath()
                 : Files.createTempDirectory("atelier-test-");
         Files.createDirectories(root);

@@ -1,0 +1,146 @@
+package ai.atelier.it;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.restassured.http.ContentType;
+
+/**
+ * Jobs survive the processes that run them: two instances never run a job twice, kill -9 with jobs
+ * in flight loses none and never pays fal twice, SIGTERM hands unfinished work back at once.
+ * Runs the packaged application (prod profile) as real processes.
+ */
+class DurableExecutionIT {
+
+    static Instances instances;
+
+    @BeforeAll
+    static void servers() throws Exception {
+        instances = new Instances();
+    }
+
+    @AfterAll
+    static void stop() {
+        instances.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        given().baseUri(instances.simulator()).post("/_sim/reset").then().statusCode(204);
+    }
+
+    private static void latency(long ms) {
+        given().baseUri(instances.simulator()).contentType(ContentType.JSON).body(Map.of("queue_ms", 0, "latency_ms", ms))
+                .put("/_sim/settings").then().statusCode(200);
+    }
+
+    private static String submit(Instances.Instance to, String prompt) {
+        return given().baseUri(to.url()).contentType(ContentType.JSON).body(Map.of("model", "flux-schnell", "prompt", prompt))
+                .post("/v1/jobs").then().statusCode(202).extract().path("id");
+    }
+
+    /** Prompts of every fal submission the simulator received, one entry per submission. */
+    private static List<String> falSubmissions() {
+        List<Map<String, Object>> requests = given().baseUri(instances.simulator()).get("/_sim/requests").then().extract().jsonPath()
+                .getList("requests");
+        List<String> prompts = new ArrayList<>();
+        for (Map<String, Object> r : requests) {
+            if ("POST".equals(r.get("method")) && "/queue/fal-ai/flux/schnell".equals(r.get("path"))) {
+                prompts.add(String.valueOf(((Map<?, ?>) r.get("body")).get("prompt")));
+            }
+        }
+        return prompts;
+    }
+
+    private static String in(List<String> ids) {
+        return "id in ('" + String.join("','", ids) + "')";
+    }
+
+    @Test
+    void twoInstancesShareTheWorkAndNeverRunAJobTwice() throws Exception {
+        latency(300);
+        Instances.Instance a = instances.start("share-a", Map.of());
+        Instances.Instance b = instances.start("share-b", Map.of());
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            ids.add(submit(i % 2 == 0 ? a : b, "shared-" + i));
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> instances.count(in(ids) + " and status = 'succeeded'") == ids.size());
+
+        List<String> prompts = falSubmissions();
+        assertThat(prompts).hasSize(40);
+        assertThat(new HashSet<>(prompts)).hasSize(40);
+        assertThat(instances.count(in(ids) + " and claims = 1")).isEqualTo(40);
+        Set<Object> owners = new HashSet<>();
+        instances.rows("select lease_owner from jobs where " + in(ids)).forEach(r -> owners.add(r.get("lease_owner")));
+        assertThat(owners).containsExactlyInAnyOrder("share-a", "share-b");
+        a.process().destroy();
+        b.process().destroy();
+        assertThat(a.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(b.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void killNineWithJobsInFlightLosesNoneAndNeverSubmitsTwice() throws Exception {
+        latency(3000);
+        // at most 5 at once: the other 15 wait in PostgreSQL, not in the instance's memory
+        Instances.Instance a = instances.start("crash-a", Map.of("atelier.jobs.max-concurrent", "5"));
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            ids.add(submit(a, "crash-" + i));
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> instances.count(in(ids) + " and fal_request_id is not null") == 5);
+        assertThat(instances.count(in(ids) + " and status = 'queued' and lease_owner is null")).isEqualTo(15);
+
+        a.process().destroyForcibly(); // SIGKILL: no shutdown hook, no hand-back
+        assertThat(a.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+
+        latency(200);
+        Instances.Instance b = instances.start("crash-b", Map.of());
+        await().atMost(Duration.ofSeconds(60)).until(() -> instances.count(in(ids) + " and status in ('succeeded', 'failed')") == ids.size());
+        assertThat(instances.count(in(ids) + " and status = 'succeeded'")).isEqualTo(20);
+        List<String> prompts = falSubmissions();
+        assertThat(prompts).hasSize(20);
+        assertThat(new HashSet<>(prompts)).hasSize(20);
+        assertThat(instances.count(in(ids) + " and lease_owner = 'crash-b'")).isEqualTo(20);
+        b.process().destroy();
+        b.process().waitFor(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void sigtermHandsUnfinishedJobsBackWithinTheGracePeriod() throws Exception {
+        latency(8_000); // still in flight at fal when the instance is told to stop
+        Instances.Instance a = instances.start("term-a", Map.of("atelier.jobs.shutdown-grace", "2s"));
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            ids.add(submit(a, "term-" + i));
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> instances.count(in(ids) + " and fal_request_id is not null") == 5);
+        long t0 = System.nanoTime();
+        a.process().destroy(); // SIGTERM
+        assertThat(a.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0)).isLessThan(25);
+        // handed back: no owner, no lease to wait out
+        assertThat(instances.count(in(ids) + " and lease_owner is null and status = 'running'")).isEqualTo(5);
+
+        Instances.Instance b = instances.start("term-b", Map.of());
+        await().atMost(Duration.ofSeconds(60)).until(() -> instances.count(in(ids) + " and status = 'succeeded'") == 5);
+        assertThat(falSubmissions()).hasSize(5);
+        b.process().destroy();
+        b.process().waitFor(30, TimeUnit.SECONDS);
+    }
+}
