@@ -64,6 +64,33 @@ public class Job extends PanacheEntityBase {
     /** 0 high, 1 normal, 2 low: the order jobs are claimed in. */
     public short priority = 1;
 
+    /** The instance holding the job's lease. Read-only here: leases are taken and renewed only by JobRunner's SQL. */
+    @Column(name = "lease_owner", insertable = false, updatable = false)
+    public String leaseOwner;
+
+    @Column(name = "lease_until", insertable = false, updatable = false)
+    public Instant leaseUntil;
+
+    @Column(name = "cancel_requested_at")
+    public Instant cancelRequestedAt;
+
+    /** fal's answer to our cancel: OK (removed from its queue), CANCELLATION_REQUESTED, ALREADY_COMPLETED, NOT_FOUND. */
+    @Column(name = "fal_cancel_status")
+    public String falCancelStatus;
+
+    /** Whether fal may bill a cancelled job (it had started running, or finished). */
+    @Column(name = "may_be_billed")
+    public Boolean mayBeBilled;
+
+    @Column(name = "deadline_at")
+    public Instant deadlineAt;
+
+    @Column(name = "idempotency_key")
+    public String idempotencyKey;
+
+    @Column(name = "request_hash")
+    public String requestHash;
+
     @Column(name = "created_at")
     public Instant createdAt;
 

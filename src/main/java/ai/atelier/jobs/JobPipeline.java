@@ -59,6 +59,13 @@ public class JobPipeline {
         }
     }
 
+    /** Thrown when the job was cancelled while it ran: stop, store nothing, record nothing more. */
+    static final class Cancelled extends RuntimeException {
+        Cancelled(UUID id) {
+            super("job " + id + " was cancelled", null, false, false);
+        }
+    }
+
     /**
      * Runs (or resumes) a job to a terminal state; never fails: a failure is recorded on the job.
      *
@@ -69,6 +76,8 @@ public class JobPipeline {
                 .chain(job -> job == null || job.status.terminal() ? Uni.createFrom().voidItem() : stages(job, stillOwned))
                 .onFailure(LeaseLost.class).invoke(e -> Log.infof("job %s: lease lost; left to its new owner", id))
                 .onFailure(LeaseLost.class).recoverWithNull()
+                .onFailure(Cancelled.class).invoke(e -> Log.infof("job %s: cancelled while running; outputs not stored", id))
+                .onFailure(Cancelled.class).recoverWithNull()
                 .onFailure().recoverWithUni(failure -> fail(id, failure));
     }
 
@@ -78,6 +87,7 @@ public class JobPipeline {
                 .chain(() -> categorise(job))
                 .chain(() -> prompt(job))
                 .chain(() -> infer(job, model, stillOwned))
+                .call(() -> notCancelled(job.id))
                 .chain(images -> storeOutputs(job, images))
                 .chain(outputs -> finish(job, outputs));
     }
@@ -86,7 +96,13 @@ public class JobPipeline {
         Log.infof("job %s: running %s (%s)", job.id, job.model, job.falRequestId == null ? "new" : "resuming fal request " + job.falRequestId);
         Instant now = Instant.now();
         return Panache.withTransaction(() -> Job.update("status = ?1, stage = ?2, progress = ?3, startedAt = coalesce(startedAt, ?4), "
-                + "updatedAt = ?4 where id = ?5", JobStatus.RUNNING, "categorise", 12, now, job.id))
+                + "updatedAt = ?4 where id = ?5 and status in ?6", JobStatus.RUNNING, "categorise", 12, now, job.id,
+                List.of(JobStatus.QUEUED, JobStatus.RUNNING)))
+                .invoke(updated -> {
+                    if (updated == 0) {
+                        throw new Cancelled(job.id); // cancelled between claim and start
+                    }
+                })
                 .chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 12, "Starting", null, List.of()));
     }
 
@@ -188,8 +204,17 @@ public class JobPipeline {
                         .collect().asList());
     }
 
+    /** Fails with {@link Cancelled} when the row says the job was cancelled. */
+    private Uni<Void> notCancelled(UUID id) {
+        return Panache.withSession(() -> Job.<Job>findById(id)).invoke(j -> {
+            if (j == null || j.status == JobStatus.CANCELLED) {
+                throw new Cancelled(id);
+            }
+        }).replaceWithVoid();
+    }
+
     private Uni<JobFile> storeOne(Job job, int index, FalImage image) {
-        return fal.download(image.url()).chain(bytes -> {
+        return fal.download(image.url()).call(() -> notCancelled(job.id)).chain(bytes -> {
             ImageInfo info = ImageInfo.sniff(bytes).orElseThrow(() -> new FalException(200, "invalid_output",
                     "fal output " + (index + 1) + " is not a PNG, JPEG or WebP image", null, false));
             String key = "jobs/" + job.id + "/outputs/" + index + "." + info.extension();
@@ -202,6 +227,9 @@ public class JobPipeline {
 
     private Uni<Void> finish(Job job, List<JobFile> outputs) {
         return update(job.id, j -> {
+            if (j.status.terminal()) {
+                throw new Cancelled(job.id); // cancelled while the last output was being copied
+            }
             j.status = JobStatus.SUCCEEDED;
             j.stage = "finish";
             j.progress = 100;
@@ -229,6 +257,9 @@ public class JobPipeline {
             Log.errorf(failure, "job %s: unexpected failure", id);
         }
         return update(id, j -> {
+            if (j.status.terminal()) {
+                return; // cancelled meanwhile: the cancellation is the job's end, not this failure
+            }
             j.status = JobStatus.FAILED;
             j.errorCode = code;
             j.errorMessage = message;

@@ -57,8 +57,12 @@ public class JobRunner {
     private static final String STILL_OWNED = """
             select 1 from jobs where id = $1 and lease_owner = $2 and lease_until > now() and status in ('queued', 'running')""";
 
+    private static final String OVERDUE = """
+            select id, tenant from jobs where deadline_at < now() and status in ('queued', 'running') limit 100""";
+
     private final Vertx vertx;
     private final Pool pool;
+    private final JobCancellation cancellation;
     private final JobPipeline pipeline;
     private final AtelierConfig.Jobs config;
     private final String owner;
@@ -69,10 +73,12 @@ public class JobRunner {
     private volatile boolean accepting;
     private long claimTimer = -1;
     private long heartbeatTimer = -1;
+    private long deadlineTimer = -1;
 
-    public JobRunner(Vertx vertx, Pool pool, JobPipeline pipeline, AtelierConfig config) {
+    public JobRunner(Vertx vertx, Pool pool, JobPipeline pipeline, JobCancellation cancellation, AtelierConfig config) {
         this.vertx = vertx;
         this.pool = pool;
+        this.cancellation = cancellation;
         this.pipeline = pipeline;
         this.config = config.jobs();
         this.owner = config.jobs().instanceId().orElseGet(JobRunner::defaultOwner);
@@ -113,6 +119,7 @@ public class JobRunner {
         accepting = true;
         claimTimer = vertx.setPeriodic(config.claimInterval().toMillis(), t -> poke());
         heartbeatTimer = vertx.setPeriodic(Math.max(100, config.lease().toMillis() / 3), t -> heartbeat());
+        deadlineTimer = vertx.setPeriodic(1000, t -> cancelOverdue());
         Log.infof("Job runner %s: up to %d jobs at once, lease %s", owner, config.maxConcurrent(), config.lease());
         poke();
     }
@@ -208,9 +215,22 @@ public class JobRunner {
         return pool.preparedQuery(RELEASE).execute(Tuple.of(owner, ids.toArray(UUID[]::new))).replaceWithVoid();
     }
 
+    /** Cancels jobs past their own deadline, whichever instance runs them (the row lock makes it once). */
+    private void cancelOverdue() {
+        onNewContext(() -> pool.query(OVERDUE).execute())
+                .subscribe().with(rows -> {
+                    for (Row row : rows) {
+                        onNewContext(() -> cancellation.cancel(row.getString("tenant"), row.getUUID("id"), "deadline_exceeded",
+                                "The job passed its deadline and was cancelled"))
+                                .subscribe().with(ok -> { }, e -> Log.debugf("deadline cancel of %s: %s", row.getUUID("id"), e.getMessage()));
+                    }
+                }, e -> Log.warnf("Job runner %s: deadline sweep failed: %s", owner, e.getMessage()));
+    }
+
     void stop(@Observes ShutdownEvent event) {
         accepting = false;
         vertx.cancelTimer(claimTimer);
+        vertx.cancelTimer(deadlineTimer);
         long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
         if (!inFlight.isEmpty()) {
             Log.infof("Job runner %s: stopping; waiting up to %s for %d job(s)", owner, config.shutdownGrace(), inFlight.size());

@@ -35,11 +35,15 @@ public class JobService {
 
     /** A request to generate, however it arrived (JSON, multipart, a seed's route). */
     public record Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source,
-            String priority) {
+            String priority, Integer deadlineSeconds, String idempotencyKey) {
 
         public Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source) {
-            this(model, prompt, images, params, source, null);
+            this(model, prompt, images, params, source, null, null, null);
         }
+    }
+
+    /** An accepted job, and whether it is the replay of an earlier request with the same Idempotency-Key. */
+    public record Submitted(JobView job, boolean replayed) {
     }
 
     /** Claim order: high before normal before low. */
@@ -74,6 +78,15 @@ public class JobService {
     }
 
     public Uni<JobView> submit(String tenant, Submission s) {
+        return accept(tenant, s).map(Submitted::job);
+    }
+
+    /**
+     * Checks a request, stores its inputs and commits the job; with an Idempotency-Key, the same key and
+     * the same request answer the original job (no second job, no second fal call), the same key with a
+     * different request is a 422.
+     */
+    public Uni<Submitted> accept(String tenant, Submission s) {
         ModelStrategy model = models.require(s.model());
         String prompt = s.prompt() == null ? null : s.prompt().strip();
         if (model.promptRequired() && (prompt == null || prompt.isEmpty())) {
@@ -91,8 +104,52 @@ public class JobService {
                     + (model.minImages() == model.maxImages() ? String.valueOf(model.minImages()) : model.minImages() + " to " + model.maxImages())
                     + " image(s); the request has " + images);
         }
+        if (s.deadlineSeconds() != null && (s.deadlineSeconds() < 1 || s.deadlineSeconds() > 86_400)) {
+            throw Problem.invalid("invalid-deadline", "Invalid deadline", "deadline_seconds must be from 1 to 86400");
+        }
+        String key = s.idempotencyKey() == null || s.idempotencyKey().isBlank() ? null : s.idempotencyKey().strip();
+        if (key != null && key.length() > 255) {
+            throw Problem.badRequest("invalid-idempotency-key", "Invalid Idempotency-Key", "An Idempotency-Key has at most 255 characters");
+        }
         Map<String, Object> tuned = ModelCatalog.check(model, s.params());
         short priority = priority(s.priority());
+        if (key == null) {
+            return create(tenant, model, prompt, tuned, priority, s, null, null).map(j -> new Submitted(j, false));
+        }
+        String hash = RequestHash.of(model.id(), prompt, tuned, priority, s.deadlineSeconds(), s.images());
+        return findByKey(tenant, key)
+                .chain(existing -> existing != null
+                        ? Uni.createFrom().item(replay(existing, hash))
+                        : create(tenant, model, prompt, tuned, priority, s, key, hash).map(j -> new Submitted(j, false))
+                                // a concurrent request with the same key won the insert: answer its job
+                                .onFailure(JobService::isDuplicateKey).recoverWithUni(() -> findByKey(tenant, key).map(j -> replay(j, hash))));
+    }
+
+    private Uni<Job> findByKey(String tenant, String key) {
+        return Panache.withSession(() -> Job.<Job>find("tenant = ?1 and idempotencyKey = ?2", tenant, key).firstResult());
+    }
+
+    private Submitted replay(Job existing, String hash) {
+        if (!hash.equals(existing.requestHash)) {
+            throw Problem.invalid("idempotency-key-reused", "Idempotency-Key reused",
+                    "This Idempotency-Key was used for a different request (job " + existing.id + "); use a new key for a new request")
+                    .with("job_id", existing.id.toString());
+        }
+        return new Submitted(view(existing, null), true);
+    }
+
+    private static boolean isDuplicateKey(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (m.contains("jobs_idempotency") || m.contains("23505")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Uni<JobView> create(String tenant, ModelStrategy model, String prompt, Map<String, Object> tuned, short priority, Submission s,
+            String key, String hash) {
         UUID id = UUID.randomUUID();
         return ingest.ingest(id, s.images())
                 .chain(inputs -> Panache.withTransaction(() -> {
@@ -108,8 +165,13 @@ public class JobService {
                     job.inputs = JobFiles.of(inputs);
                     job.source = s.source();
                     job.priority = priority;
+                    job.idempotencyKey = key;
+                    job.requestHash = hash;
                     job.createdAt = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
                     job.updatedAt = job.createdAt;
+                    if (s.deadlineSeconds() != null) {
+                        job.deadlineAt = job.createdAt.plusSeconds(s.deadlineSeconds());
+                    }
                     return job.persist().replaceWith(job);
                 }))
                 .call(job -> progress.put(job.id, new Progress("queued", "ingest", 10, "Queued", null, List.of(), Instant.now()))
@@ -192,7 +254,8 @@ public class JobService {
                 useLive ? live.queuePosition() : null, job.prompt, job.params, files(job.inputs.items()), files(job.outputs.items()),
                 job.errorCode == null ? null : new JobView.ErrorView(job.errorCode, job.errorMessage), job.falRequestId,
                 useLive && live.logs() != null && !live.logs().isEmpty() ? live.logs() : null,
-                job.createdAt, job.updatedAt, job.finishedAt);
+                job.createdAt, job.updatedAt, job.finishedAt, job.deadlineAt,
+                job.cancelRequestedAt == null ? null : new JobView.CancellationView(job.cancelRequestedAt, job.falCancelStatus, job.mayBeBilled));
     }
 
     private List<JobView.FileView> files(List<JobFile> files) {

@@ -11,7 +11,13 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobView(UUID id, String model, String priority, String status, String stage, int progress, String message, Integer queuePosition,
         String prompt, Map<String, Object> params, List<FileView> inputs, List<FileView> outputs, ErrorView error,
-        String falRequestId, List<String> logs, Instant createdAt, Instant updatedAt, Instant finishedAt) {
+        String falRequestId, List<String> logs, Instant createdAt, Instant updatedAt, Instant finishedAt, Instant deadlineAt,
+        CancellationView cancellation) {
+
+    /** When a cancel was asked for, what fal answered (OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED, NOT_FOUND), and whether fal may bill. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record CancellationView(Instant requestedAt, String falStatus, Boolean mayBeBilled) {
+    }
 
     /** A stored file: a presigned GET URL plus what Atelier checked about it. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

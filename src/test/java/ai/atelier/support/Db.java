@@ -27,7 +27,25 @@ public final class Db {
     }
 
     public static long count() {
-        return ((Number) queryOne("select count(*) as n from jobs").get("n")).longValue();
+        return count("true");
+    }
+
+    public static long count(String where) {
+        return ((Number) queryOne("select count(*) as n from jobs where " + where).get("n")).longValue();
+    }
+
+    public static void execute(String sql, Object... args) {
+        Config config = ConfigProvider.getConfig();
+        try (Connection c = DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
+                config.getValue("quarkus.datasource.username", String.class), config.getValue("quarkus.datasource.password", String.class));
+                PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            ps.executeUpdate();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public static Map<String, Object> queryOne(String sql, Object... args) {

@@ -1,6 +1,8 @@
 package ai.atelier.jobs.rest;
 
 import java.net.URI;
+import java.time.Duration;
+import java.util.Set;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +21,7 @@ import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.RestHeader;
 import org.jboss.resteasy.reactive.RestResponse;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
 
@@ -26,6 +29,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.atelier.ingest.Ingest;
+import ai.atelier.jobs.JobCancellation;
 import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobView;
 import ai.atelier.problem.Problem;
@@ -40,17 +44,20 @@ import io.vertx.mutiny.core.Vertx;
 public class JobResource {
 
     private final JobService jobs;
+    private final JobCancellation cancellation;
     private final Uploads uploads;
 
-    public JobResource(JobService jobs, Uploads uploads) {
+    public JobResource(JobService jobs, JobCancellation cancellation, Uploads uploads) {
         this.jobs = jobs;
+        this.cancellation = cancellation;
         this.uploads = uploads;
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Submit a job with image URLs or data URLs")
-    public Uni<RestResponse<JobView>> submit(SubmitJobRequest request) {
+    public Uni<RestResponse<JobView>> submit(SubmitJobRequest request, @RestHeader("Idempotency-Key") String idempotencyKey,
+            @RestHeader("Prefer") String prefer) {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least model and prompt");
         }
@@ -61,18 +68,19 @@ public class JobResource {
         if (request.imageUrls() != null) {
             request.imageUrls().forEach(u -> images.add(Ingest.Source.url(u, "input")));
         }
-        return accepted(jobs.submit(JobService.DEFAULT_TENANT,
-                new JobService.Submission(request.model(), request.prompt(), images, request.params(), "api", request.priority())));
+        return respond(jobs.accept(JobService.DEFAULT_TENANT, new JobService.Submission(request.model(), request.prompt(), images,
+                request.params(), "api", request.priority(), request.deadlineSeconds(), idempotencyKey)), prefer);
     }
 
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "Submit a job with uploaded image files")
     public Uni<RestResponse<JobView>> submitMultipart(@RestForm String model, @RestForm String prompt, @RestForm String params,
-            @RestForm String priority, @RestForm(FileUpload.ALL) List<FileUpload> files) {
+            @RestForm String priority, @RestForm("deadline_seconds") Integer deadlineSeconds, @RestForm(FileUpload.ALL) List<FileUpload> files,
+            @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
         Map<String, Object> parsed = uploads.params(params);
-        return uploads.read(files).chain(images -> accepted(jobs.submit(JobService.DEFAULT_TENANT,
-                new JobService.Submission(model, prompt, images, parsed, "api", priority))));
+        return uploads.read(files).chain(images -> respond(jobs.accept(JobService.DEFAULT_TENANT,
+                new JobService.Submission(model, prompt, images, parsed, "api", priority, deadlineSeconds, idempotencyKey)), prefer));
     }
 
     @GET
@@ -89,9 +97,61 @@ public class JobResource {
         return jobs.list(JobService.DEFAULT_TENANT, status, model, cursor, limit);
     }
 
-    private static Uni<RestResponse<JobView>> accepted(Uni<JobView> job) {
-        return job.map(j -> RestResponse.ResponseBuilder.<JobView>create(RestResponse.Status.ACCEPTED, j)
-                .location(URI.create("/v1/jobs/" + j.id())).build());
+    @POST
+    @Path("/{id}/cancel")
+    @Operation(summary = "Cancel a job: at once when queued, at fal too when it is there (fal's answer and billing are recorded)")
+    public Uni<JobView> cancel(@PathParam("id") UUID id) {
+        return cancellation.cancel(JobService.DEFAULT_TENANT, id, "cancelled", "Cancelled by the client")
+                .chain(job -> jobs.get(JobService.DEFAULT_TENANT, job.id));
+    }
+
+    /**
+     * 202 with Location; with {@code Prefer: wait=N} (N at most 60) the finished job with 200 if it ends in
+     * time. A replayed Idempotency-Key says so in {@code Idempotent-Replayed}.
+     */
+    private Uni<RestResponse<JobView>> respond(Uni<JobService.Submitted> submitted, String prefer) {
+        int wait = preferredWait(prefer);
+        return submitted.chain(s -> (wait == 0 || terminal(s.job()) ? Uni.createFrom().item(s.job()) : awaitEnd(s.job(), wait))
+                .map(job -> {
+                    boolean done = terminal(job);
+                    var response = RestResponse.ResponseBuilder.<JobView>create(done && wait > 0 ? RestResponse.Status.OK : RestResponse.Status.ACCEPTED, job)
+                            .location(URI.create("/v1/jobs/" + job.id()));
+                    if (wait > 0) {
+                        response.header("Preference-Applied", "wait=" + wait);
+                    }
+                    if (s.replayed()) {
+                        response.header("Idempotent-Replayed", "true");
+                    }
+                    return response.build();
+                }));
+    }
+
+    private Uni<JobView> awaitEnd(JobView job, int seconds) {
+        JobView[] last = { job };
+        return Uni.createFrom().deferred(() -> jobs.get(JobService.DEFAULT_TENANT, job.id()))
+                .invoke(j -> last[0] = j)
+                .repeat().withDelay(Duration.ofMillis(100)).until(JobResource::terminal) // until() drops the terminal item itself
+                .collect().last()
+                .ifNoItem().after(Duration.ofSeconds(seconds)).recoverWithItem(() -> last[0])
+                .map(ignored -> last[0]);
+    }
+
+    private static boolean terminal(JobView j) {
+        return Set.of("succeeded", "failed", "cancelled").contains(j.status());
+    }
+
+    /** {@code Prefer: wait=N} (RFC 7240), capped at 60 s; 0 when absent or malformed. */
+    static int preferredWait(String prefer) {
+        if (prefer == null) {
+            return 0;
+        }
+        for (String part : prefer.split("[,;]")) {
+            String p = part.trim().toLowerCase(java.util.Locale.ROOT);
+            if (p.startsWith("wait=") && p.substring(5).matches("\\d{1,9}")) {
+                return Math.min(60, Integer.parseInt(p.substring(5)));
+            }
+        }
+        return 0;
     }
 
     /** Reads multipart uploads without blocking (Vert.x file system) and parses the params field. */

@@ -12,5 +12,6 @@ public record SubmitJobRequest(
         @Schema(description = "One input image: http(s) URL or data URL") String imageUrl,
         @Schema(description = "Several input images: http(s) URLs or data URLs") List<String> imageUrls,
         @Schema(description = "Tunable parameters of the model (see GET /v1/models)") Map<String, Object> params,
-        @Schema(description = "Claim order: high, normal (default) or low; low is also passed to fal's queue") String priority) {
+        @Schema(description = "Claim order: high, normal (default) or low; low is also passed to fal's queue") String priority,
+        @Schema(description = "Cancel the job by itself if it has not ended this many seconds after submit (1 to 86400)") Integer deadlineSeconds) {
 }
