@@ -165,8 +165,20 @@ public class JobPipeline {
     }
 
     private Uni<Void> awaitCompletion(Job job, String endpointId, String requestId, int index, int steps) {
+        int[] logsSeen = { 0 };
+        String[] lastReported = { "" };
         return Uni.createFrom().deferred(() -> fal.status(endpointId, requestId))
-                .call(s -> report(job.id, JobStatus.RUNNING, "infer", percent(s, index, steps), describe(s), s.queuePosition(), s.logs()))
+                .call(s -> {
+                    // report only what changed: a new state, a new queue position, or new log lines
+                    List<String> fresh = s.logs().size() > logsSeen[0] ? s.logs().subList(logsSeen[0], s.logs().size()) : List.of();
+                    logsSeen[0] = Math.max(logsSeen[0], s.logs().size());
+                    String signature = s.status() + "/" + s.queuePosition();
+                    if (fresh.isEmpty() && signature.equals(lastReported[0])) {
+                        return Uni.createFrom().voidItem();
+                    }
+                    lastReported[0] = signature;
+                    return report(job.id, JobStatus.RUNNING, "infer", percent(s, index, steps), describe(s), s.queuePosition(), List.copyOf(fresh));
+                })
                 .repeat().withDelay(config.fal().pollInterval()).whilst(s -> !s.completed())
                 .collect().last()
                 .ifNoItem().after(config.fal().requestDeadline())

@@ -89,6 +89,12 @@ public class ProblemMappers {
         return title.toLowerCase().replaceAll("[^a-z0-9]+", "-");
     }
 
+    /** The response for a problem raised outside a resource method (a filter). */
+    public static Response toResponse(Problem p, String path) {
+        return Response.status(p.status()).type(ProblemBody.MEDIA_TYPE)
+                .entity(ProblemBody.of(p.status(), p.slug(), p.title(), p.getMessage(), path, p.extensions())).build();
+    }
+
     static Response respond(int status, String slug, String title, String detail, UriInfo uri, Map<String, Object> ext) {
         return Response.status(status).type(ProblemBody.MEDIA_TYPE)
                 .entity(ProblemBody.of(status, slug, title, detail, uri == null ? null : uri.getPath(), ext)).build();

@@ -95,6 +95,26 @@ class DurableExecutionIT {
     }
 
     @Test
+    void eventsReachAClientOnAnotherInstanceThanTheOneRunningTheJob() throws Exception {
+        latency(800);
+        Instances.Instance front = instances.start("events-front", Map.of("atelier.jobs.max-concurrent", "0")); // takes HTTP, runs nothing
+        Instances.Instance worker = instances.start("events-worker", Map.of());
+        String id = submit(front, "watched from elsewhere");
+        java.net.http.HttpResponse<java.util.stream.Stream<String>> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(front.url() + "/v1/jobs/" + id + "/events"))
+                        .timeout(Duration.ofSeconds(30)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofLines());
+        List<String> data = response.body().filter(l -> l.startsWith("data:")).toList();
+        assertThat(data.get(data.size() - 1)).contains("\"status\":\"succeeded\"");
+        assertThat(data).anySatisfy(d -> assertThat(d).contains("\"stage\":\"infer\""));
+        assertThat(instances.rows("select lease_owner from jobs where id = '" + id + "'").get(0).get("lease_owner")).isEqualTo("events-worker");
+        front.process().destroy();
+        worker.process().destroy();
+        front.process().waitFor(30, TimeUnit.SECONDS);
+        worker.process().waitFor(30, TimeUnit.SECONDS);
+    }
+
+    @Test
     void killNineWithJobsInFlightLosesNoneAndNeverSubmitsTwice() throws Exception {
         latency(3000);
         // at most 5 at once: the other 15 wait in PostgreSQL, not in the instance's memory
