@@ -19,6 +19,30 @@ public interface AtelierConfig {
 
     Jobs jobs();
 
+    Webhooks webhooks();
+
+    /** Webhooks to clients (Standard Webhooks). */
+    interface Webhooks {
+        /** Signing secret ({@code ATELIER_WEBHOOKS_SECRET}): {@code whsec_<base64>} as in the spec, or any string. */
+        Optional<String> secret();
+
+        /** Delay before the first retry; doubles per attempt. */
+        @WithDefault("5s")
+        Duration backoff();
+
+        /** Attempts before a delivery is given up (12 attempts from 5 s span about 3 hours). */
+        @WithDefault("12")
+        int maxAttempts();
+
+        /** Timeout of one delivery attempt. */
+        @WithDefault("10s")
+        Duration timeout();
+
+        /** How often an instance looks for due deliveries. */
+        @WithDefault("1s")
+        Duration pollInterval();
+    }
+
     /** fal.ai access. */
     interface Fal {
         /** The fal API key ({@code FAL_KEY}); without it calls go out unauthenticated (the simulator accepts that). */

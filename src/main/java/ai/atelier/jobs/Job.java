@@ -91,6 +91,13 @@ public class Job extends PanacheEntityBase {
     @Column(name = "request_hash")
     public String requestHash;
 
+    @Column(name = "webhook_url")
+    public String webhookUrl;
+
+    /** Comma-separated events the webhook wants: queued, started, completed, failed, cancelled. */
+    @Column(name = "webhook_events")
+    public String webhookEvents;
+
     @Column(name = "created_at")
     public Instant createdAt;
 

@@ -10,6 +10,7 @@ import ai.atelier.fal.FalClient;
 import ai.atelier.problem.Problem;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
+import ai.atelier.webhooks.Webhooks;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
@@ -25,8 +26,10 @@ public class JobCancellation {
 
     private final FalClient fal;
     private final ProgressStore progress;
+    private final Webhooks webhooks;
 
-    public JobCancellation(FalClient fal, ProgressStore progress) {
+    public JobCancellation(FalClient fal, ProgressStore progress, Webhooks webhooks) {
+        this.webhooks = webhooks;
         this.fal = fal;
         this.progress = progress;
     }
@@ -53,6 +56,7 @@ public class JobCancellation {
                 .call(job -> job.falRequestId == null ? Uni.createFrom().voidItem() : cancelAtFal(job))
                 .call(job -> progress.put(id, new Progress("cancelled", job.stage, job.progress, reason, null, List.of(), now))
                         .onFailure().recoverWithNull())
+                .call(job -> webhooks.enqueue(id, "cancelled"))
                 .invoke(job -> Log.infof("job %s: cancelled (%s)%s", id, code,
                         job.falCancelStatus == null ? "" : "; fal answered " + job.falCancelStatus));
     }

@@ -23,6 +23,7 @@ import ai.atelier.problem.Problem;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
 import ai.atelier.storage.ObjectStore;
+import ai.atelier.webhooks.Webhooks;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Multi;
@@ -43,8 +44,10 @@ public class JobPipeline {
     private final ObjectStore store;
     private final ProgressStore progress;
     private final AtelierConfig config;
+    private final Webhooks webhooks;
 
-    public JobPipeline(ModelCatalog models, FalClient fal, ObjectStore store, ProgressStore progress, AtelierConfig config) {
+    public JobPipeline(ModelCatalog models, FalClient fal, ObjectStore store, ProgressStore progress, Webhooks webhooks, AtelierConfig config) {
+        this.webhooks = webhooks;
         this.models = models;
         this.fal = fal;
         this.store = store;
@@ -103,6 +106,7 @@ public class JobPipeline {
                         throw new Cancelled(job.id); // cancelled between claim and start
                     }
                 })
+                .call(() -> job.startedAt == null ? webhooks.enqueue(job.id, "started") : Uni.createFrom().voidItem())
                 .chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 12, "Starting", null, List.of()));
     }
 
@@ -248,6 +252,7 @@ public class JobPipeline {
             j.outputs = JobFiles.of(outputs);
             j.finishedAt = Instant.now();
         }).chain(() -> report(job.id, JobStatus.SUCCEEDED, "finish", 100, "Done", null, List.of()))
+                .call(() -> webhooks.enqueue(job.id, "completed"))
                 .invoke(() -> Log.infof("job %s: succeeded with %d output(s)", job.id, outputs.size()));
     }
 
@@ -268,15 +273,18 @@ public class JobPipeline {
         if (code.equals("internal_error")) {
             Log.errorf(failure, "job %s: unexpected failure", id);
         }
+        boolean[] recorded = { false };
         return update(id, j -> {
             if (j.status.terminal()) {
                 return; // cancelled meanwhile: the cancellation is the job's end, not this failure
             }
+            recorded[0] = true;
             j.status = JobStatus.FAILED;
             j.errorCode = code;
             j.errorMessage = message;
             j.finishedAt = Instant.now();
-        }).chain(() -> report(id, JobStatus.FAILED, "finish", 100, message, null, List.of()))
+        }).chain(() -> recorded[0] ? report(id, JobStatus.FAILED, "finish", 100, message, null, List.of())
+                .call(() -> webhooks.enqueue(id, "failed")) : Uni.createFrom().voidItem())
                 .onFailure().invoke(e -> Log.errorf(e, "job %s: could not record its failure", id))
                 .onFailure().recoverWithNull().replaceWithVoid();
     }

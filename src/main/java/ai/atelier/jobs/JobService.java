@@ -18,6 +18,7 @@ import ai.atelier.problem.Problem;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
 import ai.atelier.storage.ObjectStore;
+import ai.atelier.webhooks.Webhooks;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
 import io.quarkus.panache.common.Parameters;
@@ -35,10 +36,10 @@ public class JobService {
 
     /** A request to generate, however it arrived (JSON, multipart, a seed's route). */
     public record Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source,
-            String priority, Integer deadlineSeconds, String idempotencyKey) {
+            String priority, Integer deadlineSeconds, String idempotencyKey, Webhooks.Spec webhook) {
 
         public Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source) {
-            this(model, prompt, images, params, source, null, null, null);
+            this(model, prompt, images, params, source, null, null, null, null);
         }
     }
 
@@ -68,8 +69,10 @@ public class JobService {
     private final ObjectStore store;
     private final ProgressStore progress;
     private final JobRunner runner;
+    private final Webhooks webhooks;
 
-    public JobService(ModelCatalog models, Ingest ingest, ObjectStore store, ProgressStore progress, JobRunner runner) {
+    public JobService(ModelCatalog models, Ingest ingest, ObjectStore store, ProgressStore progress, JobRunner runner, Webhooks webhooks) {
+        this.webhooks = webhooks;
         this.models = models;
         this.ingest = ingest;
         this.store = store;
@@ -113,16 +116,18 @@ public class JobService {
         }
         Map<String, Object> tuned = ModelCatalog.check(model, s.params());
         short priority = priority(s.priority());
-        if (key == null) {
-            return create(tenant, model, prompt, tuned, priority, s, null, null).map(j -> new Submitted(j, false));
-        }
-        String hash = RequestHash.of(model.id(), prompt, tuned, priority, s.deadlineSeconds(), s.images());
-        return findByKey(tenant, key)
-                .chain(existing -> existing != null
-                        ? Uni.createFrom().item(replay(existing, hash))
-                        : create(tenant, model, prompt, tuned, priority, s, key, hash).map(j -> new Submitted(j, false))
-                                // a concurrent request with the same key won the insert: answer its job
-                                .onFailure(JobService::isDuplicateKey).recoverWithUni(() -> findByKey(tenant, key).map(j -> replay(j, hash))));
+        return webhooks.check(s.webhook()).chain(webhook -> {
+            if (key == null) {
+                return create(tenant, model, prompt, tuned, priority, s, webhook, null, null).map(j -> new Submitted(j, false));
+            }
+            String hash = RequestHash.of(model.id(), prompt, tuned, priority, s.deadlineSeconds(), s.images(), webhook);
+            return findByKey(tenant, key)
+                    .chain(existing -> existing != null
+                            ? Uni.createFrom().item(replay(existing, hash))
+                            : create(tenant, model, prompt, tuned, priority, s, webhook, key, hash).map(j -> new Submitted(j, false))
+                                    // a concurrent request with the same key won the insert: answer its job
+                                    .onFailure(JobService::isDuplicateKey).recoverWithUni(() -> findByKey(tenant, key).map(j -> replay(j, hash))));
+        });
     }
 
     private Uni<Job> findByKey(String tenant, String key) {
@@ -149,7 +154,7 @@ public class JobService {
     }
 
     private Uni<JobView> create(String tenant, ModelStrategy model, String prompt, Map<String, Object> tuned, short priority, Submission s,
-            String key, String hash) {
+            Webhooks.Spec webhook, String key, String hash) {
         UUID id = UUID.randomUUID();
         return ingest.ingest(id, s.images())
                 .chain(inputs -> Panache.withTransaction(() -> {
@@ -166,6 +171,10 @@ public class JobService {
                     job.source = s.source();
                     job.priority = priority;
                     job.idempotencyKey = key;
+                    if (webhook != null) {
+                        job.webhookUrl = webhook.url();
+                        job.webhookEvents = String.join(",", webhook.events());
+                    }
                     job.requestHash = hash;
                     job.createdAt = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
                     job.updatedAt = job.createdAt;
@@ -176,6 +185,7 @@ public class JobService {
                 }))
                 .call(job -> progress.put(job.id, new Progress("queued", "ingest", 10, "Queued", null, List.of(), Instant.now()))
                         .onFailure().recoverWithNull())
+                .call(job -> webhooks.enqueue(job.id, "queued"))
                 .invoke(job -> {
                     Log.infof("job %s: accepted %s with %d input(s)", job.id, job.model, job.inputs.items().size());
                     runner.poke();

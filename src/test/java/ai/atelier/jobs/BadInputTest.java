@@ -142,7 +142,7 @@ class BadInputTest {
     @Test
     void rejectsNonHttpImageUrls() {
         postJson(Map.of("model", "flux-general-i2i", "prompt", "p", "image_url", "file:///etc/passwd")).statusCode(422)
-                .body("type", equalTo("/problems/unfetchable-image-url"));
+                .body("type", equalTo("/problems/unusable-image-url"));
     }
 
     @Test

@@ -33,6 +33,7 @@ import ai.atelier.jobs.JobCancellation;
 import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobView;
 import ai.atelier.problem.Problem;
+import ai.atelier.webhooks.Webhooks;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
@@ -69,18 +70,21 @@ public class JobResource {
             request.imageUrls().forEach(u -> images.add(Ingest.Source.url(u, "input")));
         }
         return respond(jobs.accept(JobService.DEFAULT_TENANT, new JobService.Submission(request.model(), request.prompt(), images,
-                request.params(), "api", request.priority(), request.deadlineSeconds(), idempotencyKey)), prefer);
+                request.params(), "api", request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook())), prefer);
     }
 
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "Submit a job with uploaded image files")
     public Uni<RestResponse<JobView>> submitMultipart(@RestForm String model, @RestForm String prompt, @RestForm String params,
-            @RestForm String priority, @RestForm("deadline_seconds") Integer deadlineSeconds, @RestForm(FileUpload.ALL) List<FileUpload> files,
+            @RestForm String priority, @RestForm("deadline_seconds") Integer deadlineSeconds, @RestForm("webhook_url") String webhookUrl,
+            @RestForm("webhook_events") String webhookEvents, @RestForm(FileUpload.ALL) List<FileUpload> files,
             @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
         Map<String, Object> parsed = uploads.params(params);
+        Webhooks.Spec webhook = webhookUrl == null ? null
+                : new Webhooks.Spec(webhookUrl, webhookEvents == null ? null : List.of(webhookEvents.split("\\s*,\\s*")));
         return uploads.read(files).chain(images -> respond(jobs.accept(JobService.DEFAULT_TENANT,
-                new JobService.Submission(model, prompt, images, parsed, "api", priority, deadlineSeconds, idempotencyKey)), prefer));
+                new JobService.Submission(model, prompt, images, parsed, "api", priority, deadlineSeconds, idempotencyKey, webhook)), prefer));
     }
 
     @GET
