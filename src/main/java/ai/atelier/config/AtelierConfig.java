@@ -84,6 +84,24 @@ public interface AtelierConfig {
         @WithDefault("15m")
         Duration requestDeadline();
 
+        /**
+         * Atelier's public base URL ({@code ATELIER_FAL_PUBLIC_BASE_URL}). When set, submits ask fal to call
+         * {@code <base>/v1/fal/webhook} on completion and polling slows to {@link #webhookPollInterval()}.
+         */
+        Optional<String> publicBaseUrl();
+
+        /** Polling interval when fal webhooks are on: polling then only reconciles webhooks that never came. */
+        @WithDefault("10s")
+        Duration webhookPollInterval();
+
+        /** Where fal publishes the keys its webhooks are signed with. */
+        @WithDefault("https://rest.alpha.fal.ai/.well-known/jwks.json")
+        String jwksUrl();
+
+        /** Largest accepted clock difference of a fal webhook's timestamp. */
+        @WithDefault("300s")
+        Duration webhookTolerance();
+
         /** How input images reach fal: presigned S3 GET URLs, or inline data URLs. */
         @WithDefault("presigned-url")
         InputMode inputMode();

@@ -43,10 +43,20 @@ public class FalClient {
 
     /** Submits to the queue on the full endpoint id with fal's queue priority (normal or low); answers fal's request id. */
     public Uni<String> submit(String endpointId, JsonObject input, String queuePriority) {
-        return retrying("submit " + endpointId, () -> authed(http.postAbs(config.queueUrl() + "/" + endpointId))
-                .putHeader("x-fal-queue-priority", queuePriority)
-                .sendJsonObject(input))
+        String webhook = config.publicBaseUrl().map(base -> base.replaceAll("/+$", "") + "/v1/fal/webhook").orElse(null);
+        return retrying("submit " + endpointId, () -> {
+            HttpRequest<Buffer> request = authed(http.postAbs(config.queueUrl() + "/" + endpointId)).putHeader("x-fal-queue-priority", queuePriority);
+            if (webhook != null) {
+                request.addQueryParam("fal_webhook", webhook);
+            }
+            return request.sendJsonObject(input);
+        })
                 .map(r -> json(r).getString("request_id"));
+    }
+
+    /** Whether fal calls us back on completion (a public base URL is set), so polling only reconciles. */
+    public boolean webhooksOn() {
+        return config.publicBaseUrl().isPresent();
     }
 
     /** Polls status on owner/app only, as fal's URL rules require. */

@@ -1,5 +1,6 @@
 package ai.atelier.jobs;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -12,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.fal.FalClient;
+import ai.atelier.fal.FalCompletions;
 import ai.atelier.fal.FalException;
 import ai.atelier.fal.FalImage;
 import ai.atelier.fal.FalStatus;
@@ -45,8 +47,11 @@ public class JobPipeline {
     private final ProgressStore progress;
     private final AtelierConfig config;
     private final Webhooks webhooks;
+    private final FalCompletions completions;
 
-    public JobPipeline(ModelCatalog models, FalClient fal, ObjectStore store, ProgressStore progress, Webhooks webhooks, AtelierConfig config) {
+    public JobPipeline(ModelCatalog models, FalClient fal, ObjectStore store, ProgressStore progress, Webhooks webhooks,
+            FalCompletions completions, AtelierConfig config) {
+        this.completions = completions;
         this.webhooks = webhooks;
         this.models = models;
         this.fal = fal;
@@ -168,10 +173,22 @@ public class JobPipeline {
                 });
     }
 
+    /**
+     * Polls fal until the request completes. With fal webhooks on, polling slows down and a webhook
+     * for this request (received by any instance) wakes the wait at once; polling then only reconciles
+     * webhooks that never came.
+     */
     private Uni<Void> awaitCompletion(Job job, String endpointId, String requestId, int index, int steps) {
         int[] logsSeen = { 0 };
         String[] lastReported = { "" };
-        return Uni.createFrom().deferred(() -> fal.status(endpointId, requestId))
+        long deadline = System.nanoTime() + config.fal().requestDeadline().toNanos();
+        Duration interval = fal.webhooksOn() ? config.fal().webhookPollInterval() : config.fal().pollInterval();
+        return poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, interval);
+    }
+
+    private Uni<Void> poll(Job job, String endpointId, String requestId, int index, int steps, int[] logsSeen, String[] lastReported,
+            long deadline, Duration interval) {
+        return fal.status(endpointId, requestId)
                 .call(s -> {
                     // report only what changed: a new state, a new queue position, or new log lines
                     List<String> fresh = s.logs().size() > logsSeen[0] ? s.logs().subList(logsSeen[0], s.logs().size()) : List.of();
@@ -183,11 +200,18 @@ public class JobPipeline {
                     lastReported[0] = signature;
                     return report(job.id, JobStatus.RUNNING, "infer", percent(s, index, steps), describe(s), s.queuePosition(), List.copyOf(fresh));
                 })
-                .repeat().withDelay(config.fal().pollInterval()).whilst(s -> !s.completed())
-                .collect().last()
-                .ifNoItem().after(config.fal().requestDeadline())
-                .failWith(() -> new FalException(0, "deadline", "fal did not finish within " + config.fal().requestDeadline(), null, true))
-                .replaceWithVoid();
+                .chain(s -> {
+                    if (s.completed()) {
+                        return Uni.createFrom().voidItem();
+                    }
+                    if (System.nanoTime() > deadline) {
+                        return Uni.createFrom().failure(new FalException(0, "deadline", "fal did not finish within "
+                                + config.fal().requestDeadline(), null, true));
+                    }
+                    Uni<Void> tick = Uni.createFrom().voidItem().onItem().delayIt().by(interval);
+                    Uni<Void> wake = fal.webhooksOn() ? Uni.combine().any().of(tick, completions.await(requestId)).replaceWithVoid() : tick;
+                    return wake.chain(() -> poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, interval));
+                });
     }
 
     private static int percent(FalStatus s, int index, int steps) {

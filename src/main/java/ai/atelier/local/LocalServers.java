@@ -88,6 +88,7 @@ public final class LocalServers {
             config.put("atelier.fal.queue-url", sim.baseUrl() + "/queue");
             config.put("atelier.fal.run-url", sim.baseUrl() + "/run");
             config.put("atelier.fal.rest-url", sim.baseUrl() + "/rest");
+            config.put("atelier.fal.jwks-url", sim.baseUrl() + "/rest/.well-known/jwks.json");
             config.put("atelier-local.simulator-url", sim.baseUrl());
         }
         LOG.infof("Local services up in %d ms (state in %s): PostgreSQL :%d, Redis :%d, S3 :%d, fal %s",

@@ -62,6 +62,9 @@ public final class FalSimulator implements AutoCloseable {
         }
     });
     private volatile Settings settings = Settings.DEFAULT;
+    /** fal signs webhooks with Ed25519; the simulator has its own key and serves it as a JWKS like fal does. */
+    private final java.security.KeyPair webhookKey = ed25519();
+    static final String USER_ID = "sim-user";
     private HttpServer server;
     private String baseUrl;
 
@@ -89,6 +92,7 @@ public final class FalSimulator implements AutoCloseable {
         final String id;
         final String endpointId;
         final JsonObject body;
+        final String webhookUrl;
         final long createdAt;
         final long queueUntil;
         final long doneAt;
@@ -99,10 +103,11 @@ public final class FalSimulator implements AutoCloseable {
         volatile long completedAt;
         long timerId;
 
-        SimRequest(String id, String endpointId, JsonObject body, Settings s) {
+        SimRequest(String id, String endpointId, JsonObject body, String webhookUrl, Settings s) {
             this.id = id;
             this.endpointId = endpointId;
             this.body = body;
+            this.webhookUrl = webhookUrl;
             this.createdAt = System.currentTimeMillis();
             this.queueUntil = createdAt + s.queueMs();
             this.doneAt = queueUntil + s.latencyMs();
@@ -169,6 +174,16 @@ public final class FalSimulator implements AutoCloseable {
             faults.clear();
             ctx.response().setStatusCode(204).end();
         });
+        router.post("/_sim/requests/:id/webhook").handler(ctx -> {
+            SimRequest r = requests.get(ctx.pathParam("id"));
+            if (r == null || r.result == null || r.webhookUrl == null) {
+                json(ctx, 404, new JsonObject().put("detail", "No completed request with a webhook"));
+                return;
+            }
+            sendWebhook(r, 3); // a repeat, as fal's own retries produce; not retried again
+            ctx.response().setStatusCode(202).end();
+        });
+        router.get("/rest/.well-known/jwks.json").handler(ctx -> json(ctx, 200, jwks()));
         router.get("/files/sim/:name").handler(ctx -> guarded(ctx, "file", null, () -> serveFile(ctx)));
         router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/status").handler(ctx -> guarded(ctx, "status", ownerApp(ctx), () -> status(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
         router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)").handler(ctx -> guarded(ctx, "result", ownerApp(ctx), () -> result(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
@@ -306,7 +321,7 @@ public final class FalSimulator implements AutoCloseable {
             json(ctx, 422, detail(SimSchema.error(List.of(), "Field required", "missing", null)));
             return;
         }
-        SimRequest r = new SimRequest(UUID.randomUUID().toString(), endpointId, body, settings);
+        SimRequest r = new SimRequest(UUID.randomUUID().toString(), endpointId, body, ctx.request().getParam("fal_webhook"), settings);
         requests.put(r.id, r);
         List<JsonObject> errors = schema.validate(body);
         Optional<JsonObject> modelFault = takeFault("complete", endpointId);
@@ -340,6 +355,72 @@ public final class FalSimulator implements AutoCloseable {
         r.resultStatus = status;
         r.completedAt = System.currentTimeMillis();
         r.result = result;
+        if (r.webhookUrl != null && status != 499) {
+            sendWebhook(r, 1);
+        }
+    }
+
+    /** POSTs fal's webhook body, signed as fal signs it (fal-api.md section 6); retried a few times like fal. */
+    private void sendWebhook(SimRequest r, int attempt) {
+        JsonObject body = new JsonObject().put("request_id", r.id).put("gateway_request_id", r.id)
+                .put("status", r.resultStatus < 400 ? "OK" : "ERROR").put("payload", r.result)
+                .put("error", r.resultStatus < 400 ? null : "Invalid status code: " + r.resultStatus);
+        Buffer bytes = body.toBuffer();
+        String timestamp = String.valueOf(System.currentTimeMillis() / 1000);
+        String signature = sign(r.id + "\n" + USER_ID + "\n" + timestamp + "\n" + sha256Hex(bytes.getBytes()));
+        if (takeFault("webhook", r.endpointId).isPresent()) {
+            return; // a webhook fal never delivered: polling must still finish the job
+        }
+        http.postAbs(r.webhookUrl).putHeader("Content-Type", "application/json").putHeader("X-Fal-Webhook-Request-Id", r.id)
+                .putHeader("X-Fal-Webhook-User-Id", USER_ID).putHeader("X-Fal-Webhook-Timestamp", timestamp)
+                .putHeader("X-Fal-Webhook-Signature", signature).timeout(15_000).sendBuffer(bytes)
+                .onComplete(ar -> {
+                    boolean ok = ar.succeeded() && ar.result().statusCode() / 100 == 2;
+                    // outgoing webhooks are journalled too, with the receiver's answer
+                    journal.addLast(new JsonObject().put("seq", sequence.incrementAndGet()).put("at", Instant.now().toString())
+                            .put("direction", "out").put("method", "POST").put("path", "webhook").put("request_id", r.id)
+                            .put("status", ar.succeeded() ? ar.result().statusCode() : 0)
+                            .put("response", ar.succeeded() && ar.result().body() != null ? ar.result().bodyAsString() : String.valueOf(ar.cause())));
+                    journalSize.incrementAndGet();
+                    if (!ok && attempt < 3) {
+                        vertx.setTimer(500L * attempt, t -> sendWebhook(r, attempt + 1));
+                    }
+                });
+    }
+
+    private String sign(String message) {
+        try {
+            java.security.Signature s = java.security.Signature.getInstance("Ed25519");
+            s.initSign(webhookKey.getPrivate());
+            s.update(message.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(s.sign());
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String sha256Hex(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static java.security.KeyPair ed25519() {
+        try {
+            return java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The public key as fal publishes it: a JWKS with one OKP/Ed25519 key, x = the raw 32 bytes, base64url. */
+    private JsonObject jwks() {
+        byte[] encoded = webhookKey.getPublic().getEncoded(); // X.509 SubjectPublicKeyInfo: 12-byte prefix + 32-byte key
+        byte[] raw = java.util.Arrays.copyOfRange(encoded, encoded.length - 32, encoded.length);
+        return new JsonObject().put("keys", new JsonArray().add(new JsonObject().put("kty", "OKP").put("crv", "Ed25519")
+                .put("x", Base64.getUrlEncoder().withoutPadding().encodeToString(raw)).put("kid", "sim")));
     }
 
     private SimRequest find(RoutingContext ctx, String ownerApp, String id) {

@@ -1,0 +1,66 @@
+package ai.atelier.fal.rest;
+
+import java.util.Map;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.jboss.resteasy.reactive.RestHeader;
+
+import ai.atelier.fal.FalCompletions;
+import ai.atelier.fal.FalWebhookVerifier;
+import ai.atelier.problem.Problem;
+import io.quarkus.logging.Log;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.quarkus.redis.datasource.value.SetArgs;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * {@code POST /v1/fal/webhook}: fal calls it when a request Atelier submitted completes. The signature
+ * is checked against fal's JWKS, a stale timestamp is refused, a repeat is acknowledged and ignored,
+ * and the pipeline waiting on the request is woken. The webhook only says "look now": the result is
+ * still fetched from fal's queue API, so a forged or missed webhook cannot change a job.
+ */
+@Path("/v1/fal/webhook")
+@Tag(name = "fal")
+public class FalWebhookResource {
+
+    private final FalWebhookVerifier verifier;
+    private final FalCompletions completions;
+    private final ReactiveRedisDataSource redis;
+
+    public FalWebhookResource(FalWebhookVerifier verifier, FalCompletions completions, ReactiveRedisDataSource redis) {
+        this.verifier = verifier;
+        this.completions = completions;
+        this.redis = redis;
+    }
+
+    @POST
+    @Consumes(MediaType.WILDCARD)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "fal's completion webhook (Ed25519-signed)")
+    public Uni<Map<String, Object>> receive(byte[] body, @RestHeader("X-Fal-Webhook-Request-Id") String requestId,
+            @RestHeader("X-Fal-Webhook-User-Id") String userId, @RestHeader("X-Fal-Webhook-Timestamp") String timestamp,
+            @RestHeader("X-Fal-Webhook-Signature") String signature) {
+        return verifier.problem(requestId, userId, timestamp, signature, body == null ? new byte[0] : body)
+                .chain(problem -> {
+                    if (problem != null) {
+                        Log.warnf("fal webhook refused: %s", problem);
+                        throw new Problem(401, "invalid-fal-signature", "Invalid fal webhook", "Refused: " + problem);
+                    }
+                    return redis.value(String.class).setGet("atelier:fal-webhook:" + requestId, "1", new SetArgs().nx().ex(86_400))
+                            .onFailure().recoverWithNull();
+                })
+                .chain(previous -> {
+                    if (previous != null) {
+                        return Uni.createFrom().item(Map.<String, Object>of("request_id", requestId, "duplicate", true));
+                    }
+                    return completions.announce(requestId).replaceWith(Map.<String, Object>of("request_id", requestId, "duplicate", false));
+                });
+    }
+}
