@@ -80,6 +80,14 @@ public interface AtelierConfig {
         @WithDefault("30s")
         Duration maxBackoff();
 
+        /** Failures in a row (5xx, 429, no answer) that open the circuit to fal. */
+        @WithDefault("20")
+        int breakerThreshold();
+
+        /** How long an open circuit stops calls before one trial call. */
+        @WithDefault("10s")
+        Duration breakerOpenFor();
+
         /** How long one fal request may take, queue included, before the job fails. */
         @WithDefault("15m")
         Duration requestDeadline();

@@ -9,6 +9,7 @@ import java.util.function.Supplier;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.config.AtelierConfig;
+import ai.atelier.util.CircuitBreaker;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonArray;
@@ -34,9 +35,11 @@ public class FalClient {
 
     private final WebClient http;
     private final AtelierConfig.Fal config;
+    private final CircuitBreaker breaker;
 
     public FalClient(Vertx vertx, AtelierConfig config) {
         this.config = config.fal();
+        this.breaker = new CircuitBreaker("fal", config.fal().breakerThreshold(), config.fal().breakerOpenFor());
         this.http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setMaxPoolSize(200)
                 .setKeepAlive(true).setFollowRedirects(true).setUserAgent("atelier/1.0"));
     }
@@ -120,8 +123,28 @@ public class FalClient {
         return attempt(what, call, 1);
     }
 
+    public String breakerState() {
+        return breaker.state();
+    }
+
     private Uni<HttpResponse<Buffer>> attempt(String what, Supplier<Uni<HttpResponse<Buffer>>> call, int n) {
-        return withTimeout(call)
+        Uni<HttpResponse<Buffer>> guarded = breaker.allows() ? withTimeout(call)
+                .invoke(r -> {
+                    if (r.statusCode() >= 500 || r.statusCode() == 429) {
+                        breaker.failure();
+                    } else {
+                        breaker.success();
+                    }
+                })
+                .onFailure().invoke(breaker::failure)
+                : Uni.createFrom().failure(new FalException(0, "circuit_open", "fal is failing; calls paused for " + config.breakerOpenFor(),
+                        null, false) {
+                    @Override
+                    public boolean retryable() {
+                        return true; // wait out the open circuit with the usual backoff
+                    }
+                });
+        return guarded
                 .onFailure(e -> !(e instanceof FalException)).transform(e -> new FalException(0, "connection_error",
                         "fal could not be reached: " + e.getClass().getSimpleName(), null, false))
                 .onItem().transform(r -> {

@@ -50,6 +50,9 @@ public class FalException extends RuntimeException {
         if (userTimeout) {
             return "fal_request_timeout";
         }
+        if ("circuit_open".equals(errorType) || "deadline".equals(errorType)) {
+            return "fal_" + errorType;
+        }
         if (status == 0) {
             return "fal_unreachable";
         }

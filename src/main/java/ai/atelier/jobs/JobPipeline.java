@@ -188,7 +188,14 @@ public class JobPipeline {
 
     private Uni<Void> poll(Job job, String endpointId, String requestId, int index, int steps, int[] logsSeen, String[] lastReported,
             long deadline, Duration interval) {
-        return fal.status(endpointId, requestId)
+        // a status call that ran out of retries (fal down for a while) is not the job's end: fal still
+        // holds the request, so wait and ask again until the request's deadline
+        Uni<FalStatus> status = fal.status(endpointId, requestId)
+                .onFailure(e -> e instanceof FalException f && f.retryable() && System.nanoTime() < deadline).recoverWithUni(e -> {
+                    Log.warnf("job %s: fal status unavailable (%s); asking again in %s", job.id, ((FalException) e).code(), interval);
+                    return Uni.createFrom().voidItem().onItem().delayIt().by(interval).replaceWith(new FalStatus("UNKNOWN", null, List.of(), null));
+                });
+        return status
                 .call(s -> {
                     // report only what changed: a new state, a new queue position, or new log lines
                     List<String> fresh = s.logs().size() > logsSeen[0] ? s.logs().subList(logsSeen[0], s.logs().size()) : List.of();
