@@ -56,7 +56,7 @@ public class JobCancellation {
                 .call(job -> job.falRequestId == null ? Uni.createFrom().voidItem() : cancelAtFal(job))
                 .call(job -> progress.put(id, new Progress("cancelled", job.stage, job.progress, reason, null, List.of(), now))
                         .onFailure().recoverWithNull())
-                .call(job -> webhooks.enqueue(id, "cancelled"))
+                .call(job -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(id, "cancelled"))
                 .invoke(job -> Log.infof("job %s: cancelled (%s)%s", id, code,
                         job.falCancelStatus == null ? "" : "; fal answered " + job.falCancelStatus));
     }

@@ -111,7 +111,7 @@ public class JobPipeline {
                         throw new Cancelled(job.id); // cancelled between claim and start
                     }
                 })
-                .call(() -> job.startedAt == null ? webhooks.enqueue(job.id, "started") : Uni.createFrom().voidItem())
+                .call(() -> job.startedAt == null && job.webhookUrl != null ? webhooks.enqueue(job.id, "started") : Uni.createFrom().voidItem())
                 .chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 12, "Starting", null, List.of()));
     }
 
@@ -283,7 +283,7 @@ public class JobPipeline {
             j.outputs = JobFiles.of(outputs);
             j.finishedAt = Instant.now();
         }).chain(() -> report(job.id, JobStatus.SUCCEEDED, "finish", 100, "Done", null, List.of()))
-                .call(() -> webhooks.enqueue(job.id, "completed"))
+                .call(() -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(job.id, "completed"))
                 .invoke(() -> Log.infof("job %s: succeeded with %d output(s)", job.id, outputs.size()));
     }
 
@@ -305,17 +305,19 @@ public class JobPipeline {
             Log.errorf(failure, "job %s: unexpected failure", id);
         }
         boolean[] recorded = { false };
+        boolean[] hooked = { false };
         return update(id, j -> {
             if (j.status.terminal()) {
                 return; // cancelled meanwhile: the cancellation is the job's end, not this failure
             }
             recorded[0] = true;
+            hooked[0] = j.webhookUrl != null;
             j.status = JobStatus.FAILED;
             j.errorCode = code;
             j.errorMessage = message;
             j.finishedAt = Instant.now();
         }).chain(() -> recorded[0] ? report(id, JobStatus.FAILED, "finish", 100, message, null, List.of())
-                .call(() -> webhooks.enqueue(id, "failed")) : Uni.createFrom().voidItem())
+                .call(() -> hooked[0] ? webhooks.enqueue(id, "failed") : Uni.createFrom().voidItem()) : Uni.createFrom().voidItem())
                 .onFailure().invoke(e -> Log.errorf(e, "job %s: could not record its failure", id))
                 .onFailure().recoverWithNull().replaceWithVoid();
     }

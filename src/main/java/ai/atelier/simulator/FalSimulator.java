@@ -146,7 +146,22 @@ public final class FalSimulator implements AutoCloseable {
         Router router = Router.router(vertx);
         router.route().handler(BodyHandler.create().setBodyLimit(64L * 1024 * 1024));
         router.route().handler(this::record);
-        router.get("/_sim/requests").handler(ctx -> json(ctx, 200, new JsonObject().put("requests", new JsonArray(new ArrayList<>(journal)))));
+        router.get("/_sim/requests").handler(ctx -> {
+            // optional filters, so a benchmark with 10k jobs can count without downloading the journal
+            String method = ctx.request().getParam("method");
+            String path = ctx.request().getParam("path");
+            String prefix = ctx.request().getParam("prompt_prefix");
+            List<JsonObject> matching = journal.stream()
+                    .filter(e -> method == null || method.equals(e.getString("method")))
+                    .filter(e -> path == null || path.equals(e.getString("path")))
+                    .filter(e -> prefix == null || (e.getValue("body") instanceof JsonObject b && b.getString("prompt", "").startsWith(prefix)))
+                    .toList();
+            if ("true".equals(ctx.request().getParam("count"))) {
+                json(ctx, 200, new JsonObject().put("count", matching.size()));
+            } else {
+                json(ctx, 200, new JsonObject().put("requests", new JsonArray(new ArrayList<>(matching))));
+            }
+        });
         router.delete("/_sim/requests").handler(ctx -> {
             journal.clear();
             journalSize.set(0);

@@ -35,17 +35,27 @@ final class Instances implements AutoCloseable {
 
     /** One Atelier instance: answers its base URL once ready. */
     Instance start(String name, Map<String, String> extra) throws Exception {
+        return start(name, extra, List.of());
+    }
+
+    Instance start(String name, Map<String, String> extra, List<String> jvmOptions) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
+        if (extra.containsKey("quarkus.http.port")) {
+            port = Integer.parseInt(extra.get("quarkus.http.port"));
+        }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmOptions);
         services.forEach((k, v) -> {
             if (!k.startsWith("atelier-local")) {
                 cmd.add("-D" + k + "=" + v);
             }
         });
-        cmd.add("-Dquarkus.http.port=" + port);
+        if (!extra.containsKey("quarkus.http.port")) {
+            cmd.add("-Dquarkus.http.port=" + port);
+        }
         cmd.add("-Datelier.jobs.instance-id=" + name);
         cmd.add("-Datelier.jobs.lease=3s");
         cmd.add("-Datelier.jobs.claim-interval=100ms");
