@@ -18,10 +18,9 @@ import org.junit.jupiter.api.Test;
 
 import ai.atelier.support.Db;
 import ai.atelier.support.Jobs;
+import ai.atelier.support.Rows;
 import ai.atelier.support.Simulator;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.vertx.VertxContextSupport;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
@@ -71,19 +70,7 @@ class JobControlTest {
     void cancellingAQueuedJobIsImmediateAndNeverReachesFal() throws Throwable {
         // a queued job whose lease another (busy) instance holds: it has not reached fal
         UUID id = UUID.randomUUID();
-        VertxContextSupport.subscribeAndAwait(() -> Panache.withTransaction(() -> {
-            Job job = new Job();
-            job.id = id;
-            job.tenant = JobService.DEFAULT_TENANT;
-            job.model = "flux-schnell";
-            job.status = JobStatus.QUEUED;
-            job.stage = "ingest";
-            job.prompt = "never runs";
-            job.source = "api";
-            job.createdAt = java.time.Instant.now();
-            job.updatedAt = job.createdAt;
-            return job.persist();
-        }));
+        Rows.insertJob(id, JobStatus.QUEUED, "never runs", job -> job.stage = "ingest");
         Db.execute("update jobs set lease_owner = 'elsewhere', lease_until = now() + interval '10 minutes' where id = ?", id);
         JsonPath job = given().post("/v1/jobs/" + id + "/cancel").then().statusCode(200).extract().jsonPath();
         assertThat(job.getString("status")).isEqualTo("cancelled");

@@ -3,7 +3,6 @@ package ai.atelier.jobs;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
 
@@ -13,10 +12,9 @@ import org.junit.jupiter.api.Test;
 
 import ai.atelier.support.Db;
 import ai.atelier.support.Jobs;
+import ai.atelier.support.Rows;
 import ai.atelier.support.Simulator;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.vertx.VertxContextSupport;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 
@@ -39,22 +37,12 @@ class ResumeTest {
                 .body(Map.of("prompt", "resumed", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 3))
                 .post("/queue/fal-ai/flux/schnell").then().statusCode(200).extract().path("request_id");
         UUID id = UUID.randomUUID();
-        VertxContextSupport.subscribeAndAwait(() -> Panache.withTransaction(() -> {
-            Job job = new Job();
-            job.id = id;
-            job.tenant = JobService.DEFAULT_TENANT;
-            job.model = "flux-schnell";
-            job.status = JobStatus.RUNNING;
+        Rows.insertJob(id, JobStatus.RUNNING, "resumed", job -> {
             job.stage = "infer";
-            job.prompt = "resumed";
             job.falEndpoint = "fal-ai/flux/schnell";
             job.falRequestId = requestId;
-            job.source = "api";
-            job.createdAt = Instant.now();
-            job.updatedAt = job.createdAt;
             job.startedAt = job.createdAt;
-            return job.persist();
-        }));
+        });
 
         // its lease is empty (a crashed owner's would have run out): any instance claims it
         runner.poke();
