@@ -92,12 +92,6 @@ public class FalClient {
                 });
     }
 
-    /** Synchronous run on fal.run: no queue, for quick calls. */
-    public Uni<JsonObject> run(String endpointId, JsonObject input) {
-        return retrying("run " + endpointId, () -> authed(http.postAbs(config.runUrl() + "/" + endpointId)).sendJsonObject(input))
-                .map(FalClient::json);
-    }
-
     /** Downloads an output file from fal's CDN (no key: the URLs are public). */
     public Uni<byte[]> download(String url) {
         return retrying("download", () -> http.getAbs(url).send()).map(r -> r.bodyAsBuffer() == null ? new byte[0] : r.bodyAsBuffer().getBytes());
@@ -121,10 +115,6 @@ public class FalClient {
     /** One call with the retry policy: answers 2xx responses, fails with a {@link FalException} otherwise. */
     private Uni<HttpResponse<Buffer>> retrying(String what, Supplier<Uni<HttpResponse<Buffer>>> call) {
         return attempt(what, call, 1);
-    }
-
-    public String breakerState() {
-        return breaker.state();
     }
 
     private Uni<HttpResponse<Buffer>> attempt(String what, Supplier<Uni<HttpResponse<Buffer>>> call, int n) {

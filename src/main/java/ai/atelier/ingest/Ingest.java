@@ -80,7 +80,7 @@ public class Ingest {
     }
 
     /** Checks an image by its bytes and stores it; the checks are the ones every input meets, however it came. */
-    public ImageInfo check(byte[] bytes, int index) {
+    private ImageInfo check(byte[] bytes, int index) {
         if (bytes.length > config.maxBytes()) {
             throw tooManyBytes(index, bytes.length);
         }

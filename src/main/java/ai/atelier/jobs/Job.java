@@ -64,13 +64,6 @@ public class Job extends PanacheEntityBase {
     /** 0 high, 1 normal, 2 low: the order jobs are claimed in. */
     public short priority = 1;
 
-    /** The instance holding the job's lease. Read-only here: leases are taken and renewed only by JobRunner's SQL. */
-    @Column(name = "lease_owner", insertable = false, updatable = false)
-    public String leaseOwner;
-
-    @Column(name = "lease_until", insertable = false, updatable = false)
-    public Instant leaseUntil;
-
     @Column(name = "cancel_requested_at")
     public Instant cancelRequestedAt;
 

@@ -111,10 +111,6 @@ public class JobRunner {
         return owner;
     }
 
-    public int running() {
-        return inFlight.size();
-    }
-
     void start(@Observes StartupEvent event) {
         accepting = true;
         claimTimer = vertx.setPeriodic(config.claimInterval().toMillis(), t -> poke());

@@ -17,7 +17,7 @@ import io.vertx.core.json.JsonObject;
  */
 public final class SimSchema {
 
-    enum Kind { STRING, INT, NUMBER, BOOL, ENUM, IMAGE_SIZE, URL, URL_LIST, LORAS, ASPECT_RATIO }
+    enum Kind { STRING, INT, NUMBER, BOOL, ENUM, IMAGE_SIZE, URL, URL_LIST, LORAS }
 
     record Field(String name, Kind kind, boolean required, boolean nullable, Double min, Double max, Set<String> values,
             int maxItems, int sizeMin, int sizeMax) {
@@ -208,11 +208,6 @@ public final class SimSchema {
                             }
                         }
                     }
-                }
-            }
-            case ASPECT_RATIO -> {
-                if (!(v instanceof JsonObject o) || !Set.of("1:1", "16:9", "9:16", "4:3", "3:4").contains(o.getString("ratio", "1:1"))) {
-                    errors.add(error(f.name, "Input should be {ratio: 1:1|16:9|9:16|4:3|3:4}", "model_type", v));
                 }
             }
         }
