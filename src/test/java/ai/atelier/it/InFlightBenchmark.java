@@ -25,7 +25,8 @@ import io.restassured.http.ContentType;
  * Thousands of jobs in flight on one instance (the packaged jar, its own process) with the simulator
  * at a long latency: peak RSS, thread count, submit throughput, and that every job completes.
  * Not part of the suite; run after packaging:
- * {@code ./mvnw package -DskipTests && ./mvnw surefire:test -Dtest=InFlightBenchmark -Dbench.jobs=10000 -Dbench.latency-ms=60000}
+ * {@code ./mvnw package -DskipTests && ./mvnw surefire:test -Dtest=InFlightBenchmark -Dbench.jobs=10000 -Dbench.latency-ms=60000
+ * "-Dbench.jvm-args=-Xmx256m -XX:+UseSerialGC"}
  */
 class InFlightBenchmark {
 
@@ -35,6 +36,12 @@ class InFlightBenchmark {
         long latency = Long.getLong("bench.latency-ms", 60_000);
         int clients = Integer.getInteger("bench.clients", 64);
         String heap = System.getProperty("bench.xmx", "");
+        // JVM options for the instance, space-separated (e.g. "-Xmx256m -XX:+UseSerialGC", as in the container image)
+        List<String> jvm = new ArrayList<>(List.of(System.getProperty("bench.jvm-args", "").trim().split("\\s+")));
+        jvm.removeIf(String::isEmpty);
+        if (!heap.isEmpty()) {
+            jvm.add("-Xmx" + heap);
+        }
         try (Instances instances = new Instances()) {
             given().baseUri(instances.simulator()).contentType(ContentType.JSON).body(Map.of("queue_ms", 0, "latency_ms", latency))
                     .put("/_sim/settings").then().statusCode(200);
@@ -42,7 +49,7 @@ class InFlightBenchmark {
             Map<String, String> extra = new java.util.LinkedHashMap<>(Map.of("atelier.jobs.max-concurrent", String.valueOf(jobs),
                     "atelier.fal.public-base-url", "http://localhost:" + port, "atelier.fal.webhook-poll-interval", "30s",
                     "quarkus.http.port", String.valueOf(port), "atelier.jobs.lease", "60s", "quarkus.log.category.\"ai.atelier\".level", "WARN"));
-            Instances.Instance atelier = instances.start("bench", extra, heap.isEmpty() ? List.of() : List.of("-Xmx" + heap));
+            Instances.Instance atelier = instances.start("bench", extra, jvm);
             long pid = atelier.process().pid();
 
             // warm-up: a few hundred short jobs so the JIT has seen the submit path
@@ -56,7 +63,7 @@ class InFlightBenchmark {
             if (Boolean.getBoolean("bench.accept-only")) {
                 // the accept path alone: a second instance that runs nothing takes the submits
                 Instances.Instance front = instances.start("bench-front", Map.of("atelier.jobs.max-concurrent", "0",
-                        "quarkus.log.category.\"ai.atelier\".level", "WARN"), heap.isEmpty() ? List.of() : List.of("-Xmx" + heap));
+                        "quarkus.log.category.\"ai.atelier\".level", "WARN"), jvm);
                 atelier.process().destroy();
                 submitAll(front.url(), 2000, clients, "warm-front");
                 long a0 = System.nanoTime();
@@ -98,7 +105,7 @@ class InFlightBenchmark {
                       RSS with all in flight %d MiB; peak RSS (VmHWM) %d MiB
                       threads              peak %d (no thread per job)
                       completed            %d of %d succeeded after %.1f s; fal saw %d submissions
-                    """, heap.isEmpty() ? "" : ", -Xmx" + heap, jobs, latency, jobs / submitSeconds, jobs, submitSeconds, clients, jobs,
+                    """, jvm.isEmpty() ? "" : ", " + String.join(" ", jvm), jobs, latency, jobs / submitSeconds, jobs, submitSeconds, clients, jobs,
                     allAtFalSeconds, rssInFlight / 1024, status(pid, "VmHWM") / 1024, peakThreads[0], succeeded, jobs, totalSeconds, falSubmits);
             System.out.println(report);
             Files.writeString(Path.of("target", "inflight-benchmark.txt"), report);
