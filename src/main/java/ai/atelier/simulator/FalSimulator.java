@@ -24,6 +24,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -38,8 +39,23 @@ import io.vertx.ext.web.handler.BodyHandler;
  * answers with real PNGs. Tests and the local run use it when no {@code FAL_KEY} is set.
  *
  * <p>Hosts map to path prefixes: {@code /queue} is queue.fal.run, {@code /run} is fal.run,
- * {@code /files} the CDN. {@code /_sim/*} lets tests set latency and faults and read back every request.
+ * {@code /files} the CDN. {@code POST /run/{id}/stream} streams the two {@code openrouter/router} endpoints as
+ * server-sent events. The routers answer text, not pictures: see {@link SimLlm} for what they say.
  * Request state is derived from timestamps, so thousands of requests in flight cost no threads.
+ *
+ * <p>The test API under {@code /_sim}:
+ * <ul>
+ * <li>{@code PUT /_sim/settings {"queue_ms","queue_positions","latency_ms"}}: timing of later requests;</li>
+ * <li>{@code POST /_sim/faults {"target","endpoint"?,"times"?,"status"?,...}}, {@code DELETE /_sim/faults}: scripted failures;</li>
+ * <li>{@code POST /_sim/llm {"mode","times"=1,"endpoint"?}}: the next {@code times} LLM answers (of that endpoint id
+ * exactly, when given; scripts apply oldest first) come back untidy. Modes: {@code prose}, {@code fenced},
+ * {@code missing_keys}, {@code extra_keys}, {@code empty}, {@code no_json}, {@code error} (HTTP 200 with
+ * {@code "error":"Provider returned error"}, as openrouter does); 204, or 400 for an unknown mode.
+ * {@code DELETE /_sim/llm} drops the scripts;</li>
+ * <li>{@code GET /_sim/requests[?method&path&prompt_prefix&count=true]}, {@code DELETE /_sim/requests}: the journal;</li>
+ * <li>{@code POST /_sim/requests/{id}/webhook}: deliver a completed request's webhook again;</li>
+ * <li>{@code POST /_sim/reset}: journal, faults, LLM scripts and settings back to the start.</li>
+ * </ul>
  */
 public final class FalSimulator implements AutoCloseable {
 
@@ -55,6 +71,7 @@ public final class FalSimulator implements AutoCloseable {
     private final AtomicLong sequence = new AtomicLong();
     private final java.util.concurrent.atomic.AtomicInteger journalSize = new java.util.concurrent.atomic.AtomicInteger();
     private final List<Fault> faults = new CopyOnWriteArrayList<>();
+    private final SimLlm llm = new SimLlm();
     private final Map<String, byte[]> files = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
@@ -171,6 +188,7 @@ public final class FalSimulator implements AutoCloseable {
             journal.clear();
             journalSize.set(0);
             faults.clear();
+            llm.clearScripts();
             settings = Settings.DEFAULT;
             ctx.response().setStatusCode(204).end();
         });
@@ -189,6 +207,18 @@ public final class FalSimulator implements AutoCloseable {
             faults.clear();
             ctx.response().setStatusCode(204).end();
         });
+        router.post("/_sim/llm").handler(ctx -> {
+            try {
+                llm.script(ctx.body().asJsonObject());
+                ctx.response().setStatusCode(204).end();
+            } catch (IllegalArgumentException | DecodeException e) {
+                json(ctx, 400, new JsonObject().put("detail", e.getMessage()));
+            }
+        });
+        router.delete("/_sim/llm").handler(ctx -> {
+            llm.clearScripts();
+            ctx.response().setStatusCode(204).end();
+        });
         router.post("/_sim/requests/:id/webhook").handler(ctx -> {
             SimRequest r = requests.get(ctx.pathParam("id"));
             if (r == null || r.result == null || r.webhookUrl == null) {
@@ -204,6 +234,8 @@ public final class FalSimulator implements AutoCloseable {
         router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)").handler(ctx -> guarded(ctx, "result", ownerApp(ctx), () -> result(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
         router.putWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/cancel").handler(ctx -> guarded(ctx, "cancel", ownerApp(ctx), () -> cancel(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
         router.postWithRegex("/queue/(.+)").handler(ctx -> guarded(ctx, "submit", ctx.pathParam("param0"), () -> submit(ctx, ctx.pathParam("param0"))));
+        // before /run/(.+), which would take "stream" for part of the endpoint id
+        router.postWithRegex("/run/(.+)/stream").handler(ctx -> guarded(ctx, "run", ctx.pathParam("param0"), () -> stream(ctx, ctx.pathParam("param0"))));
         router.postWithRegex("/run/(.+)").handler(ctx -> guarded(ctx, "run", ctx.pathParam("param0"), () -> run(ctx, ctx.pathParam("param0"))));
         router.route().last().handler(ctx -> json(ctx, 404, new JsonObject().put("detail", "Path " + ctx.request().path() + " not found")));
         return vertx.createHttpServer().requestHandler(router).listen(port, "127.0.0.1").onSuccess(s -> {
@@ -545,10 +577,8 @@ public final class FalSimulator implements AutoCloseable {
             json(ctx, 404, new JsonObject().put("detail", "Application '" + endpointId + "' not found"));
             return;
         }
-        JsonObject body = ctx.body().asJsonObject();
-        List<JsonObject> errors = body == null ? List.of(SimSchema.error(List.of(), "Field required", "missing", null)) : schema.validate(body);
-        if (!errors.isEmpty()) {
-            json(ctx, 422, detail(errors.toArray(JsonObject[]::new)));
+        JsonObject body = validBody(ctx, schema);
+        if (body == null) {
             return;
         }
         String id = UUID.randomUUID().toString();
@@ -562,47 +592,144 @@ public final class FalSimulator implements AutoCloseable {
         }));
     }
 
+    /** The request body when the schema accepts it; otherwise answers the 422 itself and returns null. */
+    private static JsonObject validBody(RoutingContext ctx, SimSchema schema) {
+        JsonObject body;
+        try {
+            body = ctx.body().asJsonObject();
+        } catch (DecodeException e) {
+            json(ctx, 422, detail(SimSchema.error(List.of(), "Invalid JSON", "json_invalid", null)));
+            return null;
+        }
+        List<JsonObject> errors = body == null ? List.of(SimSchema.error(List.of(), "Field required", "missing", null)) : schema.validate(body);
+        if (!errors.isEmpty()) {
+            json(ctx, 422, detail(errors.toArray(JsonObject[]::new)));
+            return null;
+        }
+        return body;
+    }
+
+    /**
+     * fal.run's streaming (fal-api.md section 4): the answer grows a few words an event, each event carrying the
+     * whole text so far, then the final output. The events are spread over the run latency so a client sees them arrive.
+     */
+    private void stream(RoutingContext ctx, String endpointId) {
+        SimSchema schema = schemas.get(endpointId);
+        if (schema == null || schema.output != SimSchema.Output.TEXT) {
+            json(ctx, 404, new JsonObject().put("detail", "Streaming is not supported for " + endpointId));
+            return;
+        }
+        JsonObject body = validBody(ctx, schema);
+        if (body == null) {
+            return;
+        }
+        generate(schema, body).onComplete(ar -> {
+            if (ar.failed()) {
+                json(ctx, 422, detail(SimSchema.error(List.of(), ar.cause().getMessage(), "file_download_error", null)));
+                return;
+            }
+            List<JsonObject> events = streamEvents(ar.result());
+            ctx.response().setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream")
+                    .putHeader("Cache-Control", "no-cache").putHeader("x-fal-request-id", UUID.randomUUID().toString());
+            sendEvents(ctx, events, 0, Math.max(1, settings.latencyMs() / events.size()));
+        });
+    }
+
+    private static List<JsonObject> streamEvents(JsonObject result) {
+        List<JsonObject> events = new ArrayList<>();
+        StringBuilder sofar = new StringBuilder();
+        for (String chunk : SimLlm.chunks(result.getString("output"))) {
+            sofar.append(chunk);
+            events.add(new JsonObject().put("output", sofar.toString()).put("partial", true).put("error", null));
+        }
+        events.add(result);
+        return events;
+    }
+
+    private void sendEvents(RoutingContext ctx, List<JsonObject> events, int next, long intervalMs) {
+        vertx.setTimer(intervalMs, t -> {
+            var res = ctx.response();
+            if (res.ended() || res.closed()) {
+                return; // the client went away
+            }
+            res.write("data: " + events.get(next).encode() + "\n\n");
+            if (next + 1 < events.size()) {
+                sendEvents(ctx, events, next + 1, intervalMs);
+            } else {
+                res.end();
+            }
+        });
+    }
+
     // ---- outputs -----------------------------------------------------------------------------------
 
+    /** An input picture as fetched: what it is, and its bytes (the vision model reads them). */
+    record Fetched(ImageInfo info, byte[] bytes) {
+    }
+
     private Future<JsonObject> generate(SimSchema schema, JsonObject body) {
-        List<String> urls = new ArrayList<>();
+        Map<String, List<Future<Fetched>>> inputs = fetchInputs(body);
+        List<Future<Fetched>> all = inputs.values().stream().flatMap(List::stream).toList();
+        return Future.all(all).compose(done -> vertx.executeBlocking(() -> schema.output == SimSchema.Output.TEXT
+                ? llm.respond(schema.endpointId, body, inputs.getOrDefault("image_urls", List.of()).stream().map(f -> f.result().bytes()).toList())
+                : images(schema, body, sizeSource(inputs)), false));
+    }
+
+    /** Fetches every input picture, by field; a URL that cannot be fetched fails the whole request, as on fal. */
+    private Map<String, List<Future<Fetched>>> fetchInputs(JsonObject body) {
+        Map<String, List<Future<Fetched>>> inputs = new LinkedHashMap<>();
         for (String field : List.of("image_url", "product_image_url", "ref_image_url")) {
             if (body.getValue(field) instanceof String s && !s.isEmpty()) {
-                urls.add(s);
+                inputs.put(field, List.of(fetchImage(s)));
             }
         }
         if (body.getValue("image_urls") instanceof JsonArray a) {
-            a.forEach(u -> urls.add(String.valueOf(u)));
+            inputs.put("image_urls", a.stream().map(u -> fetchImage(String.valueOf(u))).toList());
         }
-        List<Future<ImageInfo>> fetches = urls.stream().map(this::fetchImage).toList();
-        return Future.all(fetches).compose(all -> vertx.executeBlocking(() -> {
-            int[] size = outputSize(schema, body, fetches.isEmpty() ? null : fetches.get(fetches.size() - 1).result());
-            long seed = body.getValue("seed") instanceof Number n ? n.longValue() : ThreadLocalRandom.current().nextLong(0, Integer.MAX_VALUE);
-            int count = body.getInteger("num_images", 1);
-            JsonArray images = new JsonArray();
-            for (int i = 0; i < count; i++) {
-                byte[] png = Png.render(size[0], size[1], seed + i);
-                String name = UUID.randomUUID() + ".png";
-                files.put(name, png);
-                images.add(new JsonObject().put("url", baseUrl + "/files/sim/" + name).put("width", size[0]).put("height", size[1])
-                        .put("content_type", "image/png").put("file_size", png.length));
-            }
-            JsonObject out = new JsonObject();
-            if (schema.output == SimSchema.Output.IMAGE) {
-                out.put("image", images.getJsonObject(0));
-            } else {
-                out.put("images", images);
-            }
-            out.put("seed", seed).put("timings", new JsonObject().put("inference", settings.latencyMs() / 1000.0))
-                    .put("has_nsfw_concepts", new JsonArray(Collections.nCopies(count, false)));
-            if (body.containsKey("prompt")) {
-                out.put("prompt", body.getString("prompt"));
-            }
-            return out;
-        }, false));
+        return inputs;
     }
 
-    private static int[] outputSize(SimSchema schema, JsonObject body, ImageInfo lastInput) {
+    /** The picture an "input"-sized output follows: the main image (not bria's reference), else the last of image_urls. */
+    private static ImageInfo sizeSource(Map<String, List<Future<Fetched>>> inputs) {
+        for (String field : List.of("image_url", "product_image_url", "image_urls")) {
+            List<Future<Fetched>> fetched = inputs.getOrDefault(field, List.of());
+            if (!fetched.isEmpty()) {
+                return fetched.get(fetched.size() - 1).result().info();
+            }
+        }
+        return null;
+    }
+
+    private JsonObject images(SimSchema schema, JsonObject body, ImageInfo sizeSource) {
+        int[] size = outputSize(schema, body, sizeSource);
+        long seed = body.getValue("seed") instanceof Number n ? n.longValue() : ThreadLocalRandom.current().nextLong(0, Integer.MAX_VALUE);
+        int count = body.getInteger("num_images", 1);
+        JsonArray images = new JsonArray();
+        for (int i = 0; i < count; i++) {
+            byte[] png = Png.render(size[0], size[1], seed + i);
+            String name = UUID.randomUUID() + ".png";
+            files.put(name, png);
+            images.add(new JsonObject().put("url", baseUrl + "/files/sim/" + name).put("width", size[0]).put("height", size[1])
+                    .put("content_type", "image/png").put("file_size", png.length));
+        }
+        JsonObject out = new JsonObject();
+        if (schema.output == SimSchema.Output.IMAGE) {
+            out.put("image", images.getJsonObject(0));
+        } else {
+            out.put("images", images);
+        }
+        out.put("seed", seed).put("timings", new JsonObject().put("inference", settings.latencyMs() / 1000.0))
+                .put("has_nsfw_concepts", new JsonArray(Collections.nCopies(count, false)));
+        if (body.containsKey("prompt")) {
+            out.put("prompt", body.getString("prompt"));
+        }
+        if (schema.outputKeys != null) {
+            out.fieldNames().removeIf(key -> !schema.outputKeys.contains(key));
+        }
+        return out;
+    }
+
+    private static int[] outputSize(SimSchema schema, JsonObject body, ImageInfo input) {
         Object size = body.getValue("image_size");
         if (size instanceof String preset) {
             return SimSchema.PRESETS.get(preset);
@@ -610,19 +737,20 @@ public final class FalSimulator implements AutoCloseable {
         if (size instanceof JsonObject custom) {
             return new int[] { custom.getInteger("width"), custom.getInteger("height") };
         }
-        if ("input".equals(schema.defaultSize) && lastInput != null) {
-            return new int[] { lastInput.width(), lastInput.height() };
+        if (body.getValue("aspect_ratio") instanceof JsonObject ratio) {
+            return SimSchema.RATIOS.get(ratio.getString("ratio", "1:1"));
+        }
+        if ("input".equals(schema.defaultSize) && input != null) {
+            return new int[] { input.width(), input.height() };
         }
         return SimSchema.PRESETS.getOrDefault(schema.defaultSize, new int[] { 1024, 768 });
     }
 
-    private Future<ImageInfo> fetchImage(String url) {
+    private Future<Fetched> fetchImage(String url) {
         if (url.startsWith("data:")) {
             int comma = url.indexOf(',');
             try {
-                byte[] bytes = Base64.getDecoder().decode(url.substring(comma + 1));
-                return ImageInfo.sniff(bytes).map(Future::succeededFuture)
-                        .orElseGet(() -> Future.failedFuture("The data URI is not a supported image"));
+                return sniffed(Base64.getDecoder().decode(url.substring(comma + 1)), "The data URI is not a supported image");
             } catch (IllegalArgumentException e) {
                 return Future.failedFuture("The data URI is not valid base64");
             }
@@ -635,9 +763,13 @@ public final class FalSimulator implements AutoCloseable {
                 return Future.failedFuture("Failed to download the file from " + redact(url) + ": HTTP " + ar.result().statusCode());
             }
             Buffer body = ar.result().body();
-            return ImageInfo.sniff(body == null ? new byte[0] : body.getBytes()).map(Future::succeededFuture)
-                    .orElseGet(() -> Future.failedFuture("The file at " + redact(url) + " is not a supported image"));
+            return sniffed(body == null ? new byte[0] : body.getBytes(), "The file at " + redact(url) + " is not a supported image");
         });
+    }
+
+    private static Future<Fetched> sniffed(byte[] bytes, String notAnImage) {
+        return ImageInfo.sniff(bytes).map(info -> Future.succeededFuture(new Fetched(info, bytes)))
+                .orElseGet(() -> Future.failedFuture(notAnImage));
     }
 
     private static String redact(String url) {

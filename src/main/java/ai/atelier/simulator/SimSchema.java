@@ -1,10 +1,13 @@
 package ai.atelier.simulator;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -17,20 +20,28 @@ import io.vertx.core.json.JsonObject;
  */
 public final class SimSchema {
 
-    enum Kind { STRING, INT, NUMBER, BOOL, ENUM, IMAGE_SIZE, URL, URL_LIST, LORAS }
+    /**
+     * Field types. {@code URL_OR_EMPTY} is bria's {@code ref_image_url}, whose default is "" (meaning absent);
+     * {@code ASPECT_RATIO} is product photography's {@code {"ratio": ...}} object.
+     */
+    enum Kind { STRING, INT, NUMBER, BOOL, ENUM, IMAGE_SIZE, URL, URL_OR_EMPTY, URL_LIST, LORAS, ASPECT_RATIO }
 
     record Field(String name, Kind kind, boolean required, boolean nullable, Double min, Double max, Set<String> values,
             int maxItems, int sizeMin, int sizeMax) {
     }
 
-    /** How the endpoint reports outputs: a list {@code images}, or a single {@code image}. */
-    enum Output { IMAGES, IMAGE }
+    /** How the endpoint reports outputs: a list {@code images}, a single {@code image}, or an LLM's text. */
+    enum Output { IMAGES, IMAGE, TEXT }
 
     final String endpointId;
     final Output output;
     /** Where the output size comes from when no image_size is given: a preset, or "input" (follow the last image). */
     final String defaultSize;
     final Map<String, Field> fields = new LinkedHashMap<>();
+    /** Rules across fields (pydantic model validators): each answers an error or nothing. */
+    private final List<Function<JsonObject, Optional<JsonObject>>> rules = new ArrayList<>();
+    /** The top-level keys of the output when fal returns fewer than the FLUX shape (§9); null: all of them. */
+    Set<String> outputKeys;
 
     private SimSchema(String endpointId, Output output, String defaultSize) {
         this.endpointId = endpointId;
@@ -54,6 +65,27 @@ public final class SimSchema {
 
     SimSchema range(String name, Kind kind, double min, double max) {
         fields.put(name, new Field(name, kind, false, kind == Kind.INT && name.equals("seed"), min, max, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    /** An optional string that, when given, must have at least {@code minLength} characters. */
+    SimSchema text(String name, int minLength) {
+        fields.put(name, new Field(name, Kind.STRING, false, true, (double) minLength, null, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    SimSchema aspectRatio() {
+        fields.put("aspect_ratio", new Field("aspect_ratio", Kind.ASPECT_RATIO, false, true, null, null, RATIOS.keySet(), 0, 1, 14142));
+        return this;
+    }
+
+    SimSchema rule(Function<JsonObject, Optional<JsonObject>> rule) {
+        rules.add(rule);
+        return this;
+    }
+
+    SimSchema returns(String... keys) {
+        outputKeys = Set.of(keys);
         return this;
     }
 
@@ -90,6 +122,19 @@ public final class SimSchema {
             "portrait_4_3", new int[] { 768, 1024 }, "portrait_16_9", new int[] { 576, 1024 },
             "landscape_4_3", new int[] { 1024, 768 }, "landscape_16_9", new int[] { 1024, 576 });
 
+    /** Product photography's ratios, in fal's order, with the size the simulator paints (long side 1024, not fal's 4K). */
+    static final Map<String, int[]> RATIOS = ratios();
+
+    private static Map<String, int[]> ratios() {
+        Map<String, int[]> r = new LinkedHashMap<>();
+        r.put("1:1", new int[] { 1024, 1024 });
+        r.put("16:9", new int[] { 1024, 576 });
+        r.put("9:16", new int[] { 576, 1024 });
+        r.put("4:3", new int[] { 1024, 768 });
+        r.put("3:4", new int[] { 768, 1024 });
+        return Collections.unmodifiableMap(r);
+    }
+
     /** Validates a request body; an empty list means fal would accept it. */
     List<JsonObject> validate(JsonObject body) {
         List<JsonObject> errors = new ArrayList<>();
@@ -113,21 +158,30 @@ public final class SimSchema {
             }
             check(f, v, errors);
         }
+        if (errors.isEmpty()) { // like pydantic's "after" validators: only a body whose fields are valid gets here
+            rules.forEach(rule -> rule.apply(body).ifPresent(errors::add));
+        }
         return errors;
     }
 
     private void check(Field f, Object v, List<JsonObject> errors) {
         switch (f.kind) {
             case STRING -> {
-                if (!(v instanceof String)) {
+                if (!(v instanceof String s)) {
                     errors.add(error(f.name, "Input should be a valid string", "string_type", v));
+                } else if (f.min != null && s.length() < f.min) {
+                    int n = f.min.intValue();
+                    errors.add(error(f.name, "String should have at least " + n + (n == 1 ? " character" : " characters"),
+                            "string_too_short", v).put("ctx", new JsonObject().put("min_length", n)));
                 }
             }
-            case URL -> {
-                if (!(v instanceof String s) || !(s.startsWith("http://") || s.startsWith("https://") || s.startsWith("data:"))) {
+            case URL, URL_OR_EMPTY -> {
+                boolean empty = f.kind == Kind.URL_OR_EMPTY && "".equals(v);
+                if (!empty && (!(v instanceof String s) || !(s.startsWith("http://") || s.startsWith("https://") || s.startsWith("data:")))) {
                     errors.add(error(f.name, "Input should be a valid URL", "url_parsing", v));
                 }
             }
+            case ASPECT_RATIO -> checkAspectRatio(f, v, errors);
             case BOOL -> {
                 if (!(v instanceof Boolean)) {
                     errors.add(error(f.name, "Input should be a valid boolean", "bool_parsing", v));
@@ -213,6 +267,44 @@ public final class SimSchema {
         }
     }
 
+    private static void checkAspectRatio(Field f, Object v, List<JsonObject> errors) {
+        if (!(v instanceof JsonObject o)) {
+            errors.add(error(f.name, "Input should be a valid dictionary or object to extract fields from", "model_attributes_type", v));
+            return;
+        }
+        Object ratio = o.getValue("ratio");
+        if (o.containsKey("ratio") && !(ratio instanceof String r && RATIOS.containsKey(r))) {
+            List<String> quoted = RATIOS.keySet().stream().map(x -> "'" + x + "'").toList();
+            String expected = String.join(", ", quoted.subList(0, quoted.size() - 1)) + " or " + quoted.get(quoted.size() - 1);
+            errors.add(error(List.of(f.name, "ratio"), "Input should be " + expected, "literal_error", ratio)
+                    .put("ctx", new JsonObject().put("expected", expected)));
+        }
+        for (String key : o.fieldNames()) {
+            if (!key.equals("ratio")) {
+                errors.add(error(List.of(f.name, key), "Extra inputs are not permitted", "extra_forbidden", o.getValue(key)));
+            }
+        }
+    }
+
+    /** bria's replace takes a prompt or a reference picture to describe the new background, never both. */
+    private static Optional<JsonObject> promptOrReference(JsonObject body) {
+        boolean prompt = body.getValue("prompt") != null;
+        boolean reference = body.getValue("ref_image_url") instanceof String s && !s.isEmpty();
+        if (prompt == reference) {
+            return Optional.of(error(List.of(), prompt ? "Provide either prompt or ref_image_url, not both"
+                    : "Provide either prompt or ref_image_url", "value_error", null));
+        }
+        return Optional.empty();
+    }
+
+    /** The OpenRouter fields both router endpoints share; prices and answers are the simulator's (SimLlm). */
+    private static SimSchema router(String id) {
+        return endpoint(id, Output.TEXT, null)
+                .required("prompt", Kind.STRING).required("model", Kind.STRING).optional("system_prompt", Kind.STRING)
+                .range("temperature", Kind.NUMBER, 0, 2).range("max_tokens", Kind.INT, 1, Double.MAX_VALUE)
+                .optional("reasoning", Kind.BOOL);
+    }
+
     private void bounds(Field f, double d, Object v, List<JsonObject> errors) {
         if (f.min != null && d < f.min) {
             errors.add(error(f.name, "Input should be greater than or equal to " + fmt(f.min), "greater_than_equal", v)
@@ -284,7 +376,18 @@ public final class SimSchema {
                         .range("guidance_scale", Kind.NUMBER, 0, 20).range("num_inference_steps", Kind.INT, 2, 50)
                         .oneOf("acceleration", "none", "regular").optional("negative_prompt", Kind.STRING)
                         .range("num_images", Kind.INT, 1, 4).imageSize(1, 14142)
-                        .oneOf("output_format", "png", "jpeg", "webp").common())
+                        .oneOf("output_format", "png", "jpeg", "webp").common(),
+                router("openrouter/router"),
+                router("openrouter/router/vision").urls("image_urls", 0),
+                endpoint("fal-ai/bria/background/replace", Output.IMAGES, "input")
+                        .required("image_url", Kind.URL).text("prompt", 1).optional("ref_image_url", Kind.URL_OR_EMPTY)
+                        .optional("negative_prompt", Kind.STRING).optional("refine_prompt", Kind.BOOL).optional("fast", Kind.BOOL)
+                        .range("num_images", Kind.INT, 1, 4).range("seed", Kind.INT, 0, Integer.MAX_VALUE)
+                        .optional("sync_mode", Kind.BOOL).rule(SimSchema::promptOrReference).returns("images", "seed"),
+                endpoint("fal-ai/bria/background/remove", Output.IMAGE, "input")
+                        .required("image_url", Kind.URL).optional("sync_mode", Kind.BOOL).returns("image"),
+                endpoint("fal-ai/image-apps-v2/product-photography", Output.IMAGES, "square_hd")
+                        .required("product_image_url", Kind.URL).aspectRatio().returns("images"))
                 .forEach(s -> all.put(s.endpointId, s));
         return all;
     }
