@@ -21,6 +21,56 @@ public interface AtelierConfig {
 
     Webhooks webhooks();
 
+    Llm llm();
+
+    Shoots shoots();
+
+    /** The LLM stages and endpoints, all through fal's OpenRouter router. */
+    interface Llm {
+        /** The vision model that sorts a product photo into the nine categories (seed 002's choice). */
+        @WithDefault("google/gemini-2.5-pro")
+        String visionModel();
+
+        @WithDefault("0.3")
+        double visionTemperature();
+
+        @WithDefault("2000")
+        int visionMaxTokens();
+
+        /** The model that writes prompts when a request asks for {@code prompt_mode: llm}. */
+        @WithDefault("openai/gpt-5-mini")
+        String promptModel();
+
+        @WithDefault("0.7")
+        double promptTemperature();
+
+        /** The default model of the completion endpoints. */
+        @WithDefault("google/gemini-2.5-flash")
+        String completionModel();
+
+        /** A sync completion or a stream may take this long in all. */
+        @WithDefault("120s")
+        Duration timeout();
+
+        /** A stream that sends nothing for this long is given up (fal-js uses 15 s). */
+        @WithDefault("30s")
+        Duration streamIdleTimeout();
+    }
+
+    /** Product shoots: several styles of one product photo in one job. */
+    interface Shoots {
+        /** The generation model each style runs on. */
+        @WithDefault("bria-background-replace")
+        String model();
+
+        /** How many styles of one shoot run at fal at the same time. */
+        @WithDefault("3")
+        int maxParallelStyles();
+
+        @WithDefault("8")
+        int maxStyles();
+    }
+
     /** Webhooks to clients (Standard Webhooks). */
     interface Webhooks {
         /** Signing secret ({@code ATELIER_WEBHOOKS_SECRET}): {@code whsec_<base64>} as in the spec, or any string. */
@@ -158,6 +208,14 @@ public interface AtelierConfig {
         /** Jobs one instance runs at once; the rest wait, queued in PostgreSQL. */
         @WithDefault("64")
         int maxConcurrent();
+
+        /**
+         * How many claimed jobs may be in their start (stage writes, categorise, prompt, submit) at once;
+         * the rest of max-concurrent is jobs waiting on fal, which cost no database work. Keeps a burst of
+         * thousands of claims from queueing at the connection pool and holding memory while they wait.
+         */
+        @WithDefault("32")
+        int maxStarting();
 
         /** Per-model caps on jobs one instance runs at once, as {@code model=limit} pairs: {@code flux-2-lora-edit=4,qwen-multiple-angles=8}. */
         Optional<List<String>> modelLimits();

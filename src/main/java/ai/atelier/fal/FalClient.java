@@ -36,12 +36,14 @@ public class FalClient {
     private final WebClient http;
     private final AtelierConfig.Fal config;
     private final CircuitBreaker breaker;
+    private final io.vertx.mutiny.core.http.HttpClient streamClient;
 
     public FalClient(Vertx vertx, AtelierConfig config) {
         this.config = config.fal();
         this.breaker = new CircuitBreaker("fal", config.fal().breakerThreshold(), config.fal().breakerOpenFor());
         this.http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setMaxPoolSize(200)
                 .setKeepAlive(true).setFollowRedirects(true).setUserAgent("atelier/1.0"));
+        this.streamClient = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setConnectTimeout(10_000).setKeepAlive(true));
     }
 
     /** Submits to the queue on the full endpoint id with fal's queue priority (normal or low); answers fal's request id. */
@@ -82,7 +84,7 @@ public class FalClient {
 
     /** Cancels at fal; answers fal's word: OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND. */
     public Uni<String> cancel(String endpointId, String requestId) {
-        return withTimeout(() -> authed(http.putAbs(requestUrl(endpointId, requestId) + "/cancel")).send())
+        return withTimeout(() -> authed(http.putAbs(requestUrl(endpointId, requestId) + "/cancel")).send(), config.callTimeout())
                 .map(r -> {
                     try {
                         return r.bodyAsJsonObject().getString("status", "HTTP_" + r.statusCode());
@@ -90,6 +92,49 @@ public class FalClient {
                         return "HTTP_" + r.statusCode();
                     }
                 });
+    }
+
+    /**
+     * Runs an endpoint synchronously on fal.run (for LLM completions, which answer in seconds). Only
+     * answers that say the request never ran (429, 503 and lost connections before an answer) are worth
+     * retrying; the policy is the queue's, with the call's own timeout.
+     */
+    public Uni<JsonObject> run(String endpointId, JsonObject input, Duration timeout) {
+        return retrying("run " + endpointId, () -> authed(http.postAbs(config.runUrl() + "/" + endpointId)).timeout(timeout.toMillis())
+                .sendJsonObject(input), timeout).map(FalClient::json);
+    }
+
+    /**
+     * Streams a sync run ({@code POST fal.run/{id}/stream}, Server-Sent Events): each item is one event's
+     * JSON, partial outputs first, the full result last. Fails with a {@link FalException} on an error
+     * answer, and when fal sends nothing for {@code idle}.
+     */
+    public io.smallrye.mutiny.Multi<JsonObject> stream(String endpointId, JsonObject input, Duration idle) {
+        if (!breaker.allows()) {
+            return io.smallrye.mutiny.Multi.createFrom().failure(new FalException(0, "circuit_open", "fal is failing; calls paused for "
+                    + config.breakerOpenFor(), null, false));
+        }
+        io.vertx.core.http.RequestOptions options = new io.vertx.core.http.RequestOptions().setMethod(io.vertx.core.http.HttpMethod.POST)
+                .setAbsoluteURI(config.runUrl() + "/" + endpointId + "/stream").setTimeout(config.callTimeout().toMillis())
+                .putHeader("Content-Type", "application/json").putHeader("Accept", "text/event-stream");
+        config.key().ifPresent(key -> options.putHeader("Authorization", "Key " + key));
+        return streamClient.request(options)
+                .chain(req -> req.send(io.vertx.mutiny.core.buffer.Buffer.buffer(input.encode())))
+                .onFailure(e -> !(e instanceof FalException)).transform(e -> new FalException(0, "connection_error",
+                        "fal could not be reached: " + e.getClass().getSimpleName(), null, false))
+                .onItem().transformToMulti(response -> {
+                    if (response.statusCode() != 200) {
+                        return response.body().onItem().<JsonObject>transformToMulti(body -> {
+                            breaker.failure();
+                            return io.smallrye.mutiny.Multi.createFrom().failure(toException(response.statusCode(),
+                                    response.getHeader("X-Fal-Error-Type"), body.toString(), response.getHeader("Retry-After"),
+                                    response.getHeader("x-fal-request-timeout-type")));
+                        });
+                    }
+                    breaker.success();
+                    return ai.atelier.util.ServerSentEvents.data(response.toMulti()).map(JsonObject::new);
+                })
+                .ifNoItem().after(idle).failWith(() -> new FalException(0, "stream_idle", "fal sent nothing for " + idle, null, false));
     }
 
     /** Downloads an output file from fal's CDN (no key: the URLs are public). */
@@ -107,18 +152,22 @@ public class FalClient {
         return request.putHeader("Accept", "application/json");
     }
 
-    private Uni<HttpResponse<Buffer>> withTimeout(Supplier<Uni<HttpResponse<Buffer>>> call) {
-        return Uni.createFrom().deferred(call::get).ifNoItem().after(config.callTimeout())
-                .failWith(() -> new FalException(0, "client_timeout", "fal did not answer within " + config.callTimeout(), null, false));
+    private Uni<HttpResponse<Buffer>> withTimeout(Supplier<Uni<HttpResponse<Buffer>>> call, Duration timeout) {
+        return Uni.createFrom().deferred(call::get).ifNoItem().after(timeout)
+                .failWith(() -> new FalException(0, "client_timeout", "fal did not answer within " + timeout, null, false));
     }
 
     /** One call with the retry policy: answers 2xx responses, fails with a {@link FalException} otherwise. */
     private Uni<HttpResponse<Buffer>> retrying(String what, Supplier<Uni<HttpResponse<Buffer>>> call) {
-        return attempt(what, call, 1);
+        return attempt(what, call, 1, config.callTimeout());
     }
 
-    private Uni<HttpResponse<Buffer>> attempt(String what, Supplier<Uni<HttpResponse<Buffer>>> call, int n) {
-        Uni<HttpResponse<Buffer>> guarded = breaker.allows() ? withTimeout(call)
+    private Uni<HttpResponse<Buffer>> retrying(String what, Supplier<Uni<HttpResponse<Buffer>>> call, Duration timeout) {
+        return attempt(what, call, 1, timeout);
+    }
+
+    private Uni<HttpResponse<Buffer>> attempt(String what, Supplier<Uni<HttpResponse<Buffer>>> call, int n, Duration timeout) {
+        Uni<HttpResponse<Buffer>> guarded = breaker.allows() ? withTimeout(call, timeout)
                 .invoke(r -> {
                     if (r.statusCode() >= 500 || r.statusCode() == 429) {
                         breaker.failure();
@@ -150,7 +199,7 @@ public class FalClient {
                     }
                     Duration delay = backoff(n, f);
                     Log.warnf("fal %s failed (%s, try %d of %d); again in %d ms", what, f.code(), n, config.maxAttempts(), delay.toMillis());
-                    return Uni.createFrom().voidItem().onItem().delayIt().by(delay).chain(() -> attempt(what, call, n + 1));
+                    return Uni.createFrom().voidItem().onItem().delayIt().by(delay).chain(() -> attempt(what, call, n + 1, timeout));
                 });
     }
 
@@ -162,28 +211,32 @@ public class FalClient {
     }
 
     static FalException toException(HttpResponse<Buffer> r) {
-        String errorType = r.getHeader("X-Fal-Error-Type");
-        String message = "HTTP " + r.statusCode();
+        return toException(r.statusCode(), r.getHeader("X-Fal-Error-Type"), r.bodyAsString(), r.getHeader("Retry-After"),
+                r.getHeader("x-fal-request-timeout-type"));
+    }
+
+    static FalException toException(int status, String errorTypeHeader, String body, String retryAfterHeader, String timeoutType) {
+        String errorType = errorTypeHeader;
+        String message = "HTTP " + status;
         try {
-            JsonObject body = r.bodyAsJsonObject();
-            if (body != null) {
-                errorType = body.getString("error_type", errorType);
-                message = describe(body.getValue("detail"), message);
+            JsonObject json = body == null || body.isBlank() ? null : new JsonObject(body);
+            if (json != null) {
+                errorType = json.getString("error_type", errorType);
+                message = describe(json.getValue("detail"), message);
             }
         } catch (RuntimeException notJson) {
             // keep the status line
         }
         Duration retryAfter = null;
-        String ra = r.getHeader("Retry-After");
-        if (ra != null) {
+        if (retryAfterHeader != null) {
             try {
-                retryAfter = Duration.ofMillis((long) (Double.parseDouble(ra.trim()) * 1000));
+                retryAfter = Duration.ofMillis((long) (Double.parseDouble(retryAfterHeader.trim()) * 1000));
             } catch (NumberFormatException httpDate) {
                 retryAfter = null;
             }
         }
-        boolean userTimeout = r.statusCode() == 504 && "user".equalsIgnoreCase(r.getHeader("x-fal-request-timeout-type"));
-        return new FalException(r.statusCode(), errorType, message, retryAfter, userTimeout);
+        boolean userTimeout = status == 504 && "user".equalsIgnoreCase(timeoutType);
+        return new FalException(status, errorType, message, retryAfter, userTimeout);
     }
 
     /** fal's {@code detail} is a string or a pydantic list of {loc, msg, type}. */

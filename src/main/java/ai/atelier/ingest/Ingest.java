@@ -52,6 +52,17 @@ public class Ingest {
                 .collect().asList();
     }
 
+    /**
+     * Fetches and checks one image like any input, without storing it: for one-off calls (product
+     * analysis) that hand fal the picture as a data URL.
+     */
+    public Uni<String> asDataUrl(Source source) {
+        return bytesOf(source, 0).map(bytes -> {
+            ImageInfo info = check(bytes, 0);
+            return "data:" + info.contentType() + ";base64," + Base64.getEncoder().encodeToString(bytes);
+        });
+    }
+
     private Uni<byte[]> bytesOf(Source source, int index) {
         if (source.bytes() != null) {
             return Uni.createFrom().item(source.bytes());

@@ -18,7 +18,14 @@ import io.quarkus.hibernate.reactive.panache.PanacheEntityBase;
 /** A generation job, the row that never loses it. Never leaves the service layer: resources get {@link JobView}. */
 @Entity
 @Table(name = "jobs")
+// only changed columns: stages, shoot and categories are also merged by single SQL statements while a job
+// runs, and a full-row UPDATE from a stale entity would undo them
+@org.hibernate.annotations.DynamicUpdate
 public class Job extends PanacheEntityBase {
+
+    public static final String KIND_GENERATE = "generate";
+    public static final String KIND_SHOOT = "product_shoot";
+    public static final String KIND_LLM = "llm";
 
     @jakarta.persistence.Id
     public UUID id;
@@ -90,6 +97,40 @@ public class Job extends PanacheEntityBase {
     /** Comma-separated events the webhook wants: queued, started, completed, failed, cancelled. */
     @Column(name = "webhook_events")
     public String webhookEvents;
+
+    /** generate, product_shoot or llm. */
+    public String kind = "generate";
+
+    /** What the request asked of the stages: categorise, prompt_mode, style, styles, vision_model, prompt_model. */
+    @JdbcTypeCode(SqlTypes.JSON)
+    public Map<String, Object> options = new LinkedHashMap<>();
+
+    /** The nine categories of the product photo, once the categorise stage has run. */
+    @JdbcTypeCode(SqlTypes.JSON)
+    public Map<String, Object> categories;
+
+    /** The prompt fal received (after the prompt stage); the client's own prompt stays in {@link #prompt}. */
+    @Column(name = "final_prompt")
+    public String finalPrompt;
+
+    /** Per stage: status, duration, cost, model, error. */
+    @JdbcTypeCode(SqlTypes.JSON)
+    public Map<String, Object> stages = new LinkedHashMap<>();
+
+    /** A product shoot's per-style state. */
+    @JdbcTypeCode(SqlTypes.JSON)
+    public Map<String, Object> shoot;
+
+    /** An LLM completion's answer. */
+    @JdbcTypeCode(SqlTypes.JSON)
+    public Map<String, Object> result;
+
+    /** Which photo became the init image, and why. */
+    @Column(name = "init_image")
+    @JdbcTypeCode(SqlTypes.JSON)
+    public Map<String, Object> initImage;
+
+    public int retries;
 
     @Column(name = "created_at")
     public Instant createdAt;

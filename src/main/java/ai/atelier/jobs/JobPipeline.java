@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -18,9 +20,14 @@ import ai.atelier.fal.FalException;
 import ai.atelier.fal.FalImage;
 import ai.atelier.fal.FalStatus;
 import ai.atelier.ingest.ImageInfo;
+import ai.atelier.llm.LlmAnswer;
 import ai.atelier.models.FalCall;
 import ai.atelier.models.ModelCatalog;
+import ai.atelier.models.LlmCompletion;
 import ai.atelier.models.ModelStrategy;
+import ai.atelier.prompts.Categories;
+import ai.atelier.prompts.Prompts;
+import ai.atelier.prompts.Style;
 import ai.atelier.problem.Problem;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
@@ -30,11 +37,16 @@ import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
  * A job's stages after ingest, one {@code Uni} each, top to bottom: categorise → prompt → infer →
- * store → finish. No stage blocks a thread and no transaction is held across a call to fal or S3.
+ * store → finish (a product shoot runs prompt, infer and store per style, see {@link ProductShoots}).
+ * Each stage records its status, duration and cost in the row's {@code stages}; a retried job skips
+ * what earlier runs already paid for. No stage blocks a thread and no transaction is held across a call to fal or S3.
  * A job that already has a fal request id resumes polling it instead of paying fal again, and the
  * store stage skips outputs already copied, so running a job again after a crash is safe.
  */
@@ -48,9 +60,17 @@ public class JobPipeline {
     private final AtelierConfig config;
     private final Webhooks webhooks;
     private final FalCompletions completions;
+    private final StageLog stageLog;
+    private final FalCalls calls;
+    private final ProductShoots shoots;
+    private final Pool pool;
 
     public JobPipeline(ModelCatalog models, FalClient fal, ObjectStore store, ProgressStore progress, Webhooks webhooks,
-            FalCompletions completions, AtelierConfig config) {
+            FalCompletions completions, AtelierConfig config, StageLog stageLog, FalCalls calls, ProductShoots shoots, Pool pool) {
+        this.stageLog = stageLog;
+        this.calls = calls;
+        this.shoots = shoots;
+        this.pool = pool;
         this.completions = completions;
         this.webhooks = webhooks;
         this.models = models;
@@ -74,14 +94,32 @@ public class JobPipeline {
         }
     }
 
+    /** A stage ended the job with a reason of its own (an unusable LLM answer, an empty prompt…). */
+    public static final class StageFailed extends RuntimeException {
+        final String code;
+
+        public StageFailed(String code, String message) {
+            super(message, null, false, false);
+            this.code = code;
+        }
+    }
+
+    /** Runs (or resumes) a job to a terminal state; never fails: a failure is recorded on the job. */
+    public Uni<Void> run(UUID id, Supplier<Uni<Boolean>> stillOwned) {
+        return run(id, stillOwned, () -> {
+        });
+    }
+
     /**
      * Runs (or resumes) a job to a terminal state; never fails: a failure is recorded on the job.
      *
      * @param stillOwned answers whether this instance still holds the job's lease; asked before paying fal
+     * @param settled called once the job only waits for fal (its database-heavy start is over), so the
+     *        runner may start another one
      */
-    public Uni<Void> run(UUID id, Supplier<Uni<Boolean>> stillOwned) {
+    public Uni<Void> run(UUID id, Supplier<Uni<Boolean>> stillOwned, Runnable settled) {
         return Panache.withSession(() -> Job.<Job>findById(id))
-                .chain(job -> job == null || job.status.terminal() ? Uni.createFrom().voidItem() : stages(job, stillOwned))
+                .chain(job -> job == null || job.status.terminal() ? Uni.createFrom().voidItem() : stages(job, stillOwned, settled))
                 .onFailure(LeaseLost.class).invoke(e -> Log.infof("job %s: lease lost; left to its new owner", id))
                 .onFailure(LeaseLost.class).recoverWithNull()
                 .onFailure(Cancelled.class).invoke(e -> Log.infof("job %s: cancelled while running; outputs not stored", id))
@@ -89,52 +127,175 @@ public class JobPipeline {
                 .onFailure().recoverWithUni(failure -> fail(id, failure));
     }
 
-    private Uni<Void> stages(Job job, Supplier<Uni<Boolean>> stillOwned) {
+    private Uni<Void> stages(Job job, Supplier<Uni<Boolean>> stillOwned, Runnable settled) {
         ModelStrategy model = models.require(job.model);
+        if (Job.KIND_SHOOT.equals(job.kind)) {
+            return start(job)
+                    .chain(() -> categorise(job, stillOwned))
+                    .invoke(settled)
+                    .chain(() -> shoots.run(job, model, stillOwned))
+                    .chain(outcome -> finishShoot(job, outcome));
+        }
         return start(job)
-                .chain(() -> categorise(job))
-                .chain(() -> prompt(job))
-                .chain(() -> infer(job, model, stillOwned))
+                .chain(() -> categorise(job, stillOwned))
+                .chain(() -> prompt(job, model, stillOwned))
+                .chain(() -> infer(job, model, stillOwned, settled))
                 .call(() -> notCancelled(job.id))
-                .chain(images -> storeOutputs(job, images))
-                .chain(outputs -> finish(job, outputs));
+                .chain(result -> model.output() == ModelStrategy.Output.TEXT
+                        ? finishText(job, result)
+                        : storeOutputs(job, FalImage.read(result)).chain(outputs -> finish(job, outputs)));
     }
+
+    private static final String START = """
+            update jobs set status = 'running', stage = 'start', progress = greatest(progress, 12), started_at = coalesce(started_at, now()),
+                   updated_at = now()
+            where id = $1 and status in ('queued', 'running')""";
 
     private Uni<Void> start(Job job) {
         Log.infof("job %s: running %s (%s)", job.id, job.model, job.falRequestId == null ? "new" : "resuming fal request " + job.falRequestId);
-        Instant now = Instant.now();
-        return Panache.withTransaction(() -> Job.update("status = ?1, stage = ?2, progress = ?3, startedAt = coalesce(startedAt, ?4), "
-                + "updatedAt = ?4 where id = ?5 and status in ?6", JobStatus.RUNNING, "categorise", 12, now, job.id,
-                List.of(JobStatus.QUEUED, JobStatus.RUNNING)))
-                .invoke(updated -> {
-                    if (updated == 0) {
+        return pool.preparedQuery(START).execute(Tuple.of(job.id))
+                .invoke(rows -> {
+                    if (rows.rowCount() == 0) {
                         throw new Cancelled(job.id); // cancelled between claim and start
                     }
                 })
                 .call(() -> job.startedAt == null && job.webhookUrl != null ? webhooks.enqueue(job.id, "started") : Uni.createFrom().voidItem())
-                .chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 12, "Starting", null, List.of()));
+                .chain(() -> report(job.id, JobStatus.RUNNING, "start", 12, "Starting", null, List.of()));
     }
 
-    /** Pass-through for now (vision categorisation comes with product shoots): live progress only, nothing to record. */
-    private Uni<Void> categorise(Job job) {
-        return report(job.id, JobStatus.RUNNING, "categorise", 15, null, null, List.of());
+    /**
+     * Seed 002's categorisation: the vision model sorts the product photo into nine categories, stored on
+     * the job. Runs when the request asks for it; a retried job keeps the categories it already paid for.
+     */
+    private Uni<Void> categorise(Job job, Supplier<Uni<Boolean>> stillOwned) {
+        if (!Boolean.TRUE.equals(job.options.get("categorise"))) {
+            return stageLog.skipped(job.id, "categorise", "not requested");
+        }
+        if (job.categories != null) {
+            return Uni.createFrom().voidItem(); // paid for by an earlier run: its record stays as it was
+        }
+        String visionModel = option(job, "vision_model", config.llm().visionModel());
+        long t0 = System.nanoTime();
+        return stageLog.begin(job.id, "categorise", 15)
+                .chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 15, "Looking at the product", null, List.of()))
+                .chain(() -> inputUrls(job, 1))
+                .chain(urls -> calls.once(job.id, "categorise", LlmCompletion.VISION, () -> new JsonObject()
+                        .put("prompt", Categories.VISION_PROMPT).put("model", visionModel)
+                        .put("temperature", config.llm().visionTemperature()).put("max_tokens", config.llm().visionMaxTokens())
+                        .put("image_urls", new JsonArray(urls)),
+                        FalCalls.recorded(stageEntry(job, "categorise"), "fal_request_id"), stillOwned,
+                        rid -> stageLog.merge(job.id, "categorise", new JsonObject().put("fal_request_id", rid).put("model", visionModel))))
+                .chain(result -> {
+                    LlmAnswer answer = LlmAnswer.of(result, visionModel);
+                    Categories.Parsed parsed;
+                    try {
+                        parsed = Categories.parse(answer.requireOutput("the vision model"));
+                    } catch (Categories.Unusable e) {
+                        return stageLog.merge(job.id, "categorise", answer.measured())
+                                .chain(() -> Uni.createFrom().failure(new StageFailed("categories_unusable", e.getMessage())));
+                    }
+                    job.categories = new LinkedHashMap<>(parsed.values());
+                    JsonObject measured = answer.measured().put("missing_keys", new JsonArray(parsed.missing()));
+                    return pool.preparedQuery("update jobs set categories = $2, updated_at = now() where id = $1")
+                            .execute(Tuple.of(job.id, new JsonObject(new LinkedHashMap<>(parsed.values()))))
+                            .chain(() -> stageLog.succeeded(job.id, "categorise", t0, measured))
+                            .invoke(() -> Log.infof("job %s: categories %s (%s, $%s)", job.id, parsed.values(), visionModel, answer.cost()));
+                });
     }
 
-    /** Pass-through for now: the client's prompt is used as given; logged once per job, never with a key or data URL. */
-    private Uni<Void> prompt(Job job) {
-        Log.infof("job %s: prompt for %s with %s: %s", job.id, job.model, job.params, job.prompt);
-        return report(job.id, JobStatus.RUNNING, "prompt", 20, null, null, List.of());
+    /**
+     * Writes the prompt fal receives: a template by default, or an LLM from the categories and the style.
+     * Stored on the job and logged once at INFO with the model and its parameters (never a key or a data
+     * URL: images are not part of either).
+     */
+    private Uni<Void> prompt(Job job, ModelStrategy model, Supplier<Uni<Boolean>> stillOwned) {
+        if (!model.acceptsPrompt()) {
+            return stageLog.skipped(job.id, "prompt", "model " + model.id() + " takes no prompt");
+        }
+        if (job.finalPrompt != null) {
+            return Uni.createFrom().voidItem(); // written by an earlier run: its record stays as it was
+        }
+        if (model.output() == ModelStrategy.Output.TEXT || job.inputs.items().stream().anyMatch(f -> "reference".equals(f.role()))) {
+            // a completion's prompt is the question itself; a reference background photo replaces the prompt
+            return savePrompt(job, model, job.prompt, System.nanoTime(), new JsonObject().put("mode", "client"));
+        }
+        Style style = styleOf(job.options.get("style"));
+        long t0 = System.nanoTime();
+        Uni<Void> begin = stageLog.begin(job.id, "prompt", 20).chain(() -> report(job.id, JobStatus.RUNNING, "prompt", 20, "Writing the prompt", null, List.of()));
+        if (!"llm".equals(job.options.get("prompt_mode"))) {
+            String text = Prompts.template(style, job.categories, job.prompt);
+            if (text.isBlank()) {
+                return begin.chain(() -> Uni.createFrom().failure(new StageFailed("missing_prompt", "There is no prompt: give one, or a style")));
+            }
+            return begin.chain(() -> savePrompt(job, model, text, t0, new JsonObject().put("mode", "template")));
+        }
+        String promptModel = option(job, "prompt_model", config.llm().promptModel());
+        return begin.chain(() -> writeWithLlm(job.id, "prompt", style, job.categories, job.prompt, promptModel,
+                FalCalls.recorded(stageEntry(job, "prompt"), "fal_request_id"), stillOwned,
+                rid -> stageLog.merge(job.id, "prompt", new JsonObject().put("fal_request_id", rid).put("model", promptModel))))
+                .chain(written -> savePrompt(job, model, written.text(), t0, written.answer().measured().put("mode", "llm")));
+    }
+
+    /** A prompt written by the prompt LLM, and what it cost. */
+    record Written(String text, LlmAnswer answer) {
+    }
+
+    /** Asks the prompt LLM (durably) for one prompt; an empty answer is a failure, not a silent template. */
+    Uni<Written> writeWithLlm(UUID id, String what, Style style, Map<String, Object> categories, String clientPrompt, String promptModel,
+            String recordedRequestId, Supplier<Uni<Boolean>> stillOwned, java.util.function.Function<String, Uni<Void>> record) {
+        return calls.once(id, what, LlmCompletion.ROUTER, () -> new JsonObject().put("prompt", Prompts.llmInstruction(style, categories, clientPrompt))
+                .put("model", promptModel).put("temperature", config.llm().promptTemperature()), recordedRequestId, stillOwned, record)
+                .map(result -> {
+                    LlmAnswer answer = LlmAnswer.of(result, promptModel);
+                    String text = Prompts.tidy(answer.requireOutput("the prompt model"));
+                    if (text.isBlank()) {
+                        throw new StageFailed("prompt_empty", "the prompt model returned an empty prompt");
+                    }
+                    return new Written(text, answer);
+                });
+    }
+
+    private Uni<Void> savePrompt(Job job, ModelStrategy model, String text, long t0, JsonObject measured) {
+        job.finalPrompt = text;
+        Map<String, Object> sent = new LinkedHashMap<>(job.params);
+        sent.putAll(model.locked());
+        Log.infof("job %s: prompt for %s (%s) with %s: %s", job.id, model.id(), String.join(" → ", model.endpoints()), sent, text);
+        return pool.preparedQuery("update jobs set final_prompt = $2, updated_at = now() where id = $1").execute(Tuple.of(job.id, text))
+                .chain(() -> stageLog.succeeded(job.id, "prompt", t0, measured));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> stageEntry(Job job, String stage) {
+        return job.stages != null && job.stages.get(stage) instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
+    }
+
+    private static String option(Job job, String key, String fallback) {
+        return job.options.get(key) instanceof String s && !s.isBlank() ? s : fallback;
+    }
+
+    static Style styleOf(Object o) {
+        if (o instanceof Map<?, ?> m && m.get("description") instanceof String d) {
+            return new Style(m.get("name") instanceof String n ? n : "Custom", d);
+        }
+        return null;
     }
 
     /** Runs each fal call of the model's plan through the queue; each call gets the previous call's outputs. */
-    private Uni<List<FalImage>> infer(Job job, ModelStrategy model, Supplier<Uni<Boolean>> stillOwned) {
-        List<FalCall> plan = model.plan(job.prompt, job.params);
-        return stage(job.id, "infer", 25)
-                .chain(() -> inputUrls(job))
-                .chain(urls -> step(job, plan, 0, urls, stillOwned));
+    private Uni<JsonObject> infer(Job job, ModelStrategy model, Supplier<Uni<Boolean>> stillOwned, Runnable settled) {
+        String prompt = job.finalPrompt != null ? job.finalPrompt : job.prompt;
+        int images = Math.min(job.inputs.items().size(), model.maxImages());
+        List<FalCall> plan = model.plan(prompt, job.params, images);
+        long t0 = System.nanoTime();
+        return stageLog.begin(job.id, "infer", 25)
+                .chain(() -> report(job.id, JobStatus.RUNNING, "infer", 25, null, null, List.of()))
+                .chain(() -> inputUrls(job, model.maxImages()))
+                .chain(urls -> step(job, plan, 0, urls, stillOwned, settled))
+                .call(result -> stageLog.succeeded(job.id, "infer", t0, new JsonObject().put("fal_request_id", job.falRequestId)
+                        .put("endpoint", job.falEndpoint)));
     }
 
-    private Uni<List<FalImage>> step(Job job, List<FalCall> plan, int index, List<String> imageUrls, Supplier<Uni<Boolean>> stillOwned) {
+    private Uni<JsonObject> step(Job job, List<FalCall> plan, int index, List<String> imageUrls, Supplier<Uni<Boolean>> stillOwned,
+            Runnable settled) {
         FalCall call = plan.get(index);
         Uni<String> requestId = job.falRequestId != null && job.falStep == index && call.endpointId().equals(job.falEndpoint)
                 ? Uni.createFrom().item(job.falRequestId)
@@ -145,26 +306,27 @@ public class JobPipeline {
                     return submit(job, call, index, imageUrls);
                 });
         return requestId
+                .invoke(settled)
                 .chain(rid -> awaitCompletion(job, call.endpointId(), rid, index, plan.size())
                         .chain(() -> fal.result(call.endpointId(), rid)))
-                .map(result -> {
+                .chain(result -> {
+                    if (index + 1 == plan.size()) {
+                        return Uni.createFrom().item(result);
+                    }
                     List<FalImage> images = FalImage.read(result);
                     if (images.isEmpty()) {
                         throw new FalException(200, "no_output", "fal returned no images", null, false);
                     }
-                    return images;
-                })
-                .chain(images -> index + 1 < plan.size()
-                        ? step(job, plan, index + 1, images.stream().map(FalImage::url).toList(), stillOwned)
-                        : Uni.createFrom().item(images));
+                    return step(job, plan, index + 1, images.stream().map(FalImage::url).toList(), stillOwned, settled);
+                });
     }
 
     /** Submits and records the request id at once: a crash after this line resumes, never resubmits. */
     private Uni<String> submit(Job job, FalCall call, int index, List<String> imageUrls) {
         JsonObject payload = call.payload().apply(imageUrls);
         return fal.submit(call.endpointId(), payload, job.priority == 2 ? "low" : "normal")
-                .call(rid -> Panache.withTransaction(() -> Job.update("falRequestId = ?1, falEndpoint = ?2, falStep = ?3, updatedAt = ?4 "
-                        + "where id = ?5", rid, call.endpointId(), index, Instant.now(), job.id)))
+                .call(rid -> pool.preparedQuery("update jobs set fal_request_id = $2, fal_endpoint = $3, fal_step = $4, updated_at = now() where id = $1")
+                        .execute(Tuple.of(job.id, rid, call.endpointId(), index)))
                 .invoke(rid -> {
                     job.falRequestId = rid;
                     job.falEndpoint = call.endpointId();
@@ -233,11 +395,13 @@ public class JobPipeline {
         return s.completed() ? "Generated" : "Generating";
     }
 
-    private Uni<List<String>> inputUrls(Job job) {
+    /** The job's first {@code limit} input images as fal should fetch them (the init image first, see Ingest). */
+    Uni<List<String>> inputUrls(Job job, int limit) {
+        List<JobFile> inputs = job.inputs.items().subList(0, Math.min(limit, job.inputs.items().size()));
         if (config.fal().inputMode() == AtelierConfig.Fal.InputMode.PRESIGNED_URL) {
-            return Uni.createFrom().item(job.inputs.items().stream().map(f -> store.presignGet(f.key())).toList());
+            return Uni.createFrom().item(inputs.stream().map(f -> store.presignGet(f.key())).toList());
         }
-        return Multi.createFrom().iterable(job.inputs.items())
+        return Multi.createFrom().iterable(inputs)
                 .onItem().transformToUniAndConcatenate(f -> store.get(f.key())
                         .map(bytes -> "data:" + f.contentType() + ";base64," + Base64.getEncoder().encodeToString(bytes)))
                 .collect().asList();
@@ -245,27 +409,34 @@ public class JobPipeline {
 
     /** Copies each output into S3 under a fixed key; a key already there (a resumed job) is not copied twice. */
     private Uni<List<JobFile>> storeOutputs(Job job, List<FalImage> images) {
-        return stage(job.id, "store", 85)
+        if (images.isEmpty()) {
+            return Uni.createFrom().failure(new FalException(200, "no_output", "fal returned no images", null, false));
+        }
+        long t0 = System.nanoTime();
+        return stageLog.begin(job.id, "store", 85)
+                .chain(() -> report(job.id, JobStatus.RUNNING, "store", 85, null, null, List.of()))
                 .chain(() -> Multi.createFrom().range(0, images.size())
-                        .onItem().transformToUniAndConcatenate(i -> storeOne(job, i, images.get(i)))
-                        .collect().asList());
+                        .onItem().transformToUniAndConcatenate(i -> storeOne(job.id, "jobs/" + job.id + "/outputs/" + i, images.get(i), "output"))
+                        .collect().asList())
+                .call(files -> stageLog.succeeded(job.id, "store", t0, new JsonObject().put("files", files.size())));
     }
 
     /** Fails with {@link Cancelled} when the row says the job was cancelled. */
-    private Uni<Void> notCancelled(UUID id) {
-        return Panache.withSession(() -> Job.<Job>findById(id)).invoke(j -> {
-            if (j == null || j.status == JobStatus.CANCELLED) {
+    Uni<Void> notCancelled(UUID id) {
+        return pool.preparedQuery("select status from jobs where id = $1").execute(Tuple.of(id)).invoke(rows -> {
+            if (rows.rowCount() == 0 || "cancelled".equals(rows.iterator().next().getString(0))) {
                 throw new Cancelled(id);
             }
         }).replaceWithVoid();
     }
 
-    private Uni<JobFile> storeOne(Job job, int index, FalImage image) {
-        return fal.download(image.url()).call(() -> notCancelled(job.id)).chain(bytes -> {
+    /** Copies one fal output to S3 under a fixed key (plus its extension); a resumed job finds it there and copies nothing. */
+    Uni<JobFile> storeOne(UUID jobId, String keyBase, FalImage image, String role) {
+        return fal.download(image.url()).call(() -> notCancelled(jobId)).chain(bytes -> {
             ImageInfo info = ImageInfo.sniff(bytes).orElseThrow(() -> new FalException(200, "invalid_output",
-                    "fal output " + (index + 1) + " is not a PNG, JPEG or WebP image", null, false));
-            String key = "jobs/" + job.id + "/outputs/" + index + "." + info.extension();
-            JobFile file = new JobFile(key, info.contentType(), info.width(), info.height(), bytes.length, "output");
+                    "fal output " + keyBase.substring(keyBase.lastIndexOf('/') + 1) + " is not a PNG, JPEG or WebP image", null, false));
+            String key = keyBase + "." + info.extension();
+            JobFile file = new JobFile(key, info.contentType(), info.width(), info.height(), bytes.length, role);
             return store.size(key).chain(size -> size != null && size == bytes.length
                     ? Uni.createFrom().item(file)
                     : store.put(key, bytes, info.contentType()).replaceWith(file));
@@ -287,10 +458,48 @@ public class JobPipeline {
                 .invoke(() -> Log.infof("job %s: succeeded with %d output(s)", job.id, outputs.size()));
     }
 
+    /** An LLM completion's end: the answer, its usage and cost go on the job; an empty answer is a failure. */
+    private Uni<Void> finishText(Job job, JsonObject result) {
+        String llmModel = result.getString("model", job.params.getOrDefault("model", LlmCompletion.DEFAULT_MODEL).toString());
+        LlmAnswer answer = LlmAnswer.of(result, llmModel);
+        answer.requireOutput("the model");
+        Map<String, Object> stored = answer.asResult();
+        return stageLog.merge(job.id, "infer", answer.measured())
+                .chain(() -> update(job.id, j -> {
+                    if (j.status.terminal()) {
+                        throw new Cancelled(job.id);
+                    }
+                    j.status = JobStatus.SUCCEEDED;
+                    j.stage = "finish";
+                    j.progress = 100;
+                    j.result = stored;
+                    j.finishedAt = Instant.now();
+                }))
+                .chain(() -> report(job.id, JobStatus.SUCCEEDED, "finish", 100, "Done", null, List.of()))
+                .call(() -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(job.id, "completed"))
+                .invoke(() -> Log.infof("job %s: completion of %d characters (%s tokens, $%s)", job.id, answer.output().length(),
+                        answer.totalTokens(), answer.cost()));
+    }
+
+    /** A shoot succeeds when at least one style was generated; the others' errors are listed, not fatal. */
+    private Uni<Void> finishShoot(Job job, ProductShoots.Outcome outcome) {
+        if (outcome.outputs().isEmpty()) {
+            return Uni.createFrom().failure(new StageFailed("no_style_generated", "None of the " + outcome.requested()
+                    + " styles was generated: " + outcome.errorSummary()));
+        }
+        return finish(job, outcome.outputs());
+    }
+
     private Uni<Void> fail(UUID id, Throwable failure) {
         String code;
         String message;
-        if (failure instanceof FalException f) {
+        if (failure instanceof StageFailed f) {
+            code = f.code;
+            message = f.getMessage();
+        } else if (failure instanceof LlmAnswer.Unusable u) {
+            code = u.code();
+            message = u.getMessage();
+        } else if (failure instanceof FalException f) {
             code = f.code();
             message = "fal: " + f.getMessage();
         } else if (failure instanceof Problem p) {
@@ -306,27 +515,25 @@ public class JobPipeline {
         }
         boolean[] recorded = { false };
         boolean[] hooked = { false };
+        String[] failedStage = { null };
         return update(id, j -> {
             if (j.status.terminal()) {
                 return; // cancelled meanwhile: the cancellation is the job's end, not this failure
             }
             recorded[0] = true;
+            failedStage[0] = j.stage;
             hooked[0] = j.webhookUrl != null;
             j.status = JobStatus.FAILED;
             j.errorCode = code;
             j.errorMessage = message;
             j.finishedAt = Instant.now();
-        }).chain(() -> recorded[0] ? report(id, JobStatus.FAILED, "finish", 100, message, null, List.of())
+        }).call(() -> failedStage[0] == null || failedStage[0].equals("finish") ? Uni.createFrom().voidItem()
+                : stageLog.merge(id, failedStage[0], new JsonObject().put("status", "failed")
+                        .put("error", new JsonObject().put("code", code).put("message", message))))
+                .chain(() -> recorded[0] ? report(id, JobStatus.FAILED, "finish", 100, message, null, List.of())
                 .call(() -> hooked[0] ? webhooks.enqueue(id, "failed") : Uni.createFrom().voidItem()) : Uni.createFrom().voidItem())
                 .onFailure().invoke(e -> Log.errorf(e, "job %s: could not record its failure", id))
                 .onFailure().recoverWithNull().replaceWithVoid();
-    }
-
-    /** One UPDATE statement (no read first): stages change often and each costs a round trip. */
-    private Uni<Void> stage(UUID id, String stage, int percent) {
-        return Panache.withTransaction(() -> Job.update("stage = ?1, progress = ?2, updatedAt = ?3 where id = ?4",
-                stage, percent, Instant.now(), id))
-                .chain(() -> report(id, JobStatus.RUNNING, stage, percent, null, null, List.of()));
     }
 
     private Uni<Void> update(UUID id, Consumer<Job> change) {

@@ -68,6 +68,8 @@ public class JobRunner {
     private final String owner;
     private final Map<String, Integer> modelLimits;
     private final Map<UUID, String> inFlight = new ConcurrentHashMap<>();
+    /** Jobs in their database-heavy start (claim → submitted to fal): bounded, so a burst does not queue at the pool. */
+    private final java.util.concurrent.atomic.AtomicInteger starting = new java.util.concurrent.atomic.AtomicInteger();
     private final AtomicBoolean claiming = new AtomicBoolean();
     private final AtomicBoolean again = new AtomicBoolean();
     private volatile boolean accepting;
@@ -130,7 +132,7 @@ public class JobRunner {
             return;
         }
         again.set(false);
-        int free = config.maxConcurrent() - inFlight.size();
+        int free = Math.min(config.maxConcurrent() - inFlight.size(), config.maxStarting() - starting.get());
         if (free <= 0) {
             claiming.set(false);
             return;
@@ -190,9 +192,18 @@ public class JobRunner {
         if (inFlight.putIfAbsent(id, model) != null) {
             return;
         }
-        onNewContext(() -> pipeline.run(id, () -> stillOwned(id)))
+        starting.incrementAndGet();
+        AtomicBoolean settledOnce = new AtomicBoolean();
+        Runnable settled = () -> {
+            if (settledOnce.compareAndSet(false, true)) {
+                starting.decrementAndGet();
+                poke();
+            }
+        };
+        onNewContext(() -> pipeline.run(id, () -> stillOwned(id), settled))
                 .onTermination().invoke(() -> {
                     inFlight.remove(id);
+                    settled.run();
                     poke();
                 })
                 .subscribe().with(ok -> { }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id));

@@ -15,6 +15,7 @@ import ai.atelier.ingest.Ingest;
 import ai.atelier.models.ModelCatalog;
 import ai.atelier.models.ModelStrategy;
 import ai.atelier.problem.Problem;
+import ai.atelier.prompts.Style;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
 import ai.atelier.storage.ObjectStore;
@@ -36,11 +37,23 @@ public class JobService {
 
     /** A request to generate, however it arrived (JSON, multipart, a seed's route). */
     public record Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source,
-            String priority, Integer deadlineSeconds, String idempotencyKey, Webhooks.Spec webhook) {
+            String priority, Integer deadlineSeconds, String idempotencyKey, Webhooks.Spec webhook, StageOptions stages, List<Style> styles) {
 
         public Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source) {
-            this(model, prompt, images, params, source, null, null, null, null);
+            this(model, prompt, images, params, source, null, null, null, null, null, null);
         }
+
+        public Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source,
+                String priority, Integer deadlineSeconds, String idempotencyKey, Webhooks.Spec webhook) {
+            this(model, prompt, images, params, source, priority, deadlineSeconds, idempotencyKey, webhook, null, null);
+        }
+    }
+
+    /**
+     * What a request asks of the categorise and prompt stages: whether to categorise the product photo,
+     * a template or an LLM prompt, the style to write it for, and the models to use instead of the defaults.
+     */
+    public record StageOptions(Boolean categorise, String promptMode, Style style, String visionModel, String promptModel) {
     }
 
     /** An accepted job, and whether it is the replay of an earlier request with the same Idempotency-Key. */
@@ -71,9 +84,13 @@ public class JobService {
     private final JobRunner runner;
     private final Webhooks webhooks;
     private final io.vertx.mutiny.sqlclient.Pool pool;
+    private final String shootModel;
+    private final int maxStyles;
 
     public JobService(ModelCatalog models, Ingest ingest, ObjectStore store, ProgressStore progress, JobRunner runner, Webhooks webhooks,
-            io.vertx.mutiny.sqlclient.Pool pool) {
+            io.vertx.mutiny.sqlclient.Pool pool, ai.atelier.config.AtelierConfig config) {
+        this.shootModel = config.shoots().model();
+        this.maxStyles = config.shoots().maxStyles();
         this.webhooks = webhooks;
         this.pool = pool;
         this.models = models;
@@ -93,10 +110,25 @@ public class JobService {
      * different request is a 422.
      */
     public Uni<Submitted> accept(String tenant, Submission s) {
-        ModelStrategy model = models.require(s.model());
+        boolean shoot = s.styles() != null;
+        ModelStrategy model = models.require(shoot && (s.model() == null || s.model().isBlank()) ? shootModel : s.model());
         String prompt = s.prompt() == null ? null : s.prompt().strip();
-        if (model.promptRequired() && (prompt == null || prompt.isEmpty())) {
+        StageOptions stages = s.stages() == null ? new StageOptions(null, null, null, null, null) : s.stages();
+        Map<String, Object> options = options(model, stages, shoot, s.images());
+        boolean hasReference = s.images().stream().anyMatch(i -> "reference".equals(i.role()));
+        boolean promptWritten = stages.style() != null || shoot || "llm".equals(options.get("prompt_mode"));
+        if (model.promptRequired() && !promptWritten && (prompt == null || prompt.isEmpty())) {
             throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a non-empty prompt");
+        }
+        if (model.acceptsPrompt() && !model.promptRequired() && !promptWritten && !hasReference && (prompt == null || prompt.isEmpty())) {
+            throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a prompt, a style or a reference background image");
+        }
+        if (hasReference && prompt != null && !prompt.isEmpty()) {
+            throw Problem.invalid("prompt-and-reference", "Prompt and reference image", "Give a prompt or a reference background image, not both");
+        }
+        if (shoot && (model.output() != ModelStrategy.Output.IMAGES || !model.acceptsPrompt() || model.endpoints().size() != 1)) {
+            throw Problem.invalid("model-not-for-shoots", "Model not usable for a product shoot",
+                    "A product shoot needs a model that edits one photo from a prompt, e.g. bria-background-replace or flux-general-i2i");
         }
         if (!model.acceptsPrompt() && prompt != null && !prompt.isEmpty()) {
             throw Problem.invalid("prompt-not-accepted", "Prompt not accepted", "Model " + model.id() + " takes no prompt");
@@ -105,7 +137,9 @@ public class JobService {
             throw Problem.invalid("prompt-too-long", "Prompt too long", "A prompt may have at most 10000 characters");
         }
         int images = s.images().size();
-        if (images < model.minImages() || images > model.maxImages()) {
+        // photos with seed 004's roles may outnumber what the model takes: the init image and the next ones go, all are kept
+        boolean roled = initImage(s.images()) != null;
+        if (images < model.minImages() || (images > model.maxImages() && !roled)) {
             throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id() + " takes "
                     + (model.minImages() == model.maxImages() ? String.valueOf(model.minImages()) : model.minImages() + " to " + model.maxImages())
                     + " image(s); the request has " + images);
@@ -119,15 +153,20 @@ public class JobService {
         }
         Map<String, Object> tuned = ModelCatalog.check(model, s.params());
         short priority = priority(s.priority());
+        Map<String, Object> shootState = shoot ? shootState(s.styles()) : null;
+        Map<String, Object> hashed = new LinkedHashMap<>(tuned);
+        hashed.put("$options", options);
+        hashed.put("$shoot", shootState);
         return webhooks.check(s.webhook()).chain(webhook -> {
+            Prepared p = new Prepared(model, prompt, tuned, priority, options, shootState, webhook);
             if (key == null) {
-                return create(tenant, model, prompt, tuned, priority, s, webhook, null, null).map(j -> new Submitted(j, false));
+                return create(tenant, p, s, null, null).map(j -> new Submitted(j, false));
             }
-            String hash = RequestHash.of(model.id(), prompt, tuned, priority, s.deadlineSeconds(), s.images(), webhook);
+            String hash = RequestHash.of(model.id(), prompt, hashed, priority, s.deadlineSeconds(), s.images(), webhook);
             return findByKey(tenant, key)
                     .chain(existing -> existing != null
                             ? Uni.createFrom().item(replay(existing, hash))
-                            : create(tenant, model, prompt, tuned, priority, s, webhook, key, hash).map(j -> new Submitted(j, false))
+                            : create(tenant, p, s, key, hash).map(j -> new Submitted(j, false))
                                     // a concurrent request with the same key won the insert: answer its job
                                     .onFailure(JobService::isDuplicateKey).recoverWithUni(() -> findByKey(tenant, key).map(j -> replay(j, hash))));
         });
@@ -156,10 +195,137 @@ public class JobService {
         return false;
     }
 
-    private Uni<JobView> create(String tenant, ModelStrategy model, String prompt, Map<String, Object> tuned, short priority, Submission s,
-            Webhooks.Spec webhook, String key, String hash) {
+    /** A checked request, ready to be stored. */
+    private record Prepared(ModelStrategy model, String prompt, Map<String, Object> tuned, short priority, Map<String, Object> options,
+            Map<String, Object> shoot, Webhooks.Spec webhook) {
+    }
+
+    /** The stage options as the job row keeps them; checked here so a bad one is a 422 at submit, not a failed job. */
+    private Map<String, Object> options(ModelStrategy model, StageOptions o, boolean shoot, List<Ingest.Source> images) {
+        Map<String, Object> options = new LinkedHashMap<>();
+        boolean categorise = o.categorise() != null ? o.categorise() : shoot;
+        if (categorise) {
+            if (images.isEmpty() || model.output() != ModelStrategy.Output.IMAGES) {
+                throw Problem.invalid("nothing-to-categorise", "Nothing to categorise", "categorise needs a product image and an image model");
+            }
+            options.put("categorise", true);
+        }
+        if (o.promptMode() != null && !o.promptMode().isBlank()) {
+            if (!List.of("template", "llm").contains(o.promptMode())) {
+                throw Problem.invalid("invalid-prompt-mode", "Invalid prompt mode", "prompt_mode must be template or llm");
+            }
+            if (!model.acceptsPrompt() || model.output() != ModelStrategy.Output.IMAGES) {
+                throw Problem.invalid("prompt-not-accepted", "Prompt not accepted", "Model " + model.id() + " takes no written prompt");
+            }
+            options.put("prompt_mode", o.promptMode());
+        }
+        if (o.style() != null) {
+            if (shoot) {
+                throw Problem.invalid("style-and-styles", "style and styles", "A product shoot takes styles, not style");
+            }
+            if (!model.acceptsPrompt() || model.output() != ModelStrategy.Output.IMAGES) {
+                throw Problem.invalid("prompt-not-accepted", "Prompt not accepted", "Model " + model.id() + " takes no style: it has no prompt");
+            }
+            options.put("style", checkStyle(o.style(), "style"));
+        }
+        putModel(options, "vision_model", o.visionModel());
+        putModel(options, "prompt_model", o.promptModel());
+        return options;
+    }
+
+    private static void putModel(Map<String, Object> options, String key, String model) {
+        if (model == null || model.isBlank()) {
+            return;
+        }
+        if (model.length() > 200 || !model.matches("[A-Za-z0-9._:/\\-]+")) {
+            throw Problem.invalid("invalid-llm-model", "Invalid LLM model", key + " must be an OpenRouter model id such as openai/gpt-5-mini");
+        }
+        options.put(key, model.strip());
+    }
+
+    private static Map<String, Object> checkStyle(Style style, String field) {
+        String name = style.name() == null ? "" : style.name().strip();
+        String description = style.description() == null ? "" : style.description().strip();
+        if (name.isEmpty() || name.length() > 60) {
+            throw Problem.invalid("invalid-style", "Invalid style", field + ".name must have 1 to 60 characters");
+        }
+        if (description.isEmpty() || description.length() > 1000) {
+            throw Problem.invalid("invalid-style", "Invalid style", field + ".description must have 1 to 1000 characters");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", name);
+        m.put("description", description);
+        return m;
+    }
+
+    private Map<String, Object> shootState(List<Style> requested) {
+        List<Style> styles = requested.isEmpty() ? Style.DEFAULTS : requested;
+        if (styles.size() > maxStyles) {
+            throw Problem.invalid("too-many-styles", "Too many styles", "A product shoot takes at most " + maxStyles + " styles");
+        }
+        List<Map<String, Object>> list = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (int i = 0; i < styles.size(); i++) {
+            Map<String, Object> style = checkStyle(styles.get(i), "styles[" + i + "]");
+            if (!names.add(style.get("name").toString().toLowerCase(java.util.Locale.ROOT))) {
+                throw Problem.invalid("duplicate-style", "Duplicate style", "Style names must differ; '" + style.get("name") + "' is given twice");
+            }
+            style.put("status", "pending");
+            list.add(style);
+        }
+        Map<String, Object> shoot = new LinkedHashMap<>();
+        shoot.put("styles", list);
+        return shoot;
+    }
+
+    /**
+     * Seed 004's rule for a request with several photos: the init image is the face photo, else the first
+     * product photo, else the background photo. The init image goes first (it is what a one-image model
+     * gets); the choice and the reason are recorded on the job.
+     */
+    static Map<String, Object> initImage(List<Ingest.Source> images) {
+        for (String role : List.of("face", "product", "background")) {
+            for (int i = 0; i < images.size(); i++) {
+                if (role.equals(images.get(i).role())) {
+                    Map<String, Object> choice = new LinkedHashMap<>();
+                    choice.put("role", role);
+                    choice.put("index", i);
+                    choice.put("reason", switch (role) {
+                        case "face" -> "a face photo was given: it is the init image";
+                        case "product" -> "no face photo: the first product photo is the init image";
+                        default -> "no face or product photo: the background photo is the init image";
+                    });
+                    return choice;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The images with the init image first, the others after it in their order. */
+    static List<Ingest.Source> initFirst(List<Ingest.Source> images, Map<String, Object> init) {
+        if (init == null || (int) init.get("index") == 0) {
+            return images;
+        }
+        List<Ingest.Source> ordered = new ArrayList<>();
+        ordered.add(images.get((int) init.get("index")));
+        for (int i = 0; i < images.size(); i++) {
+            if (i != (int) init.get("index")) {
+                ordered.add(images.get(i));
+            }
+        }
+        return ordered;
+    }
+
+    private Uni<JobView> create(String tenant, Prepared p, Submission s, String key, String hash) {
         UUID id = UUID.randomUUID();
-        return ingest.ingest(id, s.images())
+        ModelStrategy model = p.model();
+        String prompt = p.prompt();
+        Map<String, Object> tuned = p.tuned();
+        short priority = p.priority();
+        Webhooks.Spec webhook = p.webhook();
+        Map<String, Object> init = initImage(s.images());
+        return ingest.ingest(id, initFirst(s.images(), init))
                 .map(inputs -> {
                     Job job = new Job();
                     job.id = id;
@@ -173,6 +339,14 @@ public class JobService {
                     job.inputs = JobFiles.of(inputs);
                     job.source = s.source();
                     job.priority = priority;
+                    job.kind = p.shoot() != null ? Job.KIND_SHOOT : model.output() == ModelStrategy.Output.TEXT ? Job.KIND_LLM : Job.KIND_GENERATE;
+                    job.options = new LinkedHashMap<>(p.options());
+                    job.shoot = p.shoot();
+                    if (init != null) {
+                        init.put("input_key", inputs.get(0).key());
+                        init.put("sent_to_model", Math.min(inputs.size(), model.maxImages()));
+                    }
+                    job.initImage = init;
                     job.idempotencyKey = key;
                     job.requestHash = hash;
                     if (webhook != null) {
@@ -191,10 +365,88 @@ public class JobService {
                         .onFailure().recoverWithNull())
                 .call(job -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(job.id, "queued"))
                 .invoke(job -> {
-                    Log.infof("job %s: accepted %s with %d input(s)", job.id, job.model, job.inputs.items().size());
+                    Log.infof("job %s: accepted %s%s with %d input(s)", job.id, job.kind.equals(Job.KIND_GENERATE) ? "" : job.kind + " on ", job.model,
+                            job.inputs.items().size());
+                    if (job.initImage != null) {
+                        Log.infof("job %s: init image is the %s photo (%s)", job.id, job.initImage.get("role"), job.initImage.get("reason"));
+                    }
                     runner.poke();
                 })
                 .map(job -> view(job, null));
+    }
+
+    /** Failures a fal request may outlive: its result may still come, so a retry waits for it instead of paying again. */
+    private static final java.util.Set<String> TRANSIENT = java.util.Set.of("fal_deadline", "fal_unreachable", "fal_circuit_open");
+
+    /**
+     * Runs a failed job again from the stage that failed. What the earlier stages produced (categories,
+     * the prompt, a shoot's finished styles) is kept and not paid for again; the failed stage's own fal
+     * request is dropped, unless the failure was one the request may have outlived (fal unreachable, a
+     * deadline), in which case the retry waits for that request.
+     */
+    @SuppressWarnings("unchecked")
+    public Uni<JobView> retry(String tenant, UUID id) {
+        return Panache.withTransaction(() -> Job.<Job>find("id = ?1 and tenant = ?2", id, tenant)
+                .withLock(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).firstResult()
+                .onItem().ifNull().failWith(() -> Problem.notFound("There is no job " + id))
+                .invoke(job -> {
+                    if (job.status != JobStatus.FAILED) {
+                        throw new Problem(409, "job-not-failed", "Job not failed", "Only a failed job can be retried; job " + id + " is "
+                                + job.status.wire()).with("status", job.status.wire());
+                    }
+                    boolean keepRequests = TRANSIENT.contains(job.errorCode);
+                    Map<String, Object> stages = new LinkedHashMap<>(job.stages);
+                    String failedStage = null;
+                    for (Map.Entry<String, Object> e : stages.entrySet()) {
+                        if (e.getValue() instanceof Map<?, ?> m && "failed".equals(m.get("status"))) {
+                            failedStage = e.getKey();
+                            Map<String, Object> entry = new LinkedHashMap<>((Map<String, Object>) m);
+                            entry.put("status", "retrying");
+                            if (!keepRequests) {
+                                entry.remove("fal_request_id");
+                            }
+                            e.setValue(entry);
+                        }
+                    }
+                    job.stages = stages;
+                    if ("infer".equals(failedStage) && !keepRequests) {
+                        job.falRequestId = null;
+                        job.falEndpoint = null;
+                        job.falStep = 0;
+                    }
+                    if (job.shoot != null) {
+                        List<Map<String, Object>> styles = new ArrayList<>();
+                        for (Map<String, Object> st : ProductShoots.styles(job)) {
+                            if ("failed".equals(st.get("status"))) {
+                                st.put("status", "pending");
+                                st.remove("error");
+                                if (!keepRequests) {
+                                    st.remove("fal_request_id");
+                                    st.remove("prompt_request_id");
+                                }
+                            }
+                            styles.add(st);
+                        }
+                        Map<String, Object> shoot = new LinkedHashMap<>(job.shoot);
+                        shoot.put("styles", styles);
+                        job.shoot = shoot;
+                    }
+                    Log.infof("job %s: retried by the client (retry %d), resuming at %s", id, job.retries + 1, failedStage);
+                    job.status = JobStatus.QUEUED;
+                    job.stage = "queued";
+                    job.errorCode = null;
+                    job.errorMessage = null;
+                    job.finishedAt = null;
+                    job.retries++;
+                    job.updatedAt = Instant.now();
+                }))
+                // a failed job's lease may still run for a while; the retry should not wait for it
+                .call(() -> pool.preparedQuery("update jobs set lease_owner = null, lease_until = null where id = $1")
+                        .execute(io.vertx.mutiny.sqlclient.Tuple.of(id)))
+                .call(() -> progress.put(id, new Progress("queued", "queued", 10, "Retrying", null, List.of(), Instant.now()))
+                        .onFailure().recoverWithNull())
+                .invoke(runner::poke)
+                .chain(() -> get(tenant, id));
     }
 
     public Uni<JobView> get(String tenant, UUID id) {
@@ -262,8 +514,9 @@ public class JobService {
 
     private static final String INSERT = """
             insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
-                              request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at)
-            values ($1, $2, $3, 'queued', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $16)""";
+                              request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot, init_image)
+            values ($1, $2, $3, 'queued', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18::jsonb,
+                    $19::jsonb, $20::jsonb)""";
     /** The JSON columns' format is Hibernate's (plain Jackson, field names as declared), not the REST API's snake_case. */
     private static final com.fasterxml.jackson.databind.ObjectMapper COLUMNS = new com.fasterxml.jackson.databind.ObjectMapper();
 
@@ -282,11 +535,16 @@ public class JobService {
                     .addString(job.source).addShort(job.priority).addString(job.idempotencyKey).addString(job.requestHash)
                     .addString(job.webhookUrl).addString(job.webhookEvents)
                     .addOffsetDateTime(job.deadlineAt == null ? null : job.deadlineAt.atOffset(java.time.ZoneOffset.UTC))
-                    .addOffsetDateTime(job.createdAt.atOffset(java.time.ZoneOffset.UTC));
+                    .addOffsetDateTime(job.createdAt.atOffset(java.time.ZoneOffset.UTC))
+                    .addString(job.kind).addJsonObject(json(job.options)).addJsonObject(json(job.shoot)).addJsonObject(json(job.initImage));
             return pool.preparedQuery(INSERT).execute(row).replaceWithVoid();
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             return Uni.createFrom().failure(e);
         }
+    }
+
+    private static io.vertx.core.json.JsonObject json(Object value) throws com.fasterxml.jackson.core.JsonProcessingException {
+        return value == null ? null : new io.vertx.core.json.JsonObject(COLUMNS.writeValueAsString(value));
     }
 
     JobView view(Job job, Progress live) {
@@ -298,7 +556,57 @@ public class JobService {
                 job.errorCode == null ? null : new JobView.ErrorView(job.errorCode, job.errorMessage), job.falRequestId,
                 useLive && live.logs() != null && !live.logs().isEmpty() ? live.logs() : null,
                 job.createdAt, job.updatedAt, job.finishedAt, job.deadlineAt,
-                job.cancelRequestedAt == null ? null : new JobView.CancellationView(job.cancelRequestedAt, job.falCancelStatus, job.mayBeBilled));
+                job.cancelRequestedAt == null ? null : new JobView.CancellationView(job.cancelRequestedAt, job.falCancelStatus, job.mayBeBilled),
+                job.kind, job.categories, job.finalPrompt,
+                job.initImage == null ? null : new JobView.InitImageView(String.valueOf(job.initImage.get("role")),
+                        job.initImage.get("index") instanceof Number n ? n.intValue() : null, String.valueOf(job.initImage.get("reason"))),
+                job.stages == null || job.stages.isEmpty() ? null : job.stages, cost(job), shootView(job), job.result,
+                job.retries == 0 ? null : job.retries);
+    }
+
+    /** What the job's LLM calls cost so far, as fal's router reported it (image generation is billed by fal per model, not reported). */
+    private static Double cost(Job job) {
+        double total = 0;
+        boolean any = false;
+        if (job.stages != null) {
+            for (Object stage : job.stages.values()) {
+                if (stage instanceof Map<?, ?> m && m.get("cost_usd") instanceof Number n) {
+                    total += n.doubleValue();
+                    any = true;
+                }
+            }
+        }
+        for (Map<String, Object> style : ProductShoots.styles(job)) {
+            if (style.get("prompt_cost_usd") instanceof Number n) {
+                total += n.doubleValue();
+                any = true;
+            }
+        }
+        return any ? java.math.BigDecimal.valueOf(total).setScale(8, java.math.RoundingMode.HALF_UP).doubleValue() : null;
+    }
+
+    private JobView.ShootView shootView(Job job) {
+        if (job.shoot == null) {
+            return null;
+        }
+        List<JobView.StyleView> styles = new ArrayList<>();
+        List<Map<String, String>> errors = new ArrayList<>();
+        int generated = 0;
+        for (Map<String, Object> st : ProductShoots.styles(job)) {
+            JobView.FileView output = null;
+            if (st.get("output") instanceof Map<?, ?> out) {
+                output = files(List.of(COLUMNS.convertValue(out, JobFile.class))).get(0);
+                generated++;
+            }
+            JobView.ErrorView error = null;
+            if (st.get("error") instanceof Map<?, ?> e && e.get("message") != null) {
+                error = new JobView.ErrorView(String.valueOf(e.get("code")), String.valueOf(e.get("message")));
+                errors.add(Map.of("style", String.valueOf(st.get("name")), "error", error.message()));
+            }
+            styles.add(new JobView.StyleView(String.valueOf(st.get("name")), String.valueOf(st.get("description")), String.valueOf(st.get("status")),
+                    (String) st.get("prompt"), output, error, st.get("prompt_cost_usd") instanceof Number n ? n.doubleValue() : null));
+        }
+        return new JobView.ShootView(styles.size(), generated, styles, errors.isEmpty() ? null : errors);
     }
 
     private List<JobView.FileView> files(List<JobFile> files) {

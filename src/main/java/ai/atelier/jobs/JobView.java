@@ -12,7 +12,23 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 public record JobView(UUID id, String model, String priority, String status, String stage, int progress, String message, Integer queuePosition,
         String prompt, Map<String, Object> params, List<FileView> inputs, List<FileView> outputs, ErrorView error,
         String falRequestId, List<String> logs, Instant createdAt, Instant updatedAt, Instant finishedAt, Instant deadlineAt,
-        CancellationView cancellation) {
+        CancellationView cancellation, String kind, Map<String, Object> categories, String finalPrompt, InitImageView initImage,
+        Map<String, Object> stages, Double costUsd, ShootView shoot, Map<String, Object> result, Integer retries) {
+
+    /** Which of the request's photos became the init image (seed 004's rule: face, else first product, else background). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record InitImageView(String role, Integer index, String reason) {
+    }
+
+    /** A product shoot: each style's prompt, picture or error, and the totals seed 002's clients read. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record ShootView(int totalRequested, int totalGenerated, List<StyleView> styles, List<Map<String, String>> errors) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record StyleView(String name, String description, String status, String prompt, FileView output, ErrorView error,
+            Double promptCostUsd) {
+    }
 
     /** When a cancel was asked for, what fal answered (OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED, NOT_FOUND), and whether fal may bill. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

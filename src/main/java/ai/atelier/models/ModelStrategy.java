@@ -39,4 +39,21 @@ public interface ModelStrategy {
      * @param tuned the request's parameters, already checked by {@link ModelCatalog#check}
      */
     List<FalCall> plan(String prompt, Map<String, Object> tuned);
+
+    /** The plan for a request with this many input images; most models do not care. */
+    default List<FalCall> plan(String prompt, Map<String, Object> tuned, int images) {
+        return plan(prompt, tuned);
+    }
+
+    /** What the model's last call returns: pictures to store, or text (an LLM completion). */
+    enum Output { IMAGES, TEXT }
+
+    default Output output() {
+        return Output.IMAGES;
+    }
+
+    /** Input roles beyond the main photo that the model uses, in payload order (e.g. a reference background). */
+    default List<String> extraImageRoles() {
+        return List.of();
+    }
 }

@@ -74,6 +74,26 @@ public class ProblemMappers {
         return respond(status, slug(title), title, e.getMessage(), uri, Map.of());
     }
 
+    /** A sync call to fal (an LLM completion, a product analysis) that failed: fal's refusal is the client's problem, the rest ours. */
+    @ServerExceptionMapper
+    public Response fal(ai.atelier.fal.FalException e, UriInfo uri) {
+        if (e.status() == 422) {
+            return respond(422, "fal-rejected", "fal rejected the request", e.getMessage(), uri, Map.of("code", e.code()));
+        }
+        int status = "fal_circuit_open".equals(e.code()) ? 503 : e.status() == 0 && e.getMessage().contains("did not answer") ? 504 : 502;
+        return respond(status, "fal-failed", "fal failed", "fal: " + e.getMessage(), uri, Map.of("code", e.code()));
+    }
+
+    @ServerExceptionMapper
+    public Response llmUnusable(ai.atelier.llm.LlmAnswer.Unusable e, UriInfo uri) {
+        return respond(502, "llm-unusable", "Unusable LLM answer", e.getMessage(), uri, Map.of("code", e.code()));
+    }
+
+    @ServerExceptionMapper
+    public Response categoriesUnusable(ai.atelier.prompts.Categories.Unusable e, UriInfo uri) {
+        return respond(502, "categories-unusable", "Unusable categories", e.getMessage(), uri, Map.of("code", "categories_unusable"));
+    }
+
     @ServerExceptionMapper
     public Response unexpected(Exception e, UriInfo uri) {
         Log.errorf(e, "Unhandled failure on %s", uri.getPath());

@@ -62,15 +62,9 @@ public class JobResource {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least model and prompt");
         }
-        List<Ingest.Source> images = new ArrayList<>();
-        if (request.imageUrl() != null) {
-            images.add(Ingest.Source.url(request.imageUrl(), "input"));
-        }
-        if (request.imageUrls() != null) {
-            request.imageUrls().forEach(u -> images.add(Ingest.Source.url(u, "input")));
-        }
-        return respond(jobs.accept(JobService.DEFAULT_TENANT, new JobService.Submission(request.model(), request.prompt(), images,
-                request.params(), "api", request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook())), prefer);
+        return respond(jobs.accept(JobService.DEFAULT_TENANT, new JobService.Submission(request.model(), request.prompt(), request.images(),
+                request.params(), "api", request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook(), request.stages(), null)),
+                prefer);
     }
 
     @POST
@@ -78,13 +72,25 @@ public class JobResource {
     @Operation(summary = "Submit a job with uploaded image files")
     public Uni<RestResponse<JobView>> submitMultipart(@RestForm String model, @RestForm String prompt, @RestForm String params,
             @RestForm String priority, @RestForm("deadline_seconds") Integer deadlineSeconds, @RestForm("webhook_url") String webhookUrl,
-            @RestForm("webhook_events") String webhookEvents, @RestForm(FileUpload.ALL) List<FileUpload> files,
-            @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
+            @RestForm("webhook_events") String webhookEvents, @RestForm Boolean categorise, @RestForm("prompt_mode") String promptMode,
+            @RestForm String style, @RestForm("vision_model") String visionModel, @RestForm("prompt_model") String promptModel,
+            @RestForm(FileUpload.ALL) List<FileUpload> files, @RestHeader("Idempotency-Key") String idempotencyKey,
+            @RestHeader("Prefer") String prefer) {
         Map<String, Object> parsed = uploads.params(params);
         Webhooks.Spec webhook = webhookUrl == null ? null
                 : new Webhooks.Spec(webhookUrl, webhookEvents == null ? null : List.of(webhookEvents.split("\\s*,\\s*")));
+        JobService.StageOptions stages = new JobService.StageOptions(categorise, promptMode, uploads.style(style), visionModel, promptModel);
         return uploads.read(files).chain(images -> respond(jobs.accept(JobService.DEFAULT_TENANT,
-                new JobService.Submission(model, prompt, images, parsed, "api", priority, deadlineSeconds, idempotencyKey, webhook)), prefer));
+                new JobService.Submission(model, prompt, images, parsed, "api", priority, deadlineSeconds, idempotencyKey, webhook, stages, null)),
+                prefer));
+    }
+
+    @POST
+    @Path("/{id}/retry")
+    @Operation(summary = "Run a failed job again from the stage that failed; earlier stages' results (and costs) are kept")
+    public Uni<RestResponse<JobView>> retry(@PathParam("id") UUID id) {
+        return jobs.retry(JobService.DEFAULT_TENANT, id).map(job -> RestResponse.ResponseBuilder.create(RestResponse.Status.ACCEPTED, job)
+                .location(URI.create("/v1/jobs/" + job.id())).build());
     }
 
     @GET
@@ -113,7 +119,7 @@ public class JobResource {
      * 202 with Location; with {@code Prefer: wait=N} (N at most 60) the finished job with 200 if it ends in
      * time. A replayed Idempotency-Key says so in {@code Idempotent-Replayed}.
      */
-    private Uni<RestResponse<JobView>> respond(Uni<JobService.Submitted> submitted, String prefer) {
+    public Uni<RestResponse<JobView>> respond(Uni<JobService.Submitted> submitted, String prefer) {
         int wait = preferredWait(prefer);
         return submitted.chain(s -> (wait == 0 || terminal(s.job()) ? Uni.createFrom().item(s.job()) : awaitEnd(s.job(), wait))
                 .map(job -> {
@@ -173,8 +179,50 @@ public class JobResource {
             List<FileUpload> images = files == null ? List.of() : files.stream().filter(f -> f.fileName() != null || f.size() > 0).toList();
             return Multi.createFrom().iterable(images)
                     .onItem().transformToUniAndConcatenate(f -> vertx.fileSystem().readFile(f.uploadedFile().toString())
-                            .map(b -> Ingest.Source.upload(b.getBytes(), f.name())))
+                            .map(b -> Ingest.Source.upload(b.getBytes(), role(f.name()))))
                     .collect().asList();
+        }
+
+        /** A part's name says the photo's role (seed 004): face_image, product_image(s), background_image, reference_image. */
+        static String role(String part) {
+            String p = part == null ? "" : part.toLowerCase(java.util.Locale.ROOT);
+            if (p.startsWith("face")) {
+                return "face";
+            }
+            if (p.startsWith("product")) {
+                return "product";
+            }
+            if (p.startsWith("background")) {
+                return "background";
+            }
+            if (p.startsWith("reference")) {
+                return "reference";
+            }
+            return "input";
+        }
+
+        /** A style given as a JSON form field: {"name", "description"}. */
+        public ai.atelier.prompts.Style style(String json) {
+            if (json == null || json.isBlank()) {
+                return null;
+            }
+            try {
+                return mapper.readValue(json, ai.atelier.prompts.Style.class);
+            } catch (Exception e) {
+                throw Problem.badRequest("malformed-json", "Malformed JSON", "The style field must be a JSON object {\"name\", \"description\"}");
+            }
+        }
+
+        /** Styles given as a JSON form field: [{"name", "description"}, …]. */
+        public List<ai.atelier.prompts.Style> styles(String json) {
+            if (json == null || json.isBlank()) {
+                return List.of();
+            }
+            try {
+                return List.of(mapper.readValue(json, ai.atelier.prompts.Style[].class));
+            } catch (Exception e) {
+                throw Problem.badRequest("malformed-json", "Malformed JSON", "The styles field must be a JSON array of {\"name\", \"description\"}");
+            }
         }
 
         public Map<String, Object> params(String json) {

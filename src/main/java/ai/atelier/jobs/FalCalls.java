@@ -1,0 +1,73 @@
+package ai.atelier.jobs;
+
+import java.time.Duration;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.fal.FalClient;
+import ai.atelier.fal.FalException;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * A fal call a stage depends on, made durable: the request id is recorded the moment fal returns it, and
+ * a stage that already has one (the job is resumed after a crash) waits for that request instead of
+ * paying fal again. Used by the categorise and prompt stages and by each style of a product shoot.
+ */
+@ApplicationScoped
+public class FalCalls {
+
+    private final FalClient fal;
+    private final AtelierConfig.Fal config;
+
+    public FalCalls(FalClient fal, AtelierConfig config) {
+        this.fal = fal;
+        this.config = config.fal();
+    }
+
+    /**
+     * The result of one fal request: the recorded one when {@code recordedRequestId} is set, else a new
+     * one, submitted only while this instance still holds the job's lease.
+     *
+     * @param record writes the new request id where a resumed run finds it; must complete before the wait
+     */
+    public Uni<JsonObject> once(UUID jobId, String what, String endpointId, Supplier<JsonObject> payload, String recordedRequestId,
+            Supplier<Uni<Boolean>> stillOwned, Function<String, Uni<Void>> record) {
+        Uni<String> requestId = recordedRequestId != null
+                ? Uni.createFrom().item(recordedRequestId)
+                : stillOwned.get().chain(owned -> {
+                    if (!owned) {
+                        throw new JobPipeline.LeaseLost(jobId);
+                    }
+                    return fal.submit(endpointId, payload.get(), "normal")
+                            .call(record::apply)
+                            .invoke(rid -> Log.infof("job %s: %s: fal request %s on %s", jobId, what, rid, endpointId));
+                });
+        return requestId.chain(rid -> awaitDone(endpointId, rid).chain(() -> fal.result(endpointId, rid)));
+    }
+
+    /**
+     * Polls until fal says COMPLETED. A repeat, not a recursion: a request that takes many polls holds
+     * one subscription, not a chain growing with each poll.
+     */
+    Uni<Void> awaitDone(String endpointId, String requestId) {
+        Duration interval = config.pollInterval();
+        return Uni.createFrom().deferred(() -> fal.status(endpointId, requestId))
+                .repeat().withDelay(interval).whilst(s -> !s.completed())
+                .select().last().toUni()
+                .ifNoItem().after(config.requestDeadline())
+                .failWith(() -> new FalException(0, "deadline", "fal did not finish within " + config.requestDeadline(), null, true))
+                .replaceWithVoid();
+    }
+
+    /** The id recorded under {@code key} in a JSON map of the job row, if any. */
+    static String recorded(java.util.Map<String, Object> map, String key) {
+        Object v = map == null ? null : map.get(key);
+        return v instanceof String s && !s.isBlank() ? s : null;
+    }
+}

@@ -1,0 +1,91 @@
+package ai.atelier.jobs.rest;
+
+import java.util.List;
+import java.util.Map;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.RestHeader;
+import org.jboss.resteasy.reactive.RestResponse;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+import ai.atelier.ingest.Ingest;
+import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobView;
+import ai.atelier.problem.Problem;
+import ai.atelier.prompts.Style;
+import ai.atelier.webhooks.Webhooks;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Product shoots (seed 002's generate-multiple-bg): one product photo, several styles, one job. It
+ * categorises the product once, writes one prompt per style and generates the styles concurrently;
+ * the job is read, cancelled, retried and listened to through {@code /v1/jobs/{id}}.
+ */
+@Path("/v1/product-shoots")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "Product shoots")
+public class ProductShootResource {
+
+    private final JobResource jobsApi;
+    private final JobService jobs;
+    private final JobResource.Uploads uploads;
+
+    public ProductShootResource(JobResource jobsApi, JobService jobs, JobResource.Uploads uploads) {
+        this.jobsApi = jobsApi;
+        this.jobs = jobs;
+        this.uploads = uploads;
+    }
+
+    /** {@code POST /v1/product-shoots} as JSON. */
+    public record ShootRequest(
+            @Schema(description = "The product photo: http(s) URL or data URL") String imageUrl,
+            @Schema(description = "The styles; default Studio, Lifestyle, Premium (seed 002)") List<Style> styles,
+            @Schema(description = "Extra instructions for every style's prompt") String prompt,
+            @Schema(description = "template (default) or llm") String promptMode,
+            @Schema(description = "Generation model for each style; default bria-background-replace") String model,
+            @Schema(description = "Tunable parameters of that model") Map<String, Object> params,
+            @Schema(description = "Categorise the product first (default true)") Boolean categorise,
+            String visionModel, String promptModel, String priority, Integer deadlineSeconds, Webhooks.Spec webhook) {
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Start a product shoot: one photo, several styles (default Studio, Lifestyle, Premium), one job")
+    public Uni<RestResponse<JobView>> shoot(ShootRequest r, @RestHeader("Idempotency-Key") String idempotencyKey,
+            @RestHeader("Prefer") String prefer) {
+        if (r == null || r.imageUrl() == null || r.imageUrl().isBlank()) {
+            throw Problem.invalid("missing-image", "Missing image", "A product shoot needs image_url: an http(s) URL or a data URL");
+        }
+        JobService.StageOptions stages = new JobService.StageOptions(r.categorise(), r.promptMode(), null, r.visionModel(), r.promptModel());
+        return jobsApi.respond(jobs.accept(JobService.DEFAULT_TENANT, new JobService.Submission(r.model(), r.prompt(),
+                List.of(Ingest.Source.url(r.imageUrl(), "product")), r.params(), "product-shoot", r.priority(), r.deadlineSeconds(),
+                idempotencyKey, r.webhook(), stages, r.styles() == null ? List.of() : r.styles())), prefer);
+    }
+
+    @POST
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Operation(summary = "Start a product shoot with an uploaded photo (part 'image'; styles as a JSON field)")
+    public Uni<RestResponse<JobView>> shootUpload(@RestForm("image") FileUpload image, @RestForm String styles, @RestForm String prompt,
+            @RestForm("prompt_mode") String promptMode, @RestForm String model, @RestForm String params, @RestForm Boolean categorise,
+            @RestForm("vision_model") String visionModel, @RestForm("prompt_model") String promptModel, @RestForm String priority,
+            @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
+        if (image == null) {
+            throw Problem.invalid("missing-image", "Missing image", "A product shoot needs the photo as the multipart part 'image'");
+        }
+        List<Style> parsedStyles = uploads.styles(styles);
+        Map<String, Object> parsedParams = uploads.params(params);
+        JobService.StageOptions stages = new JobService.StageOptions(categorise, promptMode, null, visionModel, promptModel);
+        return uploads.read(List.of(image)).chain(sources -> jobsApi.respond(jobs.accept(JobService.DEFAULT_TENANT,
+                new JobService.Submission(model, prompt, List.of(Ingest.Source.upload(sources.get(0).bytes(), "product")), parsedParams,
+                        "product-shoot", priority, null, idempotencyKey, null, stages, parsedStyles)), prefer));
+    }
+}

@@ -1,0 +1,110 @@
+package ai.atelier.llm;
+
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.fal.FalClient;
+import ai.atelier.ingest.Ingest;
+import ai.atelier.models.LlmCompletion;
+import ai.atelier.prompts.Categories;
+import ai.atelier.prompts.Prompts;
+import ai.atelier.prompts.Style;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Seed 002's LLM operations over HTTP, synchronous (fal.run): a completion, a streamed completion, a
+ * product analysis (nine categories) and a background prompt. The async completion is a job (model
+ * {@code llm}) and goes through the jobs API.
+ */
+@ApplicationScoped
+public class LlmService {
+
+    private final FalClient fal;
+    private final Ingest ingest;
+    private final AtelierConfig.Llm config;
+
+    public LlmService(FalClient fal, Ingest ingest, AtelierConfig config) {
+        this.fal = fal;
+        this.ingest = ingest;
+        this.config = config.llm();
+    }
+
+    /** A completion: the images (if any) are fetched and checked like job inputs, then sent as data URLs. */
+    public Uni<LlmAnswer> complete(LlmRequest request) {
+        LlmRequest checked = request.checked(config.completionModel());
+        return withImages(checked)
+                .chain(r -> fal.run(r.endpoint(), r.payload(), config.timeout()).map(result -> LlmAnswer.of(result, r.model())))
+                .invoke(a -> a.requireOutput("the model"))
+                .invoke(a -> Log.infof("llm completion on %s: %s tokens, $%s", a.model(), a.totalTokens(), a.cost()));
+    }
+
+    /** A completion streamed: fal's events as they come, the last one with the usage. */
+    public Multi<JsonObject> stream(LlmRequest request) {
+        LlmRequest checked = request.checked(config.completionModel());
+        return withImages(checked).onItem().transformToMulti(r -> fal.stream(r.endpoint(), r.payload(), config.streamIdleTimeout()));
+    }
+
+    /** The nine categories of a product photo, with what the call cost. */
+    public Uni<Map<String, Object>> analyse(Ingest.Source image, String model) {
+        String visionModel = model == null || model.isBlank() ? config.visionModel() : model;
+        return ingest.asDataUrl(image)
+                .chain(url -> fal.run(LlmCompletion.VISION, new JsonObject().put("prompt", Categories.VISION_PROMPT).put("model", visionModel)
+                        .put("temperature", config.visionTemperature()).put("max_tokens", config.visionMaxTokens())
+                        .put("image_urls", new JsonArray().add(url)), config.timeout()))
+                .map(result -> {
+                    LlmAnswer answer = LlmAnswer.of(result, visionModel);
+                    Categories.Parsed parsed = Categories.parse(answer.requireOutput("the vision model"));
+                    Map<String, Object> out = new java.util.LinkedHashMap<>();
+                    out.put("categories", parsed.values());
+                    out.put("missing_keys", parsed.missing());
+                    out.put("model", visionModel);
+                    out.put("usage", answer.usage() == null ? null : answer.usage().getMap());
+                    out.put("cost_usd", answer.cost());
+                    return out;
+                });
+    }
+
+    /** A background prompt for a style from the categories: by the prompt LLM (seed 002) or the template. */
+    public Uni<Map<String, Object>> backgroundPrompt(Map<String, Object> categories, Style style, String mode, String model) {
+        if ("template".equals(mode)) {
+            Map<String, Object> out = new java.util.LinkedHashMap<>();
+            out.put("prompt", Prompts.template(style, categories, null));
+            out.put("mode", "template");
+            return Uni.createFrom().item(out);
+        }
+        String promptModel = model == null || model.isBlank() ? config.promptModel() : model;
+        return fal.run(LlmCompletion.ROUTER, new JsonObject().put("prompt", Prompts.llmInstruction(style, categories, null))
+                .put("model", promptModel).put("temperature", config.promptTemperature()), config.timeout())
+                .map(result -> {
+                    LlmAnswer answer = LlmAnswer.of(result, promptModel);
+                    String text = Prompts.tidy(answer.requireOutput("the prompt model"));
+                    if (text.isBlank()) {
+                        throw new LlmAnswer.Unusable("prompt_empty", "the prompt model returned an empty prompt");
+                    }
+                    Map<String, Object> out = new java.util.LinkedHashMap<>();
+                    out.put("prompt", text);
+                    out.put("mode", "llm");
+                    out.put("model", promptModel);
+                    out.put("usage", answer.usage() == null ? null : answer.usage().getMap());
+                    out.put("cost_usd", answer.cost());
+                    return out;
+                });
+    }
+
+    private Uni<LlmRequest> withImages(LlmRequest r) {
+        if (r.imageUrls() == null || r.imageUrls().isEmpty()) {
+            return Uni.createFrom().item(r);
+        }
+        return Multi.createFrom().iterable(r.imageUrls())
+                .onItem().transformToUniAndConcatenate(u -> ingest.asDataUrl(Ingest.Source.url(u, "input")))
+                .collect().asList()
+                .map(urls -> new LlmRequest(r.prompt(), r.model(), r.systemPrompt(), r.temperature(), r.maxTokens(), r.reasoning(), List.copyOf(urls)));
+    }
+}

@@ -1,0 +1,137 @@
+package ai.atelier.llm.rest;
+
+import java.util.List;
+import java.util.Map;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.RestStreamElementType;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+import ai.atelier.ingest.Ingest;
+import ai.atelier.jobs.rest.JobResource;
+import ai.atelier.llm.LlmAnswer;
+import ai.atelier.llm.LlmRequest;
+import ai.atelier.llm.LlmService;
+import ai.atelier.problem.Problem;
+import ai.atelier.prompts.Style;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Seed 002's client operations over HTTP: product analysis, background prompt, LLM completion (sync
+ * and streamed). The async completion is {@code POST /v1/jobs} with model {@code llm}.
+ */
+@Path("/v1")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "LLM")
+public class LlmResource {
+
+    private final LlmService llm;
+    private final JobResource.Uploads uploads;
+
+    public LlmResource(LlmService llm, JobResource.Uploads uploads) {
+        this.llm = llm;
+        this.uploads = uploads;
+    }
+
+    /** The answer of a completion, as the API returns it. */
+    public record CompletionView(String model, String output, String reasoning, Map<String, Object> usage, Double costUsd) {
+        static CompletionView of(LlmAnswer a) {
+            return new CompletionView(a.model(), a.output(), a.reasoning(), a.usage() == null ? null : a.usage().getMap(), a.cost());
+        }
+    }
+
+    @POST
+    @Path("/llm/completions")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "LLM completion, synchronous (OpenRouter through fal); for long ones use POST /v1/jobs with model llm")
+    public Uni<CompletionView> complete(LlmRequest request) {
+        if (request == null) {
+            throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
+        }
+        return llm.complete(request).map(CompletionView::of);
+    }
+
+    @POST
+    @Path("/llm/completions/stream")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @RestStreamElementType(MediaType.APPLICATION_JSON)
+    @Operation(summary = "LLM completion streamed as Server-Sent Events: partial outputs, then the full answer with usage and cost")
+    public Multi<Map<String, Object>> stream(LlmRequest request) {
+        if (request == null) {
+            throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
+        }
+        // checked before the stream starts, so a bad request is a problem+json 4xx, not an event
+        request.checked("default");
+        return llm.stream(request).map(JsonObject::getMap)
+                // once events flow the status is sent: a failure becomes a last event the client can read
+                .onFailure().recoverWithItem(e -> Map.of("partial", false, "error", e instanceof ai.atelier.fal.FalException f
+                        ? "fal: " + f.getMessage() : "the stream failed (" + e.getClass().getSimpleName() + ")"));
+    }
+
+    /** {@code POST /v1/products/analyze} as JSON. */
+    public record AnalyseRequest(@Schema(description = "The product photo: http(s) URL or data URL") String imageUrl,
+            @Schema(description = "Vision model; default google/gemini-2.5-pro") String model) {
+    }
+
+    @POST
+    @Path("/products/analyze")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The nine categories of a product photo (seed 002's analyse-product), with the call's cost")
+    public Uni<Map<String, Object>> analyse(AnalyseRequest request) {
+        if (request == null || request.imageUrl() == null || request.imageUrl().isBlank()) {
+            throw Problem.invalid("missing-image", "Missing image", "Send image_url: an http(s) URL or a data URL");
+        }
+        return llm.analyse(Ingest.Source.url(request.imageUrl(), "product"), request.model());
+    }
+
+    @POST
+    @Path("/products/analyze")
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Operation(summary = "The nine categories of an uploaded product photo")
+    public Uni<Map<String, Object>> analyseUpload(@RestForm("image") FileUpload image, @RestForm String model) {
+        if (image == null) {
+            throw Problem.invalid("missing-image", "Missing image", "Send the photo as the multipart part 'image'");
+        }
+        return uploads.read(List.of(image)).chain(sources -> llm.analyse(sources.get(0), model));
+    }
+
+    /** {@code POST /v1/prompts/background}: seed 002's generate-bg-prompt. */
+    public record BackgroundPromptRequest(@Schema(description = "The nine categories, e.g. from POST /v1/products/analyze") Map<String, Object> categories,
+            @Schema(description = "The style: {name, description}") Style style,
+            @Schema(description = "Shorthand for a style by its description, as seed 002 passed it") String styleType,
+            @Schema(description = "llm (default, as seed 002) or template") String mode,
+            @Schema(description = "Prompt model; default openai/gpt-5-mini") String model) {
+    }
+
+    @POST
+    @Path("/prompts/background")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "A background-replacement prompt for a style, written from the product's categories")
+    public Uni<Map<String, Object>> backgroundPrompt(BackgroundPromptRequest request) {
+        if (request == null || request.categories() == null || request.categories().isEmpty()) {
+            throw Problem.invalid("missing-categories", "Missing categories", "Send categories: the nine categories of the product");
+        }
+        Style style = request.style() != null ? request.style()
+                : request.styleType() != null && !request.styleType().isBlank() ? new Style("Custom", request.styleType().strip()) : null;
+        if (style == null || style.description() == null || style.description().isBlank()) {
+            throw Problem.invalid("missing-style", "Missing style", "Send style {name, description} or style_type");
+        }
+        String mode = request.mode() == null ? "llm" : request.mode();
+        if (!List.of("llm", "template").contains(mode)) {
+            throw Problem.invalid("invalid-prompt-mode", "Invalid prompt mode", "mode must be llm or template");
+        }
+        return llm.backgroundPrompt(request.categories(), style, mode, request.model());
+    }
+}
