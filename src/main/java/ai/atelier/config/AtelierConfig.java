@@ -152,6 +152,17 @@ public interface AtelierConfig {
         @WithDefault("10s")
         Duration webhookPollInterval();
 
+        /**
+         * How long a job waits on fal inside its pipeline before it is parked: its pipeline is let go and
+         * one poller watches the request (see FalWaits), so long waits cost a few hundred bytes per job.
+         */
+        @WithDefault("5s")
+        Duration parkAfter();
+
+        /** How many status calls the poller of parked jobs makes at once. */
+        @WithDefault("64")
+        int maxParkedPolls();
+
         /** Where fal publishes the keys its webhooks are signed with. */
         @WithDefault("https://rest.alpha.fal.ai/.well-known/jwks.json")
         String jwksUrl();

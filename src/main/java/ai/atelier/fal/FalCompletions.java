@@ -63,7 +63,15 @@ public class FalCompletions {
         });
     }
 
+    private final java.util.List<java.util.function.Consumer<String>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Calls {@code listener} with the request id of every completion announced (parked jobs are woken this way). */
+    public void listen(java.util.function.Consumer<String> listener) {
+        listeners.add(listener);
+    }
+
     private void wake(String requestId) {
+        listeners.forEach(l -> l.accept(requestId));
         Set<UniEmitter<? super Void>> set = waiting.remove(requestId);
         if (set != null) {
             set.forEach(e -> e.complete(null));

@@ -7,6 +7,7 @@ import java.util.UUID;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.fal.FalClient;
+import ai.atelier.models.LlmCompletion;
 import ai.atelier.problem.Problem;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
@@ -28,7 +29,10 @@ public class JobCancellation {
     private final ProgressStore progress;
     private final Webhooks webhooks;
 
-    public JobCancellation(FalClient fal, ProgressStore progress, Webhooks webhooks) {
+    private final FalWaits waits;
+
+    public JobCancellation(FalClient fal, ProgressStore progress, Webhooks webhooks, FalWaits waits) {
+        this.waits = waits;
         this.webhooks = webhooks;
         this.fal = fal;
         this.progress = progress;
@@ -53,20 +57,56 @@ public class JobCancellation {
                     job.errorMessage = reason;
                     job.mayBeBilled = false;
                 }))
-                .call(job -> job.falRequestId == null ? Uni.createFrom().voidItem() : cancelAtFal(job))
+                .call(job -> inFlightAtFal(job).isEmpty() ? Uni.createFrom().voidItem() : cancelAtFal(job))
                 .call(job -> progress.put(id, new Progress("cancelled", job.stage, job.progress, reason, null, List.of(), now))
                         .onFailure().recoverWithNull())
                 .call(job -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(id, "cancelled"))
+                .invoke(job -> waits.release(id)) // parked here: end it now rather than when fal is done
                 .invoke(job -> Log.infof("job %s: cancelled (%s)%s", id, code,
                         job.falCancelStatus == null ? "" : "; fal answered " + job.falCancelStatus));
     }
 
+    /** A request of the job that may still run at fal: the main one, a running stage's LLM call, an unfinished style's. */
+    record AtFal(String endpointId, String requestId) {
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<AtFal> inFlightAtFal(Job job) {
+        List<AtFal> out = new java.util.ArrayList<>();
+        if (job.falRequestId != null && job.falEndpoint != null) {
+            out.add(new AtFal(job.falEndpoint, job.falRequestId));
+        }
+        if (job.stages != null) {
+            for (var e : job.stages.entrySet()) {
+                if (e.getValue() instanceof java.util.Map<?, ?> m && "running".equals(m.get("status")) && m.get("fal_request_id") instanceof String rid) {
+                    out.add(new AtFal("categorise".equals(e.getKey()) ? LlmCompletion.VISION : LlmCompletion.ROUTER, rid));
+                }
+            }
+        }
+        for (java.util.Map<String, Object> style : ProductShoots.styles(job)) {
+            if (!"succeeded".equals(style.get("status")) && !"failed".equals(style.get("status"))) {
+                if (style.get("fal_request_id") instanceof String rid && style.get("fal_endpoint") instanceof String endpoint) {
+                    out.add(new AtFal(endpoint, rid));
+                } else if (style.get("prompt_request_id") instanceof String rid) {
+                    out.add(new AtFal(LlmCompletion.ROUTER, rid));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Cancels every request of the job that may still run at fal and records fal's answers: one word for
+     * one request, the distinct words joined for several; billable when any request may have run.
+     */
     private Uni<Void> cancelAtFal(Job job) {
-        return fal.cancel(job.falEndpoint, job.falRequestId)
-                .onFailure().recoverWithItem(e -> "UNREACHABLE")
-                .chain(answer -> {
+        return io.smallrye.mutiny.Multi.createFrom().iterable(inFlightAtFal(job))
+                .onItem().transformToUniAndMerge(r -> fal.cancel(r.endpointId(), r.requestId()).onFailure().recoverWithItem(e -> "UNREACHABLE"))
+                .collect().asList()
+                .chain(answers -> {
                     // removed from fal's queue (OK) or unknown there: nothing ran, nothing billed
-                    boolean billable = !("OK".equals(answer) || "NOT_FOUND".equals(answer));
+                    boolean billable = answers.stream().anyMatch(a -> !("OK".equals(a) || "NOT_FOUND".equals(a)));
+                    String answer = String.join(",", answers.stream().distinct().sorted().toList());
                     job.falCancelStatus = answer;
                     job.mayBeBilled = billable;
                     return Panache.withTransaction(() -> Job.update("falCancelStatus = ?1, mayBeBilled = ?2 where id = ?3",

@@ -64,9 +64,11 @@ public class JobPipeline {
     private final FalCalls calls;
     private final ProductShoots shoots;
     private final Pool pool;
+    private final FalWaits waits;
 
     public JobPipeline(ModelCatalog models, FalClient fal, ObjectStore store, ProgressStore progress, Webhooks webhooks,
-            FalCompletions completions, AtelierConfig config, StageLog stageLog, FalCalls calls, ProductShoots shoots, Pool pool) {
+            FalCompletions completions, AtelierConfig config, StageLog stageLog, FalCalls calls, ProductShoots shoots, Pool pool, FalWaits waits) {
+        this.waits = waits;
         this.stageLog = stageLog;
         this.calls = calls;
         this.shoots = shoots;
@@ -124,6 +126,7 @@ public class JobPipeline {
                 .onFailure(LeaseLost.class).recoverWithNull()
                 .onFailure(Cancelled.class).invoke(e -> Log.infof("job %s: cancelled while running; outputs not stored", id))
                 .onFailure(Cancelled.class).recoverWithNull()
+                .onFailure(FalWaits.Parked.class).recoverWithNull()
                 .onFailure().recoverWithUni(failure -> fail(id, failure));
     }
 
@@ -147,7 +150,8 @@ public class JobPipeline {
     }
 
     private static final String START = """
-            update jobs set status = 'running', stage = 'start', progress = greatest(progress, 12), started_at = coalesce(started_at, now()),
+            update jobs set status = 'running', stage = case when stage in ('ingest', 'queued') then 'start' else stage end,
+                   progress = greatest(progress, 12), started_at = coalesce(started_at, now()),
                    updated_at = now()
             where id = $1 and status in ('queued', 'running')""";
 
@@ -160,7 +164,9 @@ public class JobPipeline {
                     }
                 })
                 .call(() -> job.startedAt == null && job.webhookUrl != null ? webhooks.enqueue(job.id, "started") : Uni.createFrom().voidItem())
-                .chain(() -> report(job.id, JobStatus.RUNNING, "start", 12, "Starting", null, List.of()));
+                // a resumed job (back from parking, or after a crash) keeps the progress it had reached
+                .chain(() -> job.falRequestId != null ? Uni.createFrom().voidItem()
+                        : report(job.id, JobStatus.RUNNING, "start", 12, "Starting", null, List.of()));
     }
 
     /**
@@ -169,7 +175,7 @@ public class JobPipeline {
      */
     private Uni<Void> categorise(Job job, Supplier<Uni<Boolean>> stillOwned) {
         if (!Boolean.TRUE.equals(job.options.get("categorise"))) {
-            return stageLog.skipped(job.id, "categorise", "not requested");
+            return job.stages.containsKey("categorise") ? Uni.createFrom().voidItem() : stageLog.skipped(job.id, "categorise", "not requested");
         }
         if (job.categories != null) {
             return Uni.createFrom().voidItem(); // paid for by an earlier run: its record stays as it was
@@ -210,7 +216,8 @@ public class JobPipeline {
      */
     private Uni<Void> prompt(Job job, ModelStrategy model, Supplier<Uni<Boolean>> stillOwned) {
         if (!model.acceptsPrompt()) {
-            return stageLog.skipped(job.id, "prompt", "model " + model.id() + " takes no prompt");
+            return job.stages.containsKey("prompt") ? Uni.createFrom().voidItem()
+                    : stageLog.skipped(job.id, "prompt", "model " + model.id() + " takes no prompt");
         }
         if (job.finalPrompt != null) {
             return Uni.createFrom().voidItem(); // written by an earlier run: its record stays as it was
@@ -286,10 +293,13 @@ public class JobPipeline {
         int images = Math.min(job.inputs.items().size(), model.maxImages());
         List<FalCall> plan = model.plan(prompt, job.params, images);
         long t0 = System.nanoTime();
-        return stageLog.begin(job.id, "infer", 25)
-                .chain(() -> report(job.id, JobStatus.RUNNING, "infer", 25, null, null, List.of()))
+        Uni<Void> begin = job.falRequestId != null
+                ? Uni.createFrom().voidItem() // resuming: the stage began in an earlier run
+                : stageLog.begin(job.id, "infer", 25).chain(() -> report(job.id, JobStatus.RUNNING, "infer", 25, null, null, List.of()));
+        return begin
                 .chain(() -> inputUrls(job, model.maxImages()))
-                .chain(urls -> step(job, plan, 0, urls, stillOwned, settled))
+                // resuming a later call of the plan: its request was submitted with the earlier call's outputs, only its wait is left
+                .chain(urls -> step(job, plan, job.falRequestId != null ? Math.min(job.falStep, plan.size() - 1) : 0, urls, stillOwned, settled))
                 .call(result -> stageLog.succeeded(job.id, "infer", t0, new JsonObject().put("fal_request_id", job.falRequestId)
                         .put("endpoint", job.falEndpoint)));
     }
@@ -341,15 +351,22 @@ public class JobPipeline {
      * webhooks that never came.
      */
     private Uni<Void> awaitCompletion(Job job, String endpointId, String requestId, int index, int steps) {
+        if (waits.takeCompleted(job.id)) {
+            return Uni.createFrom().voidItem(); // the poller of parked jobs just saw it COMPLETED: no need to ask again
+        }
+        if (waits.takeExpired(job.id)) {
+            return Uni.createFrom().failure(new FalException(0, "deadline", "fal did not finish within " + config.fal().requestDeadline(), null, true));
+        }
         int[] logsSeen = { 0 };
         String[] lastReported = { "" };
         long deadline = System.nanoTime() + config.fal().requestDeadline().toNanos();
+        long parkAt = System.nanoTime() + waits.parkAfter().toNanos();
         Duration interval = fal.webhooksOn() ? config.fal().webhookPollInterval() : config.fal().pollInterval();
-        return poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, interval);
+        return poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, parkAt, interval);
     }
 
     private Uni<Void> poll(Job job, String endpointId, String requestId, int index, int steps, int[] logsSeen, String[] lastReported,
-            long deadline, Duration interval) {
+            long deadline, long parkAt, Duration interval) {
         // a status call that ran out of retries (fal down for a while) is not the job's end: fal still
         // holds the request, so wait and ask again until the request's deadline
         Uni<FalStatus> status = fal.status(endpointId, requestId)
@@ -377,18 +394,25 @@ public class JobPipeline {
                         return Uni.createFrom().failure(new FalException(0, "deadline", "fal did not finish within "
                                 + config.fal().requestDeadline(), null, true));
                     }
-                    Uni<Void> tick = Uni.createFrom().voidItem().onItem().delayIt().by(interval);
+                    if (System.nanoTime() >= parkAt) {
+                        // a long wait: give the pipeline up and leave a few fields to the poller (see FalWaits)
+                        return Uni.createFrom().failure(waits.park(job.id, endpointId, requestId, index, steps, deadline, logsSeen[0],
+                                lastReported[0]));
+                    }
+                    // the next look: after the poll interval, or when the job is due to be parked if that comes first
+                    Duration untilPark = Duration.ofNanos(Math.max(1_000_000, parkAt - System.nanoTime()));
+                    Uni<Void> tick = Uni.createFrom().voidItem().onItem().delayIt().by(untilPark.compareTo(interval) < 0 ? untilPark : interval);
                     Uni<Void> wake = fal.webhooksOn() ? Uni.combine().any().of(tick, completions.await(requestId)).replaceWithVoid() : tick;
-                    return wake.chain(() -> poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, interval));
+                    return wake.chain(() -> poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, parkAt, interval));
                 });
     }
 
-    private static int percent(FalStatus s, int index, int steps) {
+    static int percent(FalStatus s, int index, int steps) {
         int within = s.queued() ? 0 : s.completed() ? 100 : Math.min(90, 20 + 15 * s.logs().size());
         return 25 + (55 * index + 55 * within / 100) / steps;
     }
 
-    private static String describe(FalStatus s) {
+    static String describe(FalStatus s) {
         if (s.queued()) {
             return "Waiting in fal's queue" + (s.queuePosition() == null ? "" : " (position " + s.queuePosition() + ")");
         }

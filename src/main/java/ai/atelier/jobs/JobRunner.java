@@ -77,7 +77,10 @@ public class JobRunner {
     private long heartbeatTimer = -1;
     private long deadlineTimer = -1;
 
-    public JobRunner(Vertx vertx, Pool pool, JobPipeline pipeline, JobCancellation cancellation, AtelierConfig config) {
+    private final FalWaits waits;
+
+    public JobRunner(Vertx vertx, Pool pool, JobPipeline pipeline, JobCancellation cancellation, AtelierConfig config, FalWaits waits) {
+        this.waits = waits;
         this.vertx = vertx;
         this.pool = pool;
         this.cancellation = cancellation;
@@ -115,6 +118,7 @@ public class JobRunner {
 
     void start(@Observes StartupEvent event) {
         accepting = true;
+        waits.onResume(this::resume);
         claimTimer = vertx.setPeriodic(config.claimInterval().toMillis(), t -> poke());
         heartbeatTimer = vertx.setPeriodic(Math.max(100, config.lease().toMillis() / 3), t -> heartbeat());
         deadlineTimer = vertx.setPeriodic(1000, t -> cancelOverdue());
@@ -202,11 +206,29 @@ public class JobRunner {
         };
         onNewContext(() -> pipeline.run(id, () -> stillOwned(id), settled))
                 .onTermination().invoke(() -> {
-                    inFlight.remove(id);
                     settled.run();
-                    poke();
+                    ended(id);
                 })
                 .subscribe().with(ok -> { }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id));
+    }
+
+    /** A parked job whose fal request is done (or overdue): run it again from its row, it still holds its lease. */
+    private void resume(UUID id) {
+        if (!inFlight.containsKey(id)) {
+            return;
+        }
+        onNewContext(() -> pipeline.run(id, () -> stillOwned(id), () -> {
+        }))
+                .onTermination().invoke(() -> ended(id))
+                .subscribe().with(ok -> { }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id));
+    }
+
+    /** A pipeline run ended: the job is done (or someone else's), unless it was parked to wait on fal. */
+    private void ended(UUID id) {
+        if (!waits.isParked(id)) {
+            inFlight.remove(id);
+            poke();
+        }
     }
 
     private void heartbeat() {
@@ -242,7 +264,8 @@ public class JobRunner {
         if (!inFlight.isEmpty()) {
             Log.infof("Job runner %s: stopping; waiting up to %s for %d job(s)", owner, config.shutdownGrace(), inFlight.size());
         }
-        while (!inFlight.isEmpty() && System.nanoTime() < deadline) {
+        // parked jobs wait on fal, which the grace period will not change: only running pipelines are waited for
+        while (inFlight.keySet().stream().anyMatch(id -> !waits.isParked(id)) && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {

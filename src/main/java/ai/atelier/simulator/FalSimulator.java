@@ -61,7 +61,7 @@ public final class FalSimulator implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(FalSimulator.class);
     private static final int JOURNAL_CAP = 200_000;
-    private static final int FILES_CAP = 5_000;
+    private static final int FILES_CAP = 50_000; // fal's CDN keeps files for days: enough that 10,000 jobs in flight never find theirs evicted
 
     private final Vertx vertx;
     private final WebClient http;

@@ -169,6 +169,31 @@ class ProductShootTest {
     }
 
     @Test
+    void cancellingAShootCancelsEveryStyleAtFalAndStoresNothing() {
+        Simulator.settings(0, 3000);
+        String id = shoot(Map.of("image_url", Images.dataUrl(Images.png(300, 300))));
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> {
+            JsonObject shoot = new JsonObject(String.valueOf(Db.job(UUID.fromString(id)).get("shoot")));
+            return shoot.getJsonArray("styles").stream().allMatch(o -> ((JsonObject) o).getString("fal_request_id") != null);
+        });
+        JsonPath cancelled = given().post("/v1/jobs/" + id + "/cancel").then().statusCode(200).extract().jsonPath();
+        assertThat(cancelled.getString("status")).isEqualTo("cancelled");
+        assertThat(cancelled.getString("cancellation.fal_status")).isNotBlank();
+        JsonObject shoot = new JsonObject(String.valueOf(Db.job(UUID.fromString(id)).get("shoot")));
+        List<String> requestIds = shoot.getJsonArray("styles").stream().map(o -> ((JsonObject) o).getString("fal_request_id")).toList();
+        List<String> cancels = Simulator.requests().stream().filter(r -> "PUT".equals(r.get("method"))).map(r -> (String) r.get("path")).toList();
+        for (String rid : requestIds) {
+            assertThat(cancels).contains("/queue/fal-ai/bria/requests/" + rid + "/cancel");
+        }
+        // the styles' results never reach S3 or the row, even once fal is done with every request
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> requestIds.stream().allMatch(rid ->
+                given().baseUri(Simulator.url()).get("/queue/fal-ai/bria/requests/" + rid + "/status").then().extract().statusCode() == 200));
+        assertThat(Jobs.awaitTerminal(id).getString("status")).isEqualTo("cancelled");
+        assertThat(Jobs.awaitTerminal(id).getList("outputs")).isEmpty();
+        assertThat(s3.listObjectsV2(b -> b.bucket("atelier").prefix("jobs/" + id + "/outputs/")).join().keyCount()).isZero();
+    }
+
+    @Test
     void badShootsAreA422AndCostNothing() {
         long shoots = Db.count("kind = 'product_shoot'");
         String photo = Images.dataUrl(Images.png(300, 300));

@@ -1,0 +1,221 @@
+package ai.atelier.jobs;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.fal.FalClient;
+import ai.atelier.fal.FalCompletions;
+import ai.atelier.fal.FalStatus;
+import ai.atelier.progress.Progress;
+import ai.atelier.progress.ProgressStore;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.mutiny.core.Vertx;
+
+/**
+ * Jobs parked while fal works on them. A job that has waited on fal for {@code atelier.fal.park-after}
+ * gives up its pipeline (the Mutiny chain, the loaded row, everything it held) and leaves here a few
+ * fields: which request to poll, what was last reported. One poller asks fal for due requests, a bounded
+ * number at a time, reports progress, and when fal says COMPLETED (or a fal webhook says so, on any
+ * instance) hands the job back to the runner, which runs it again from its row: with the request id
+ * recorded it fetches the result and stores it, never submitting again. Thousands of jobs waiting on a
+ * slow model thus cost a few hundred bytes each, not a pipeline each.
+ */
+@ApplicationScoped
+public class FalWaits {
+
+    /** The pipeline's signal that it parked the job here: not an end; the runner keeps the job's lease. */
+    static final class Parked extends RuntimeException {
+        Parked() {
+            super("parked", null, false, false);
+        }
+    }
+
+    /** What a parked job needs to be polled and reported on. */
+    private static final class Wait {
+        final UUID jobId;
+        final String endpointId;
+        final String requestId;
+        final int index;
+        final int steps;
+        final long deadlineNanos;
+        int logsSeen;
+        String lastSignature;
+        volatile long dueNanos;
+        volatile boolean polling;
+
+        Wait(UUID jobId, String endpointId, String requestId, int index, int steps, long deadlineNanos, int logsSeen, String lastSignature) {
+            this.jobId = jobId;
+            this.endpointId = endpointId;
+            this.requestId = requestId;
+            this.index = index;
+            this.steps = steps;
+            this.deadlineNanos = deadlineNanos;
+            this.logsSeen = logsSeen;
+            this.lastSignature = lastSignature;
+        }
+    }
+
+    private final Map<UUID, Wait> byJob = new ConcurrentHashMap<>();
+    private final Map<String, UUID> byRequest = new ConcurrentHashMap<>();
+    private final Set<UUID> expired = ConcurrentHashMap.newKeySet();
+    private final Set<UUID> completed = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger polling = new AtomicInteger();
+    private final FalClient fal;
+    private final FalCompletions completions;
+    private final ProgressStore progress;
+    private final Vertx vertx;
+    private final AtelierConfig.Fal config;
+    private volatile Consumer<UUID> resume = id -> {
+    };
+    private long timer = -1;
+
+    public FalWaits(FalClient fal, FalCompletions completions, ProgressStore progress, Vertx vertx, AtelierConfig config) {
+        this.fal = fal;
+        this.completions = completions;
+        this.progress = progress;
+        this.vertx = vertx;
+        this.config = config.fal();
+    }
+
+    void start(@Observes StartupEvent event) {
+        long tick = Math.max(20, Math.min(1000, interval().toMillis() / 2));
+        timer = vertx.setPeriodic(tick, t -> tick());
+        completions.listen(requestId -> {
+            UUID id = byRequest.get(requestId);
+            Wait w = id == null ? null : byJob.get(id);
+            if (w != null) {
+                w.dueNanos = 0;
+                tick();
+            }
+        });
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        vertx.cancelTimer(timer);
+    }
+
+    /** Who runs a job again when it is done waiting (the runner, set at its start). */
+    void onResume(Consumer<UUID> resume) {
+        this.resume = resume;
+    }
+
+    Duration parkAfter() {
+        return config.parkAfter();
+    }
+
+    boolean isParked(UUID jobId) {
+        return byJob.containsKey(jobId);
+    }
+
+    public int parked() {
+        return byJob.size();
+    }
+
+    /** True once for a job whose fal request passed its deadline while parked. */
+    boolean takeExpired(UUID jobId) {
+        return expired.remove(jobId);
+    }
+
+    /** True once for a job resumed because its fal request COMPLETED: the pipeline need not ask fal again. */
+    boolean takeCompleted(UUID jobId) {
+        return completed.remove(jobId);
+    }
+
+    /** Parks a job on its fal request; answers the signal the pipeline ends with. */
+    Parked park(UUID jobId, String endpointId, String requestId, int index, int steps, long deadlineNanos, int logsSeen, String lastSignature) {
+        Wait w = new Wait(jobId, endpointId, requestId, index, steps, deadlineNanos, logsSeen, lastSignature);
+        w.dueNanos = System.nanoTime() + interval().toNanos();
+        byRequest.put(requestId, jobId);
+        byJob.put(jobId, w);
+        Log.debugf("job %s: parked on fal request %s", jobId, requestId);
+        return new Parked();
+    }
+
+    /** A parked job was cancelled here: run it again now, so it ends instead of waiting for fal. */
+    void release(UUID jobId) {
+        Wait w = byJob.get(jobId);
+        if (w != null) {
+            done(w);
+        }
+    }
+
+    private Duration interval() {
+        return fal.webhooksOn() ? config.webhookPollInterval() : config.pollInterval();
+    }
+
+    private void tick() {
+        long now = System.nanoTime();
+        for (Wait w : byJob.values()) {
+            if (polling.get() >= config.maxParkedPolls()) {
+                return;
+            }
+            if (w.polling || w.dueNanos > now) {
+                continue;
+            }
+            if (now > w.deadlineNanos) {
+                expired.add(w.jobId);
+                done(w);
+                continue;
+            }
+            poll(w);
+        }
+    }
+
+    private void poll(Wait w) {
+        w.polling = true;
+        polling.incrementAndGet();
+        fal.status(w.endpointId, w.requestId)
+                .call(s -> report(w, s))
+                .subscribe().with(s -> {
+                    release(w, s.completed());
+                }, e -> {
+                    // fal unreachable for a while: the request still runs there; ask again at the next turn
+                    Log.debugf("job %s: status of parked request unavailable: %s", w.jobId, e.getMessage());
+                    release(w, false);
+                });
+    }
+
+    private void release(Wait w, boolean isCompleted) {
+        polling.decrementAndGet();
+        w.polling = false;
+        if (isCompleted) {
+            completed.add(w.jobId);
+            done(w);
+        } else {
+            w.dueNanos = System.nanoTime() + interval().toNanos();
+        }
+    }
+
+    private void done(Wait w) {
+        if (byJob.remove(w.jobId, w)) {
+            byRequest.remove(w.requestId, w.jobId);
+            resume.accept(w.jobId);
+        }
+    }
+
+    /** Live progress as the pipeline reports it: only what changed (state, queue position, new log lines). */
+    private io.smallrye.mutiny.Uni<Void> report(Wait w, FalStatus s) {
+        List<String> fresh = s.logs().size() > w.logsSeen ? s.logs().subList(w.logsSeen, s.logs().size()) : List.of();
+        w.logsSeen = Math.max(w.logsSeen, s.logs().size());
+        String signature = s.status() + "/" + s.queuePosition();
+        if (fresh.isEmpty() && signature.equals(w.lastSignature)) {
+            return io.smallrye.mutiny.Uni.createFrom().voidItem();
+        }
+        w.lastSignature = signature;
+        return progress.put(w.jobId, new Progress(JobStatus.RUNNING.wire(), "infer", JobPipeline.percent(s, w.index, w.steps),
+                JobPipeline.describe(s), s.queuePosition(), List.copyOf(fresh), Instant.now())).onFailure().recoverWithNull();
+    }
+}
