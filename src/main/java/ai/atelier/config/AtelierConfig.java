@@ -190,6 +190,13 @@ public interface AtelierConfig {
         /** Lifetime of presigned GET URLs handed to clients and to fal. */
         @WithDefault("1h")
         Duration presignExpiry();
+
+        /** Failed S3 calls in a row that open the circuit, and how long it stays open. */
+        @WithDefault("10")
+        int breakerThreshold();
+
+        @WithDefault("10s")
+        Duration breakerOpenFor();
     }
 
     /** Checks on uploads. */

@@ -520,6 +520,9 @@ public class JobPipeline {
         if (failure instanceof StageFailed f) {
             code = f.code;
             message = f.getMessage();
+        } else if (failure instanceof ObjectStore.Unavailable u) {
+            code = "storage_unavailable";
+            message = u.getMessage();
         } else if (failure instanceof LlmAnswer.Unusable u) {
             code = u.code();
             message = u.getMessage();

@@ -84,6 +84,12 @@ public class ProblemMappers {
         return respond(status, "fal-failed", "fal failed", "fal: " + e.getMessage(), uri, Map.of("code", e.code()));
     }
 
+    /** S3 down while accepting: nothing was stored, the client may try again. */
+    @ServerExceptionMapper
+    public Response storageUnavailable(ai.atelier.storage.ObjectStore.Unavailable e, UriInfo uri) {
+        return respond(503, "storage-unavailable", "Storage unavailable", e.getMessage() + "; nothing was accepted, try again", uri, Map.of());
+    }
+
     @ServerExceptionMapper
     public Response llmUnusable(ai.atelier.llm.LlmAnswer.Unusable e, UriInfo uri) {
         return respond(502, "llm-unusable", "Unusable LLM answer", e.getMessage(), uri, Map.of("code", e.code()));

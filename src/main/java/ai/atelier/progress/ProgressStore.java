@@ -58,10 +58,25 @@ public class ProgressStore {
         return "atelier:job:{" + jobId + "}:events";
     }
 
+    /** The script's SHA-1, as EVALSHA takes it: the script is sent once per Redis (re)start, not with every write. */
+    private static final String WRITE_SHA = sha1(WRITE);
+
     public Uni<Void> put(UUID jobId, Progress progress) {
         String payload = write(progress);
-        return redis.execute("EVAL", WRITE, "2", key(jobId), streamKey(jobId), ttlSeconds, payload, CHANNEL, jobId.toString())
+        return redis.execute("EVALSHA", WRITE_SHA, "2", key(jobId), streamKey(jobId), ttlSeconds, payload, CHANNEL, jobId.toString())
+                // NOSCRIPT: a fresh Redis has not seen the script yet; EVAL loads it into its cache
+                .onFailure(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT"))
+                .recoverWithUni(() -> redis.execute("EVAL", WRITE, "2", key(jobId), streamKey(jobId), ttlSeconds, payload, CHANNEL, jobId.toString()))
                 .replaceWithVoid();
+    }
+
+    private static String sha1(String script) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(script.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The live progress, or null when the key expired or Redis does not answer (the row still tells the state). */

@@ -26,11 +26,20 @@ public class ObjectStore {
     private final S3AsyncClient s3;
     private final S3Presigner presigner;
     private final AtelierConfig config;
+    private final ai.atelier.util.CircuitBreaker breaker;
+
+    /** S3 did not answer usably (down, 5xx, unreachable) or its circuit is open; the message never holds a key. */
+    public static final class Unavailable extends RuntimeException {
+        public Unavailable(String message) {
+            super(message, null, false, false);
+        }
+    }
 
     public ObjectStore(S3AsyncClient s3, S3Presigner presigner, AtelierConfig config) {
         this.s3 = s3;
         this.presigner = presigner;
         this.config = config;
+        this.breaker = new ai.atelier.util.CircuitBreaker("s3", config.s3().breakerThreshold(), config.s3().breakerOpenFor());
     }
 
     public String bucket() {
@@ -65,7 +74,26 @@ public class ObjectStore {
                 .getObjectRequest(g -> g.bucket(bucket()).key(key))).url().toString();
     }
 
-    private static <T> Uni<T> call(Supplier<CompletionStage<T>> request) {
-        return Contexts.backOnCaller(Uni.createFrom().completionStage(request));
+    /**
+     * One S3 call (the SDK retries and times out by itself, see quarkus.s3.api-call-*) behind a circuit
+     * breaker: after failures in a row, calls fail at once for a while instead of each waiting out its
+     * timeouts. A 4xx is an answer (the store is up), not a failure.
+     */
+    private <T> Uni<T> call(Supplier<CompletionStage<T>> request) {
+        if (!breaker.allows()) {
+            return Uni.createFrom().failure(new Unavailable("S3 is failing; calls paused for " + config.s3().breakerOpenFor()));
+        }
+        return Contexts.backOnCaller(Uni.createFrom().completionStage(request))
+                .invoke(breaker::success)
+                .onFailure().transform(e -> {
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                    if (cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() < 500) {
+                        breaker.success();
+                        return cause;
+                    }
+                    breaker.failure();
+                    return new Unavailable("S3 failed: " + cause.getClass().getSimpleName()
+                            + (cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s ? " (HTTP " + s.statusCode() + ")" : ""));
+                });
     }
 }
