@@ -49,13 +49,13 @@ public class FalClient {
     /** Submits to the queue on the full endpoint id with fal's queue priority (normal or low); answers fal's request id. */
     public Uni<String> submit(String endpointId, JsonObject input, String queuePriority) {
         String webhook = config.publicBaseUrl().map(base -> base.replaceAll("/+$", "") + "/v1/fal/webhook").orElse(null);
-        return retrying("submit " + endpointId, () -> {
+        return retrying("submit " + endpointId, FalException::surelyNotTaken, () -> {
             HttpRequest<Buffer> request = authed(http.postAbs(config.queueUrl() + "/" + endpointId)).putHeader("x-fal-queue-priority", queuePriority);
             if (webhook != null) {
                 request.addQueryParam("fal_webhook", webhook);
             }
             return request.sendJsonObject(input);
-        })
+        }, config.callTimeout())
                 .map(r -> json(r).getString("request_id"));
     }
 
@@ -96,11 +96,11 @@ public class FalClient {
 
     /**
      * Runs an endpoint synchronously on fal.run (for LLM completions, which answer in seconds). Only
-     * answers that say the request never ran (429, 503 and lost connections before an answer) are worth
-     * retrying; the policy is the queue's, with the call's own timeout.
+     * answers that say fal never took the request (429, 503, no connection) are retried: a timeout or a
+     * 502/504 may hide a run fal bills, and a second run would be billed too.
      */
     public Uni<JsonObject> run(String endpointId, JsonObject input, Duration timeout) {
-        return retrying("run " + endpointId, () -> authed(http.postAbs(config.runUrl() + "/" + endpointId)).timeout(timeout.toMillis())
+        return retrying("run " + endpointId, FalException::surelyNotTaken, () -> authed(http.postAbs(config.runUrl() + "/" + endpointId))
                 .sendJsonObject(input), timeout).map(FalClient::json);
     }
 
@@ -159,14 +159,17 @@ public class FalClient {
 
     /** One call with the retry policy: answers 2xx responses, fails with a {@link FalException} otherwise. */
     private Uni<HttpResponse<Buffer>> retrying(String what, Supplier<Uni<HttpResponse<Buffer>>> call) {
-        return attempt(what, call, 1, config.callTimeout());
+        return attempt(what, FalException::retryable, call, 1, config.callTimeout());
     }
 
-    private Uni<HttpResponse<Buffer>> retrying(String what, Supplier<Uni<HttpResponse<Buffer>>> call, Duration timeout) {
-        return attempt(what, call, 1, timeout);
+    /** A call that may cost money (submit, run): retried only when {@code safe} says fal did not take it. */
+    private Uni<HttpResponse<Buffer>> retrying(String what, java.util.function.Predicate<FalException> safe,
+            Supplier<Uni<HttpResponse<Buffer>>> call, Duration timeout) {
+        return attempt(what, f -> f.retryable() && safe.test(f), call, 1, timeout);
     }
 
-    private Uni<HttpResponse<Buffer>> attempt(String what, Supplier<Uni<HttpResponse<Buffer>>> call, int n, Duration timeout) {
+    private Uni<HttpResponse<Buffer>> attempt(String what, java.util.function.Predicate<FalException> again,
+            Supplier<Uni<HttpResponse<Buffer>>> call, int n, Duration timeout) {
         Uni<HttpResponse<Buffer>> guarded = breaker.allows() ? withTimeout(call, timeout)
                 .invoke(r -> {
                     if (r.statusCode() >= 500 || r.statusCode() == 429) {
@@ -184,8 +187,9 @@ public class FalClient {
                     }
                 });
         return guarded
-                .onFailure(e -> !(e instanceof FalException)).transform(e -> new FalException(0, "connection_error",
-                        "fal could not be reached: " + e.getClass().getSimpleName(), null, false))
+                // refused or never connected: fal surely has nothing; lost after sending: it may have the request
+                .onFailure(e -> !(e instanceof FalException)).transform(e -> new FalException(0, connectFailure(e) ? "connection_error"
+                        : "connection_lost", "fal could not be reached: " + e.getClass().getSimpleName(), null, false))
                 .onItem().transform(r -> {
                     if (r.statusCode() >= 200 && r.statusCode() < 300) {
                         return r;
@@ -194,13 +198,23 @@ public class FalClient {
                 })
                 .onFailure(FalException.class).recoverWithUni(e -> {
                     FalException f = (FalException) e;
-                    if (!f.retryable() || n >= config.maxAttempts()) {
+                    if (!again.test(f) || n >= config.maxAttempts()) {
                         return Uni.createFrom().failure(f);
                     }
                     Duration delay = backoff(n, f);
                     Log.warnf("fal %s failed (%s, try %d of %d); again in %d ms", what, f.code(), n, config.maxAttempts(), delay.toMillis());
-                    return Uni.createFrom().voidItem().onItem().delayIt().by(delay).chain(() -> attempt(what, call, n + 1, timeout));
+                    return Uni.createFrom().voidItem().onItem().delayIt().by(delay).chain(() -> attempt(what, again, call, n + 1, timeout));
                 });
+    }
+
+    private static boolean connectFailure(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof java.net.ConnectException || c instanceof java.net.UnknownHostException
+                    || c instanceof io.netty.channel.ConnectTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Exponential backoff with ±25 % jitter, never shorter than fal's Retry-After. */

@@ -42,16 +42,26 @@ public class FalException extends RuntimeException {
         return status == 0 || status == 429 || status == 502 || status == 503 || status == 504;
     }
 
+    /**
+     * Whether fal surely did not take the request, so sending it again cannot make fal run it twice:
+     * fal refused it (429, 503) or the connection never carried it. A timeout, a 502 or a 504 after
+     * sending is ambiguous: the request may be running, and a second one would be paid for too.
+     */
+    public boolean surelyNotTaken() {
+        return status == 429 || status == 503 || (status == 0 && ("connection_error".equals(errorType) || "circuit_open".equals(errorType)));
+    }
+
     /** A stable code for the job's error column. */
     public String code() {
         if (status == 422) {
             return "fal_validation";
         }
-        if (userTimeout) {
-            return "fal_request_timeout";
-        }
+        // our own limits first: a deadline is also never retried, but it is not fal's user timeout
         if ("circuit_open".equals(errorType) || "deadline".equals(errorType)) {
             return "fal_" + errorType;
+        }
+        if (userTimeout) {
+            return "fal_request_timeout";
         }
         if (status == 0) {
             return "fal_unreachable";

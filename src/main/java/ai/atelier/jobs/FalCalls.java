@@ -22,10 +22,15 @@ import io.vertx.core.json.JsonObject;
 @ApplicationScoped
 public class FalCalls {
 
+    private static final ai.atelier.fal.FalStatus UNKNOWN = new ai.atelier.fal.FalStatus("UNKNOWN", null, java.util.List.of(), null);
+
     private final FalClient fal;
     private final AtelierConfig.Fal config;
 
-    public FalCalls(FalClient fal, AtelierConfig config) {
+    private final io.vertx.mutiny.sqlclient.Pool pool;
+
+    public FalCalls(FalClient fal, AtelierConfig config, io.vertx.mutiny.sqlclient.Pool pool) {
+        this.pool = pool;
         this.fal = fal;
         this.config = config.fal();
     }
@@ -46,9 +51,25 @@ public class FalCalls {
                     }
                     return fal.submit(endpointId, payload.get(), "normal")
                             .call(record::apply)
+                            .call(rid -> cancelledMeanwhile(jobId, endpointId, rid))
                             .invoke(rid -> Log.infof("job %s: %s: fal request %s on %s", jobId, what, rid, endpointId));
                 });
         return requestId.chain(rid -> awaitDone(endpointId, rid).chain(() -> fal.result(endpointId, rid)));
+    }
+
+    /**
+     * A cancel that came while the submit was on its way found no request id to cancel at fal: this one
+     * must be cancelled here, or it runs (and is billed) for a job nobody wants any more.
+     */
+    Uni<Void> cancelledMeanwhile(UUID jobId, String endpointId, String requestId) {
+        return pool.preparedQuery("select status from jobs where id = $1").execute(io.vertx.mutiny.sqlclient.Tuple.of(jobId)).chain(rows -> {
+            if (rows.rowCount() > 0 && "cancelled".equals(rows.iterator().next().getString(0))) {
+                Log.infof("job %s: cancelled while fal request %s was being submitted; cancelling it at fal", jobId, requestId);
+                return fal.cancel(endpointId, requestId).onFailure().recoverWithItem("UNREACHABLE")
+                        .chain(answer -> Uni.createFrom().failure(new JobPipeline.Cancelled(jobId)));
+            }
+            return Uni.createFrom().voidItem();
+        });
     }
 
     /**
@@ -57,7 +78,9 @@ public class FalCalls {
      */
     Uni<Void> awaitDone(String endpointId, String requestId) {
         Duration interval = config.pollInterval();
-        return Uni.createFrom().deferred(() -> fal.status(endpointId, requestId))
+        // a status call that ran out of retries is not the request's end: fal still runs it; ask again until the deadline
+        return Uni.createFrom().deferred(() -> fal.status(endpointId, requestId)
+                        .onFailure(e -> e instanceof FalException f && f.retryable()).recoverWithItem(() -> UNKNOWN))
                 .repeat().withDelay(interval).whilst(s -> !s.completed())
                 .select().last().toUni()
                 .ifNoItem().after(config.requestDeadline())

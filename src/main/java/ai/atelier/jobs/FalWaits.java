@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -70,8 +69,9 @@ public class FalWaits {
 
     private final Map<UUID, Wait> byJob = new ConcurrentHashMap<>();
     private final Map<String, UUID> byRequest = new ConcurrentHashMap<>();
-    private final Set<UUID> expired = ConcurrentHashMap.newKeySet();
-    private final Set<UUID> completed = ConcurrentHashMap.newKeySet();
+    /** Jobs handed back because their request passed its deadline / COMPLETED: job id → that request's id. */
+    private final Map<UUID, String> expired = new ConcurrentHashMap<>();
+    private final Map<UUID, String> completed = new ConcurrentHashMap<>();
     private final AtomicInteger polling = new AtomicInteger();
     private final FalClient fal;
     private final FalCompletions completions;
@@ -124,14 +124,20 @@ public class FalWaits {
         return byJob.size();
     }
 
-    /** True once for a job whose fal request passed its deadline while parked. */
-    boolean takeExpired(UUID jobId) {
-        return expired.remove(jobId);
+    /** True once for a job whose fal request (this one) passed its deadline while parked. */
+    boolean takeExpired(UUID jobId, String requestId) {
+        return expired.remove(jobId, requestId);
     }
 
-    /** True once for a job resumed because its fal request COMPLETED: the pipeline need not ask fal again. */
-    boolean takeCompleted(UUID jobId) {
-        return completed.remove(jobId);
+    /** The job's run ended (or it was never resumed): nothing of it stays here. */
+    void forget(UUID jobId) {
+        expired.remove(jobId);
+        completed.remove(jobId);
+    }
+
+    /** True once for a job resumed because its fal request (this one) COMPLETED: the pipeline need not ask fal again. */
+    boolean takeCompleted(UUID jobId, String requestId) {
+        return completed.remove(jobId, requestId);
     }
 
     /** Parks a job on its fal request; answers the signal the pipeline ends with. */
@@ -166,7 +172,7 @@ public class FalWaits {
                 continue;
             }
             if (now > w.deadlineNanos) {
-                expired.add(w.jobId);
+                expired.put(w.jobId, w.requestId);
                 done(w);
                 continue;
             }
@@ -192,7 +198,7 @@ public class FalWaits {
         polling.decrementAndGet();
         w.polling = false;
         if (isCompleted) {
-            completed.add(w.jobId);
+            completed.put(w.jobId, w.requestId);
             done(w);
         } else {
             w.dueNanos = System.nanoTime() + interval().toNanos();

@@ -131,6 +131,19 @@ public class JobPipeline {
     }
 
     private Uni<Void> stages(Job job, Supplier<Uni<Boolean>> stillOwned, Runnable settled) {
+        if (job.falRequestId != null) {
+            // resuming (from parking or after a crash): only while the lease is still this instance's
+            return stillOwned.get().chain(owned -> {
+                if (!owned) {
+                    return Uni.createFrom().failure(new LeaseLost(job.id));
+                }
+                return stagesOwned(job, stillOwned, settled);
+            });
+        }
+        return stagesOwned(job, stillOwned, settled);
+    }
+
+    private Uni<Void> stagesOwned(Job job, Supplier<Uni<Boolean>> stillOwned, Runnable settled) {
         ModelStrategy model = models.require(job.model);
         if (Job.KIND_SHOOT.equals(job.kind)) {
             return start(job)
@@ -297,7 +310,9 @@ public class JobPipeline {
                 ? Uni.createFrom().voidItem() // resuming: the stage began in an earlier run
                 : stageLog.begin(job.id, "infer", 25).chain(() -> report(job.id, JobStatus.RUNNING, "infer", 25, null, null, List.of()));
         return begin
-                .chain(() -> inputUrls(job, model.maxImages()))
+                // resuming: the request was submitted with its inputs already; reading them again (from S3 in
+                // data-url mode) would only add a way to fail
+                .chain(() -> job.falRequestId != null ? Uni.createFrom().item(List.<String>of()) : inputUrls(job, model.maxImages()))
                 // resuming a later call of the plan: its request was submitted with the earlier call's outputs, only its wait is left
                 .chain(urls -> step(job, plan, job.falRequestId != null ? Math.min(job.falStep, plan.size() - 1) : 0, urls, stillOwned, settled))
                 .call(result -> stageLog.succeeded(job.id, "infer", t0, new JsonObject().put("fal_request_id", job.falRequestId)
@@ -337,6 +352,7 @@ public class JobPipeline {
         return fal.submit(call.endpointId(), payload, job.priority == 2 ? "low" : "normal")
                 .call(rid -> pool.preparedQuery("update jobs set fal_request_id = $2, fal_endpoint = $3, fal_step = $4, updated_at = now() where id = $1")
                         .execute(Tuple.of(job.id, rid, call.endpointId(), index)))
+                .call(rid -> calls.cancelledMeanwhile(job.id, call.endpointId(), rid))
                 .invoke(rid -> {
                     job.falRequestId = rid;
                     job.falEndpoint = call.endpointId();
@@ -351,10 +367,10 @@ public class JobPipeline {
      * webhooks that never came.
      */
     private Uni<Void> awaitCompletion(Job job, String endpointId, String requestId, int index, int steps) {
-        if (waits.takeCompleted(job.id)) {
+        if (waits.takeCompleted(job.id, requestId)) {
             return Uni.createFrom().voidItem(); // the poller of parked jobs just saw it COMPLETED: no need to ask again
         }
-        if (waits.takeExpired(job.id)) {
+        if (waits.takeExpired(job.id, requestId)) {
             return Uni.createFrom().failure(new FalException(0, "deadline", "fal did not finish within " + config.fal().requestDeadline(), null, true));
         }
         int[] logsSeen = { 0 };
@@ -514,6 +530,10 @@ public class JobPipeline {
         return finish(job, outcome.outputs());
     }
 
+    private static final String MARK_FAILED_STAGE = """
+            update jobs set stages = jsonb_set(stages, array[stage], coalesce(stages -> stage, '{}'::jsonb) || $2::jsonb)
+            where id = $1 and status in ('queued', 'running') and stage is not null and stage not in ('ingest', 'queued', 'finish')""";
+
     private Uni<Void> fail(UUID id, Throwable failure) {
         String code;
         String message;
@@ -542,23 +562,22 @@ public class JobPipeline {
         }
         boolean[] recorded = { false };
         boolean[] hooked = { false };
-        String[] failedStage = { null };
-        return update(id, j -> {
-            if (j.status.terminal()) {
-                return; // cancelled meanwhile: the cancellation is the job's end, not this failure
-            }
-            recorded[0] = true;
-            failedStage[0] = j.stage;
-            hooked[0] = j.webhookUrl != null;
-            j.status = JobStatus.FAILED;
-            j.errorCode = code;
-            j.errorMessage = message;
-            j.finishedAt = Instant.now();
-        }).call(() -> failedStage[0] == null || failedStage[0].equals("finish") ? Uni.createFrom().voidItem()
-                : stageLog.merge(id, failedStage[0], new JsonObject().put("status", "failed")
-                        .put("error", new JsonObject().put("code", code).put("message", message))))
+        // the failed stage is marked before the status says failed: a retry (allowed only once failed) always finds it
+        JsonObject mark = new JsonObject().put("status", "failed").put("error", new JsonObject().put("code", code).put("message", message));
+        return pool.preparedQuery(MARK_FAILED_STAGE).execute(Tuple.of(id, mark)).replaceWithVoid()
+                .chain(() -> update(id, j -> {
+                    if (j.status.terminal()) {
+                        return; // cancelled meanwhile: the cancellation is the job's end, not this failure
+                    }
+                    recorded[0] = true;
+                    hooked[0] = j.webhookUrl != null;
+                    j.status = JobStatus.FAILED;
+                    j.errorCode = code;
+                    j.errorMessage = message;
+                    j.finishedAt = Instant.now();
+                }))
                 .chain(() -> recorded[0] ? report(id, JobStatus.FAILED, "finish", 100, message, null, List.of())
-                .call(() -> hooked[0] ? webhooks.enqueue(id, "failed") : Uni.createFrom().voidItem()) : Uni.createFrom().voidItem())
+                        .call(() -> hooked[0] ? webhooks.enqueue(id, "failed") : Uni.createFrom().voidItem()) : Uni.createFrom().voidItem())
                 .onFailure().invoke(e -> Log.errorf(e, "job %s: could not record its failure", id))
                 .onFailure().recoverWithNull().replaceWithVoid();
     }

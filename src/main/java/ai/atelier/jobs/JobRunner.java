@@ -50,7 +50,8 @@ public class JobRunner {
             returning id, model""";
     private static final String HEARTBEAT = """
             update jobs set lease_until = now() + make_interval(secs => $2)
-            where lease_owner = $1 and id = any($3) and status in ('queued', 'running')""";
+            where lease_owner = $1 and id = any($3) and status in ('queued', 'running')
+            returning id""";
     private static final String RELEASE = """
             update jobs set lease_owner = null, lease_until = null
             where lease_owner = $1 and id = any($2) and status in ('queued', 'running')""";
@@ -68,6 +69,9 @@ public class JobRunner {
     private final String owner;
     private final Map<String, Integer> modelLimits;
     private final Map<UUID, String> inFlight = new ConcurrentHashMap<>();
+    private final Map<UUID, String> relaunch = new ConcurrentHashMap<>();
+    /** Parked jobs whose fal request is done, waiting for room among the starting jobs (they fetch, download, store). */
+    private final java.util.Queue<UUID> resumable = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** Jobs in their database-heavy start (claim → submitted to fal): bounded, so a burst does not queue at the pool. */
     private final java.util.concurrent.atomic.AtomicInteger starting = new java.util.concurrent.atomic.AtomicInteger();
     private final AtomicBoolean claiming = new AtomicBoolean();
@@ -130,6 +134,11 @@ public class JobRunner {
     public void poke() {
         if (!accepting) {
             return;
+        }
+        // jobs fal is done with come before new ones: they are paid for, and finishing them frees memory
+        UUID next;
+        while (starting.get() < config.maxStarting() && (next = resumable.poll()) != null) {
+            resume(next);
         }
         again.set(true);
         if (!claiming.compareAndSet(false, true)) {
@@ -194,6 +203,7 @@ public class JobRunner {
 
     private void launch(UUID id, String model) {
         if (inFlight.putIfAbsent(id, model) != null) {
+            relaunch.put(id, model); // still ending its previous run here (a retry came in): run it again right after
             return;
         }
         starting.incrementAndGet();
@@ -217,16 +227,34 @@ public class JobRunner {
         if (!inFlight.containsKey(id)) {
             return;
         }
+        if (starting.incrementAndGet() > config.maxStarting()) {
+            // a burst of completions: wait for room like new jobs do, instead of all fetching and storing at once
+            starting.decrementAndGet();
+            resumable.add(id);
+            return;
+        }
         onNewContext(() -> pipeline.run(id, () -> stillOwned(id), () -> {
         }))
-                .onTermination().invoke(() -> ended(id))
+                .onTermination().invoke(() -> {
+                    starting.decrementAndGet();
+                    ended(id);
+                    UUID next = resumable.poll();
+                    if (next != null) {
+                        resume(next);
+                    }
+                })
                 .subscribe().with(ok -> { }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id));
     }
 
     /** A pipeline run ended: the job is done (or someone else's), unless it was parked to wait on fal. */
     private void ended(UUID id) {
         if (!waits.isParked(id)) {
+            waits.forget(id);
             inFlight.remove(id);
+            String model = relaunch.remove(id);
+            if (model != null) {
+                launch(id, model); // claimed again (a retry) while this run was ending
+            }
             poke();
         }
     }
@@ -237,7 +265,17 @@ public class JobRunner {
         }
         UUID[] ids = inFlight.keySet().toArray(UUID[]::new);
         onNewContext(() -> pool.preparedQuery(HEARTBEAT).execute(Tuple.of(owner, config.lease().toMillis() / 1000.0, ids)))
-                .subscribe().with(ok -> { }, e -> Log.warnf("Job runner %s: heartbeat failed: %s", owner, e.getMessage()));
+                .subscribe().with(rows -> {
+                    // a parked job whose lease was not renewed ended elsewhere (cancelled, deadline) or is someone
+                    // else's now: run it again here, so it sees that and lets go instead of waiting on fal
+                    Set<UUID> renewed = new java.util.HashSet<>();
+                    rows.forEach(r -> renewed.add(r.getUUID("id")));
+                    for (UUID id : ids) {
+                        if (!renewed.contains(id) && waits.isParked(id)) {
+                            waits.release(id);
+                        }
+                    }
+                }, e -> Log.warnf("Job runner %s: heartbeat failed: %s", owner, e.getMessage()));
     }
 
     private Uni<Void> release(List<UUID> ids) {

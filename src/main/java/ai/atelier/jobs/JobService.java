@@ -123,6 +123,12 @@ public class JobService {
         if (model.acceptsPrompt() && !model.promptRequired() && !promptWritten && !hasReference && (prompt == null || prompt.isEmpty())) {
             throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a prompt, a style or a reference background image");
         }
+        if (model.acceptsPrompt() && !model.promptRequired() && s.images().size() > 1
+                && (s.images().size() > 2 || !"reference".equals(s.images().get(s.images().size() - 1).role()))) {
+            // bria: the second picture is only ever the reference background, never a guess from its position
+            throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id()
+                    + " takes one photo, plus an optional reference background as reference_image_url");
+        }
         if (hasReference && prompt != null && !prompt.isEmpty()) {
             throw Problem.invalid("prompt-and-reference", "Prompt and reference image", "Give a prompt or a reference background image, not both");
         }
@@ -244,6 +250,9 @@ public class JobService {
     }
 
     private static Map<String, Object> checkStyle(Style style, String field) {
+        if (style == null) {
+            throw Problem.invalid("invalid-style", "Invalid style", field + " must be an object {\"name\", \"description\"}");
+        }
         String name = style.name() == null ? "" : style.name().strip();
         String description = style.description() == null ? "" : style.description().strip();
         if (name.isEmpty() || name.length() > 60) {
@@ -418,9 +427,11 @@ public class JobService {
                         List<Map<String, Object>> styles = new ArrayList<>();
                         for (Map<String, Object> st : ProductShoots.styles(job)) {
                             if ("failed".equals(st.get("status"))) {
+                                // each style by its own failure: one that may have outlived its error keeps its request
+                                boolean keepStyle = st.get("error") instanceof Map<?, ?> err && TRANSIENT.contains(err.get("code"));
                                 st.put("status", "pending");
                                 st.remove("error");
-                                if (!keepRequests) {
+                                if (!keepStyle) {
                                     st.remove("fal_request_id");
                                     st.remove("prompt_request_id");
                                 }
@@ -545,7 +556,9 @@ public class JobService {
     }
 
     JobView view(Job job, Progress live) {
-        boolean useLive = live != null && !job.status.terminal();
+        // live progress completes a running row; a terminal state comes only from the row (Redis may say
+        // "failed" a moment before a row read earlier in this request does, without the error it carries)
+        boolean useLive = live != null && !job.status.terminal() && !java.util.Set.of("succeeded", "failed", "cancelled").contains(live.status());
         return new JobView(job.id, job.model, priorityWord(job.priority), useLive && live.status() != null ? live.status() : job.status.wire(),
                 useLive ? live.stage() : job.stage, useLive ? Math.max(live.percent(), job.progress) : job.progress,
                 useLive ? live.message() : job.status == JobStatus.FAILED ? job.errorMessage : null,
@@ -554,11 +567,26 @@ public class JobService {
                 useLive && live.logs() != null && !live.logs().isEmpty() ? live.logs() : null,
                 job.createdAt, job.updatedAt, job.finishedAt, job.deadlineAt,
                 job.cancelRequestedAt == null ? null : new JobView.CancellationView(job.cancelRequestedAt, job.falCancelStatus, job.mayBeBilled),
-                job.kind, job.categories, job.finalPrompt,
+                job.kind, ordered(job.categories), job.finalPrompt,
                 job.initImage == null ? null : new JobView.InitImageView(String.valueOf(job.initImage.get("role")),
                         job.initImage.get("index") instanceof Number n ? n.intValue() : null, String.valueOf(job.initImage.get("reason"))),
                 job.stages == null || job.stages.isEmpty() ? null : job.stages, cost(job), shootView(job), job.result,
                 job.retries == 0 ? null : job.retries);
+    }
+
+    /** The categories in seed 002's order (jsonb keeps its own key order). */
+    private static Map<String, Object> ordered(Map<String, Object> categories) {
+        if (categories == null) {
+            return null;
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        ai.atelier.prompts.Categories.KEYS.forEach(k -> {
+            if (categories.containsKey(k)) {
+                out.put(k, categories.get(k));
+            }
+        });
+        categories.forEach(out::putIfAbsent);
+        return out;
     }
 
     /** What the job's LLM calls cost so far, as fal's router reported it (image generation is billed by fal per model, not reported). */

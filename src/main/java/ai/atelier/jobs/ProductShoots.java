@@ -71,6 +71,10 @@ public class ProductShoots {
         this.config = config;
     }
 
+    private static boolean finished(Map<String, Object> style) {
+        return "succeeded".equals(style.get("status"));
+    }
+
     @SuppressWarnings("unchecked")
     static List<Map<String, Object>> styles(Job job) {
         Object list = job.shoot == null ? null : job.shoot.get("styles");
@@ -84,12 +88,16 @@ public class ProductShoots {
     public Uni<Outcome> run(Job job, ModelStrategy model, Supplier<Uni<Boolean>> stillOwned) {
         List<Map<String, Object>> styles = styles(job);
         int total = styles.size();
-        AtomicInteger done = new AtomicInteger((int) styles.stream().filter(s -> "succeeded".equals(s.get("status"))).count());
+        // styles a previous run finished count as done from the start, and are not counted again
+        AtomicInteger done = new AtomicInteger((int) styles.stream().filter(ProductShoots::finished).count());
         return pipeline.inputUrls(job, 1)
                 .chain(urls -> report(job.id, done.get(), total)
                         .chain(() -> Multi.createFrom().range(0, total)
-                                .onItem().transformToUni(i -> runStyle(job, model, i, styles.get(i), urls, stillOwned)
-                                        .call(() -> report(job.id, done.incrementAndGet(), total)))
+                                .onItem().transformToUni(i -> {
+                                    boolean already = finished(styles.get(i));
+                                    return runStyle(job, model, i, styles.get(i), urls, stillOwned)
+                                            .call(() -> already ? Uni.createFrom().voidItem() : report(job.id, done.incrementAndGet(), total));
+                                })
                                 .merge(Math.max(1, config.shoots().maxParallelStyles()))
                                 .collect().asList()))
                 .map(results -> {
@@ -205,7 +213,7 @@ public class ProductShoots {
 
     private Uni<Void> report(UUID id, int done, int total) {
         int percent = 30 + 55 * done / Math.max(1, total);
-        return progress.put(id, new Progress("running", "infer", percent, "Generated " + done + " of " + total + " styles", null, List.of(),
+        return progress.put(id, new Progress("running", "infer", percent, done + " of " + total + " styles done", null, List.of(),
                 Instant.now())).onFailure().recoverWithNull();
     }
 }

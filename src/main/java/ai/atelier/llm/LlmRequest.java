@@ -27,10 +27,7 @@ public record LlmRequest(
         if (prompt.length() > 100_000) {
             throw Problem.invalid("prompt-too-long", "Prompt too long", "A prompt may have at most 100000 characters");
         }
-        String m = model == null || model.isBlank() ? defaultModel : model.strip();
-        if (m.length() > 200 || !m.matches("[A-Za-z0-9._:/\\-]+")) {
-            throw Problem.invalid("invalid-llm-model", "Invalid LLM model", "model must be an OpenRouter model id such as openai/gpt-5-mini");
-        }
+        String m = model == null || model.isBlank() ? defaultModel : checkModel(model);
         if (systemPrompt != null && systemPrompt.length() > 20_000) {
             throw Problem.invalid("system-prompt-too-long", "System prompt too long", "system_prompt may have at most 20000 characters");
         }
@@ -44,6 +41,18 @@ public record LlmRequest(
             throw Problem.invalid("too-many-images", "Too many images", "At most 4 images");
         }
         return new LlmRequest(prompt, m, systemPrompt, temperature, maxTokens, reasoning, imageUrls);
+    }
+
+    /** An OpenRouter model id as given (stripped), null when absent; a 422 when it cannot be one. */
+    public static String checkModel(String model) {
+        if (model == null || model.isBlank()) {
+            return null;
+        }
+        String m = model.strip();
+        if (m.length() > 200 || !m.matches("[A-Za-z0-9._:/\\-]+")) {
+            throw Problem.invalid("invalid-llm-model", "Invalid LLM model", "model must be an OpenRouter model id such as openai/gpt-5-mini");
+        }
+        return m;
     }
 
     public String endpoint() {

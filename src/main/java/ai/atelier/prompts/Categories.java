@@ -91,12 +91,14 @@ public final class Categories {
         if (json == null) {
             throw new Unusable("the vision model's answer has no JSON object: " + abbreviate(output));
         }
+        json = unwrapped(json);
         Map<String, String> values = new LinkedHashMap<>();
         for (String key : json.fieldNames()) {
             String canonical = ALIASES.get(normalise(key));
             Object v = json.getValue(key);
-            if (canonical != null && !values.containsKey(canonical) && v != null && !String.valueOf(v).isBlank()) {
-                values.put(canonical, clean(v));
+            String value = v == null ? "" : clean(v);
+            if (canonical != null && !values.containsKey(canonical) && !value.isBlank()) {
+                values.put(canonical, value);
             }
         }
         if (values.get("price_range") != null) {
@@ -119,11 +121,26 @@ public final class Categories {
         return new Parsed(ordered, missing);
     }
 
+    /** {@code {"categories": {...}}} and the like: the categories one level down, when the top has none of them. */
+    private static JsonObject unwrapped(JsonObject json) {
+        boolean known = json.fieldNames().stream().anyMatch(k -> ALIASES.containsKey(normalise(k)) && !(json.getValue(k) instanceof JsonObject));
+        if (!known) {
+            for (String k : json.fieldNames()) {
+                if (json.getValue(k) instanceof JsonObject inner) {
+                    return inner;
+                }
+            }
+        }
+        return json;
+    }
+
     /** Seed 002's text form, one {@code - key: value} line per category, as the prompt writer gets them. */
     public static String asLines(Map<String, ?> categories) {
         StringBuilder b = new StringBuilder();
-        for (Map.Entry<String, ?> e : categories.entrySet()) {
-            b.append(b.isEmpty() ? "" : "\n").append("- ").append(e.getKey()).append(": ").append(e.getValue());
+        List<String> order = new ArrayList<>(KEYS.stream().filter(categories::containsKey).toList());
+        categories.keySet().stream().filter(k -> !order.contains(k)).forEach(order::add); // jsonb does not keep the order
+        for (String key : order) {
+            b.append(b.isEmpty() ? "" : "\n").append("- ").append(key).append(": ").append(categories.get(key));
         }
         return b.toString();
     }
@@ -171,7 +188,7 @@ public final class Categories {
 
     private static String clean(Object v) {
         String s = v instanceof Iterable<?> list ? String.join(", ", java.util.stream.StreamSupport.stream(list.spliterator(), false)
-                .map(String::valueOf).toList()) : String.valueOf(v);
+                .map(String::valueOf).map(String::strip).filter(x -> !x.isEmpty()).toList()) : String.valueOf(v);
         s = s.strip();
         return s.length() > 100 ? s.substring(0, 100) : s;
     }

@@ -20,21 +20,23 @@ public final class ServerSentEvents {
     public static Multi<String> data(Multi<Buffer> chunks) {
         return Multi.createFrom().deferred(() -> {
             Parser parser = new Parser();
-            return chunks.onItem().transformToIterable(b -> parser.feed(b.toString()))
+            return chunks.onItem().transformToIterable(b -> parser.feed(b.getBytes()))
                     .onCompletion().switchTo(() -> Multi.createFrom().iterable(parser.end()));
         });
     }
 
-    /** One stream's state: the partial line and the data lines of the event being read. */
+    /**
+     * One stream's state: the bytes of the line being read (decoded as UTF-8 only once the line is whole,
+     * so a character cut between two chunks survives) and the data lines of the event being read.
+     */
     static final class Parser {
-        private final StringBuilder line = new StringBuilder();
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
         private final List<String> data = new ArrayList<>();
         private boolean lastWasCr;
 
-        List<String> feed(String text) {
+        List<String> feed(byte[] bytes) {
             List<String> events = new ArrayList<>();
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
+            for (byte c : bytes) {
                 if (c == '\n' && lastWasCr) {
                     lastWasCr = false;
                     continue;
@@ -43,15 +45,19 @@ public final class ServerSentEvents {
                 if (c == '\n' || c == '\r') {
                     endLine(events);
                 } else {
-                    line.append(c);
+                    line.write(c);
                 }
             }
             return events;
         }
 
+        List<String> feed(String text) {
+            return feed(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
         List<String> end() {
             List<String> events = new ArrayList<>();
-            if (!line.isEmpty()) {
+            if (line.size() > 0) {
                 endLine(events);
             }
             endLine(events);
@@ -59,8 +65,8 @@ public final class ServerSentEvents {
         }
 
         private void endLine(List<String> events) {
-            String l = line.toString();
-            line.setLength(0);
+            String l = line.toString(java.nio.charset.StandardCharsets.UTF_8);
+            line.reset();
             if (l.isEmpty()) {
                 if (!data.isEmpty()) {
                     events.add(String.join("\n", data));

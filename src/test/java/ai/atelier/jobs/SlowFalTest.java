@@ -38,7 +38,7 @@ class SlowFalTest {
     }
 
     @Test
-    void aFalThatNeverAnswersFailsTheJobWithAReason() {
+    void aSubmitLostAfterSendingIsNotSentAgainBecauseFalMayHaveIt() {
         Simulator.reset();
         Simulator.fault(Map.of("target", "submit", "drop", true, "times", 3));
         String id = io.restassured.RestAssured.given().contentType("application/json").body(Map.of("model", "flux-schnell", "prompt", "gone"))
@@ -46,6 +46,19 @@ class SlowFalTest {
         JsonPath job = Jobs.awaitTerminal(id);
         assertThat(job.getString("status")).isEqualTo("failed");
         assertThat(job.getString("error.code")).isEqualTo("fal_unreachable");
+        // the connection dropped after the request went out: a second submit could make fal run (and bill) it twice
+        assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(1);
+    }
+
+    @Test
+    void aSubmitFalRefusesIsSentAgainUntilTheAttemptsRunOut() {
+        Simulator.reset();
+        Simulator.fault(Map.of("target", "submit", "status", 503, "error_type", "runner_scaling_error", "times", 3));
+        String id = io.restassured.RestAssured.given().contentType("application/json").body(Map.of("model", "flux-schnell", "prompt", "busy"))
+                .post("/v1/jobs").then().statusCode(202).extract().path("id");
+        JsonPath job = Jobs.awaitTerminal(id);
+        assertThat(job.getString("status")).isEqualTo("failed");
+        assertThat(job.getString("error.code")).isEqualTo("fal_runner_scaling_error");
         assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(3);
     }
 }

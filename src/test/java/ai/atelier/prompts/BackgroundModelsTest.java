@@ -71,6 +71,10 @@ class BackgroundModelsTest {
                 .body("type", endsWith("/prompt-and-reference"));
         given().contentType(ContentType.JSON).body(Map.of("model", "bria-background-replace", "image_url", Images.dataUrl(Images.png(300, 300))))
                 .post("/v1/jobs").then().statusCode(422).body("type", endsWith("/missing-prompt"));
+        // a second photo is the reference background only when it says so, never by its position
+        given().contentType(ContentType.JSON).body(Map.of("model", "bria-background-replace", "prompt", "a beach", "image_urls",
+                List.of(Images.dataUrl(Images.png(300, 300)), Images.dataUrl(Images.png(300, 300))))).post("/v1/jobs").then().statusCode(422)
+                .body("type", endsWith("/wrong-image-count"));
     }
 
     @Test

@@ -38,6 +38,14 @@ class CategoriesTest {
     }
 
     @Test
+    void readsCategoriesWrappedOneLevelDownAndIgnoresEmptyValues() {
+        assertThat(Categories.parse("{\"categories\": " + TIDY + "}").values()).isEqualTo(Categories.parse(TIDY).values());
+        Categories.Parsed p = Categories.parse(TIDY.replace("\"vibe\": \"Urban/Street\"", "\"vibe\": [\" \"]"));
+        assertThat(p.values()).containsEntry("vibe", "Unknown");
+        assertThat(p.missing()).containsExactly("vibe");
+    }
+
+    @Test
     void aPriceOutsideTheClosedSetBecomesUnknown() {
         assertThat(Categories.parse(TIDY.replace("Mid-range", "Affordable")).values()).containsEntry("price_range", "Unknown");
     }

@@ -162,9 +162,8 @@ class ProductShootTest {
                 .timeout(java.time.Duration.ofSeconds(30)).header("Accept", "text/event-stream").build();
         List<String> messages = java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofLines()).body()
                 .filter(l -> l.startsWith("data:")).map(l -> new JsonPath(l.substring(5).trim()).getString("message"))
-                .filter(m -> m != null && m.matches("Generated \\d of 3 styles")).distinct().toList();
-        assertThat(messages).containsExactly("Generated 0 of 3 styles", "Generated 1 of 3 styles", "Generated 2 of 3 styles",
-                "Generated 3 of 3 styles");
+                .filter(m -> m != null && m.matches("\\d of 3 styles done")).distinct().toList();
+        assertThat(messages).containsExactly("0 of 3 styles done", "1 of 3 styles done", "2 of 3 styles done", "3 of 3 styles done");
         assertThat(Jobs.awaitTerminal(id).getString("status")).isEqualTo("succeeded");
     }
 
@@ -207,6 +206,8 @@ class ProductShootTest {
         given().contentType(ContentType.JSON).body(Map.of("image_url", photo, "model", "bria-background-remove")).post("/v1/product-shoots")
                 .then().statusCode(422).body("type", endsWith("/model-not-for-shoots"));
         given().contentType(ContentType.JSON).body(Map.of("image_url", photo, "styles", List.of(Map.of("name", "A")))).post("/v1/product-shoots")
+                .then().statusCode(422).body("type", endsWith("/invalid-style"));
+        given().contentType(ContentType.JSON).body("{\"image_url\": \"" + photo + "\", \"styles\": [null]}").post("/v1/product-shoots")
                 .then().statusCode(422).body("type", endsWith("/invalid-style"));
         assertThat(Db.count("kind = 'product_shoot'")).isEqualTo(shoots);
     }

@@ -76,8 +76,18 @@ public class LlmResource {
         request.checked("default");
         return llm.stream(request).map(JsonObject::getMap)
                 // once events flow the status is sent: a failure becomes a last event the client can read
-                .onFailure().recoverWithItem(e -> Map.of("partial", false, "error", e instanceof ai.atelier.fal.FalException f
-                        ? "fal: " + f.getMessage() : "the stream failed (" + e.getClass().getSimpleName() + ")"));
+                .onFailure().recoverWithItem(e -> Map.of("partial", false, "error", describe(e)));
+    }
+
+    /** What a client reads in the last event of a failed stream: the same words a problem+json would carry. */
+    private static String describe(Throwable e) {
+        if (e instanceof ai.atelier.fal.FalException f) {
+            return "fal: " + f.getMessage();
+        }
+        if (e instanceof Problem p) {
+            return p.title() + ": " + p.getMessage();
+        }
+        return "the stream failed (" + e.getClass().getSimpleName() + ")";
     }
 
     /** {@code POST /v1/products/analyze} as JSON. */
@@ -93,7 +103,7 @@ public class LlmResource {
         if (request == null || request.imageUrl() == null || request.imageUrl().isBlank()) {
             throw Problem.invalid("missing-image", "Missing image", "Send image_url: an http(s) URL or a data URL");
         }
-        return llm.analyse(Ingest.Source.url(request.imageUrl(), "product"), request.model());
+        return llm.analyse(Ingest.Source.url(request.imageUrl(), "product"), LlmRequest.checkModel(request.model()));
     }
 
     @POST
@@ -104,7 +114,8 @@ public class LlmResource {
         if (image == null) {
             throw Problem.invalid("missing-image", "Missing image", "Send the photo as the multipart part 'image'");
         }
-        return uploads.read(List.of(image)).chain(sources -> llm.analyse(sources.get(0), model));
+        String checked = LlmRequest.checkModel(model);
+        return uploads.read(List.of(image)).chain(sources -> llm.analyse(sources.get(0), checked));
     }
 
     /** {@code POST /v1/prompts/background}: seed 002's generate-bg-prompt. */
@@ -128,10 +139,16 @@ public class LlmResource {
         if (style == null || style.description() == null || style.description().isBlank()) {
             throw Problem.invalid("missing-style", "Missing style", "Send style {name, description} or style_type");
         }
+        if (request.categories().size() > 30 || request.categories().values().stream().anyMatch(v -> String.valueOf(v).length() > 200)) {
+            throw Problem.invalid("invalid-categories", "Invalid categories", "categories: at most 30 keys, each value at most 200 characters");
+        }
+        if (style.description().length() > 1000 || (style.name() != null && style.name().length() > 60)) {
+            throw Problem.invalid("invalid-style", "Invalid style", "style: name at most 60, description at most 1000 characters");
+        }
         String mode = request.mode() == null ? "llm" : request.mode();
         if (!List.of("llm", "template").contains(mode)) {
             throw Problem.invalid("invalid-prompt-mode", "Invalid prompt mode", "mode must be llm or template");
         }
-        return llm.backgroundPrompt(request.categories(), style, mode, request.model());
+        return llm.backgroundPrompt(request.categories(), style, mode, LlmRequest.checkModel(request.model()));
     }
 }
