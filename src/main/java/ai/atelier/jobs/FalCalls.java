@@ -62,14 +62,18 @@ public class FalCalls {
      * must be cancelled here, or it runs (and is billed) for a job nobody wants any more.
      */
     Uni<Void> cancelledMeanwhile(UUID jobId, String endpointId, String requestId) {
-        return pool.preparedQuery("select status from jobs where id = $1").execute(io.vertx.mutiny.sqlclient.Tuple.of(jobId)).chain(rows -> {
-            if (rows.rowCount() > 0 && "cancelled".equals(rows.iterator().next().getString(0))) {
-                Log.infof("job %s: cancelled while fal request %s was being submitted; cancelling it at fal", jobId, requestId);
-                return fal.cancel(endpointId, requestId).onFailure().recoverWithItem("UNREACHABLE")
-                        .chain(answer -> Uni.createFrom().failure(new JobPipeline.Cancelled(jobId)));
-            }
+        return pool.preparedQuery("select status from jobs where id = $1").execute(io.vertx.mutiny.sqlclient.Tuple.of(jobId))
+                .chain(rows -> cancelIfCancelled(jobId, endpointId, requestId, rows.rowCount() == 0 ? null : rows.iterator().next().getString(0)));
+    }
+
+    /** {@link #cancelledMeanwhile} when the job's status is already known (read by the statement that recorded the request). */
+    Uni<Void> cancelIfCancelled(UUID jobId, String endpointId, String requestId, String status) {
+        if (!"cancelled".equals(status)) {
             return Uni.createFrom().voidItem();
-        });
+        }
+        Log.infof("job %s: cancelled while fal request %s was being submitted; cancelling it at fal", jobId, requestId);
+        return fal.cancel(endpointId, requestId).onFailure().recoverWithItem("UNREACHABLE")
+                .chain(answer -> Uni.createFrom().failure(new JobPipeline.Cancelled(jobId)));
     }
 
     /**

@@ -1,8 +1,6 @@
 package ai.atelier.jobs;
 
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,23 +45,17 @@ public class FalWaits {
         final UUID jobId;
         final String endpointId;
         final String requestId;
-        final int index;
-        final int steps;
+        final FalProgress reporter;
         final long deadlineNanos;
-        int logsSeen;
-        String lastSignature;
         volatile long dueNanos;
         volatile boolean polling;
 
-        Wait(UUID jobId, String endpointId, String requestId, int index, int steps, long deadlineNanos, int logsSeen, String lastSignature) {
+        Wait(UUID jobId, String endpointId, String requestId, FalProgress reporter, long deadlineNanos) {
             this.jobId = jobId;
             this.endpointId = endpointId;
             this.requestId = requestId;
-            this.index = index;
-            this.steps = steps;
+            this.reporter = reporter;
             this.deadlineNanos = deadlineNanos;
-            this.logsSeen = logsSeen;
-            this.lastSignature = lastSignature;
         }
     }
 
@@ -120,10 +112,6 @@ public class FalWaits {
         return byJob.containsKey(jobId);
     }
 
-    public int parked() {
-        return byJob.size();
-    }
-
     /** True once for a job whose fal request (this one) passed its deadline while parked. */
     boolean takeExpired(UUID jobId, String requestId) {
         return expired.remove(jobId, requestId);
@@ -141,8 +129,8 @@ public class FalWaits {
     }
 
     /** Parks a job on its fal request; answers the signal the pipeline ends with. */
-    Parked park(UUID jobId, String endpointId, String requestId, int index, int steps, long deadlineNanos, int logsSeen, String lastSignature) {
-        Wait w = new Wait(jobId, endpointId, requestId, index, steps, deadlineNanos, logsSeen, lastSignature);
+    Parked park(UUID jobId, String endpointId, String requestId, FalProgress reporter, long deadlineNanos) {
+        Wait w = new Wait(jobId, endpointId, requestId, reporter, deadlineNanos);
         w.dueNanos = System.nanoTime() + interval().toNanos();
         byRequest.put(requestId, jobId);
         byJob.put(jobId, w);
@@ -212,16 +200,9 @@ public class FalWaits {
         }
     }
 
-    /** Live progress as the pipeline reports it: only what changed (state, queue position, new log lines). */
+    /** Live progress as the pipeline reports it: only what changed. */
     private io.smallrye.mutiny.Uni<Void> report(Wait w, FalStatus s) {
-        List<String> fresh = s.logs().size() > w.logsSeen ? s.logs().subList(w.logsSeen, s.logs().size()) : List.of();
-        w.logsSeen = Math.max(w.logsSeen, s.logs().size());
-        String signature = s.status() + "/" + s.queuePosition();
-        if (fresh.isEmpty() && signature.equals(w.lastSignature)) {
-            return io.smallrye.mutiny.Uni.createFrom().voidItem();
-        }
-        w.lastSignature = signature;
-        return progress.put(w.jobId, new Progress(JobStatus.RUNNING.wire(), "infer", JobPipeline.percent(s, w.index, w.steps),
-                JobPipeline.describe(s), s.queuePosition(), List.copyOf(fresh), Instant.now())).onFailure().recoverWithNull();
+        Progress p = w.reporter.next(s);
+        return p == null ? io.smallrye.mutiny.Uni.createFrom().voidItem() : progress.put(w.jobId, p).onFailure().recoverWithNull();
     }
 }

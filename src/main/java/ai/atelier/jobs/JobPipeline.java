@@ -2,7 +2,6 @@ package ai.atelier.jobs;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +27,6 @@ import ai.atelier.models.ModelStrategy;
 import ai.atelier.prompts.Categories;
 import ai.atelier.prompts.Prompts;
 import ai.atelier.prompts.Style;
-import ai.atelier.problem.Problem;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
 import ai.atelier.storage.ObjectStore;
@@ -104,12 +102,6 @@ public class JobPipeline {
             super(message, null, false, false);
             this.code = code;
         }
-    }
-
-    /** Runs (or resumes) a job to a terminal state; never fails: a failure is recorded on the job. */
-    public Uni<Void> run(UUID id, Supplier<Uni<Boolean>> stillOwned) {
-        return run(id, stillOwned, () -> {
-        });
     }
 
     /**
@@ -198,10 +190,8 @@ public class JobPipeline {
         return stageLog.begin(job.id, "categorise", 15)
                 .chain(() -> report(job.id, JobStatus.RUNNING, "categorise", 15, "Looking at the product", null, List.of()))
                 .chain(() -> inputUrls(job, 1))
-                .chain(urls -> calls.once(job.id, "categorise", LlmCompletion.VISION, () -> new JsonObject()
-                        .put("prompt", Categories.VISION_PROMPT).put("model", visionModel)
-                        .put("temperature", config.llm().visionTemperature()).put("max_tokens", config.llm().visionMaxTokens())
-                        .put("image_urls", new JsonArray(urls)),
+                .chain(urls -> calls.once(job.id, "categorise", LlmCompletion.VISION,
+                        () -> Categories.visionRequest(visionModel, config.llm().visionTemperature(), config.llm().visionMaxTokens(), urls),
                         FalCalls.recorded(stageEntry(job, "categorise"), "fal_request_id"), stillOwned,
                         rid -> stageLog.merge(job.id, "categorise", new JsonObject().put("fal_request_id", rid).put("model", visionModel))))
                 .chain(result -> {
@@ -263,14 +253,12 @@ public class JobPipeline {
     /** Asks the prompt LLM (durably) for one prompt; an empty answer is a failure, not a silent template. */
     Uni<Written> writeWithLlm(UUID id, String what, Style style, Map<String, Object> categories, String clientPrompt, String promptModel,
             String recordedRequestId, Supplier<Uni<Boolean>> stillOwned, java.util.function.Function<String, Uni<Void>> record) {
-        return calls.once(id, what, LlmCompletion.ROUTER, () -> new JsonObject().put("prompt", Prompts.llmInstruction(style, categories, clientPrompt))
-                .put("model", promptModel).put("temperature", config.llm().promptTemperature()), recordedRequestId, stillOwned, record)
+        return calls.once(id, what, LlmCompletion.ROUTER,
+                () -> Prompts.writerRequest(style, categories, clientPrompt, promptModel, config.llm().promptTemperature()), recordedRequestId,
+                stillOwned, record)
                 .map(result -> {
                     LlmAnswer answer = LlmAnswer.of(result, promptModel);
-                    String text = Prompts.tidy(answer.requireOutput("the prompt model"));
-                    if (text.isBlank()) {
-                        throw new StageFailed("prompt_empty", "the prompt model returned an empty prompt");
-                    }
+                    String text = answer.requirePrompt();
                     return new Written(text, answer);
                 });
     }
@@ -289,7 +277,8 @@ public class JobPipeline {
         return job.stages != null && job.stages.get(stage) instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
     }
 
-    private static String option(Job job, String key, String fallback) {
+    /** A string option of the request, or the configured default. */
+    static String option(Job job, String key, String fallback) {
         return job.options.get(key) instanceof String s && !s.isBlank() ? s : fallback;
     }
 
@@ -350,9 +339,11 @@ public class JobPipeline {
     private Uni<String> submit(Job job, FalCall call, int index, List<String> imageUrls) {
         JsonObject payload = call.payload().apply(imageUrls);
         return fal.submit(call.endpointId(), payload, job.priority == 2 ? "low" : "normal")
-                .call(rid -> pool.preparedQuery("update jobs set fal_request_id = $2, fal_endpoint = $3, fal_step = $4, updated_at = now() where id = $1")
-                        .execute(Tuple.of(job.id, rid, call.endpointId(), index)))
-                .call(rid -> calls.cancelledMeanwhile(job.id, call.endpointId(), rid))
+                // the same statement says whether a cancel came while the submit was on its way
+                .call(rid -> pool.preparedQuery("update jobs set fal_request_id = $2, fal_endpoint = $3, fal_step = $4, updated_at = now() "
+                        + "where id = $1 returning status").execute(Tuple.of(job.id, rid, call.endpointId(), index))
+                        .chain(rows -> calls.cancelIfCancelled(job.id, call.endpointId(), rid,
+                                rows.rowCount() == 0 ? null : rows.iterator().next().getString(0))))
                 .invoke(rid -> {
                     job.falRequestId = rid;
                     job.falEndpoint = call.endpointId();
@@ -373,16 +364,14 @@ public class JobPipeline {
         if (waits.takeExpired(job.id, requestId)) {
             return Uni.createFrom().failure(new FalException(0, "deadline", "fal did not finish within " + config.fal().requestDeadline(), null, true));
         }
-        int[] logsSeen = { 0 };
-        String[] lastReported = { "" };
+        FalProgress reporter = new FalProgress(index, steps);
         long deadline = System.nanoTime() + config.fal().requestDeadline().toNanos();
         long parkAt = System.nanoTime() + waits.parkAfter().toNanos();
         Duration interval = fal.webhooksOn() ? config.fal().webhookPollInterval() : config.fal().pollInterval();
-        return poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, parkAt, interval);
+        return poll(job, endpointId, requestId, reporter, deadline, parkAt, interval);
     }
 
-    private Uni<Void> poll(Job job, String endpointId, String requestId, int index, int steps, int[] logsSeen, String[] lastReported,
-            long deadline, long parkAt, Duration interval) {
+    private Uni<Void> poll(Job job, String endpointId, String requestId, FalProgress reporter, long deadline, long parkAt, Duration interval) {
         // a status call that ran out of retries (fal down for a while) is not the job's end: fal still
         // holds the request, so wait and ask again until the request's deadline
         Uni<FalStatus> status = fal.status(endpointId, requestId)
@@ -392,15 +381,8 @@ public class JobPipeline {
                 });
         return status
                 .call(s -> {
-                    // report only what changed: a new state, a new queue position, or new log lines
-                    List<String> fresh = s.logs().size() > logsSeen[0] ? s.logs().subList(logsSeen[0], s.logs().size()) : List.of();
-                    logsSeen[0] = Math.max(logsSeen[0], s.logs().size());
-                    String signature = s.status() + "/" + s.queuePosition();
-                    if (fresh.isEmpty() && signature.equals(lastReported[0])) {
-                        return Uni.createFrom().voidItem();
-                    }
-                    lastReported[0] = signature;
-                    return report(job.id, JobStatus.RUNNING, "infer", percent(s, index, steps), describe(s), s.queuePosition(), List.copyOf(fresh));
+                    Progress p = reporter.next(s);
+                    return p == null ? Uni.createFrom().voidItem() : report(job.id, p);
                 })
                 .chain(s -> {
                     if (s.completed()) {
@@ -412,27 +394,14 @@ public class JobPipeline {
                     }
                     if (System.nanoTime() >= parkAt) {
                         // a long wait: give the pipeline up and leave a few fields to the poller (see FalWaits)
-                        return Uni.createFrom().failure(waits.park(job.id, endpointId, requestId, index, steps, deadline, logsSeen[0],
-                                lastReported[0]));
+                        return Uni.createFrom().failure(waits.park(job.id, endpointId, requestId, reporter, deadline));
                     }
                     // the next look: after the poll interval, or when the job is due to be parked if that comes first
                     Duration untilPark = Duration.ofNanos(Math.max(1_000_000, parkAt - System.nanoTime()));
                     Uni<Void> tick = Uni.createFrom().voidItem().onItem().delayIt().by(untilPark.compareTo(interval) < 0 ? untilPark : interval);
                     Uni<Void> wake = fal.webhooksOn() ? Uni.combine().any().of(tick, completions.await(requestId)).replaceWithVoid() : tick;
-                    return wake.chain(() -> poll(job, endpointId, requestId, index, steps, logsSeen, lastReported, deadline, parkAt, interval));
+                    return wake.chain(() -> poll(job, endpointId, requestId, reporter, deadline, parkAt, interval));
                 });
-    }
-
-    static int percent(FalStatus s, int index, int steps) {
-        int within = s.queued() ? 0 : s.completed() ? 100 : Math.min(90, 20 + 15 * s.logs().size());
-        return 25 + (55 * index + 55 * within / 100) / steps;
-    }
-
-    static String describe(FalStatus s) {
-        if (s.queued()) {
-            return "Waiting in fal's queue" + (s.queuePosition() == null ? "" : " (position " + s.queuePosition() + ")");
-        }
-        return s.completed() ? "Generated" : "Generating";
     }
 
     /** The job's first {@code limit} input images as fal should fetch them (the init image first, see Ingest). */
@@ -484,6 +453,12 @@ public class JobPipeline {
     }
 
     private Uni<Void> finish(Job job, List<JobFile> outputs) {
+        return succeed(job, j -> j.outputs = JobFiles.of(outputs))
+                .invoke(() -> Log.infof("job %s: succeeded with %d output(s)", job.id, outputs.size()));
+    }
+
+    /** The job's end when all went well: the row (with what {@code result} adds), live progress, the client's webhook. */
+    private Uni<Void> succeed(Job job, Consumer<Job> result) {
         return update(job.id, j -> {
             if (j.status.terminal()) {
                 throw new Cancelled(job.id); // cancelled while the last output was being copied
@@ -491,11 +466,10 @@ public class JobPipeline {
             j.status = JobStatus.SUCCEEDED;
             j.stage = "finish";
             j.progress = 100;
-            j.outputs = JobFiles.of(outputs);
+            result.accept(j);
             j.finishedAt = Instant.now();
         }).chain(() -> report(job.id, JobStatus.SUCCEEDED, "finish", 100, "Done", null, List.of()))
-                .call(() -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(job.id, "completed"))
-                .invoke(() -> Log.infof("job %s: succeeded with %d output(s)", job.id, outputs.size()));
+                .call(() -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(job.id, "completed"));
     }
 
     /** An LLM completion's end: the answer, its usage and cost go on the job; an empty answer is a failure. */
@@ -505,18 +479,7 @@ public class JobPipeline {
         answer.requireOutput("the model");
         Map<String, Object> stored = answer.asResult();
         return stageLog.merge(job.id, "infer", answer.measured())
-                .chain(() -> update(job.id, j -> {
-                    if (j.status.terminal()) {
-                        throw new Cancelled(job.id);
-                    }
-                    j.status = JobStatus.SUCCEEDED;
-                    j.stage = "finish";
-                    j.progress = 100;
-                    j.result = stored;
-                    j.finishedAt = Instant.now();
-                }))
-                .chain(() -> report(job.id, JobStatus.SUCCEEDED, "finish", 100, "Done", null, List.of()))
-                .call(() -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(job.id, "completed"))
+                .chain(() -> succeed(job, j -> j.result = stored))
                 .invoke(() -> Log.infof("job %s: completion of %d characters (%s tokens, $%s)", job.id, answer.output().length(),
                         answer.totalTokens(), answer.cost()));
     }
@@ -535,27 +498,9 @@ public class JobPipeline {
             where id = $1 and status in ('queued', 'running') and stage is not null and stage not in ('ingest', 'queued', 'finish')""";
 
     private Uni<Void> fail(UUID id, Throwable failure) {
-        String code;
-        String message;
-        if (failure instanceof StageFailed f) {
-            code = f.code;
-            message = f.getMessage();
-        } else if (failure instanceof ObjectStore.Unavailable u) {
-            code = "storage_unavailable";
-            message = u.getMessage();
-        } else if (failure instanceof LlmAnswer.Unusable u) {
-            code = u.code();
-            message = u.getMessage();
-        } else if (failure instanceof FalException f) {
-            code = f.code();
-            message = "fal: " + f.getMessage();
-        } else if (failure instanceof Problem p) {
-            code = p.slug();
-            message = p.getMessage();
-        } else {
-            code = "internal_error";
-            message = "Atelier failed while running the job (" + failure.getClass().getSimpleName() + ")";
-        }
+        Failure why = Failure.of(failure, "while running the job");
+        String code = why.code();
+        String message = why.message();
         Log.warnf("job %s: failed: %s: %s", id, code, message);
         if (code.equals("internal_error")) {
             Log.errorf(failure, "job %s: unexpected failure", id);
@@ -591,7 +536,11 @@ public class JobPipeline {
 
     private Uni<Void> report(UUID id, JobStatus status, String stage, int percent, String message, Integer queuePosition,
             List<String> logs) {
-        return progress.put(id, new Progress(status.wire(), stage, percent, message, queuePosition, logs, Instant.now()))
+        return report(id, new Progress(status.wire(), stage, percent, message, queuePosition, logs, Instant.now()));
+    }
+
+    private Uni<Void> report(UUID id, Progress p) {
+        return progress.put(id, p)
                 .onFailure().invoke(e -> Log.warnf("job %s: progress not written to Redis: %s", id, e.getMessage()))
                 .onFailure().recoverWithNull();
     }

@@ -214,11 +214,16 @@ public class JobRunner {
                 poke();
             }
         };
+        run(id, settled, () -> {
+            settled.run();
+            ended(id);
+        });
+    }
+
+    /** One run of a job's pipeline on a fresh context; {@code onEnd} whichever way it ends. */
+    private void run(UUID id, Runnable settled, Runnable onEnd) {
         onNewContext(() -> pipeline.run(id, () -> stillOwned(id), settled))
-                .onTermination().invoke(() -> {
-                    settled.run();
-                    ended(id);
-                })
+                .onTermination().invoke(onEnd)
                 .subscribe().with(ok -> { }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id));
     }
 
@@ -233,17 +238,12 @@ public class JobRunner {
             resumable.add(id);
             return;
         }
-        onNewContext(() -> pipeline.run(id, () -> stillOwned(id), () -> {
-        }))
-                .onTermination().invoke(() -> {
-                    starting.decrementAndGet();
-                    ended(id);
-                    UUID next = resumable.poll();
-                    if (next != null) {
-                        resume(next);
-                    }
-                })
-                .subscribe().with(ok -> { }, e -> Log.errorf(e, "job %s: pipeline ended abnormally", id));
+        run(id, () -> {
+        }, () -> {
+            starting.decrementAndGet();
+            ended(id);
+            poke(); // room for the next resumable job, even when this one parked again
+        });
     }
 
     /** A pipeline run ended: the job is done (or someone else's), unless it was parked to wait on fal. */

@@ -116,20 +116,22 @@ public class JobService {
         StageOptions stages = s.stages() == null ? new StageOptions(null, null, null, null, null) : s.stages();
         Map<String, Object> options = options(model, stages, shoot, s.images());
         boolean hasReference = s.images().stream().anyMatch(i -> "reference".equals(i.role()));
+        boolean promptGiven = prompt != null && !prompt.isEmpty();
         boolean promptWritten = stages.style() != null || shoot || "llm".equals(options.get("prompt_mode"));
-        if (model.promptRequired() && !promptWritten && (prompt == null || prompt.isEmpty())) {
+        if (!promptGiven && !promptWritten && model.promptRequired()) {
             throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a non-empty prompt");
         }
-        if (model.acceptsPrompt() && !model.promptRequired() && !promptWritten && !hasReference && (prompt == null || prompt.isEmpty())) {
-            throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a prompt, a style or a reference background image");
+        if (model.takesReferenceImage()) {
+            if (!promptGiven && !promptWritten && !hasReference) {
+                throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a prompt, a style or a reference background image");
+            }
+            if (s.images().size() > 1 && (s.images().size() > 2 || !"reference".equals(s.images().get(s.images().size() - 1).role()))) {
+                // the second picture is only ever the reference background, never a guess from its position
+                throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id()
+                        + " takes one photo, plus an optional reference background as reference_image_url");
+            }
         }
-        if (model.acceptsPrompt() && !model.promptRequired() && s.images().size() > 1
-                && (s.images().size() > 2 || !"reference".equals(s.images().get(s.images().size() - 1).role()))) {
-            // bria: the second picture is only ever the reference background, never a guess from its position
-            throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id()
-                    + " takes one photo, plus an optional reference background as reference_image_url");
-        }
-        if (hasReference && prompt != null && !prompt.isEmpty()) {
+        if (hasReference && promptGiven) {
             throw Problem.invalid("prompt-and-reference", "Prompt and reference image", "Give a prompt or a reference background image, not both");
         }
         if (shoot && (model.output() != ModelStrategy.Output.IMAGES || !model.acceptsPrompt() || model.endpoints().size() != 1)) {
@@ -144,8 +146,8 @@ public class JobService {
         }
         int images = s.images().size();
         // photos with seed 004's roles may outnumber what the model takes: the init image and the next ones go, all are kept
-        boolean roled = initImage(s.images()) != null;
-        if (images < model.minImages() || (images > model.maxImages() && !roled)) {
+        Map<String, Object> init = initImage(s.images());
+        if (images < model.minImages() || (images > model.maxImages() && init == null)) {
             throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id() + " takes "
                     + (model.minImages() == model.maxImages() ? String.valueOf(model.minImages()) : model.minImages() + " to " + model.maxImages())
                     + " image(s); the request has " + images);
@@ -164,7 +166,7 @@ public class JobService {
         hashed.put("$options", options);
         hashed.put("$shoot", shootState);
         return webhooks.check(s.webhook()).chain(webhook -> {
-            Prepared p = new Prepared(model, prompt, tuned, priority, options, shootState, webhook);
+            Prepared p = new Prepared(model, prompt, tuned, priority, options, shootState, webhook, init);
             if (key == null) {
                 return create(tenant, p, s, null, null).map(j -> new Submitted(j, false));
             }
@@ -203,7 +205,7 @@ public class JobService {
 
     /** A checked request, ready to be stored. */
     private record Prepared(ModelStrategy model, String prompt, Map<String, Object> tuned, short priority, Map<String, Object> options,
-            Map<String, Object> shoot, Webhooks.Spec webhook) {
+            Map<String, Object> shoot, Webhooks.Spec webhook, Map<String, Object> init) {
     }
 
     /** The stage options as the job row keeps them; checked here so a bad one is a 422 at submit, not a failed job. */
@@ -333,7 +335,7 @@ public class JobService {
         Map<String, Object> tuned = p.tuned();
         short priority = p.priority();
         Webhooks.Spec webhook = p.webhook();
-        Map<String, Object> init = initImage(s.images());
+        Map<String, Object> init = p.init() == null ? null : new LinkedHashMap<>(p.init());
         return ingest.ingest(id, initFirst(s.images(), init))
                 .map(inputs -> {
                     Job job = new Job();
@@ -528,8 +530,6 @@ public class JobService {
                               request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot, init_image)
             values ($1, $2, $3, 'queued', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18::jsonb,
                     $19::jsonb, $20::jsonb)""";
-    /** The JSON columns' format is Hibernate's (plain Jackson, field names as declared), not the REST API's snake_case. */
-    private static final com.fasterxml.jackson.databind.ObjectMapper COLUMNS = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /**
      * The hot path of every submit: one prepared INSERT through the reactive client. Through a Hibernate
@@ -540,19 +540,14 @@ public class JobService {
         io.vertx.mutiny.sqlclient.Tuple row = io.vertx.mutiny.sqlclient.Tuple.tuple().addUUID(job.id).addString(job.tenant)
                     .addString(job.model).addString(job.stage).addInteger(job.progress).addString(job.prompt)
                     // JsonObject, not String: the client would encode a String as a JSON string literal
-                    .addJsonObject(json(job.params)).addJsonObject(json(job.inputs))
+                    .addJsonObject(Columns.json(job.params)).addJsonObject(Columns.json(job.inputs))
                     .addString(job.source).addShort(job.priority).addString(job.idempotencyKey).addString(job.requestHash)
                     .addString(job.webhookUrl).addString(job.webhookEvents)
                     .addOffsetDateTime(job.deadlineAt == null ? null : job.deadlineAt.atOffset(java.time.ZoneOffset.UTC))
                     .addOffsetDateTime(job.createdAt.atOffset(java.time.ZoneOffset.UTC))
-                    .addString(job.kind).addJsonObject(json(job.options)).addJsonObject(json(job.shoot)).addJsonObject(json(job.initImage));
+                    .addString(job.kind).addJsonObject(Columns.json(job.options)).addJsonObject(Columns.json(job.shoot))
+                .addJsonObject(Columns.json(job.initImage));
         return pool.preparedQuery(INSERT).execute(row).replaceWithVoid();
-    }
-
-    /** A column's JSON, converted in memory (no text round trip: this is on every submit). */
-    @SuppressWarnings("unchecked")
-    private static io.vertx.core.json.JsonObject json(Object value) {
-        return value == null ? null : new io.vertx.core.json.JsonObject(COLUMNS.convertValue(value, Map.class));
     }
 
     JobView view(Job job, Progress live) {
@@ -620,7 +615,7 @@ public class JobService {
         for (Map<String, Object> st : ProductShoots.styles(job)) {
             JobView.FileView output = null;
             if (st.get("output") instanceof Map<?, ?> out) {
-                output = files(List.of(COLUMNS.convertValue(out, JobFile.class))).get(0);
+                output = files(List.of(Columns.file(out))).get(0);
                 generated++;
             }
             JobView.ErrorView error = null;

@@ -11,15 +11,11 @@ import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.fal.FalException;
 import ai.atelier.fal.FalImage;
-import ai.atelier.llm.LlmAnswer;
 import ai.atelier.models.FalCall;
 import ai.atelier.models.ModelStrategy;
-import ai.atelier.problem.Problem;
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
 import ai.atelier.prompts.Prompts;
@@ -52,10 +48,6 @@ public class ProductShoots {
             update jobs set updated_at = now(),
                    shoot = jsonb_set(shoot, array['styles', $2::text], (shoot -> 'styles' -> $3::int) || $4::jsonb)
             where id = $1""";
-    /** The row's JSON format: field names as declared (not the REST API's snake_case), like the other JSON columns. */
-    private static final ObjectMapper COLUMNS = new ObjectMapper();
-    private static final com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>> MAP = new com.fasterxml.jackson.core.type.TypeReference<>() {
-    };
 
     private final JobPipeline pipeline;
     private final FalCalls calls;
@@ -121,20 +113,20 @@ public class ProductShoots {
             Supplier<Uni<Boolean>> stillOwned) {
         Style style = new Style(String.valueOf(state.get("name")), String.valueOf(state.get("description")));
         if ("succeeded".equals(state.get("status")) && state.get("output") instanceof Map<?, ?> out) {
-            return Uni.createFrom().item(result(index, style, COLUMNS.convertValue(out, JobFile.class), null));
+            return Uni.createFrom().item(result(index, style, Columns.file(out), null));
         }
         long t0 = System.nanoTime();
         return prompt(job, index, style, state, stillOwned)
                 .chain(prompt -> generate(job, model, index, style, state, prompt, urls, stillOwned))
-                .call(file -> patch(job.id, index, new JsonObject().put("status", "succeeded").put("output", new JsonObject(COLUMNS.convertValue(file, MAP)))
+                .call(file -> patch(job.id, index, new JsonObject().put("status", "succeeded").put("output", Columns.json(file))
                         .put("duration_ms", (System.nanoTime() - t0) / 1_000_000).put("finished_at", Instant.now().toString())))
                 .map(file -> result(index, style, file, null))
                 .onFailure(e -> !(e instanceof JobPipeline.LeaseLost || e instanceof JobPipeline.Cancelled)).recoverWithUni(e -> {
-                    String[] reason = reason(e);
-                    Log.warnf("job %s: style %s failed: %s: %s", job.id, style.name(), reason[0], reason[1]);
+                    Failure why = Failure.of(e, "on this style");
+                    Log.warnf("job %s: style %s failed: %s: %s", job.id, style.name(), why.code(), why.message());
                     return patch(job.id, index, new JsonObject().put("status", "failed")
-                            .put("error", new JsonObject().put("code", reason[0]).put("message", reason[1])))
-                            .replaceWith(result(index, style, null, reason[1]));
+                            .put("error", new JsonObject().put("code", why.code()).put("message", why.message())))
+                            .replaceWith(result(index, style, null, why.message()));
                 });
     }
 
@@ -147,7 +139,7 @@ public class ProductShoots {
             return patch(job.id, index, new JsonObject().put("status", "generating").put("prompt", text).put("prompt_mode", "template"))
                     .invoke(() -> logPrompt(job, style, text)).replaceWith(text);
         }
-        String promptModel = job.options.get("prompt_model") instanceof String m ? m : config.llm().promptModel();
+        String promptModel = JobPipeline.option(job, "prompt_model", config.llm().promptModel());
         return pipeline.writeWithLlm(job.id, "prompt for " + style.name(), style, job.categories, job.prompt, promptModel,
                 FalCalls.recorded(state, "prompt_request_id"), stillOwned,
                 rid -> patch(job.id, index, new JsonObject().put("status", "prompting").put("prompt_request_id", rid)))
@@ -189,22 +181,6 @@ public class ProductShoots {
             r.put("error", error);
         }
         return r;
-    }
-
-    private static String[] reason(Throwable e) {
-        if (e instanceof FalException f) {
-            return new String[] { f.code(), "fal: " + f.getMessage() };
-        }
-        if (e instanceof JobPipeline.StageFailed f) {
-            return new String[] { f.code, f.getMessage() };
-        }
-        if (e instanceof LlmAnswer.Unusable u) {
-            return new String[] { u.code(), u.getMessage() };
-        }
-        if (e instanceof Problem p) {
-            return new String[] { p.slug(), p.getMessage() };
-        }
-        return new String[] { "internal_error", "Atelier failed on this style (" + e.getClass().getSimpleName() + ")" };
     }
 
     private Uni<Void> patch(UUID id, int index, JsonObject fields) {

@@ -41,6 +41,15 @@ public record LlmAnswer(String model, String output, String reasoning, String er
         return output;
     }
 
+    /** The answer as a prompt for fal: tidied (fences, quotes, labels dropped); empty is {@link Unusable}. */
+    public String requirePrompt() {
+        String text = ai.atelier.prompts.Prompts.tidy(requireOutput("the prompt model"));
+        if (text.isBlank()) {
+            throw new Unusable("prompt_empty", "the prompt model returned an empty prompt");
+        }
+        return text;
+    }
+
     /** The cost in US dollars fal's router reported, if it did. */
     public Double cost() {
         return usage == null || !(usage.getValue("cost") instanceof Number n) ? null : n.doubleValue();

@@ -15,7 +15,6 @@ import ai.atelier.prompts.Style;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -55,9 +54,8 @@ public class LlmService {
     public Uni<Map<String, Object>> analyse(Ingest.Source image, String model) {
         String visionModel = model == null || model.isBlank() ? config.visionModel() : model;
         return ingest.asDataUrl(image)
-                .chain(url -> fal.run(LlmCompletion.VISION, new JsonObject().put("prompt", Categories.VISION_PROMPT).put("model", visionModel)
-                        .put("temperature", config.visionTemperature()).put("max_tokens", config.visionMaxTokens())
-                        .put("image_urls", new JsonArray().add(url)), config.timeout()))
+                .chain(url -> fal.run(LlmCompletion.VISION,
+                        Categories.visionRequest(visionModel, config.visionTemperature(), config.visionMaxTokens(), List.of(url)), config.timeout()))
                 .map(result -> {
                     LlmAnswer answer = LlmAnswer.of(result, visionModel);
                     Categories.Parsed parsed = Categories.parse(answer.requireOutput("the vision model"));
@@ -80,14 +78,11 @@ public class LlmService {
             return Uni.createFrom().item(out);
         }
         String promptModel = model == null || model.isBlank() ? config.promptModel() : model;
-        return fal.run(LlmCompletion.ROUTER, new JsonObject().put("prompt", Prompts.llmInstruction(style, categories, null))
-                .put("model", promptModel).put("temperature", config.promptTemperature()), config.timeout())
+        return fal.run(LlmCompletion.ROUTER, Prompts.writerRequest(style, categories, null, promptModel, config.promptTemperature()),
+                config.timeout())
                 .map(result -> {
                     LlmAnswer answer = LlmAnswer.of(result, promptModel);
-                    String text = Prompts.tidy(answer.requireOutput("the prompt model"));
-                    if (text.isBlank()) {
-                        throw new LlmAnswer.Unusable("prompt_empty", "the prompt model returned an empty prompt");
-                    }
+                    String text = answer.requirePrompt();
                     Map<String, Object> out = new java.util.LinkedHashMap<>();
                     out.put("prompt", text);
                     out.put("mode", "llm");

@@ -1,8 +1,6 @@
 package ai.atelier.models;
 
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import jakarta.inject.Singleton;
 
@@ -14,44 +12,21 @@ import io.vertx.core.json.JsonObject;
  * {@code ref_image_url}; the request gives a prompt or a reference photo, never both.
  */
 @Singleton
-public class BriaBackgroundReplace implements ModelStrategy {
+public class BriaBackgroundReplace extends SingleCallModel {
 
-    static final String ENDPOINT = "fal-ai/bria/background/replace";
-
-    private static final List<ParamSpec> TUNABLE = List.of(
-            ParamSpec.text("negative_prompt", 2000, null, "What to keep out of the new background"),
-            ParamSpec.integer("num_images", 1, 4, null, "How many pictures"),
-            ParamSpec.bool("fast", null, "Bria's fast mode (default on at fal)"),
-            ParamSpec.seed());
-
-    @Override
-    public String id() {
-        return "bria-background-replace";
-    }
-
-    @Override
-    public String description() {
-        return "Bria background replacement: keeps the product, replaces the background from a prompt or a reference photo (2nd image)";
-    }
-
-    @Override
-    public List<String> endpoints() {
-        return List.of(ENDPOINT);
-    }
-
-    @Override
-    public int minImages() {
-        return 1;
+    public BriaBackgroundReplace() {
+        super("bria-background-replace",
+                "Bria background replacement: keeps the product, replaces the background from a prompt or a reference photo (2nd image)",
+                "fal-ai/bria/background/replace", ImageField.IMAGE_URL, locked("refine_prompt", true, "sync_mode", false),
+                List.of(ParamSpec.text("negative_prompt", 2000, null, "What to keep out of the new background"),
+                        ParamSpec.integer("num_images", 1, 4, null, "How many pictures"),
+                        ParamSpec.bool("fast", null, "Bria's fast mode (default on at fal)"),
+                        ParamSpec.seed()));
     }
 
     @Override
     public int maxImages() {
         return 2;
-    }
-
-    @Override
-    public boolean acceptsPrompt() {
-        return true;
     }
 
     /** A prompt, unless the request brings a reference background photo: checked by the service with the images. */
@@ -61,28 +36,17 @@ public class BriaBackgroundReplace implements ModelStrategy {
     }
 
     @Override
-    public Map<String, Object> locked() {
-        return Map.of("refine_prompt", true, "sync_mode", false);
+    public boolean takesReferenceImage() {
+        return true;
     }
 
+    /** The product photo in {@code image_url}; the reference background, when given, instead of the prompt. */
     @Override
-    public List<ParamSpec> tunable() {
-        return TUNABLE;
-    }
-
-    @Override
-    public List<FalCall> plan(String prompt, Map<String, Object> tuned) {
-        return List.of(new FalCall(ENDPOINT, images -> {
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("image_url", images.get(0));
-            if (images.size() > 1) {
-                body.put("ref_image_url", images.get(1));
-            } else {
-                body.put("prompt", prompt);
-            }
-            body.putAll(tuned);
-            body.putAll(locked());
-            return new JsonObject(body);
-        }));
+    JsonObject payload(String prompt, List<String> images, java.util.Map<String, Object> tuned) {
+        JsonObject body = super.payload(images.size() > 1 ? null : prompt, images.subList(0, 1), tuned);
+        if (images.size() > 1) {
+            body.put("ref_image_url", images.get(1));
+        }
+        return body;
     }
 }

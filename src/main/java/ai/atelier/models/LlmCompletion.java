@@ -1,6 +1,5 @@
 package ai.atelier.models;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -13,27 +12,20 @@ import io.vertx.core.json.JsonObject;
  * from the job. With an image it goes to the router's vision endpoint.
  */
 @Singleton
-public class LlmCompletion implements ModelStrategy {
+public class LlmCompletion extends SingleCallModel {
 
     public static final String ROUTER = "openrouter/router";
     public static final String VISION = "openrouter/router/vision";
     public static final String DEFAULT_MODEL = "google/gemini-2.5-flash";
 
-    private static final List<ParamSpec> TUNABLE = List.of(
-            ParamSpec.text("model", 200, DEFAULT_MODEL, "Any OpenRouter model id, e.g. openai/gpt-5-mini"),
-            ParamSpec.text("system_prompt", 20_000, null, "Instructions that frame the answer"),
-            ParamSpec.number("temperature", 0, 2, null, "0 is focused, 2 is inventive"),
-            ParamSpec.integer("max_tokens", 1, 200_000, null, "Longest answer, in tokens"),
-            ParamSpec.bool("reasoning", null, "Also return the model's reasoning, where it gives one"));
-
-    @Override
-    public String id() {
-        return "llm";
-    }
-
-    @Override
-    public String description() {
-        return "LLM completion (OpenRouter through fal): text in, text out; with an image, the vision endpoint";
+    public LlmCompletion() {
+        super("llm", "LLM completion (OpenRouter through fal): text in, text out; with an image, the vision endpoint", ROUTER,
+                ImageField.IMAGE_URLS, Map.of(),
+                List.of(ParamSpec.text("model", 200, DEFAULT_MODEL, "Any OpenRouter model id, e.g. openai/gpt-5-mini"),
+                        ParamSpec.text("system_prompt", 20_000, null, "Instructions that frame the answer"),
+                        ParamSpec.number("temperature", 0, 2, null, "0 is focused, 2 is inventive"),
+                        ParamSpec.integer("max_tokens", 1, 200_000, null, "Longest answer, in tokens"),
+                        ParamSpec.bool("reasoning", null, "Also return the model's reasoning, where it gives one")));
     }
 
     @Override
@@ -52,46 +44,22 @@ public class LlmCompletion implements ModelStrategy {
     }
 
     @Override
-    public boolean acceptsPrompt() {
-        return true;
-    }
-
-    @Override
-    public boolean promptRequired() {
-        return true;
-    }
-
-    @Override
-    public Map<String, Object> locked() {
-        return Map.of();
-    }
-
-    @Override
-    public List<ParamSpec> tunable() {
-        return TUNABLE;
-    }
-
-    @Override
     public Output output() {
         return Output.TEXT;
     }
 
     @Override
-    public List<FalCall> plan(String prompt, Map<String, Object> tuned) {
-        return plan(prompt, tuned, 0);
+    public List<FalCall> plan(String prompt, Map<String, Object> tuned, int images) {
+        return List.of(new FalCall(images > 0 ? VISION : ROUTER, urls -> payload(prompt, urls, tuned)));
     }
 
+    /** The text router takes no {@code image_urls} at all, not even an empty list. */
     @Override
-    public List<FalCall> plan(String prompt, Map<String, Object> tuned, int images) {
-        return List.of(new FalCall(images > 0 ? VISION : ROUTER, urls -> {
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("prompt", prompt);
-            body.put("model", DEFAULT_MODEL);
-            body.putAll(tuned);
-            if (!urls.isEmpty()) {
-                body.put("image_urls", List.copyOf(urls));
-            }
-            return new JsonObject(body);
-        }));
+    JsonObject payload(String prompt, List<String> images, Map<String, Object> tuned) {
+        JsonObject body = super.payload(prompt, images, tuned);
+        if (images.isEmpty()) {
+            body.remove("image_urls");
+        }
+        return body;
     }
 }

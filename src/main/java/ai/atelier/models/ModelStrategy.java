@@ -52,8 +52,12 @@ public interface ModelStrategy {
         return Output.IMAGES;
     }
 
-    /** Input roles beyond the main photo that the model uses, in payload order (e.g. a reference background). */
-    default List<String> extraImageRoles() {
-        return List.of();
+    /**
+     * Whether a second photo, sent as {@code reference_image_url}, may stand in for the prompt (a
+     * reference background). Such a model takes one photo plus that reference, and a prompt or the
+     * reference, never both.
+     */
+    default boolean takesReferenceImage() {
+        return false;
     }
 }

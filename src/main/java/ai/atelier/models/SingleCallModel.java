@@ -108,6 +108,7 @@ public abstract class SingleCallModel implements ModelStrategy {
         return List.of(new FalCall(endpointId, images -> payload(prompt, images, tuned)));
     }
 
+    /** fal's payload; a model whose fields are named or shaped otherwise adjusts this one. */
     JsonObject payload(String prompt, List<String> images, Map<String, Object> tuned) {
         Map<String, Object> body = new LinkedHashMap<>();
         if (prompt != null && acceptsPrompt()) {

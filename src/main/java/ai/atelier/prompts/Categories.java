@@ -61,6 +61,12 @@ public final class Categories {
             "price_range": "price_value", "use_case": "use_case_value", "style_design": "style_value", "season_occasion": "season_value", \
             "industrial_type": "industry_value", "vibe": "vibe_value"}""";
 
+    /** The router/vision request for the nine categories of these images. */
+    public static JsonObject visionRequest(String model, double temperature, int maxTokens, List<String> imageUrls) {
+        return new JsonObject().put("prompt", VISION_PROMPT).put("model", model).put("temperature", temperature).put("max_tokens", maxTokens)
+                .put("image_urls", new io.vertx.core.json.JsonArray(List.copyOf(imageUrls)));
+    }
+
     /** Spellings models use for the keys, normalised (lower case, letters and digits only). */
     private static final Map<String, String> ALIASES = aliases();
 

@@ -73,6 +73,13 @@ public final class Prompts {
         return b.toString();
     }
 
+    /** The router request that asks the prompt LLM for one prompt (seed 002's instruction). */
+    public static io.vertx.core.json.JsonObject writerRequest(Style style, Map<String, ?> categories, String clientPrompt, String model,
+            double temperature) {
+        return new io.vertx.core.json.JsonObject().put("prompt", llmInstruction(style, categories, clientPrompt)).put("model", model)
+                .put("temperature", temperature);
+    }
+
     /** What an LLM returned, made fit for fal: quotes, fences and labels some models add are dropped. */
     public static String tidy(String output) {
         if (output == null) {

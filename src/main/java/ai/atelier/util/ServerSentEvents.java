@@ -51,10 +51,6 @@ public final class ServerSentEvents {
             return events;
         }
 
-        List<String> feed(String text) {
-            return feed(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-
         List<String> end() {
             List<String> events = new ArrayList<>();
             if (line.size() > 0) {

@@ -4,9 +4,6 @@ import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
@@ -119,7 +115,7 @@ class InFlightBenchmark {
      * cores the load generator, not Atelier, set the rate.
      */
     private static void submitAll(String base, int n, int clients, String prefix) throws Exception {
-        java.net.URI uri = java.net.URI.create(base);
+        URI uri = URI.create(base);
         io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
         try {
             io.vertx.core.http.HttpClient http = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setDefaultHost(uri.getHost())

@@ -24,7 +24,6 @@ import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
-import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 
 /** A job from submit to S3 through the real HTTP API, PostgreSQL, Redis, S3 and the fal simulator. */
@@ -44,7 +43,7 @@ class JobLifecycleTest {
     }
 
     private byte[] s3Object(String key) {
-        return s3.getObject(b -> b.bucket("atelier").key(key), AsyncResponseTransformer.toBytes()).join().asByteArray();
+        return ai.atelier.support.Objects.bytes(s3, key);
     }
 
     private String submit(Map<String, Object> body) {

@@ -19,7 +19,6 @@ import ai.atelier.support.Simulator;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
-import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 
 /** Background replacement and removal, product photography, and seed 004's choice of init image, through the jobs API. */
@@ -36,7 +35,7 @@ class BackgroundModelsTest {
     }
 
     private byte[] s3Object(String key) {
-        return s3.getObject(b -> b.bucket("atelier").key(key), AsyncResponseTransformer.toBytes()).join().asByteArray();
+        return ai.atelier.support.Objects.bytes(s3, key);
     }
 
     private static JsonPath run(Map<String, Object> body) {

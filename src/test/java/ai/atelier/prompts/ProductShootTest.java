@@ -24,7 +24,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.vertx.core.json.JsonObject;
-import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 
 /** Product shoots through {@code POST /v1/product-shoots}: one categorisation, one prompt and one picture per style. */
@@ -43,7 +42,7 @@ class ProductShootTest {
     }
 
     private byte[] s3Object(String key) {
-        return s3.getObject(b -> b.bucket("atelier").key(key), AsyncResponseTransformer.toBytes()).join().asByteArray();
+        return ai.atelier.support.Objects.bytes(s3, key);
     }
 
     private static String shoot(Map<String, Object> body) {

@@ -3,7 +3,6 @@ package ai.atelier.jobs.rest;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Set;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;

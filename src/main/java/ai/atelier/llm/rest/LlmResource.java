@@ -72,8 +72,7 @@ public class LlmResource {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
         }
-        // checked before the stream starts, so a bad request is a problem+json 4xx, not an event
-        request.checked("default");
+        // LlmService checks the request before the stream starts, so a bad one is a problem+json 4xx, not an event
         return llm.stream(request).map(JsonObject::getMap)
                 // once events flow the status is sent: a failure becomes a last event the client can read
                 .onFailure().recoverWithItem(e -> Map.of("partial", false, "error", describe(e)));

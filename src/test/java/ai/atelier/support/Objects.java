@@ -1,0 +1,15 @@
+package ai.atelier.support;
+
+import software.amazon.awssdk.core.async.AsyncResponseTransformer;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+
+/** Reads what Atelier stored in S3, beside the application, to check the bytes themselves. */
+public final class Objects {
+
+    private Objects() {
+    }
+
+    public static byte[] bytes(S3AsyncClient s3, String key) {
+        return s3.getObject(b -> b.bucket("atelier").key(key), AsyncResponseTransformer.toBytes()).join().asByteArray();
+    }
+}
