@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jboss.logging.Logger;
@@ -24,6 +25,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -39,14 +41,21 @@ import io.vertx.ext.web.handler.BodyHandler;
  * answers with real PNGs. Tests and the local run use it when no {@code FAL_KEY} is set.
  *
  * <p>Hosts map to path prefixes: {@code /queue} is queue.fal.run, {@code /run} is fal.run,
- * {@code /files} the CDN. {@code POST /run/{id}/stream} streams the two {@code openrouter/router} endpoints as
- * server-sent events. The routers answer text, not pictures: see {@link SimLlm} for what they say.
- * Request state is derived from timestamps, so thousands of requests in flight cost no threads.
+ * {@code /files} the CDN, {@code /platform} api.fal.ai (the pricing API: {@code GET /platform/v1/models/pricing},
+ * {@code POST /platform/v1/models/pricing/estimate}, see {@link SimPricing}). {@code POST /run/{id}/stream} streams the
+ * two {@code openrouter/router} endpoints as server-sent events. The routers answer text, not pictures: see
+ * {@link SimLlm} for what they say. {@code GET /queue/{owner}/{app}/requests/{id}/status/stream} is fal's status
+ * stream (fal-api.md section 5.5). Request state is derived from timestamps, so thousands of requests in flight cost
+ * no threads, and an open status stream costs a timer only for the next moment its request's status changes.
+ * Successful results and {@code fal.run} answers carry {@code x-fal-billable-units}, counted as fal bills.
  *
  * <p>The test API under {@code /_sim}:
  * <ul>
- * <li>{@code PUT /_sim/settings {"queue_ms","queue_positions","latency_ms"}}: timing of later requests;</li>
- * <li>{@code POST /_sim/faults {"target","endpoint"?,"times"?,"status"?,...}}, {@code DELETE /_sim/faults}: scripted failures;</li>
+ * <li>{@code PUT /_sim/settings {"queue_ms","queue_positions","latency_ms","keep_alive_ms"}}, {@code GET /_sim/settings}:
+ * timing of later requests, and the keep-alive interval of status streams opened later (fal: 15 s);</li>
+ * <li>{@code POST /_sim/faults {"target","endpoint"?,"times"?,"status"?,...}}, {@code DELETE /_sim/faults}: scripted failures;
+ * on target {@code stream}, {@code drop} closes the connection right after the first event;</li>
+ * <li>{@code PUT /_sim/pricing {"<endpoint id>": {"unit_price": 0.005}}}: change prices (the pricing API answers them);</li>
  * <li>{@code POST /_sim/llm {"mode","times"=1,"endpoint"?}}: the next {@code times} LLM answers (of that endpoint id
  * exactly, when given; scripts apply oldest first) come back untidy. Modes: {@code prose}, {@code fenced},
  * {@code missing_keys}, {@code extra_keys}, {@code empty}, {@code no_json}, {@code error} (HTTP 200 with
@@ -54,7 +63,7 @@ import io.vertx.ext.web.handler.BodyHandler;
  * {@code DELETE /_sim/llm} drops the scripts;</li>
  * <li>{@code GET /_sim/requests[?method&path&prompt_prefix&count=true]}, {@code DELETE /_sim/requests}: the journal;</li>
  * <li>{@code POST /_sim/requests/{id}/webhook}: deliver a completed request's webhook again;</li>
- * <li>{@code POST /_sim/reset}: journal, faults, LLM scripts and settings back to the start.</li>
+ * <li>{@code POST /_sim/reset}: journal, faults, LLM scripts, prices and settings back to the start.</li>
  * </ul>
  */
 public final class FalSimulator implements AutoCloseable {
@@ -78,6 +87,9 @@ public final class FalSimulator implements AutoCloseable {
             return size() > FILES_CAP;
         }
     });
+    private final SimPricing pricing = new SimPricing(schemas.keySet());
+    /** Status streams open now, for the test that proves a closed client leaves nothing behind. */
+    private final AtomicInteger openStatusStreams = new AtomicInteger();
     private volatile Settings settings = Settings.DEFAULT;
     /** fal signs webhooks with Ed25519; the simulator has its own key and serves it as a JWKS like fal does. */
     private final java.security.KeyPair webhookKey = ed25519();
@@ -85,9 +97,18 @@ public final class FalSimulator implements AutoCloseable {
     private HttpServer server;
     private String baseUrl;
 
-    /** Timing of a simulated request: time in queue, positions counted down while queued, run time. */
-    record Settings(long queueMs, int queuePositions, long latencyMs) {
-        static final Settings DEFAULT = new Settings(100, 2, 400);
+    /**
+     * Timing of a simulated request: time in queue, positions counted down while queued, run time; and the interval
+     * of the status stream's keep-alive comments (fal sends one every 15 s; tests shorten it).
+     */
+    record Settings(long queueMs, int queuePositions, long latencyMs, long keepAliveMs) {
+        static final Settings DEFAULT = new Settings(100, 2, 400, 15_000);
+
+        /** snake_case like every other body of the simulator and fal. */
+        JsonObject toJson() {
+            return new JsonObject().put("queue_ms", queueMs).put("queue_positions", queuePositions).put("latency_ms", latencyMs)
+                    .put("keep_alive_ms", keepAliveMs);
+        }
     }
 
     /** One scripted failure, applied to the next {@code times} matching calls. */
@@ -118,7 +139,15 @@ public final class FalSimulator implements AutoCloseable {
         volatile int resultStatus;
         volatile JsonObject result;
         volatile long completedAt;
+        /** x-fal-billable-units of a successful result; null for a failed one (fal bills only successful outputs). */
+        volatile String billableUnits;
         long timerId;
+        /**
+         * Open status streams, null when there are none (nearly always); guarded by this request's monitor, like
+         * {@code streamTimer}: the one timer, for the next moment the status changes, that exists only while someone listens.
+         */
+        List<StatusListener> listeners;
+        long streamTimer = -1;
 
         SimRequest(String id, String endpointId, JsonObject body, String webhookUrl, Settings s) {
             this.id = id;
@@ -134,6 +163,19 @@ public final class FalSimulator implements AutoCloseable {
         String ownerApp() {
             String[] parts = endpointId.split("/");
             return parts[0] + "/" + parts[1];
+        }
+    }
+
+    /** One open status stream: the client's response, whether it asked for logs, and the event it was sent last. */
+    static final class StatusListener {
+        final HttpServerResponse response;
+        final boolean logs;
+        String last;
+        long keepAliveTimer = -1;
+
+        StatusListener(HttpServerResponse response, boolean logs) {
+            this.response = response;
+            this.logs = logs;
         }
     }
 
@@ -189,15 +231,29 @@ public final class FalSimulator implements AutoCloseable {
             journalSize.set(0);
             faults.clear();
             llm.clearScripts();
+            pricing.reset();
             settings = Settings.DEFAULT;
             ctx.response().setStatusCode(204).end();
         });
+        router.get("/_sim/settings").handler(ctx -> json(ctx, 200, settings.toJson()));
         router.put("/_sim/settings").handler(ctx -> {
-            JsonObject b = ctx.body().asJsonObject();
-            Settings d = settings;
-            settings = new Settings(b.getLong("queue_ms", d.queueMs()), b.getInteger("queue_positions", d.queuePositions()),
-                    b.getLong("latency_ms", d.latencyMs()));
-            json(ctx, 200, JsonObject.mapFrom(settings));
+            try {
+                JsonObject b = ctx.body().asJsonObject();
+                b = b == null ? new JsonObject() : b;
+                Settings d = settings;
+                settings = new Settings(b.getLong("queue_ms", d.queueMs()), b.getInteger("queue_positions", d.queuePositions()),
+                        b.getLong("latency_ms", d.latencyMs()), Math.max(1, b.getLong("keep_alive_ms", d.keepAliveMs())));
+                json(ctx, 200, settings.toJson());
+            } catch (ClassCastException | DecodeException e) {
+                json(ctx, 400, new JsonObject().put("detail", "Settings are integers: queue_ms, queue_positions, latency_ms, keep_alive_ms"));
+            }
+        });
+        router.put("/_sim/pricing").handler(ctx -> {
+            try {
+                json(ctx, 200, pricing.change(ctx.body().asJsonObject()));
+            } catch (IllegalArgumentException | DecodeException e) {
+                json(ctx, 400, new JsonObject().put("detail", e.getMessage()));
+            }
         });
         router.post("/_sim/faults").handler(ctx -> {
             faults.add(new Fault(ctx.body().asJsonObject()));
@@ -229,7 +285,12 @@ public final class FalSimulator implements AutoCloseable {
             ctx.response().setStatusCode(202).end();
         });
         router.get("/rest/.well-known/jwks.json").handler(ctx -> json(ctx, 200, jwks()));
+        router.get("/platform/v1/models/pricing").handler(ctx -> guarded(ctx, "pricing", null,
+                () -> platform(ctx, () -> pricing.prices(ctx.queryParam("endpoint_id")))));
+        router.post("/platform/v1/models/pricing/estimate").handler(ctx -> guarded(ctx, "pricing", null,
+                () -> platform(ctx, () -> pricing.estimate(ctx.body().asJsonObject()))));
         router.get("/files/sim/:name").handler(ctx -> guarded(ctx, "file", null, () -> serveFile(ctx)));
+        router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/status/stream").handler(ctx -> guarded(ctx, "stream", ownerApp(ctx), () -> statusStream(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
         router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/status").handler(ctx -> guarded(ctx, "status", ownerApp(ctx), () -> status(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
         router.getWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)").handler(ctx -> guarded(ctx, "result", ownerApp(ctx), () -> result(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
         router.putWithRegex("/queue/([^/]+)/([^/]+)/requests/([^/]+)/cancel").handler(ctx -> guarded(ctx, "cancel", ownerApp(ctx), () -> cancel(ctx, ownerApp(ctx), ctx.pathParam("param2"))));
@@ -318,7 +379,13 @@ public final class FalSimulator implements AutoCloseable {
         long delay = f.getLong("delay_ms", 0L);
         Runnable act = () -> {
             if (f.getBoolean("drop", false)) {
-                ctx.request().connection().close();
+                if ("stream".equals(target)) {
+                    // a stream that breaks mid-way, not one refused: the client has had an event and must fall back to polling
+                    ctx.put(DROP_AFTER_FIRST_EVENT, true);
+                    proceed.run();
+                } else {
+                    ctx.request().connection().close();
+                }
                 return;
             }
             Integer status = f.getInteger("status");
@@ -346,6 +413,21 @@ public final class FalSimulator implements AutoCloseable {
             act.run();
         }
         return true;
+    }
+
+    private static final String DROP_AFTER_FIRST_EVENT = "sim.drop-after-first-event";
+
+    // ---- platform API (api.fal.ai) ---------------------------------------------------------------
+
+    /** Answers a platform API call: its JSON, or the 422 {@code detail} fal's platform API answers for a bad request. */
+    private static void platform(RoutingContext ctx, java.util.function.Supplier<JsonObject> call) {
+        try {
+            json(ctx, 200, call.get());
+        } catch (SimPricing.Invalid e) {
+            json(ctx, 422, new JsonObject().put("detail", e.detail));
+        } catch (DecodeException e) {
+            json(ctx, 422, detail(SimSchema.error(List.of(), "Invalid JSON", "json_invalid", null)));
+        }
     }
 
     // ---- queue API -----------------------------------------------------------------------------
@@ -382,7 +464,7 @@ public final class FalSimulator implements AutoCloseable {
             } else {
                 generate(schema, body).onComplete(ar -> {
                     if (ar.succeeded()) {
-                        finish(r, 200, ar.result());
+                        finish(r, 200, ar.result().output(), ar.result().billableUnits());
                     } else {
                         finish(r, 422, detail(SimSchema.error(List.of(), ar.cause().getMessage(), "file_download_error", null)));
                     }
@@ -395,13 +477,21 @@ public final class FalSimulator implements AutoCloseable {
                 .put("response_url", base).put("status_url", base + "/status").put("cancel_url", base + "/cancel"));
     }
 
+    /** A failed request's end: fal bills no units for it. */
     private void finish(SimRequest r, int status, JsonObject result) {
+        finish(r, status, result, null);
+    }
+
+    private void finish(SimRequest r, int status, JsonObject result, String billableUnits) {
         if (r.result != null) {
             return;
         }
         r.resultStatus = status;
         r.completedAt = System.currentTimeMillis();
-        r.result = result;
+        r.billableUnits = status == 200 ? billableUnits : null;
+        r.result = result; // last: whoever sees a result sees its status, time and units too
+        // at once, not at a listener's next tick: the status stream is how a client learns fal is done
+        pushStatus(r);
         if (r.webhookUrl != null && status != 499) {
             sendWebhook(r, 1);
         }
@@ -485,28 +575,216 @@ public final class FalSimulator implements AutoCloseable {
         if (r == null) {
             return;
         }
-        long now = System.currentTimeMillis();
-        boolean logs = "1".equals(ctx.request().getParam("logs")) || "true".equals(ctx.request().getParam("logs"));
+        JsonObject s = statusOf(r, System.currentTimeMillis(), wantsLogs(ctx));
+        json(ctx, "COMPLETED".equals(s.getString("status")) ? 200 : 202, s);
+    }
+
+    private static boolean wantsLogs(RoutingContext ctx) {
+        return "1".equals(ctx.request().getParam("logs")) || "true".equals(ctx.request().getParam("logs"));
+    }
+
+    /** The section 5.4 status object at {@code now}: what the status endpoint answers, and every status stream event. */
+    private JsonObject statusOf(SimRequest r, long now, boolean logs) {
+        JsonObject result = r.result;
         String base = baseUrl + "/queue/" + r.ownerApp() + "/requests/" + r.id;
         JsonObject s = new JsonObject().put("request_id", r.id).put("response_url", base).put("status_url", base + "/status")
                 .put("cancel_url", base + "/cancel");
-        if (r.result == null && now < r.queueUntil && !r.cancelled) {
-            long total = Math.max(1, r.queueUntil - r.createdAt);
-            int position = (int) Math.min(r.positions, Math.ceil((double) (r.queueUntil - now) / total * r.positions) - 1);
-            json(ctx, 202, s.put("status", "IN_QUEUE").put("queue_position", Math.max(0, position)));
-            return;
+        if (result == null && now < r.queueUntil && !r.cancelled) {
+            return s.put("status", "IN_QUEUE").put("queue_position", queuePosition(r, now));
         }
-        if (r.result == null) {
-            s.put("status", "IN_PROGRESS").put("logs", logs ? logs(r, now) : null);
-            json(ctx, 202, s);
-            return;
+        if (result == null) {
+            return s.put("status", "IN_PROGRESS").put("logs", logs ? logs(r, now) : null);
         }
         s.put("status", "COMPLETED").put("logs", logs ? logs(r, r.completedAt) : null)
-                .put("metrics", new JsonObject().put("inference_time", (r.completedAt - r.queueUntil) / 1000.0));
+                .put("metrics", new JsonObject().put("inference_time", Math.max(0, r.completedAt - r.queueUntil) / 1000.0));
         if (r.resultStatus >= 400) {
-            s.put("error", describe(r.result)).put("error_type", r.resultStatus == 499 ? "client_cancelled" : "model_error");
+            s.put("error", describe(result)).put("error_type", r.resultStatus == 499 ? "client_cancelled" : "model_error");
         }
-        json(ctx, 200, s);
+        return s;
+    }
+
+    /** Requests ahead while queued: counts down from {@code positions - 1} to 0 evenly over the queue time. */
+    private static int queuePosition(SimRequest r, long now) {
+        long total = Math.max(1, r.queueUntil - r.createdAt);
+        int position = (int) Math.min(r.positions, Math.ceil((double) (r.queueUntil - now) / total * r.positions) - 1);
+        return Math.max(0, position);
+    }
+
+    /**
+     * The next moment after {@code now} at which the request's status object changes by itself: a queue step, the
+     * start, or (for a listener with logs) a log line; -1 when only completion is left, which {@link #finish} pushes.
+     * The inverse of {@link #queuePosition} and {@link #logs}.
+     */
+    private static long nextChange(SimRequest r, long now, boolean logs) {
+        if (r.result != null || r.cancelled) {
+            return -1;
+        }
+        if (now < r.queueUntil) {
+            int position = queuePosition(r, now);
+            if (position == 0 || r.positions == 0) {
+                return r.queueUntil;
+            }
+            // position p lasts while (queueUntil - t) / total * positions > p, so until t = queueUntil - p * total / positions;
+            // a tick a millisecond early (rounding) finds no change and comes back here, one millisecond later at worst
+            long total = Math.max(1, r.queueUntil - r.createdAt);
+            long at = r.queueUntil - (long) Math.floor((double) position * total / r.positions);
+            return Math.max(at, now + 1);
+        }
+        if (logs) {
+            for (int i = 1; i <= LOG_STEPS; i++) {
+                long at = logTime(r, i);
+                if (at > now) {
+                    return at;
+                }
+            }
+        }
+        return -1;
+    }
+
+    // ---- status stream (fal-api.md section 5.5) ----------------------------------------------------
+
+    /**
+     * fal's status stream: the current status at once, then an event each time it changes, a keep-alive comment every
+     * {@code keep_alive_ms}, and the end right after COMPLETED. Costs no polling: the request holds one timer for its
+     * next change while it has listeners, and {@link #finish} pushes completion itself.
+     */
+    private void statusStream(RoutingContext ctx, String ownerApp, String id) {
+        SimRequest r = find(ctx, ownerApp, id);
+        if (r == null) {
+            return;
+        }
+        HttpServerResponse res = ctx.response();
+        res.setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream").putHeader("Cache-Control", "no-cache")
+                .putHeader("x-fal-request-id", r.id);
+        StatusListener l = new StatusListener(res, wantsLogs(ctx));
+        if (Boolean.TRUE.equals(ctx.get(DROP_AFTER_FIRST_EVENT))) {
+            // once written (not before, or the client might see nothing), the connection goes, without the last chunk
+            res.write(event(statusOf(r, System.currentTimeMillis(), l.logs))).onComplete(v -> ctx.request().connection().close());
+            return;
+        }
+        res.closeHandler(v -> unlisten(r, l));
+        res.exceptionHandler(e -> unlisten(r, l));
+        synchronized (r) {
+            // under the monitor finish() takes to push: completion cannot slip between this first event and the listening
+            if (send(r, l, System.currentTimeMillis())) {
+                return;
+            }
+            if (r.listeners == null) {
+                r.listeners = new ArrayList<>(1);
+            }
+            r.listeners.add(l);
+            openStatusStreams.incrementAndGet();
+            scheduleStreamTimer(r, System.currentTimeMillis());
+        }
+        long interval = settings.keepAliveMs();
+        l.keepAliveTimer = vertx.setPeriodic(interval, t -> {
+            if (res.ended() || res.closed()) {
+                vertx.cancelTimer(t); // the stream ended some other way
+                return;
+            }
+            res.write(": keep-alive\n\n");
+        });
+        if (res.closed()) {
+            unlisten(r, l); // the client left before the close handler was in place
+        }
+    }
+
+    private static String event(JsonObject status) {
+        return "data: " + status.encode() + "\n\n";
+    }
+
+    /**
+     * Sends the status to one listener if it changed since its last event (so a tick that changes nothing for it,
+     * e.g. a log line it did not ask for, sends nothing) and ends the stream after COMPLETED. True when the stream is over.
+     * Called with the request's monitor held.
+     */
+    private boolean send(SimRequest r, StatusListener l, long now) {
+        HttpServerResponse res = l.response;
+        if (res.ended() || res.closed()) {
+            return true;
+        }
+        JsonObject status = statusOf(r, now, l.logs);
+        String encoded = status.encode();
+        if (!encoded.equals(l.last)) {
+            l.last = encoded;
+            res.write("data: " + encoded + "\n\n");
+        }
+        if ("COMPLETED".equals(status.getString("status"))) {
+            res.end();
+            return true;
+        }
+        return false;
+    }
+
+    /** Brings every listener of the request up to date; those whose stream is over are let go. */
+    private void pushStatus(SimRequest r) {
+        synchronized (r) {
+            if (r.listeners == null) {
+                return;
+            }
+            long now = System.currentTimeMillis();
+            for (StatusListener l : List.copyOf(r.listeners)) {
+                if (send(r, l, now)) {
+                    forget(r, l);
+                }
+            }
+            scheduleStreamTimer(r, now);
+        }
+    }
+
+    /** The client closed the connection: its listener goes, and with the last one the request's timer. */
+    private void unlisten(SimRequest r, StatusListener l) {
+        synchronized (r) {
+            forget(r, l);
+            scheduleStreamTimer(r, System.currentTimeMillis());
+        }
+    }
+
+    /** Called with the request's monitor held; a listener already gone is left alone. */
+    private void forget(SimRequest r, StatusListener l) {
+        if (r.listeners != null && r.listeners.remove(l)) {
+            openStatusStreams.decrementAndGet();
+            if (r.listeners.isEmpty()) {
+                r.listeners = null;
+            }
+        }
+        if (l.keepAliveTimer >= 0) {
+            vertx.cancelTimer(l.keepAliveTimer);
+        }
+    }
+
+    /** (Re)arms the request's one stream timer for its next change, or leaves none when nobody listens. Monitor held. */
+    private void scheduleStreamTimer(SimRequest r, long now) {
+        if (r.streamTimer >= 0) {
+            vertx.cancelTimer(r.streamTimer);
+            r.streamTimer = -1;
+        }
+        if (r.listeners == null) {
+            return;
+        }
+        boolean logs = r.listeners.stream().anyMatch(l -> l.logs);
+        long at = nextChange(r, now, logs);
+        if (at >= 0) {
+            r.streamTimer = vertx.setTimer(Math.max(1, at - now), t -> {
+                synchronized (r) {
+                    if (r.streamTimer == t) {
+                        r.streamTimer = -1;
+                    }
+                }
+                pushStatus(r);
+            });
+        }
+    }
+
+    /** Status streams open now (tests). */
+    int openStatusStreams() {
+        return openStatusStreams.get();
+    }
+
+    /** When a request's result became available, or 0 while it has none (tests). */
+    long completedAt(String requestId) {
+        SimRequest r = requests.get(requestId);
+        return r == null || r.result == null ? 0 : r.completedAt;
     }
 
     private static String describe(JsonObject result) {
@@ -517,18 +795,27 @@ public final class FalSimulator implements AutoCloseable {
         return String.valueOf(d);
     }
 
-    private JsonArray logs(SimRequest r, long now) {
+    private static final int LOG_STEPS = 4;
+
+    /** The log lines written by {@code now}: the model loads as the request starts, then steps spread over the run. */
+    private static JsonArray logs(SimRequest r, long now) {
         JsonArray logs = new JsonArray();
-        long total = Math.max(1, r.doneAt - r.queueUntil);
-        int steps = 4;
+        if (now < r.queueUntil) {
+            return logs; // cancelled in the queue: it never started
+        }
         logs.add(log("Loading model weights", r.queueUntil));
-        for (int i = 1; i <= steps; i++) {
-            long at = r.queueUntil + total * i / (steps + 1);
+        for (int i = 1; i <= LOG_STEPS; i++) {
+            long at = logTime(r, i);
             if (at <= now) {
-                logs.add(log("Denoising step " + i + "/" + steps, at));
+                logs.add(log("Denoising step " + i + "/" + LOG_STEPS, at));
             }
         }
         return logs;
+    }
+
+    private static long logTime(SimRequest r, int step) {
+        long total = Math.max(1, r.doneAt - r.queueUntil);
+        return r.queueUntil + total * step / (LOG_STEPS + 1);
     }
 
     private static JsonObject log(String message, long at) {
@@ -547,8 +834,14 @@ public final class FalSimulator implements AutoCloseable {
             return;
         }
         ctx.response().putHeader("x-fal-request-id", r.id);
+        if (r.billableUnits != null) {
+            ctx.response().putHeader(BILLABLE_UNITS, r.billableUnits);
+        }
         json(ctx, r.resultStatus, r.result);
     }
+
+    /** The billed quantity of a successful output (fal-api.md section 12); failed requests carry none. */
+    static final String BILLABLE_UNITS = "x-fal-billable-units";
 
 
     private void cancel(RoutingContext ctx, String ownerApp, String id) {
@@ -585,7 +878,10 @@ public final class FalSimulator implements AutoCloseable {
         vertx.setTimer(Math.max(1, settings.latencyMs()), t -> generate(schema, body).onComplete(ar -> {
             ctx.response().putHeader("x-fal-request-id", id);
             if (ar.succeeded()) {
-                json(ctx, 200, ar.result());
+                if (ar.result().billableUnits() != null) {
+                    ctx.response().putHeader(BILLABLE_UNITS, ar.result().billableUnits());
+                }
+                json(ctx, 200, ar.result().output());
             } else {
                 json(ctx, 422, detail(SimSchema.error(List.of(), ar.cause().getMessage(), "file_download_error", null)));
             }
@@ -628,9 +924,13 @@ public final class FalSimulator implements AutoCloseable {
                 json(ctx, 422, detail(SimSchema.error(List.of(), ar.cause().getMessage(), "file_download_error", null)));
                 return;
             }
-            List<JsonObject> events = streamEvents(ar.result());
+            List<JsonObject> events = streamEvents(ar.result().output());
             ctx.response().setStatusCode(200).setChunked(true).putHeader("Content-Type", "text/event-stream")
                     .putHeader("Cache-Control", "no-cache").putHeader("x-fal-request-id", UUID.randomUUID().toString());
+            if (ar.result().billableUnits() != null) {
+                // the whole answer exists before the first event, so unlike fal's the units can ride on the headers
+                ctx.response().putHeader(BILLABLE_UNITS, ar.result().billableUnits());
+            }
             sendEvents(ctx, events, 0, Math.max(1, settings.latencyMs() / events.size()));
         });
     }
@@ -667,12 +967,27 @@ public final class FalSimulator implements AutoCloseable {
     record Fetched(ImageInfo info, byte[] bytes) {
     }
 
-    private Future<JsonObject> generate(SimSchema schema, JsonObject body) {
+    /** A model's output, and what fal bills for it. */
+    record Generated(JsonObject output, String billableUnits) {
+    }
+
+    private Future<Generated> generate(SimSchema schema, JsonObject body) {
         Map<String, List<Future<Fetched>>> inputs = fetchInputs(body);
         List<Future<Fetched>> all = inputs.values().stream().flatMap(List::stream).toList();
-        return Future.all(all).compose(done -> vertx.executeBlocking(() -> schema.output == SimSchema.Output.TEXT
-                ? llm.respond(schema.endpointId, body, inputs.getOrDefault("image_urls", List.of()).stream().map(f -> f.result().bytes()).toList())
-                : images(schema, body, sizeSource(inputs)), false));
+        return Future.all(all).compose(done -> vertx.executeBlocking(() -> {
+            JsonObject output = schema.output == SimSchema.Output.TEXT
+                    ? llm.respond(schema.endpointId, body, inputs.getOrDefault("image_urls", List.of()).stream().map(f -> f.result().bytes()).toList())
+                    : images(schema, body, sizeSource(inputs));
+            return new Generated(output, SimPricing.billableUnits(schema.endpointId, output, billedInputs(inputs)));
+        }, false));
+    }
+
+    /** The pictures an input-billing endpoint is charged for: the main image_url, then image_urls (fal reads the first three). */
+    private static List<ImageInfo> billedInputs(Map<String, List<Future<Fetched>>> inputs) {
+        List<ImageInfo> billed = new ArrayList<>();
+        inputs.getOrDefault("image_url", List.of()).forEach(f -> billed.add(f.result().info()));
+        inputs.getOrDefault("image_urls", List.of()).stream().limit(SimPricing.MAX_BILLED_INPUTS).forEach(f -> billed.add(f.result().info()));
+        return billed;
     }
 
     /** Fetches every input picture, by field; a URL that cannot be fetched fails the whole request, as on fal. */

@@ -343,11 +343,6 @@ public final class SimSchema {
                         .range("num_inference_steps", Kind.INT, 1, 12).range("guidance_scale", Kind.NUMBER, 1, 20)
                         .range("num_images", Kind.INT, 1, 4).oneOf("output_format", "jpeg", "png")
                         .oneOf("acceleration", "none", "regular", "high").common(),
-                endpoint("fal-ai/flux/dev/image-to-image", Output.IMAGES, "input")
-                        .required("prompt", Kind.STRING).required("image_url", Kind.URL)
-                        .range("strength", Kind.NUMBER, 0.01, 1).range("num_inference_steps", Kind.INT, 10, 50)
-                        .range("guidance_scale", Kind.NUMBER, 1, 20).range("num_images", Kind.INT, 1, 4)
-                        .oneOf("output_format", "jpeg", "png").oneOf("acceleration", "none", "regular", "high").common(),
                 endpoint("fal-ai/flux-general/image-to-image", Output.IMAGES, "input")
                         .required("prompt", Kind.STRING).required("image_url", Kind.URL)
                         .range("strength", Kind.NUMBER, 0.01, 1).loras(0)

@@ -5,13 +5,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.nullValue;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -374,5 +390,429 @@ class FalSimulatorTest {
         api().contentType(ContentType.JSON).body(Map.of("product_image_url", product, "aspect_ratio", Map.of("ratio", "1:1", "mood", "calm")))
                 .post(path).then().statusCode(422).body("detail[0].type", equalTo("extra_forbidden"))
                 .body("detail[0].loc", equalTo(List.of("body", "aspect_ratio", "mood")));
+    }
+
+    // ---- status stream (fal-api.md section 5.5) ----------------------------------------------------
+
+    static final HttpClient SSE_CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    static void settings(Map<String, Object> s) {
+        api().contentType(ContentType.JSON).body(s).put("/_sim/settings").then().statusCode(200);
+    }
+
+    static String streamPath(String id) {
+        return "/queue/fal-ai/flux/requests/" + id + "/status/stream";
+    }
+
+    /** A server-sent event stream read on its own thread, each line stamped with the moment it arrived. */
+    static final class Sse implements AutoCloseable {
+        /** A line, or the end of the stream: {@code broken} when the connection went without a proper end. */
+        record Line(long at, String text, boolean end, boolean broken) {
+            boolean data() {
+                return text != null && text.startsWith("data: ");
+            }
+
+            JsonObject json() {
+                return new JsonObject(text.substring("data: ".length()));
+            }
+        }
+
+        final HttpResponse<Stream<String>> response;
+        final BlockingQueue<Line> lines = new LinkedBlockingQueue<>();
+
+        private Sse(HttpResponse<Stream<String>> response) {
+            this.response = response;
+            Thread reader = new Thread(() -> {
+                try {
+                    response.body().forEach(l -> lines.add(new Line(System.currentTimeMillis(), l, false, false)));
+                    lines.add(new Line(System.currentTimeMillis(), null, true, false));
+                } catch (UncheckedIOException e) {
+                    lines.add(new Line(System.currentTimeMillis(), null, true, true));
+                }
+            }, "sse-reader");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        static Sse open(String path) throws Exception {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(sim.baseUrl() + path)).header("Accept", "text/event-stream")
+                    .timeout(Duration.ofSeconds(10)).GET().build();
+            return new Sse(SSE_CLIENT.send(request, HttpResponse.BodyHandlers.ofLines()));
+        }
+
+        /** The next non-blank line (or the end), failing the test if none comes in time. */
+        Line next() throws InterruptedException {
+            while (true) {
+                Line l = lines.poll(10, TimeUnit.SECONDS);
+                assertThat(l).as("a line of the stream within 10 s").isNotNull();
+                if (l.end() || !l.text().isEmpty()) {
+                    return l;
+                }
+            }
+        }
+
+        /** Every non-blank line up to and including the end. */
+        List<Line> toEnd() throws InterruptedException {
+            List<Line> all = new ArrayList<>();
+            Line l;
+            do {
+                l = next();
+                all.add(l);
+            } while (!l.end());
+            return all;
+        }
+
+        static List<JsonObject> events(List<Line> lines) {
+            return lines.stream().filter(Line::data).map(Line::json).toList();
+        }
+
+        @Override
+        public void close() {
+            response.body().close();
+        }
+    }
+
+    @Test
+    void statusStreamCountsDownStartsWithGrowingLogsThenCompletesAndCloses() throws Exception {
+        settings(Map.of("queue_ms", 1500, "queue_positions", 3, "latency_ms", 600));
+        String id = submit(Map.of("prompt", "p"));
+        List<Sse.Line> lines;
+        try (Sse sse = Sse.open(streamPath(id) + "?logs=1")) {
+            assertThat(sse.response.statusCode()).isEqualTo(200);
+            assertThat(sse.response.headers().firstValue("content-type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("text/event-stream"));
+            lines = sse.toEnd();
+        }
+        assertThat(lines.get(lines.size() - 1).broken()).as("closed properly after COMPLETED").isFalse();
+        assertThat(lines).filteredOn(l -> !l.end()).allMatch(Sse.Line::data); // the default 15 s keep-alive never came
+        List<JsonObject> events = Sse.events(lines);
+        List<String> statuses = events.stream().map(e -> e.getString("status")).toList();
+        assertThat(statuses.get(0)).isEqualTo("IN_QUEUE");
+        assertThat(statuses.get(statuses.size() - 1)).isEqualTo("COMPLETED");
+        assertThat(statuses).containsSubsequence("IN_QUEUE", "IN_PROGRESS", "COMPLETED").filteredOn("COMPLETED"::equals).hasSize(1);
+        assertThat(statuses.lastIndexOf("IN_QUEUE")).isLessThan(statuses.indexOf("IN_PROGRESS"));
+        assertThat(events).allMatch(e -> id.equals(e.getString("request_id")) && e.getString("status_url").endsWith("/requests/" + id + "/status"));
+
+        List<Integer> positions = events.stream().filter(e -> "IN_QUEUE".equals(e.getString("status"))).map(e -> e.getInteger("queue_position")).toList();
+        assertThat(positions).hasSizeGreaterThanOrEqualTo(2).endsWith(0);
+        for (int i = 1; i < positions.size(); i++) {
+            assertThat(positions.get(i)).as("positions count down").isLessThan(positions.get(i - 1));
+        }
+        List<JsonArray> logs = events.stream().filter(e -> "IN_PROGRESS".equals(e.getString("status"))).map(e -> e.getJsonArray("logs")).toList();
+        assertThat(logs).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(logs.get(0).getJsonObject(0).getString("message")).isEqualTo("Loading model weights");
+        for (int i = 1; i < logs.size(); i++) {
+            assertThat(logs.get(i).size()).as("each event brings a new log line").isGreaterThan(logs.get(i - 1).size());
+        }
+        assertThat(logs.get(logs.size() - 1).size()).isEqualTo(5);
+        // the last event is exactly what the status endpoint answers
+        JsonObject completed = events.get(events.size() - 1);
+        assertThat(completed.getJsonObject("metrics").getDouble("inference_time")).isPositive();
+        assertThat(completed).isEqualTo(new JsonObject(api().get("/queue/fal-ai/flux/requests/" + id + "/status?logs=1").then().statusCode(200)
+                .extract().asString()));
+        List<Map<String, Object>> journal = api().get("/_sim/requests?method=GET&path=" + streamPath(id)).then().extract().jsonPath().getList("requests");
+        assertThat(journal).singleElement().satisfies(e -> assertThat(e.get("query")).isEqualTo("logs=1"));
+    }
+
+    @Test
+    void withoutLogsAStreamSendsEachStatusOnceAndManyStreamsEndTogether() throws Exception {
+        settings(Map.of("queue_ms", 1500, "queue_positions", 0, "latency_ms", 500));
+        List<Sse> streams = new ArrayList<>();
+        try {
+            for (int i = 0; i < 100; i++) {
+                // the JDK client, not RestAssured: a hundred RestAssured calls take seconds of their own
+                HttpResponse<String> submitted = SSE_CLIENT.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/queue/fal-ai/flux/schnell"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"p" + i + "\"}")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(submitted.statusCode()).isEqualTo(200);
+                streams.add(Sse.open(streamPath(new JsonObject(submitted.body()).getString("request_id"))));
+            }
+            assertThat(sim.openStatusStreams()).isGreaterThan(0);
+            for (Sse sse : streams) {
+                List<String> statuses = Sse.events(sse.toEnd()).stream().map(e -> e.getString("status")).toList();
+                // nothing changes for a listener without logs while the model runs: one IN_PROGRESS, however long it takes
+                assertThat(statuses).containsExactly("IN_QUEUE", "IN_PROGRESS", "COMPLETED");
+            }
+        } finally {
+            streams.forEach(Sse::close);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> sim.openStatusStreams() == 0);
+    }
+
+    @Test
+    void aStreamOpenedAfterCompletionSendsOneCompletedEventAndCloses() throws Exception {
+        fastRuns();
+        String id = submit(Map.of("prompt", "p"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> api().get("/queue/fal-ai/flux/requests/" + id + "/status").statusCode() == 200);
+        try (Sse sse = Sse.open(streamPath(id))) {
+            List<Sse.Line> lines = sse.toEnd();
+            assertThat(lines).hasSize(2);
+            assertThat(lines.get(1).broken()).isFalse();
+            assertThat(lines.get(0).json()).isEqualTo(new JsonObject(api().get("/queue/fal-ai/flux/requests/" + id + "/status").asString()));
+            assertThat(lines.get(0).json().getString("status")).isEqualTo("COMPLETED");
+        }
+    }
+
+    @Test
+    void cancelDuringAStreamEndsItWithCompletedCarryingTheError() throws Exception {
+        settings(Map.of("queue_ms", 5000, "queue_positions", 2, "latency_ms", 5000));
+        String queued = submit(Map.of("prompt", "p"));
+        try (Sse sse = Sse.open(streamPath(queued) + "?logs=1")) {
+            assertThat(sse.next().json().getString("status")).isEqualTo("IN_QUEUE");
+            api().put("/queue/fal-ai/flux/requests/" + queued + "/cancel").then().statusCode(200).body("status", equalTo("OK"));
+            List<Sse.Line> rest = sse.toEnd();
+            assertThat(rest.get(rest.size() - 1).broken()).isFalse();
+            JsonObject completed = Sse.events(rest).get(Sse.events(rest).size() - 1);
+            assertThat(completed.getString("status")).isEqualTo("COMPLETED");
+            assertThat(completed.getString("error")).isEqualTo("Request cancelled by the client.");
+            assertThat(completed.getString("error_type")).isEqualTo("client_cancelled");
+            assertThat(completed.getJsonArray("logs")).isEmpty(); // it never started
+        }
+        settings(Map.of("queue_ms", 0, "latency_ms", 5000));
+        String running = submit(Map.of("prompt", "p"));
+        try (Sse sse = Sse.open(streamPath(running))) {
+            assertThat(sse.next().json().getString("status")).isEqualTo("IN_PROGRESS");
+            api().put("/queue/fal-ai/flux/requests/" + running + "/cancel").then().statusCode(202).body("status", equalTo("CANCELLATION_REQUESTED"));
+            List<JsonObject> rest = Sse.events(sse.toEnd());
+            assertThat(rest).singleElement().satisfies(e -> {
+                assertThat(e.getString("status")).isEqualTo("COMPLETED");
+                assertThat(e.getString("error_type")).isEqualTo("client_cancelled");
+            });
+        }
+    }
+
+    @Test
+    void keepAliveCommentsComeAtTheConfiguredInterval() throws Exception {
+        api().contentType(ContentType.JSON).body(Map.of("queue_ms", 5000, "queue_positions", 0, "keep_alive_ms", 100)).put("/_sim/settings")
+                .then().statusCode(200).body("keep_alive_ms", equalTo(100));
+        String id = submit(Map.of("prompt", "p"));
+        try (Sse sse = Sse.open(streamPath(id))) {
+            Sse.Line first = sse.next();
+            assertThat(first.json().getString("status")).isEqualTo("IN_QUEUE");
+            long previous = first.at();
+            for (int i = 0; i < 3; i++) {
+                Sse.Line l = sse.next();
+                assertThat(l.text()).isEqualTo(": keep-alive");
+                assertThat(l.at() - previous).as("a keep-alive per interval, not more often").isGreaterThanOrEqualTo(50);
+                previous = l.at();
+            }
+            api().put("/queue/fal-ai/flux/requests/" + id + "/cancel").then().statusCode(200);
+            assertThat(Sse.events(sse.toEnd())).last().satisfies(e -> assertThat(e.getString("status")).isEqualTo("COMPLETED"));
+        }
+    }
+
+    @Test
+    void completionReachesAnOpenStreamAtOnce() throws Exception {
+        settings(Map.of("queue_ms", 0, "queue_positions", 0, "latency_ms", 300));
+        String id = submit(Map.of("prompt", "p"));
+        try (Sse sse = Sse.open(streamPath(id))) {
+            List<Sse.Line> lines = sse.toEnd();
+            Sse.Line completed = lines.stream().filter(l -> l.data() && "COMPLETED".equals(l.json().getString("status"))).findFirst().orElseThrow();
+            // the result is there by the time the event is: it was not sent early ...
+            api().get("/queue/fal-ai/flux/requests/" + id).then().statusCode(200);
+            long done = sim.completedAt(id);
+            assertThat(done).isPositive();
+            // ... nor late: pushed by the completion itself (a few ms), not found by a later poll; the bound is loose on purpose
+            assertThat(completed.at() - done).isLessThan(300);
+        }
+    }
+
+    @Test
+    void streamFaultsDropAfterTheFirstEventOrAnswerAnError() throws Exception {
+        settings(Map.of("queue_ms", 5000, "queue_positions", 2, "latency_ms", 1000));
+        String id = submit(Map.of("prompt", "p"));
+        api().contentType(ContentType.JSON).body(Map.of("target", "stream", "drop", true)).post("/_sim/faults").then().statusCode(204);
+        try (Sse sse = Sse.open(streamPath(id))) {
+            List<Sse.Line> lines = sse.toEnd();
+            assertThat(Sse.events(lines)).singleElement().satisfies(e -> assertThat(e.getString("status")).isEqualTo("IN_QUEUE"));
+        }
+        // the request itself goes on: a client that lost its stream polls instead
+        api().get("/queue/fal-ai/flux/requests/" + id + "/status").then().statusCode(202).body("status", equalTo("IN_QUEUE"));
+        assertThat(sim.openStatusStreams()).isZero();
+
+        api().contentType(ContentType.JSON).body(Map.of("target", "stream", "status", 503, "error_type", "runner_connection_error"))
+                .post("/_sim/faults").then().statusCode(204);
+        api().get(streamPath(id)).then().statusCode(503).header("X-Fal-Error-Type", "runner_connection_error");
+        api().contentType(ContentType.JSON).body(Map.of("target", "stream", "delay_ms", 300)).post("/_sim/faults").then().statusCode(204);
+        long before = System.currentTimeMillis();
+        try (Sse sse = Sse.open(streamPath(id))) {
+            assertThat(sse.next().json().getString("status")).isEqualTo("IN_QUEUE");
+            assertThat(System.currentTimeMillis() - before).isGreaterThanOrEqualTo(300);
+        }
+        // owner/app only, like status; unknown ids are 404
+        api().get("/queue/fal-ai/flux/schnell/requests/" + id + "/status/stream").then().statusCode(404);
+        api().get("/queue/fal-ai/flux/requests/nope/status/stream").then().statusCode(404);
+        api().put("/queue/fal-ai/flux/requests/" + id + "/cancel").then().statusCode(200);
+    }
+
+    @Test
+    void aClientThatHangsUpLeavesNoListenerBehind() throws Exception {
+        await().atMost(Duration.ofSeconds(5)).until(() -> sim.openStatusStreams() == 0);
+        settings(Map.of("queue_ms", 5000, "queue_positions", 2));
+        String id = submit(Map.of("prompt", "p"));
+        URI base = URI.create(sim.baseUrl());
+        try (Socket socket = new Socket(base.getHost(), base.getPort())) {
+            socket.getOutputStream().write(("GET " + streamPath(id) + " HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            String line;
+            while ((line = in.readLine()) != null && !line.startsWith("data: ")) {
+                // headers and the chunk size
+            }
+            assertThat(line).contains("IN_QUEUE");
+            assertThat(sim.openStatusStreams()).isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> sim.openStatusStreams() == 0);
+        api().put("/queue/fal-ai/flux/requests/" + id + "/cancel").then().statusCode(200);
+    }
+
+    // ---- pricing (fal-api.md section 12) ----------------------------------------------------------
+
+    static final String PRICING = "/platform/v1/models/pricing";
+
+    static JsonObject prices(String ids) {
+        return new JsonObject(api().queryParam("endpoint_id", ids).get(PRICING).then().statusCode(200).extract().asString());
+    }
+
+    static JsonObject estimate(Map<String, Object> body) {
+        return new JsonObject(api().contentType(ContentType.JSON).body(body).post(PRICING + "/estimate").then().statusCode(200)
+                .extract().asString());
+    }
+
+    @Test
+    void pricingApiAnswersKnownEndpointsInFalsShape() {
+        JsonObject answer = prices("fal-ai/flux/schnell,unknown/model,fal-ai/bria/background/remove");
+        assertThat(answer.getValue("next_cursor")).isNull();
+        assertThat(answer.getBoolean("has_more")).isFalse();
+        assertThat(answer.getJsonArray("prices")).containsExactly(
+                new JsonObject().put("endpoint_id", "fal-ai/flux/schnell").put("unit_price", 0.003).put("unit", "megapixels").put("currency", "USD"),
+                new JsonObject().put("endpoint_id", "fal-ai/bria/background/remove").put("unit_price", 0.018).put("unit", "images").put("currency", "USD"));
+        // every endpoint the simulator answers has a price; the routers bill dollars at 1 per unit
+        JsonArray all = prices(String.join(",", SimSchema.catalogue().keySet())).getJsonArray("prices");
+        assertThat(all).hasSize(SimSchema.catalogue().size());
+        assertThat(all.stream().map(JsonObject.class::cast).filter(p -> p.getString("endpoint_id").startsWith("openrouter/router")))
+                .hasSize(2).allMatch(p -> "usd".equals(p.getString("unit")) && p.getDouble("unit_price") == 1.0);
+        assertThat(prices("fal-ai/flux-general/image-to-image").getJsonArray("prices").getJsonObject(0).getDouble("unit_price")).isEqualTo(0.075);
+        // 1 to 50 ids
+        api().get(PRICING).then().statusCode(422).body("detail[0].loc", equalTo(List.of("query", "endpoint_id")))
+                .body("detail[0].type", equalTo("missing"));
+        String tooMany = IntStream.range(0, 51).mapToObj(i -> "owner/app-" + i).collect(Collectors.joining(","));
+        api().queryParam("endpoint_id", tooMany).get(PRICING).then().statusCode(422).body("detail[0].type", equalTo("too_long"));
+        assertThat(prices(tooMany.substring(0, tooMany.lastIndexOf(','))).getJsonArray("prices")).isEmpty(); // 50 is fine
+    }
+
+    @Test
+    void estimatesMultiplyUnitPricesByUnitsOrByTypicalCalls() {
+        JsonObject perUnit = estimate(Map.of("estimate_type", "unit_price", "endpoints", Map.of(
+                "fal-ai/flux/schnell", Map.of("unit_quantity", 2), "fal-ai/bria/background/remove", Map.of("unit_quantity", 3))));
+        assertThat(perUnit).isEqualTo(new JsonObject().put("estimate_type", "unit_price").put("total_cost", 0.06).put("currency", "USD"));
+        // one typical schnell call is 1 MP (landscape_4_3); flux-general bills a 1024² input and output, 2 + 2 MP
+        JsonObject historical = estimate(Map.of("estimate_type", "historical_api_price", "endpoints", Map.of(
+                "fal-ai/flux/schnell", Map.of("call_quantity", 10), "fal-ai/flux-general/image-to-image", Map.of("call_quantity", 2))));
+        assertThat(historical.getDouble("total_cost")).isEqualTo(0.63);
+        assertThat(historical.getString("estimate_type")).isEqualTo("historical_api_price");
+        api().contentType(ContentType.JSON).body(Map.of("estimate_type", "cheap", "endpoints", Map.of("fal-ai/flux/schnell", Map.of("unit_quantity", 1))))
+                .post(PRICING + "/estimate").then().statusCode(422).body("detail[0].loc", equalTo(List.of("body", "estimate_type")));
+        api().contentType(ContentType.JSON).body(Map.of("estimate_type", "unit_price", "endpoints", Map.of("fal-ai/flux/schnell", Map.of("call_quantity", 1))))
+                .post(PRICING + "/estimate").then().statusCode(422)
+                .body("detail[0].loc", equalTo(List.of("body", "endpoints", "fal-ai/flux/schnell", "unit_quantity")));
+    }
+
+    @Test
+    void testsCanChangeAPriceUntilReset() {
+        api().contentType(ContentType.JSON).body(Map.of("fal-ai/flux/schnell", Map.of("unit_price", 0.005))).put("/_sim/pricing")
+                .then().statusCode(200).body("prices[0].unit_price", equalTo(0.005f));
+        assertThat(prices("fal-ai/flux/schnell").getJsonArray("prices").getJsonObject(0).getDouble("unit_price")).isEqualTo(0.005);
+        assertThat(estimate(Map.of("estimate_type", "unit_price", "endpoints", Map.of("fal-ai/flux/schnell", Map.of("unit_quantity", 2))))
+                .getDouble("total_cost")).isEqualTo(0.01);
+        api().contentType(ContentType.JSON).body(Map.of("fal-ai/nope", Map.of("unit_price", 1))).put("/_sim/pricing").then().statusCode(400);
+        api().contentType(ContentType.JSON).body(Map.of("fal-ai/flux/schnell", Map.of("unit_price", "free"))).put("/_sim/pricing").then().statusCode(400);
+        api().post("/_sim/reset").then().statusCode(204);
+        assertThat(prices("fal-ai/flux/schnell").getJsonArray("prices").getJsonObject(0).getDouble("unit_price")).isEqualTo(0.003);
+    }
+
+    // ---- billable units (fal-api.md section 12) -----------------------------------------------------
+
+    static final String UNITS = "x-fal-billable-units";
+
+    @Test
+    void schnellBillsOutputMegapixelsRoundedUpPerImage() {
+        fastRuns();
+        // 1024x1024 is 1.05 MP: 2 units; the default landscape_4_3 (0.79 MP) is 1
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "image_size", "square_hd")).post("/run/fal-ai/flux/schnell")
+                .then().statusCode(200).header(UNITS, "2");
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p")).post("/run/fal-ai/flux/schnell").then().statusCode(200).header(UNITS, "1");
+        String id = submit(Map.of("prompt", "p", "image_size", "square_hd", "num_images", 2));
+        await().atMost(Duration.ofSeconds(5)).until(() -> api().get("/queue/fal-ai/flux/requests/" + id + "/status").statusCode() == 200);
+        api().get("/queue/fal-ai/flux/requests/" + id).then().statusCode(200).header(UNITS, "4");
+    }
+
+    @Test
+    void imageToImageBillsInputAndOutputMegapixels() {
+        fastRuns();
+        String input = dataUrl(Png.render(300, 260, 1)); // 0.08 MP: 1 unit
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "image_url", input, "image_size", "square_hd"))
+                .post("/run/fal-ai/flux-general/image-to-image").then().statusCode(200).header(UNITS, "3");
+        String id = api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "image_url", input)).post("/queue/fal-ai/flux-general/image-to-image")
+                .then().statusCode(200).extract().path("request_id");
+        await().atMost(Duration.ofSeconds(5)).until(() -> api().get("/queue/fal-ai/flux-general/requests/" + id + "/status").statusCode() == 200);
+        api().get("/queue/fal-ai/flux-general/requests/" + id).then().statusCode(200).header(UNITS, "2"); // output follows the input
+        // flux-2 edit reads (and bills) only the first three inputs: 3 + an output the size of the last input, 1
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "image_urls", List.of(input, input, input, input)))
+                .post("/run/fal-ai/flux-2/lora/edit").then().statusCode(200).header(UNITS, "4");
+        // qwen bills the output only
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "image_urls", List.of(input), "image_size", "square_hd"))
+                .post("/run/fal-ai/qwen-image-edit-plus-lora").then().statusCode(200).header(UNITS, "2");
+    }
+
+    @Test
+    void briaBillsPerImageAndRoutersBillDollars() {
+        fastRuns();
+        String image = dataUrl(Png.render(320, 240, 1));
+        api().contentType(ContentType.JSON).body(Map.of("image_url", image, "prompt", "a beach", "num_images", 2)).post(REPLACE)
+                .then().statusCode(200).header(UNITS, "2");
+        api().contentType(ContentType.JSON).body(Map.of("image_url", image)).post("/run/fal-ai/bria/background/remove")
+                .then().statusCode(200).header(UNITS, "1");
+        Response answer = api().contentType(ContentType.JSON).body(Map.of("prompt", "Hello there", "system_prompt", "Be brief.",
+                "model", "google/gemini-2.5-flash")).post("/run/" + ROUTER);
+        assertThat(new JsonObject(answer.asString()).getJsonObject("usage").getDouble("cost")).isEqualTo(0.000029);
+        assertThat(answer.header(UNITS)).isEqualTo("0.000029");
+        Response streamed = api().contentType(ContentType.JSON).body(Map.of("prompt", "Hello there", "system_prompt", "Be brief.",
+                "model", "google/gemini-2.5-flash")).post("/run/" + ROUTER + "/stream");
+        assertThat(streamed.header(UNITS)).isEqualTo("0.000029");
+        String id = api().contentType(ContentType.JSON).body(categorise(Png.render(300, 300, 7))).post("/queue/" + VISION)
+                .then().statusCode(200).extract().path("request_id");
+        await().atMost(Duration.ofSeconds(5)).until(() -> api().get("/queue/openrouter/router/requests/" + id + "/status").statusCode() == 200);
+        Response result = api().get("/queue/openrouter/router/requests/" + id);
+        assertThat(new java.math.BigDecimal(result.header(UNITS)))
+                .isEqualByComparingTo(new java.math.BigDecimal(new JsonObject(result.asString()).getJsonObject("usage").getValue("cost").toString()));
+    }
+
+    @Test
+    void failedRequestsCarryNoBillableUnits() {
+        fastRuns();
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "num_images", 9)).post("/run/fal-ai/flux/schnell")
+                .then().statusCode(422).header(UNITS, nullValue());
+        String invalid = submit(Map.of("prompt", "p", "num_images", 9));
+        api().contentType(ContentType.JSON).body(Map.of("target", "complete", "status", 422)).post("/_sim/faults").then().statusCode(204);
+        String modelError = submit(Map.of("prompt", "p"));
+        for (String id : List.of(invalid, modelError)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> api().get("/queue/fal-ai/flux/requests/" + id + "/status").statusCode() == 200);
+            api().get("/queue/fal-ai/flux/requests/" + id).then().statusCode(422).header(UNITS, nullValue());
+        }
+        settings(Map.of("queue_ms", 0, "latency_ms", 5000));
+        String cancelled = submit(Map.of("prompt", "p"));
+        api().put("/queue/fal-ai/flux/requests/" + cancelled + "/cancel").then().statusCode(202);
+        api().get("/queue/fal-ai/flux/requests/" + cancelled).then().statusCode(499).header(UNITS, nullValue());
+    }
+
+    // ---- settings ------------------------------------------------------------------------------------
+
+    @Test
+    void settingsAnswerSnakeCase() {
+        JsonObject answer = new JsonObject(api().contentType(ContentType.JSON).body(Map.of("latency_ms", 50)).put("/_sim/settings")
+                .then().statusCode(200).extract().asString());
+        assertThat(answer).isEqualTo(new JsonObject().put("queue_ms", 100).put("queue_positions", 2).put("latency_ms", 50).put("keep_alive_ms", 15000));
+        assertThat(new JsonObject(api().get("/_sim/settings").then().statusCode(200).extract().asString())).isEqualTo(answer);
+        api().contentType(ContentType.JSON).body(Map.of("latency_ms", "slow")).put("/_sim/settings").then().statusCode(400);
     }
 }
