@@ -59,7 +59,7 @@ public class Ingest {
     public Uni<String> asDataUrl(Source source) {
         return bytesOf(source, 0).map(bytes -> {
             ImageInfo info = check(bytes, 0);
-            return "data:" + info.contentType() + ";base64," + Base64.getEncoder().encodeToString(bytes);
+            return "data:" + info.contentType() + ";base64," + Base64.getEncoder().encodeToString(info.strip(bytes));
         });
     }
 
@@ -95,8 +95,12 @@ public class Ingest {
         if (bytes.length > config.maxBytes()) {
             throw tooManyBytes(index, bytes.length);
         }
-        ImageInfo info = ImageInfo.sniff(bytes).orElseThrow(() -> Problem.invalid("unsupported-image", "Unsupported image",
-                "Image " + (index + 1) + " is not a PNG, JPEG or WebP file (judged by its bytes, not its name or declared type)"));
+        ImageInfo.Checked checked = ImageInfo.check(bytes);
+        if (!checked.ok()) {
+            throw Problem.invalid("unsupported-image", "Unsupported image", "Image " + (index + 1)
+                    + " is not a complete PNG, JPEG or WebP file (judged by its bytes, not its name or declared type): " + checked.refusal());
+        }
+        ImageInfo info = checked.image();
         if (info.width() < config.minSide() || info.height() < config.minSide()) {
             throw Problem.invalid("image-too-small", "Image too small", "Image " + (index + 1) + " is " + info.width() + "×" + info.height()
                     + " pixels; each side must be at least " + config.minSide());
@@ -110,9 +114,10 @@ public class Ingest {
 
     private Uni<JobFile> storeChecked(UUID jobId, int index, byte[] bytes, String role) {
         ImageInfo info = check(bytes, index);
+        byte[] image = info.strip(bytes); // what follows the image's end (a polyglot's HTML) is not part of it
         String key = "jobs/" + jobId + "/inputs/" + index + "." + info.extension();
-        return store.put(key, bytes, info.contentType())
-                .replaceWith(new JobFile(key, info.contentType(), info.width(), info.height(), bytes.length, role));
+        return store.put(key, image, info.contentType())
+                .replaceWith(new JobFile(key, info.contentType(), info.width(), info.height(), image.length, role));
     }
 
     private Problem tooManyBytes(int index, long bytes) {
