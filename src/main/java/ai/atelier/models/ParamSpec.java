@@ -1,11 +1,17 @@
 package ai.atelier.models;
 
 import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import ai.atelier.net.IpLiterals;
+import ai.atelier.net.UrlGuard;
 
 /**
  * One parameter a request may tune, with the range fal's schema allows (or a tighter one of ours),
@@ -16,6 +22,9 @@ public record ParamSpec(String name, Type type, Double min, Double max, List<Str
 
     /** The kinds of values fal's schemas use. */
     public enum Type { INTEGER, NUMBER, BOOLEAN, ENUM, STRING, SEED, IMAGE_SIZE, LORAS }
+
+    /** fal's toolkit takes https URLs of up to 2048 characters. */
+    static final int MAX_LORA_PATH = 2048;
 
     static final Set<String> SIZE_PRESETS = Set.of("square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9");
 
@@ -50,7 +59,7 @@ public record ParamSpec(String name, Type type, Double min, Double max, List<Str
 
     public static ParamSpec loras(int maxItems) {
         return new ParamSpec("loras", Type.LORAS, 0.0, 4.0, List.of(), null, maxItems,
-                "Up to " + maxItems + " LoRAs: [{\"path\": URL or id, \"scale\": 0..4}]");
+                "Up to " + maxItems + " LoRAs: [{\"path\": https URL, \"scale\": 0..4}]");
     }
 
     /**
@@ -149,6 +158,7 @@ public record ParamSpec(String name, Type type, Double min, Double max, List<Str
                     throw new IllegalArgumentException("a LoRA has only \"path\" and \"scale\", not \"" + key + "\"");
                 }
             }
+            checkLoraPath(path);
             Map<String, Object> lora = new LinkedHashMap<>();
             lora.put("path", path);
             if (m.get("scale") != null) {
@@ -160,6 +170,57 @@ public record ParamSpec(String name, Type type, Double min, Double max, List<Str
             out.add(lora);
         }
         return out;
+    }
+
+    /**
+     * fal fetches a LoRA path itself, from inside its network, so a path is an https URL to a public
+     * host, judged without DNS (this runs at submit): no other schemes ({@code file:}, {@code gopher:}),
+     * no user info, no IP literal of a non-public address in any form a resolver reads
+     * ({@code 127.1}, {@code [::1]}), no names only an internal resolver knows.
+     */
+    static void checkLoraPath(String path) {
+        if (path.length() > MAX_LORA_PATH) {
+            throw new IllegalArgumentException("each LoRA path must be an https URL of at most " + MAX_LORA_PATH + " characters, got "
+                    + path.length());
+        }
+        if (path.codePoints().anyMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.isISOControl(c))) {
+            throw new IllegalArgumentException("each LoRA path must be an https URL without spaces or control characters");
+        }
+        URI uri;
+        try {
+            uri = new URI(path);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("each LoRA path must be a valid https URL");
+        }
+        if (!"https".equalsIgnoreCase(uri.getScheme())) {
+            throw new IllegalArgumentException("each LoRA path must be an https URL of at most " + MAX_LORA_PATH + " characters");
+        }
+        if (uri.getRawAuthority() != null && uri.getRawAuthority().contains("@")) {
+            throw new IllegalArgumentException("each LoRA path must be an https URL without a user name or password (user@) before the host");
+        }
+        String host = IpLiterals.hostOf(uri);
+        if (host == null) {
+            throw new IllegalArgumentException("each LoRA path must be an https URL with a host");
+        }
+        InetAddress literal;
+        try {
+            literal = IpLiterals.literal(host);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("each LoRA path must name a host or a valid IP address; '" + host + "' is neither (a host "
+                    + "ending in a number must be an IPv4 address, without a trailing dot)");
+        }
+        if (literal != null) {
+            if (!UrlGuard.isPublic(literal)) {
+                throw new IllegalArgumentException("each LoRA path must point at a public host, not at the loopback, private or otherwise "
+                        + "non-public address " + host + (host.equals(literal.getHostAddress()) ? "" : " (" + literal.getHostAddress() + ")"));
+            }
+            return;
+        }
+        String name = host.endsWith(".") ? host.substring(0, host.length() - 1) : host; // a trailing dot names the same host
+        if (name.equals("localhost") || name.endsWith(".localhost") || name.endsWith(".local") || name.endsWith(".internal")
+                || !name.contains(".")) {
+            throw new IllegalArgumentException("each LoRA path must point at a public host with a domain name, not '" + host + "'");
+        }
     }
 
     private static long wholeNumber(Object value) {
