@@ -58,8 +58,12 @@ public class Seed000Resource {
     @GET
     @Path("/{job_id}")
     @Operation(summary = "Seed 000: one job")
-    public Uni<LegacyJob> get(@PathParam("job_id") String jobId) {
-        return jobs.get(JobService.DEFAULT_TENANT, Seed001Resource.parse(jobId)).map(Seed000Resource::legacy);
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = LegacyJob.class)))
+    public Uni<org.jboss.resteasy.reactive.RestResponse<String>> get(@PathParam("job_id") String jobId) {
+        return jobs.get(JobService.DEFAULT_TENANT, Seed001Resource.parse(jobId), LegacyFormats.Seed000.NAME)
+                .map(json -> org.jboss.resteasy.reactive.RestResponse.ResponseBuilder.ok(json, MediaType.APPLICATION_JSON_TYPE).build());
     }
 
     @GET

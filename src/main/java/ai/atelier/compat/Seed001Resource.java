@@ -100,9 +100,13 @@ public class Seed001Resource {
     @GET
     @Path("/{session_id}/status")
     @Operation(summary = "Seed 001: status of a session")
-    public Uni<Status> status(@PathParam("session_id") String sessionId) {
-        return jobs.get(JobService.DEFAULT_TENANT, parse(sessionId)).map(j -> new Status(j.id().toString(), LegacyStatus.word(j.status()),
-                j.progress(), message(j), LegacyStatus.resultUrl(j), LegacyStatus.error(j)));
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The session's status",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = Status.class)))
+    public Uni<org.jboss.resteasy.reactive.RestResponse<String>> status(@PathParam("session_id") String sessionId) {
+        // polled every few hundred milliseconds by seed 001's clients: the stored answer, as it is
+        return jobs.get(JobService.DEFAULT_TENANT, parse(sessionId), LegacyFormats.Seed001.NAME)
+                .map(json -> org.jboss.resteasy.reactive.RestResponse.ResponseBuilder.ok(json, MediaType.APPLICATION_JSON_TYPE).build());
     }
 
     private Uni<LegacyStatus.Submitted> submitText(String model, TextToImage body) {

@@ -153,13 +153,21 @@ public interface AtelierConfig {
         Duration webhookPollInterval();
 
         /**
-         * How long a job waits on fal inside its pipeline before it is parked: its pipeline is let go and
-         * one poller watches the request (see FalWaits), so long waits cost a few hundred bytes per job.
+         * Status streams (fal's {@code /status/stream}) one instance holds open at once: a wait streams while
+         * a slot is free, so it learns of completion the moment fal knows; the others are parked (polled).
          */
-        @WithDefault("5s")
-        Duration parkAfter();
+        @WithDefault("1000")
+        int streamSlots();
 
-        /** How many status calls the poller of parked jobs makes at once. */
+        /** A wait that streamed this long without completing gives its slot up and is parked (a long job). */
+        @WithDefault("2m")
+        Duration streamMax();
+
+        /** A parked wait is polled at {@code poll-interval}, backing off to this; with fal webhooks on, at {@code webhook-poll-interval}. */
+        @WithDefault("10s")
+        Duration maxPollInterval();
+
+        /** How many status calls the poller of parked waits makes at once. */
         @WithDefault("64")
         int maxParkedPolls();
 
@@ -223,17 +231,19 @@ public interface AtelierConfig {
 
     /** Job execution. */
     interface Jobs {
-        /** Jobs one instance runs at once; the rest wait, queued in PostgreSQL. */
-        @WithDefault("64")
-        int maxConcurrent();
+        /**
+         * Jobs one instance holds at once, most of them waiting on fal (which costs a few kilobytes and no
+         * thread each); past this the rest wait in PostgreSQL for any instance.
+         */
+        @WithDefault("20000")
+        int maxInFlight();
 
         /**
-         * How many claimed jobs may be in their start (stage writes, categorise, prompt, submit) at once;
-         * the rest of max-concurrent is jobs waiting on fal, which cost no database work. Keeps a burst of
-         * thousands of claims from queueing at the connection pool and holding memory while they wait.
+         * Jobs one instance works on at once (submitting to fal, fetching, downloading, storing, finishing).
+         * Waiting on fal is not work: a burst is submitted at once, not behind other jobs' fal time.
          */
-        @WithDefault("32")
-        int maxStarting();
+        @WithDefault("64")
+        int maxWorking();
 
         /** Per-model caps on jobs one instance runs at once, as {@code model=limit} pairs: {@code flux-2-lora-edit=4,qwen-multiple-angles=8}. */
         Optional<List<String>> modelLimits();
@@ -242,9 +252,23 @@ public interface AtelierConfig {
         @WithDefault("30s")
         Duration lease();
 
-        /** How often an instance looks in PostgreSQL for jobs to claim (a submit on the same instance claims at once). */
-        @WithDefault("500ms")
+        /**
+         * How often an instance looks in PostgreSQL for jobs to claim besides being told (a submit on any
+         * instance wakes the others with LISTEN/NOTIFY): this finds the jobs of instances that died.
+         */
+        @WithDefault("2s")
         Duration claimInterval();
+
+        /**
+         * How long a job whose fal work is done (or running) rides out an outage of PostgreSQL or S3 before it
+         * fails: its paid outputs wait at fal (kept at least 7 days) while the step is retried with backoff.
+         */
+        @WithDefault("24h")
+        Duration outageRetryFor();
+
+        /** How often an instance looks for jobs past their own deadline, to cancel them. */
+        @WithDefault("1s")
+        Duration deadlineSweepInterval();
 
         /** On SIGTERM: how long in-flight jobs may take to finish before their leases are handed back. */
         @WithDefault("20s")

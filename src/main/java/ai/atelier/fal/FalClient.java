@@ -11,7 +11,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.util.CircuitBreaker;
 import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClientOptions;
@@ -43,7 +46,9 @@ public class FalClient {
         this.breaker = new CircuitBreaker("fal", config.fal().breakerThreshold(), config.fal().breakerOpenFor());
         this.http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setMaxPoolSize(200)
                 .setKeepAlive(true).setFollowRedirects(true).setUserAgent("atelier/1.0"));
-        this.streamClient = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setConnectTimeout(10_000).setKeepAlive(true));
+        // status streams and sync-run streams: one long-lived connection each, so a pool as large as the streams a wait may open
+        this.streamClient = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setConnectTimeout(10_000).setKeepAlive(true)
+                .setMaxPoolSize(config.fal().streamSlots() + 64));
     }
 
     /** Submits to the queue on the full endpoint id with fal's queue priority (normal or low); answers fal's request id. */
@@ -67,19 +72,57 @@ public class FalClient {
     /** Polls status on owner/app only, as fal's URL rules require. */
     public Uni<FalStatus> status(String endpointId, String requestId) {
         return retrying("status", () -> authed(http.getAbs(requestUrl(endpointId, requestId) + "/status").addQueryParam("logs", "1")).send())
-                .map(r -> {
-                    JsonObject s = json(r);
-                    List<String> logs = new ArrayList<>();
-                    if (s.getValue("logs") instanceof JsonArray a) {
-                        a.forEach(l -> logs.add(l instanceof JsonObject o ? o.getString("message") : String.valueOf(l)));
+                .map(r -> FalStatus.of(json(r)));
+    }
+
+    /**
+     * fal's status stream (fal-api.md §5.5): one {@link FalStatus} per change, ending after COMPLETED.
+     * It may also end early (fal closed it, a proxy cut it); the caller then polls. Fails with a
+     * {@link FalException} on an error answer. Not retried: a wait falls back to polling instead.
+     */
+    public Multi<FalStatus> statusStream(String endpointId, String requestId) {
+        if (!breaker.allows()) {
+            return Multi.createFrom().failure(new FalException(0, "circuit_open", "fal is failing; calls paused", null, false));
+        }
+        RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET)
+                .setAbsoluteURI(requestUrl(endpointId, requestId) + "/status/stream?logs=1")
+                .setConnectTimeout(config.callTimeout().toMillis())
+                // no idle timeout of its own: fal sends a keep-alive every 15 s, and the wait bounds the whole stream
+                .putHeader("Accept", "text/event-stream");
+        config.key().ifPresent(key -> options.putHeader("Authorization", "Key " + key));
+        return streamClient.request(options)
+                .chain(io.vertx.mutiny.core.http.HttpClientRequest::send)
+                .onFailure(e -> !(e instanceof FalException)).transform(e -> new FalException(0, "connection_error",
+                        "fal could not be reached", null, false))
+                .onItem().transformToMulti(response -> {
+                    if (response.statusCode() != 200) {
+                        return response.body().onItem().<FalStatus>transformToMulti(body -> Multi.createFrom().failure(toException(
+                                response.statusCode(), response.getHeader("X-Fal-Error-Type"), body.toString(), response.getHeader("Retry-After"),
+                                response.getHeader("x-fal-request-timeout-type"))));
                     }
-                    return new FalStatus(s.getString("status"), s.getInteger("queue_position"), logs, s.getString("error"));
+                    breaker.success();
+                    return ai.atelier.util.ServerSentEvents.data(response.toMulti()).map(data -> FalStatus.of(new JsonObject(data)));
                 });
     }
 
-    /** Fetches the result; a failed request answers fal's error (422 and others) as a {@link FalException}. */
-    public Uni<JsonObject> result(String endpointId, String requestId) {
-        return retrying("result", () -> authed(http.getAbs(requestUrl(endpointId, requestId))).send()).map(FalClient::json);
+    /**
+     * Fetches the result with what fal bills for it ({@code x-fal-billable-units}); a failed request
+     * answers fal's error (422 and others) as a {@link FalException}.
+     */
+    public Uni<FalResult> result(String endpointId, String requestId) {
+        return retrying("result", () -> authed(http.getAbs(requestUrl(endpointId, requestId))).send())
+                .map(r -> new FalResult(requestId, json(r), units(r.getHeader("x-fal-billable-units"))));
+    }
+
+    private static Double units(String header) {
+        if (header == null || header.isBlank()) {
+            return null;
+        }
+        try {
+            return Double.valueOf(header.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     /** Cancels at fal; answers fal's word: OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED or NOT_FOUND. */
@@ -109,7 +152,7 @@ public class FalClient {
      * JSON, partial outputs first, the full result last. Fails with a {@link FalException} on an error
      * answer, and when fal sends nothing for {@code idle}.
      */
-    public io.smallrye.mutiny.Multi<JsonObject> stream(String endpointId, JsonObject input, Duration idle) {
+    public Multi<JsonObject> stream(String endpointId, JsonObject input, Duration idle) {
         if (!breaker.allows()) {
             return io.smallrye.mutiny.Multi.createFrom().failure(new FalException(0, "circuit_open", "fal is failing; calls paused for "
                     + config.breakerOpenFor(), null, false));

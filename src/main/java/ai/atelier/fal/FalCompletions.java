@@ -1,80 +1,67 @@
 package ai.atelier.fal;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import io.quarkus.logging.Log;
+import ai.atelier.progress.RedisRelay;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
-import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.Cancellable;
-import io.smallrye.mutiny.subscription.UniEmitter;
 
 /**
- * "fal says request X is done", from a webhook received by any instance, to the pipeline waiting on X
- * on any instance (Redis pub/sub), so it fetches the result now instead of at its next poll.
+ * "fal says request X is done", from a webhook received by any instance, to the wait on X on any
+ * instance (Redis pub/sub through the {@link RedisRelay}), so it ends now instead of at its next poll.
+ * Completions are remembered for a while: a webhook can beat the wait it is meant for (fal answered
+ * faster than the submit's bookkeeping).
  */
 @ApplicationScoped
 public class FalCompletions {
 
     static final String CHANNEL = "atelier:fal-done";
+    private static final int REMEMBERED = 10_000;
 
     private final ReactiveRedisDataSource redis;
-    private final Map<String, Set<UniEmitter<? super Void>>> waiting = new ConcurrentHashMap<>();
-    private Cancellable subscription;
+    private final RedisRelay relay;
+    private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+    private final Map<String, Boolean> recent = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > REMEMBERED;
+        }
+    });
 
-    public FalCompletions(ReactiveRedisDataSource redis) {
+    public FalCompletions(ReactiveRedisDataSource redis, RedisRelay relay) {
         this.redis = redis;
+        this.relay = relay;
     }
 
     void start(@Observes StartupEvent event) {
-        subscription = redis.pubsub(String.class).subscribe(CHANNEL)
-                .subscribe().with(this::wake, e -> Log.warnf("fal completion channel closed: %s", e.getMessage()));
-    }
-
-    void stop(@Observes ShutdownEvent event) {
-        if (subscription != null) {
-            subscription.cancel();
-        }
+        relay.listen(CHANNEL, this::completed);
     }
 
     public Uni<Void> announce(String requestId) {
         return redis.pubsub(String.class).publish(CHANNEL, requestId);
     }
 
-    /** Completes when fal's webhook for this request arrives (on any instance); never fails. */
-    public Uni<Void> await(String requestId) {
-        return Uni.createFrom().emitter(emitter -> {
-            waiting.computeIfAbsent(requestId, k -> ConcurrentHashMap.newKeySet()).add(emitter);
-            emitter.onTermination(() -> {
-                Set<UniEmitter<? super Void>> set = waiting.get(requestId);
-                if (set != null) {
-                    set.remove(emitter);
-                    if (set.isEmpty()) {
-                        waiting.remove(requestId, set);
-                    }
-                }
-            });
-        });
-    }
-
-    private final java.util.List<java.util.function.Consumer<String>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    /** Calls {@code listener} with the request id of every completion announced (parked jobs are woken this way). */
-    public void listen(java.util.function.Consumer<String> listener) {
+    /** Calls {@code listener} with the request id of every completion announced. */
+    public void listen(Consumer<String> listener) {
         listeners.add(listener);
     }
 
-    private void wake(String requestId) {
+    /** Whether a completion of this request was announced lately. */
+    public boolean recentlyCompleted(String requestId) {
+        return recent.containsKey(requestId);
+    }
+
+    private void completed(String requestId) {
+        recent.put(requestId, Boolean.TRUE);
         listeners.forEach(l -> l.accept(requestId));
-        Set<UniEmitter<? super Void>> set = waiting.remove(requestId);
-        if (set != null) {
-            set.forEach(e -> e.complete(null));
-        }
     }
 }

@@ -6,21 +6,28 @@ import java.util.List;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-/** One output file in a fal result: {@code images[]} items (section 9 of fal's API) or a single {@code image}. */
+/**
+ * One output file in a fal result (fal-api.md §9): an {@code Image}/{@code File} object. Where a
+ * result holds them (an {@code images} list, a single {@code image}) is the model's to say.
+ */
 public record FalImage(String url, Integer width, Integer height, String contentType) {
 
-    public static List<FalImage> read(JsonObject result) {
+    /** The files of a list field ({@code images}); empty when there is none. */
+    public static List<FalImage> list(JsonObject result, String field) {
         List<FalImage> out = new ArrayList<>();
-        if (result.getValue("images") instanceof JsonArray images) {
+        if (result.getValue(field) instanceof JsonArray images) {
             for (Object o : images) {
                 if (o instanceof JsonObject i) {
                     out.add(of(i));
                 }
             }
-        } else if (result.getValue("image") instanceof JsonObject i) {
-            out.add(of(i));
         }
         return out;
+    }
+
+    /** The file of a single-file field ({@code image}); empty when there is none. */
+    public static List<FalImage> single(JsonObject result, String field) {
+        return result.getValue(field) instanceof JsonObject i ? List.of(of(i)) : List.of();
     }
 
     private static FalImage of(JsonObject i) {

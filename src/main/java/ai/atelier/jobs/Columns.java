@@ -1,5 +1,6 @@
 package ai.atelier.jobs;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,24 +8,33 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.json.JsonObject;
 
 /**
- * The job row's JSON columns as Hibernate writes them: plain Jackson, field names as declared (not the
- * REST API's snake_case), for the places that write or read them without Hibernate.
+ * The job row's JSON columns: plain Jackson, field names as declared (not the REST API's snake_case),
+ * converted in memory (no text round trip: these are on every submit and every transition).
  */
-final class Columns {
+public final class Columns {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private Columns() {
     }
 
-    /** A value as a JSON column, converted in memory (no text round trip: this is on every submit). */
+    /** A value (a map, a record) as a JSON column; null stays SQL NULL. */
     @SuppressWarnings("unchecked")
-    static JsonObject json(Object value) {
+    public static JsonObject json(Object value) {
         return value == null ? null : new JsonObject(MAPPER.convertValue(value, Map.class));
     }
 
+    /** A JSON column as a mutable map (nested objects are maps and lists, as the driver decodes them). */
+    static Map<String, Object> map(JsonObject column) {
+        return column == null ? null : new LinkedHashMap<>(column.getMap());
+    }
+
+    static JobFiles files(JsonObject column) {
+        return column == null ? JobFiles.of(java.util.List.of()) : MAPPER.convertValue(column.getMap(), JobFiles.class);
+    }
+
     /** A file as stored inside another column (a shoot style's output). */
-    static JobFile file(Object stored) {
+    public static JobFile file(Object stored) {
         return MAPPER.convertValue(stored, JobFile.class);
     }
 }

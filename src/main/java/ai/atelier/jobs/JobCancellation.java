@@ -1,94 +1,108 @@
 package ai.atelier.jobs;
 
-import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
+import jakarta.enterprise.event.Observes;
 
+import ai.atelier.config.AtelierConfig;
 import ai.atelier.fal.FalClient;
-import ai.atelier.models.LlmCompletion;
-import ai.atelier.problem.Problem;
-import ai.atelier.progress.Progress;
-import ai.atelier.progress.ProgressStore;
-import ai.atelier.webhooks.Webhooks;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
 
 /**
- * Cancels a job, by a client or by its deadline. A job not yet at fal is cancelled at once; one at
- * fal is cancelled there too and fal's answer is recorded with whether it may be billed. The row
- * turns cancelled first, so the pipeline that runs the job sees it and neither pays fal nor stores
- * outputs afterwards.
+ * Cancels a job, by a client or by its deadline. The row turns cancelled first (one guarded statement),
+ * so the run (on any instance) can no longer record a fal request or finish it; every request of the
+ * job that may still run at fal is cancelled there and fal's answer recorded, with whether it may be
+ * billed; then the run is told to stop now (here by an event, elsewhere through Redis), so it neither
+ * pays fal nor stores outputs afterwards. A run that misses the word stops at its next statement.
  */
 @ApplicationScoped
 public class JobCancellation {
 
+    /** Channel a cancel tells the instance running the job on (see the job runner). */
+    public static final String CHANNEL = "atelier:cancel";
+
+    /** A job was cancelled: its run, wherever it is, must stop. */
+    public record Cancelled(UUID jobId) {
+    }
+
+    private final JobTransitions transitions;
+    private final JobRepository jobs;
     private final FalClient fal;
-    private final ProgressStore progress;
-    private final Webhooks webhooks;
+    private final LiveViews live;
+    private final ReactiveRedisDataSource redis;
+    private final Event<Cancelled> cancelled;
+    private final Vertx vertx;
+    private final AtelierConfig.Jobs config;
+    private long sweep = -1;
 
-    private final FalWaits waits;
-
-    public JobCancellation(FalClient fal, ProgressStore progress, Webhooks webhooks, FalWaits waits) {
-        this.waits = waits;
-        this.webhooks = webhooks;
+    public JobCancellation(JobTransitions transitions, JobRepository jobs, FalClient fal, LiveViews live, ReactiveRedisDataSource redis,
+            Event<Cancelled> cancelled, Vertx vertx, AtelierConfig config) {
+        this.transitions = transitions;
+        this.jobs = jobs;
         this.fal = fal;
-        this.progress = progress;
+        this.live = live;
+        this.redis = redis;
+        this.cancelled = cancelled;
+        this.vertx = vertx;
+        this.config = config.jobs();
     }
 
-    /** Cancels and answers the job as it ended; a job already finished is a 409 problem. */
-    public Uni<Job> cancel(String tenant, UUID id, String code, String reason) {
-        Instant now = Instant.now();
-        return Panache.withTransaction(() -> Job.<Job>find("id = ?1 and tenant = ?2", id, tenant).withLock(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE)
-                .firstResult()
-                .onItem().ifNull().failWith(() -> Problem.notFound("There is no job " + id))
-                .invoke(job -> {
-                    if (job.status.terminal()) {
-                        throw new Problem(409, "job-finished", "Job already finished", "Job " + id + " is already " + job.status.wire())
-                                .with("status", job.status.wire());
-                    }
-                    job.status = JobStatus.CANCELLED;
-                    job.cancelRequestedAt = now;
-                    job.finishedAt = now;
-                    job.updatedAt = now;
-                    job.errorCode = code;
-                    job.errorMessage = reason;
-                    job.mayBeBilled = false;
-                }))
+    void start(@Observes StartupEvent event) {
+        sweep = vertx.setPeriodic(config.deadlineSweepInterval().toMillis(), t -> cancelOverdue());
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        vertx.cancelTimer(sweep);
+    }
+
+    /** Cancels and answers the job as it ended; a job already finished is a 409 problem, an unknown one a 404. */
+    public Uni<JobView> cancel(String tenant, UUID id, String code, String reason) {
+        return transitions.cancel(tenant, id, code, reason)
+                .call(job -> {
+                    // told before fal is asked: the run stops paying at once, whatever fal answers
+                    cancelled.fire(new Cancelled(id));
+                    return redis.pubsub(String.class).publish(CHANNEL, id.toString()).onFailure().recoverWithNull();
+                })
                 .call(job -> inFlightAtFal(job).isEmpty() ? Uni.createFrom().voidItem() : cancelAtFal(job))
-                .call(job -> progress.put(id, new Progress("cancelled", job.stage, job.progress, reason, null, List.of(), now))
-                        .onFailure().recoverWithNull())
-                .call(job -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(id, "cancelled"))
-                .invoke(job -> waits.release(id)) // parked here: end it now rather than when fal is done
-                .invoke(job -> Log.infof("job %s: cancelled (%s)%s", id, code,
-                        job.falCancelStatus == null ? "" : "; fal answered " + job.falCancelStatus));
+                .chain(job -> live.write(job, reason))
+                .invoke(view -> Log.infof("job %s: cancelled (%s)%s", id, code,
+                        view.cancellation() == null || view.cancellation().falStatus() == null ? "" : "; fal answered " + view.cancellation().falStatus()));
     }
 
-    /** A request of the job that may still run at fal: the main one, a running stage's LLM call, an unfinished style's. */
+    /** A request of the job that may still run at fal: the main one, a running stage's, an unfinished style's. */
     record AtFal(String endpointId, String requestId) {
     }
 
-    @SuppressWarnings("unchecked")
     static List<AtFal> inFlightAtFal(Job job) {
-        List<AtFal> out = new java.util.ArrayList<>();
+        List<AtFal> out = new ArrayList<>();
         if (job.falRequestId != null && job.falEndpoint != null) {
             out.add(new AtFal(job.falEndpoint, job.falRequestId));
         }
         if (job.stages != null) {
-            for (var e : job.stages.entrySet()) {
-                if (e.getValue() instanceof java.util.Map<?, ?> m && "running".equals(m.get("status")) && m.get("fal_request_id") instanceof String rid) {
-                    out.add(new AtFal("categorise".equals(e.getKey()) ? LlmCompletion.VISION : LlmCompletion.ROUTER, rid));
+            for (Object entry : job.stages.values()) {
+                if (entry instanceof Map<?, ?> m && "running".equals(m.get("status")) && m.get("fal_request_id") instanceof String rid
+                        && m.get("fal_endpoint") instanceof String endpoint && !rid.equals(job.falRequestId)) {
+                    out.add(new AtFal(endpoint, rid));
                 }
             }
         }
-        for (java.util.Map<String, Object> style : ProductShoots.styles(job)) {
+        for (Map<String, Object> style : ShootStyles.of(job)) {
             if (!"succeeded".equals(style.get("status")) && !"failed".equals(style.get("status"))) {
                 if (style.get("fal_request_id") instanceof String rid && style.get("fal_endpoint") instanceof String endpoint) {
                     out.add(new AtFal(endpoint, rid));
-                } else if (style.get("prompt_request_id") instanceof String rid) {
-                    out.add(new AtFal(LlmCompletion.ROUTER, rid));
+                } else if (style.get("prompt_request_id") instanceof String rid && style.get("prompt_endpoint") instanceof String endpoint) {
+                    out.add(new AtFal(endpoint, rid));
                 }
             }
         }
@@ -100,7 +114,7 @@ public class JobCancellation {
      * one request, the distinct words joined for several; billable when any request may have run.
      */
     private Uni<Void> cancelAtFal(Job job) {
-        return io.smallrye.mutiny.Multi.createFrom().iterable(inFlightAtFal(job))
+        return Multi.createFrom().iterable(inFlightAtFal(job))
                 .onItem().transformToUniAndMerge(r -> fal.cancel(r.endpointId(), r.requestId()).onFailure().recoverWithItem(e -> "UNREACHABLE"))
                 .collect().asList()
                 .chain(answers -> {
@@ -109,8 +123,15 @@ public class JobCancellation {
                     String answer = String.join(",", answers.stream().distinct().sorted().toList());
                     job.falCancelStatus = answer;
                     job.mayBeBilled = billable;
-                    return Panache.withTransaction(() -> Job.update("falCancelStatus = ?1, mayBeBilled = ?2 where id = ?3",
-                            answer, billable, job.id)).replaceWithVoid();
+                    return jobs.recordCancelAnswer(job.id, answer, billable);
                 });
+    }
+
+    /** Cancels jobs past their own deadline, whichever instance runs them (the guarded statement makes it once). */
+    private void cancelOverdue() {
+        jobs.overdue().subscribe().with(rows -> rows.forEach(row -> cancel(row.tenant, row.id, "deadline_exceeded",
+                "The job passed its deadline and was cancelled")
+                .subscribe().with(ok -> { }, e -> Log.debugf("deadline cancel of %s: %s", row.id, e.getMessage()))),
+                e -> Log.warnf("deadline sweep failed: %s", e.getMessage()));
     }
 }

@@ -16,18 +16,18 @@ import ai.atelier.models.ModelCatalog;
 import ai.atelier.models.ModelStrategy;
 import ai.atelier.problem.Problem;
 import ai.atelier.prompts.Style;
-import ai.atelier.progress.Progress;
+import ai.atelier.jobs.engine.JobRunner;
+import ai.atelier.models.InputRules;
 import ai.atelier.progress.ProgressStore;
-import ai.atelier.storage.ObjectStore;
 import ai.atelier.webhooks.Webhooks;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
-import io.quarkus.panache.common.Parameters;
 import io.smallrye.mutiny.Uni;
 
 /**
  * Accepting, reading and listing jobs. A job is accepted only once its inputs are checked and in S3
- * and its row is committed; then the runner takes it.
+ * and its row is committed (one statement); a job accepted while this instance has room is its own from
+ * that statement and starts at once. A status read is one Redis read while the job's live view is there,
+ * else one indexed row read.
  */
 @ApplicationScoped
 public class JobService {
@@ -60,44 +60,37 @@ public class JobService {
     public record Submitted(JobView job, boolean replayed) {
     }
 
-    /** Claim order: high before normal before low. */
-    static short priority(String word) {
-        if (word == null || word.isBlank()) {
-            return 1;
-        }
-        return switch (word.toLowerCase(java.util.Locale.ROOT)) {
-            case "high" -> 0;
-            case "normal" -> 1;
-            case "low" -> 2;
-            default -> throw Problem.invalid("invalid-priority", "Invalid priority", "priority must be high, normal or low");
-        };
-    }
-
-    static String priorityWord(short p) {
-        return p == 0 ? "high" : p == 2 ? "low" : "normal";
-    }
-
     private final ModelCatalog models;
     private final Ingest ingest;
-    private final ObjectStore store;
-    private final ProgressStore progress;
+    private final JobRepository jobs;
+    private final JobTransitions transitions;
+    private final JobViews views;
+    private final LiveViews live;
+    private final ProgressStore store;
     private final JobRunner runner;
     private final Webhooks webhooks;
-    private final io.vertx.mutiny.sqlclient.Pool pool;
+    private final Map<String, JobViewFormat> formats;
     private final String shootModel;
     private final int maxStyles;
+    private final double leaseSeconds;
 
-    public JobService(ModelCatalog models, Ingest ingest, ObjectStore store, ProgressStore progress, JobRunner runner, Webhooks webhooks,
-            io.vertx.mutiny.sqlclient.Pool pool, ai.atelier.config.AtelierConfig config) {
-        this.shootModel = config.shoots().model();
-        this.maxStyles = config.shoots().maxStyles();
-        this.webhooks = webhooks;
-        this.pool = pool;
+    public JobService(ModelCatalog models, Ingest ingest, JobRepository jobs, JobTransitions transitions, JobViews views, LiveViews live,
+            ProgressStore store, JobRunner runner, Webhooks webhooks, jakarta.enterprise.inject.Instance<JobViewFormat> formats,
+            ai.atelier.config.AtelierConfig config) {
         this.models = models;
         this.ingest = ingest;
+        this.jobs = jobs;
+        this.transitions = transitions;
+        this.views = views;
+        this.live = live;
         this.store = store;
-        this.progress = progress;
         this.runner = runner;
+        this.webhooks = webhooks;
+        this.formats = new java.util.HashMap<>();
+        formats.forEach(f -> this.formats.put(f.name(), f));
+        this.shootModel = config.shoots().model();
+        this.maxStyles = config.shoots().maxStyles();
+        this.leaseSeconds = config.jobs().lease().toMillis() / 1000.0;
     }
 
     public Uni<JobView> submit(String tenant, Submission s) {
@@ -115,43 +108,15 @@ public class JobService {
         String prompt = s.prompt() == null ? null : s.prompt().strip();
         StageOptions stages = s.stages() == null ? new StageOptions(null, null, null, null, null) : s.stages();
         Map<String, Object> options = options(model, stages, shoot, s.images());
-        boolean hasReference = s.images().stream().anyMatch(i -> "reference".equals(i.role()));
-        boolean promptGiven = prompt != null && !prompt.isEmpty();
         boolean promptWritten = stages.style() != null || shoot || "llm".equals(options.get("prompt_mode"));
-        if (!promptGiven && !promptWritten && model.promptRequired()) {
-            throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a non-empty prompt");
-        }
-        if (model.takesReferenceImage()) {
-            if (!promptGiven && !promptWritten && !hasReference) {
-                throw Problem.invalid("missing-prompt", "Missing prompt", "Model " + model.id() + " needs a prompt, a style or a reference background image");
-            }
-            if (s.images().size() > 1 && (s.images().size() > 2 || !"reference".equals(s.images().get(s.images().size() - 1).role()))) {
-                // the second picture is only ever the reference background, never a guess from its position
-                throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id()
-                        + " takes one photo, plus an optional reference background as reference_image_url");
-            }
-        }
-        if (hasReference && promptGiven) {
-            throw Problem.invalid("prompt-and-reference", "Prompt and reference image", "Give a prompt or a reference background image, not both");
-        }
-        if (shoot && (model.output() != ModelStrategy.Output.IMAGES || !model.acceptsPrompt() || model.endpoints().size() != 1)) {
-            throw Problem.invalid("model-not-for-shoots", "Model not usable for a product shoot",
-                    "A product shoot needs a model that edits one photo from a prompt, e.g. bria-background-replace or flux-general-i2i");
-        }
-        if (!model.acceptsPrompt() && prompt != null && !prompt.isEmpty()) {
-            throw Problem.invalid("prompt-not-accepted", "Prompt not accepted", "Model " + model.id() + " takes no prompt");
+        if (shoot) {
+            InputRules.checkShootModel(model);
         }
         if (prompt != null && prompt.length() > 10_000) {
-            throw Problem.invalid("prompt-too-long", "Prompt too long", "A prompt may have at most 10000 characters");
+            throw Problem.invalid("prompt-too-long", "Prompt too long", "A prompt may have at most 10000 characters").with("field", "prompt");
         }
-        int images = s.images().size();
-        // photos with seed 004's roles may outnumber what the model takes: the init image and the next ones go, all are kept
         Map<String, Object> init = initImage(s.images());
-        if (images < model.minImages() || (images > model.maxImages() && init == null)) {
-            throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id() + " takes "
-                    + (model.minImages() == model.maxImages() ? String.valueOf(model.minImages()) : model.minImages() + " to " + model.maxImages())
-                    + " image(s); the request has " + images);
-        }
+        InputRules.check(model, prompt, promptWritten, s.images().stream().map(Ingest.Source::role).toList(), init != null);
         if (s.deadlineSeconds() != null && (s.deadlineSeconds() < 1 || s.deadlineSeconds() > 86_400)) {
             throw Problem.invalid("invalid-deadline", "Invalid deadline", "deadline_seconds must be from 1 to 86400");
         }
@@ -160,7 +125,7 @@ public class JobService {
             throw Problem.badRequest("invalid-idempotency-key", "Invalid Idempotency-Key", "An Idempotency-Key has at most 255 characters");
         }
         Map<String, Object> tuned = ModelCatalog.check(model, s.params());
-        short priority = priority(s.priority());
+        short priority = Priority.of(s.priority());
         Map<String, Object> shootState = shoot ? shootState(s.styles()) : null;
         Map<String, Object> hashed = new LinkedHashMap<>(tuned);
         hashed.put("$options", options);
@@ -171,17 +136,14 @@ public class JobService {
                 return create(tenant, p, s, null, null).map(j -> new Submitted(j, false));
             }
             String hash = RequestHash.of(model.id(), prompt, hashed, priority, s.deadlineSeconds(), s.images(), webhook);
-            return findByKey(tenant, key)
+            return jobs.findByIdempotencyKey(tenant, key)
                     .chain(existing -> existing != null
                             ? Uni.createFrom().item(replay(existing, hash))
                             : create(tenant, p, s, key, hash).map(j -> new Submitted(j, false))
                                     // a concurrent request with the same key won the insert: answer its job
-                                    .onFailure(JobService::isDuplicateKey).recoverWithUni(() -> findByKey(tenant, key).map(j -> replay(j, hash))));
+                                    .onFailure(JobService::isDuplicateKey)
+                                    .recoverWithUni(() -> jobs.findByIdempotencyKey(tenant, key).map(j -> replay(j, hash))));
         });
-    }
-
-    private Uni<Job> findByKey(String tenant, String key) {
-        return Panache.withSession(() -> Job.<Job>find("tenant = ?1 and idempotencyKey = ?2", tenant, key).firstResult());
     }
 
     private Submitted replay(Job existing, String hash) {
@@ -190,7 +152,7 @@ public class JobService {
                     "This Idempotency-Key was used for a different request (job " + existing.id + "); use a new key for a new request")
                     .with("job_id", existing.id.toString());
         }
-        return new Submitted(view(existing, null), true);
+        return new Submitted(views.of(existing), true);
     }
 
     private static boolean isDuplicateKey(Throwable t) {
@@ -331,13 +293,10 @@ public class JobService {
     private Uni<JobView> create(String tenant, Prepared p, Submission s, String key, String hash) {
         UUID id = UUID.randomUUID();
         ModelStrategy model = p.model();
-        String prompt = p.prompt();
-        Map<String, Object> tuned = p.tuned();
-        short priority = p.priority();
         Webhooks.Spec webhook = p.webhook();
         Map<String, Object> init = p.init() == null ? null : new LinkedHashMap<>(p.init());
         return ingest.ingest(id, initFirst(s.images(), init))
-                .map(inputs -> {
+                .chain(inputs -> {
                     Job job = new Job();
                     job.id = id;
                     job.tenant = tenant;
@@ -345,11 +304,11 @@ public class JobService {
                     job.status = JobStatus.QUEUED;
                     job.stage = "ingest";
                     job.progress = 10;
-                    job.prompt = model.acceptsPrompt() ? prompt : null;
-                    job.params = new LinkedHashMap<>(tuned);
+                    job.prompt = model.acceptsPrompt() ? p.prompt() : null;
+                    job.params = new LinkedHashMap<>(p.tuned());
                     job.inputs = JobFiles.of(inputs);
                     job.source = s.source();
-                    job.priority = priority;
+                    job.priority = p.priority();
                     job.kind = p.shoot() != null ? Job.KIND_SHOOT : model.output() == ModelStrategy.Output.TEXT ? Job.KIND_LLM : Job.KIND_GENERATE;
                     job.options = new LinkedHashMap<>(p.options());
                     job.shoot = p.shoot();
@@ -369,137 +328,74 @@ public class JobService {
                     if (s.deadlineSeconds() != null) {
                         job.deadlineAt = job.createdAt.plusSeconds(s.deadlineSeconds());
                     }
-                    return job;
-                })
-                .call(this::insert)
-                .call(job -> progress.put(job.id, new Progress("queued", "ingest", 10, "Queued", null, List.of(), Instant.now()))
-                        .onFailure().recoverWithNull())
-                .call(job -> job.webhookUrl == null ? Uni.createFrom().voidItem() : webhooks.enqueue(job.id, "queued"))
-                .invoke(job -> {
-                    Log.infof("job %s: accepted %s%s with %d input(s)", job.id, job.kind.equals(Job.KIND_GENERATE) ? "" : job.kind + " on ", job.model,
-                            job.inputs.items().size());
-                    if (job.initImage != null) {
-                        Log.infof("job %s: init image is the %s photo (%s)", job.id, job.initImage.get("role"), job.initImage.get("reason"));
-                    }
-                    runner.poke();
-                })
-                .map(job -> view(job, null));
-    }
-
-    /** Failures a fal request may outlive: its result may still come, so a retry waits for it instead of paying again. */
-    private static final java.util.Set<String> TRANSIENT = java.util.Set.of("fal_deadline", "fal_unreachable", "fal_circuit_open");
-
-    /**
-     * Runs a failed job again from the stage that failed. What the earlier stages produced (categories,
-     * the prompt, a shoot's finished styles) is kept and not paid for again; the failed stage's own fal
-     * request is dropped, unless the failure was one the request may have outlived (fal unreachable, a
-     * deadline), in which case the retry waits for that request.
-     */
-    @SuppressWarnings("unchecked")
-    public Uni<JobView> retry(String tenant, UUID id) {
-        return Panache.withTransaction(() -> Job.<Job>find("id = ?1 and tenant = ?2", id, tenant)
-                .withLock(jakarta.persistence.LockModeType.PESSIMISTIC_WRITE).firstResult()
-                .onItem().ifNull().failWith(() -> Problem.notFound("There is no job " + id))
-                .invoke(job -> {
-                    if (job.status != JobStatus.FAILED) {
-                        throw new Problem(409, "job-not-failed", "Job not failed", "Only a failed job can be retried; job " + id + " is "
-                                + job.status.wire()).with("status", job.status.wire());
-                    }
-                    boolean keepRequests = TRANSIENT.contains(job.errorCode);
-                    Map<String, Object> stages = new LinkedHashMap<>(job.stages);
-                    String failedStage = null;
-                    for (Map.Entry<String, Object> e : stages.entrySet()) {
-                        if (e.getValue() instanceof Map<?, ?> m && "failed".equals(m.get("status"))) {
-                            failedStage = e.getKey();
-                            Map<String, Object> entry = new LinkedHashMap<>((Map<String, Object>) m);
-                            entry.put("status", "retrying");
-                            if (!keepRequests) {
-                                entry.remove("fal_request_id");
-                            }
-                            e.setValue(entry);
-                        }
-                    }
-                    job.stages = stages;
-                    if ("infer".equals(failedStage) && !keepRequests) {
-                        job.falRequestId = null;
-                        job.falEndpoint = null;
-                        job.falStep = 0;
-                    }
-                    if (job.shoot != null) {
-                        List<Map<String, Object>> styles = new ArrayList<>();
-                        for (Map<String, Object> st : ProductShoots.styles(job)) {
-                            if ("failed".equals(st.get("status"))) {
-                                // each style by its own failure: one that may have outlived its error keeps its request
-                                boolean keepStyle = st.get("error") instanceof Map<?, ?> err && TRANSIENT.contains(err.get("code"));
-                                st.put("status", "pending");
-                                st.remove("error");
-                                if (!keepStyle) {
-                                    st.remove("fal_request_id");
-                                    st.remove("prompt_request_id");
+                    // room here: the job is this instance's from its first statement and starts at once
+                    String owner = runner.reserve();
+                    long sentAt = System.nanoTime();
+                    return jobs.insert(job, owner, leaseSeconds, webhooks.event(job, "queued"))
+                            .onFailure().invoke(e -> {
+                                if (owner != null) {
+                                    runner.unreserved();
                                 }
-                            }
-                            styles.add(st);
-                        }
-                        Map<String, Object> shoot = new LinkedHashMap<>(job.shoot);
-                        shoot.put("styles", styles);
-                        job.shoot = shoot;
-                    }
-                    Log.infof("job %s: retried by the client (retry %d), resuming at %s", id, job.retries + 1, failedStage);
-                    job.status = JobStatus.QUEUED;
-                    job.stage = "queued";
-                    job.errorCode = null;
-                    job.errorMessage = null;
-                    job.finishedAt = null;
-                    job.retries++;
-                    job.updatedAt = Instant.now();
-                }))
-                // a failed job's lease may still run for a while; the retry should not wait for it
-                .call(() -> pool.preparedQuery("update jobs set lease_owner = null, lease_until = null where id = $1")
-                        .execute(io.vertx.mutiny.sqlclient.Tuple.of(id)))
-                .call(() -> progress.put(id, new Progress("queued", "queued", 10, "Retrying", null, List.of(), Instant.now()))
-                        .onFailure().recoverWithNull())
-                .invoke(runner::poke)
-                .chain(() -> get(tenant, id));
+                            })
+                            .chain(() -> live.write(job, "Queued"))
+                            .invoke(view -> {
+                                Log.infof("job %s: accepted %s%s with %d input(s)", job.id, job.kind.equals(Job.KIND_GENERATE) ? "" : job.kind + " on ",
+                                        job.model, job.inputs.items().size());
+                                if (job.initImage != null) {
+                                    Log.infof("job %s: init image is the %s photo (%s)", job.id, job.initImage.get("role"), job.initImage.get("reason"));
+                                }
+                                if (owner != null) {
+                                    runner.started(job, sentAt);
+                                }
+                            });
+                });
     }
 
-    public Uni<JobView> get(String tenant, UUID id) {
-        return Panache.withSession(() -> Job.<Job>find("id = ?1 and tenant = ?2", id, tenant).firstResult())
+    /** Runs a failed job again from the stage that failed (see {@link JobTransitions#retry}); any instance takes it. */
+    public Uni<JobView> retry(String tenant, UUID id) {
+        return transitions.retry(tenant, id)
+                .chain(job -> live.write(job, "Retrying"))
+                .invoke(runner::poke);
+    }
+
+    /** The job's view as the v1 API shows it, as JSON: the live view as stored, or the row's. */
+    public Uni<String> get(String tenant, UUID id) {
+        return get(tenant, id, JobViewFormat.V1);
+    }
+
+    /** The job's view in {@code format} as JSON: one Redis read while its live view is there, else one row read. */
+    public Uni<String> get(String tenant, UUID id, String format) {
+        return store.view(id, tenant, format).chain(stored -> stored != null ? Uni.createFrom().item(stored)
+                : view(tenant, id).map(view -> JobViewFormat.V1.equals(format) ? views.write(view) : views.write(formats.get(format).render(view))));
+    }
+
+    /** The job's view from its row (the truth), for answers right after a change. */
+    public Uni<JobView> view(String tenant, UUID id) {
+        return jobs.find(tenant, id)
                 .onItem().ifNull().failWith(() -> Problem.notFound("There is no job " + id))
-                .chain(job -> job.status.terminal()
-                        ? Uni.createFrom().item(view(job, null))
-                        : progress.get(id).map(p -> view(job, p)));
+                .map(views::of);
     }
 
     public Uni<JobView.Page> list(String tenant, String status, String model, String cursor, int limit) {
         if (limit < 1 || limit > 100) {
-            throw Problem.invalid("invalid-limit", "Invalid limit", "limit must be from 1 to 100");
+            throw Problem.invalid("invalid-limit", "Invalid limit", "limit must be from 1 to 100").with("field", "limit");
         }
-        StringBuilder q = new StringBuilder("tenant = :tenant");
-        Parameters params = Parameters.with("tenant", tenant);
+        JobStatus wanted = null;
         if (status != null && !status.isBlank()) {
             try {
-                params.and("status", JobStatus.parse(status));
+                wanted = JobStatus.parse(status);
             } catch (IllegalArgumentException e) {
-                throw Problem.invalid("invalid-status", "Invalid status", "status must be one of queued, running, succeeded, failed, cancelled");
+                throw Problem.invalid("invalid-status", "Invalid status", "status must be one of queued, running, succeeded, failed, cancelled")
+                        .with("field", "status");
             }
-            q.append(" and status = :status");
         }
-        if (model != null && !model.isBlank()) {
-            params.and("model", models.require(model).id());
-            q.append(" and model = :model");
-        }
-        if (cursor != null && !cursor.isBlank()) {
-            Cursor c = Cursor.decode(cursor);
-            q.append(" and (createdAt < :at or (createdAt = :at and id < :id))");
-            params.and("at", c.createdAt()).and("id", c.id());
-        }
-        q.append(" order by createdAt desc, id desc");
-        // range() is inclusive: this reads limit + 1 rows, the extra one only says whether a next page exists
-        return Panache.withSession(() -> Job.<Job>find(q.toString(), params).range(0, limit).list())
-                .map(jobs -> {
-                    List<Job> page = jobs.subList(0, Math.min(limit, jobs.size()));
-                    String next = jobs.size() > limit ? Cursor.of(page.get(page.size() - 1)).encode() : null;
-                    return new JobView.Page(page.stream().map(j -> view(j, null)).toList(), next);
+        String modelId = model == null || model.isBlank() ? null : models.require(model).id();
+        Cursor c = cursor == null || cursor.isBlank() ? null : Cursor.decode(cursor);
+        return jobs.list(tenant, wanted, modelId, c == null ? null : c.createdAt(), c == null ? null : c.id(), limit)
+                .map(rows -> {
+                    List<Job> page = rows.subList(0, Math.min(limit, rows.size()));
+                    String next = rows.size() > limit ? Cursor.of(page.get(page.size() - 1)).encode() : null;
+                    return new JobView.Page(page.stream().map(views::of).toList(), next);
                 });
     }
 
@@ -520,117 +416,8 @@ public class JobService {
                 ByteBuffer b = ByteBuffer.wrap(Base64.getUrlDecoder().decode(s));
                 return new Cursor(Instant.ofEpochSecond(b.getLong(), b.getInt()), new UUID(b.getLong(), b.getLong()));
             } catch (RuntimeException e) {
-                throw Problem.invalid("invalid-cursor", "Invalid cursor", "The cursor is not one this API handed out");
+                throw Problem.invalid("invalid-cursor", "Invalid cursor", "The cursor is not one this API handed out").with("field", "cursor");
             }
         }
-    }
-
-    private static final String INSERT = """
-            insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
-                              request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot, init_image)
-            values ($1, $2, $3, 'queued', $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18::jsonb,
-                    $19::jsonb, $20::jsonb)""";
-
-    /**
-     * The hot path of every submit: one prepared INSERT through the reactive client. Through a Hibernate
-     * session and transaction the same insert cost three round trips and most of the accept path's CPU
-     * (InFlightBenchmark accept-only: 875 jobs/s that way, 1,219 this way); reads and updates stay in Panache.
-     */
-    private Uni<Void> insert(Job job) {
-        io.vertx.mutiny.sqlclient.Tuple row = io.vertx.mutiny.sqlclient.Tuple.tuple().addUUID(job.id).addString(job.tenant)
-                    .addString(job.model).addString(job.stage).addInteger(job.progress).addString(job.prompt)
-                    // JsonObject, not String: the client would encode a String as a JSON string literal
-                    .addJsonObject(Columns.json(job.params)).addJsonObject(Columns.json(job.inputs))
-                    .addString(job.source).addShort(job.priority).addString(job.idempotencyKey).addString(job.requestHash)
-                    .addString(job.webhookUrl).addString(job.webhookEvents)
-                    .addOffsetDateTime(job.deadlineAt == null ? null : job.deadlineAt.atOffset(java.time.ZoneOffset.UTC))
-                    .addOffsetDateTime(job.createdAt.atOffset(java.time.ZoneOffset.UTC))
-                    .addString(job.kind).addJsonObject(Columns.json(job.options)).addJsonObject(Columns.json(job.shoot))
-                .addJsonObject(Columns.json(job.initImage));
-        return pool.preparedQuery(INSERT).execute(row).replaceWithVoid();
-    }
-
-    JobView view(Job job, Progress live) {
-        // live progress completes a running row; a terminal state comes only from the row (Redis may say
-        // "failed" a moment before a row read earlier in this request does, without the error it carries)
-        boolean useLive = live != null && !job.status.terminal() && !java.util.Set.of("succeeded", "failed", "cancelled").contains(live.status());
-        return new JobView(job.id, job.model, priorityWord(job.priority), useLive && live.status() != null ? live.status() : job.status.wire(),
-                useLive ? live.stage() : job.stage, useLive ? Math.max(live.percent(), job.progress) : job.progress,
-                useLive ? live.message() : job.status == JobStatus.FAILED ? job.errorMessage : null,
-                useLive ? live.queuePosition() : null, job.prompt, job.params, files(job.inputs.items()), files(job.outputs.items()),
-                job.errorCode == null ? null : new JobView.ErrorView(job.errorCode, job.errorMessage), job.falRequestId,
-                useLive && live.logs() != null && !live.logs().isEmpty() ? live.logs() : null,
-                job.createdAt, job.updatedAt, job.finishedAt, job.deadlineAt,
-                job.cancelRequestedAt == null ? null : new JobView.CancellationView(job.cancelRequestedAt, job.falCancelStatus, job.mayBeBilled),
-                job.kind, ordered(job.categories), job.finalPrompt,
-                job.initImage == null ? null : new JobView.InitImageView(String.valueOf(job.initImage.get("role")),
-                        job.initImage.get("index") instanceof Number n ? n.intValue() : null, String.valueOf(job.initImage.get("reason"))),
-                job.stages == null || job.stages.isEmpty() ? null : job.stages, cost(job), shootView(job), job.result,
-                job.retries == 0 ? null : job.retries);
-    }
-
-    /** The categories in seed 002's order (jsonb keeps its own key order). */
-    private static Map<String, Object> ordered(Map<String, Object> categories) {
-        if (categories == null) {
-            return null;
-        }
-        Map<String, Object> out = new LinkedHashMap<>();
-        ai.atelier.prompts.Categories.KEYS.forEach(k -> {
-            if (categories.containsKey(k)) {
-                out.put(k, categories.get(k));
-            }
-        });
-        categories.forEach(out::putIfAbsent);
-        return out;
-    }
-
-    /** What the job's LLM calls cost so far, as fal's router reported it (image generation is billed by fal per model, not reported). */
-    private static Double cost(Job job) {
-        double total = 0;
-        boolean any = false;
-        if (job.stages != null) {
-            for (Object stage : job.stages.values()) {
-                if (stage instanceof Map<?, ?> m && m.get("cost_usd") instanceof Number n) {
-                    total += n.doubleValue();
-                    any = true;
-                }
-            }
-        }
-        for (Map<String, Object> style : ProductShoots.styles(job)) {
-            if (style.get("prompt_cost_usd") instanceof Number n) {
-                total += n.doubleValue();
-                any = true;
-            }
-        }
-        return any ? java.math.BigDecimal.valueOf(total).setScale(8, java.math.RoundingMode.HALF_UP).doubleValue() : null;
-    }
-
-    private JobView.ShootView shootView(Job job) {
-        if (job.shoot == null) {
-            return null;
-        }
-        List<JobView.StyleView> styles = new ArrayList<>();
-        List<Map<String, String>> errors = new ArrayList<>();
-        int generated = 0;
-        for (Map<String, Object> st : ProductShoots.styles(job)) {
-            JobView.FileView output = null;
-            if (st.get("output") instanceof Map<?, ?> out) {
-                output = files(List.of(Columns.file(out))).get(0);
-                generated++;
-            }
-            JobView.ErrorView error = null;
-            if (st.get("error") instanceof Map<?, ?> e && e.get("message") != null) {
-                error = new JobView.ErrorView(String.valueOf(e.get("code")), String.valueOf(e.get("message")));
-                errors.add(Map.of("style", String.valueOf(st.get("name")), "error", error.message()));
-            }
-            styles.add(new JobView.StyleView(String.valueOf(st.get("name")), String.valueOf(st.get("description")), String.valueOf(st.get("status")),
-                    (String) st.get("prompt"), output, error, st.get("prompt_cost_usd") instanceof Number n ? n.doubleValue() : null));
-        }
-        return new JobView.ShootView(styles.size(), generated, styles, errors.isEmpty() ? null : errors);
-    }
-
-    private List<JobView.FileView> files(List<JobFile> files) {
-        return files.stream().map(f -> new JobView.FileView(store.presignGet(f.key()), f.key(), f.contentType(), f.width(), f.height(),
-                f.bytes(), f.role())).toList();
     }
 }

@@ -68,6 +68,17 @@ public record LlmAnswer(String model, String output, String reasoning, String er
         return m;
     }
 
+    /** {@link #measured()} as a plain map, for a stage's record. */
+    public Map<String, Object> measuredMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", model);
+        m.put("cost_usd", cost());
+        if (usage != null) {
+            m.put("usage", usage.getMap());
+        }
+        return m;
+    }
+
     /** The answer as a job stores it. */
     public Map<String, Object> asResult() {
         Map<String, Object> r = new LinkedHashMap<>();

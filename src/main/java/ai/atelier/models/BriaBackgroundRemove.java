@@ -4,6 +4,9 @@ import java.util.List;
 
 import jakarta.inject.Singleton;
 
+import ai.atelier.fal.FalImage;
+import io.vertx.core.json.JsonObject;
+
 /** Bria background removal: the product cut out on transparency. One photo in, one picture out, nothing to tune. */
 @Singleton
 public class BriaBackgroundRemove extends SingleCallModel {
@@ -16,5 +19,11 @@ public class BriaBackgroundRemove extends SingleCallModel {
     @Override
     public boolean acceptsPrompt() {
         return false;
+    }
+
+    /** fal's background removal answers one {@code image}, not a list. */
+    @Override
+    public List<FalImage> outputs(JsonObject result) {
+        return FalImage.single(result, "image");
     }
 }

@@ -48,6 +48,12 @@ public class LlmCompletion extends SingleCallModel {
         return Output.TEXT;
     }
 
+    /** A completion answers text: no pictures. */
+    @Override
+    public List<ai.atelier.fal.FalImage> outputs(JsonObject result) {
+        return List.of();
+    }
+
     @Override
     public List<FalCall> plan(String prompt, Map<String, Object> tuned, int images) {
         return List.of(new FalCall(images > 0 ? VISION : ROUTER, urls -> payload(prompt, urls, tuned)));

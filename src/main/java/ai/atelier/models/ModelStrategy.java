@@ -52,6 +52,9 @@ public interface ModelStrategy {
         return Output.IMAGES;
     }
 
+    /** The pictures in a result of the model's last call (or of a step before it), where this model's endpoint puts them. */
+    List<ai.atelier.fal.FalImage> outputs(io.vertx.core.json.JsonObject result);
+
     /**
      * Whether a second photo, sent as {@code reference_image_url}, may stand in for the prompt (a
      * reference background). Such a model takes one photo plus that reference, and a prompt or the

@@ -77,6 +77,12 @@ public class QwenMultiAngleFromText implements ModelStrategy {
         return QwenMultipleAngles.withAngles(ParamSpec.imageSize(1, 14142, "square_hd"), ParamSpec.seed());
     }
 
+    /** Both steps answer {@code images}: the generated picture for the turn, then the turned one. */
+    @Override
+    public List<ai.atelier.fal.FalImage> outputs(JsonObject result) {
+        return turner.outputs(result);
+    }
+
     @Override
     public List<FalCall> plan(String prompt, Map<String, Object> tuned) {
         Map<String, Object> generate = new HashMap<>();

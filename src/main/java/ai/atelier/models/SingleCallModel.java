@@ -103,6 +103,12 @@ public abstract class SingleCallModel implements ModelStrategy {
         return imageField.max;
     }
 
+    /** Most image endpoints answer {@code images: [...]} (fal-api.md §9); one that answers a single {@code image} says so. */
+    @Override
+    public List<ai.atelier.fal.FalImage> outputs(JsonObject result) {
+        return ai.atelier.fal.FalImage.list(result, "images");
+    }
+
     @Override
     public List<FalCall> plan(String prompt, Map<String, Object> tuned) {
         return List.of(new FalCall(endpointId, images -> payload(prompt, images, tuned)));

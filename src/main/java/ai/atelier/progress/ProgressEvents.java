@@ -9,40 +9,86 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.logging.Log;
-import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.operators.multi.processors.UnicastProcessor;
-import io.smallrye.mutiny.subscription.Cancellable;
 
 /**
- * Every instance listens on the {@code atelier:events} channel and hands each job's events to the
- * event streams open on this instance for that job, whichever instance runs the job.
+ * Hands each job's progress events, published by whichever instance runs the job, to the event streams
+ * open on this instance for that job. When the Redis subscription had to be renewed, every open listener
+ * catches up from the job's event stream, so nothing published in between is lost.
  */
 @ApplicationScoped
 public class ProgressEvents {
 
-    private final ReactiveRedisDataSource redis;
     private final ProgressStore store;
-    private final Map<UUID, Set<UnicastProcessor<ProgressStore.Event>>> listeners = new ConcurrentHashMap<>();
-    private Cancellable subscription;
+    private final RedisRelay relay;
+    private final Map<UUID, Set<Listener>> listeners = new ConcurrentHashMap<>();
 
-    public ProgressEvents(ReactiveRedisDataSource redis, ProgressStore store) {
-        this.redis = redis;
+    public ProgressEvents(ProgressStore store, RedisRelay relay) {
         this.store = store;
+        this.relay = relay;
+    }
+
+    /**
+     * One open listener: its processor and the id of the last event it was given. While it reads the
+     * job's history (at start, and after a re-subscription) it holds back live events, then gives both
+     * in id order without repeats.
+     */
+    private final class Listener {
+        final UUID job;
+        final UnicastProcessor<ProgressStore.Event> processor = UnicastProcessor.create();
+        final java.util.List<ProgressStore.Event> held = new java.util.ArrayList<>();
+        String lastId;
+        boolean reading;
+
+        Listener(UUID job, String after) {
+            this.job = job;
+            this.lastId = after;
+        }
+
+        synchronized void offer(ProgressStore.Event e) {
+            if (reading) {
+                held.add(e);
+            } else {
+                deliver(e);
+            }
+        }
+
+        private void deliver(ProgressStore.Event e) {
+            if (lastId == null || ProgressStore.compareIds(e.id(), lastId) > 0) {
+                lastId = e.id();
+                processor.onNext(e);
+            }
+        }
+
+        void catchUp() {
+            String after;
+            synchronized (this) {
+                reading = true;
+                after = lastId == null ? "0" : lastId;
+            }
+            store.history(job, after).onFailure().invoke(e -> Log.debugf("job %s: events not caught up: %s", job, e.getMessage()))
+                    .onFailure().recoverWithItem(java.util.List.of())
+                    .subscribe().with(events -> {
+                        synchronized (this) {
+                            events.forEach(this::deliver);
+                            reading = false;
+                            held.forEach(this::deliver);
+                            held.clear();
+                        }
+                    });
+        }
     }
 
     void start(@Observes StartupEvent event) {
-        subscription = redis.pubsub(String.class).subscribe(ProgressStore.CHANNEL)
-                .subscribe().with(this::dispatch, e -> Log.warnf("progress channel closed: %s", e.getMessage()));
+        relay.listen(ProgressStore.CHANNEL, this::dispatch);
+        relay.onResubscribed(() -> listeners.values().forEach(set -> set.forEach(Listener::catchUp)));
     }
 
     void stop(@Observes ShutdownEvent event) {
-        if (subscription != null) {
-            subscription.cancel();
-        }
-        listeners.values().forEach(set -> set.forEach(UnicastProcessor::onComplete));
+        listeners.values().forEach(set -> set.forEach(l -> l.processor.onComplete()));
     }
 
     private void dispatch(String message) {
@@ -56,25 +102,27 @@ public class ProgressEvents {
         } catch (IllegalArgumentException e) {
             return;
         }
-        Set<UnicastProcessor<ProgressStore.Event>> set = listeners.get(job);
+        Set<Listener> set = listeners.get(job);
         if (set == null || set.isEmpty()) {
             return;
         }
         ProgressStore.Event event = new ProgressStore.Event(parts[1], store.read(parts[2]));
-        set.forEach(p -> p.onNext(event));
+        set.forEach(l -> l.offer(event));
     }
 
     /**
-     * A job's new events from now on. The listener is registered at once and buffers, so nothing
-     * published while the caller reads the history is lost.
+     * A job's events after {@code afterId} ("0": all of them): its history, then live ones. The listener
+     * is registered before the history is read, so nothing published in between is lost; events are never
+     * given twice or out of order.
      */
-    public Multi<ProgressStore.Event> listen(UUID job) {
-        UnicastProcessor<ProgressStore.Event> processor = UnicastProcessor.create();
-        listeners.computeIfAbsent(job, k -> ConcurrentHashMap.newKeySet()).add(processor);
-        return processor.onTermination().invoke(() -> {
-            Set<UnicastProcessor<ProgressStore.Event>> set = listeners.get(job);
+    public Multi<ProgressStore.Event> listen(UUID job, String afterId) {
+        Listener listener = new Listener(job, afterId);
+        listeners.computeIfAbsent(job, k -> ConcurrentHashMap.newKeySet()).add(listener);
+        listener.catchUp();
+        return listener.processor.onTermination().invoke(() -> {
+            Set<Listener> set = listeners.get(job);
             if (set != null) {
-                set.remove(processor);
+                set.remove(listener);
                 if (set.isEmpty()) {
                     listeners.remove(job, set);
                 }

@@ -2,6 +2,7 @@ package ai.atelier.progress;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -10,31 +11,46 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.atelier.config.AtelierConfig;
+import io.quarkus.logging.Log;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
- * Live progress in Redis, all with the configured TTL; PostgreSQL stays the truth.
+ * A job's live state in Redis, all with a TTL; PostgreSQL stays the truth.
  * <ul>
- * <li>{@code atelier:job:{id}:progress}: the latest state, for reads;</li>
- * <li>{@code atelier:job:{id}:events}: a stream of every state, so an event stream can resume after
- * {@code Last-Event-ID};</li>
- * <li>channel {@code atelier:events}: each new state, so every instance can push it to its listeners.</li>
+ * <li>{@code atelier:job:{id}} (hash): the tenant and the job's view in every status format, rendered
+ * when the job changed, so a status read is one {@code HMGET} answered as stored;</li>
+ * <li>{@code atelier:job:{id}:events}: a stream of every progress event, so an event stream can resume
+ * after {@code Last-Event-ID};</li>
+ * <li>channel {@code atelier:events}: each new event, so every instance can push it to its listeners.</li>
  * </ul>
- * One Lua script writes all three in one round trip. The braces make both keys of a job hash to the
- * same slot, so this also works on Redis Cluster.
+ * One Lua script writes all three in one round trip. The braces make both keys of a job hash to the same
+ * slot, so this also works on Redis Cluster. The TTL never outlives the presigned URLs the views hold.
  */
 @ApplicationScoped
 public class ProgressStore {
 
     public static final String CHANNEL = "atelier:events";
+    /**
+     * KEYS: view hash, event stream. ARGV: ttl, tenant, event, job id, status, generation (the job's retry
+     * count), then format/view pairs. A job's end is never overwritten by a late write from before it (a
+     * run that had not yet seen a cancel), only by a later generation (a retry).
+     */
     private static final String WRITE = """
-            redis.call('SETEX', KEYS[1], ARGV[1], ARGV[2])
-            local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '500', '*', 'data', ARGV[2])
+            local cur = redis.call('HMGET', KEYS[1], 'status', 'generation')
+            if (cur[1] == 'succeeded' or cur[1] == 'failed' or cur[1] == 'cancelled') and cur[1] ~= ARGV[5]
+                and tonumber(ARGV[6]) <= tonumber(cur[2] or '0') then
+              return false
+            end
+            redis.call('HSET', KEYS[1], 'tenant', ARGV[2], 'status', ARGV[5], 'generation', ARGV[6], unpack(ARGV, 7))
+            redis.call('EXPIRE', KEYS[1], ARGV[1])
+            local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '500', '*', 'data', ARGV[3])
             redis.call('EXPIRE', KEYS[2], ARGV[1])
-            redis.call('PUBLISH', ARGV[3], ARGV[4] .. '\\n' .. id .. '\\n' .. ARGV[2])
+            redis.call('PUBLISH', 'atelier:events', ARGV[4] .. '\\n' .. id .. '\\n' .. ARGV[3])
             return id""";
+    /** The script's SHA-1, as EVALSHA takes it: the script is sent once per Redis (re)start, not with every write. */
+    private static final String WRITE_SHA = sha1(WRITE);
 
     /** One entry of a job's event stream: its stream id (the SSE event id) and the state. */
     public record Event(String id, Progress progress) {
@@ -47,41 +63,59 @@ public class ProgressStore {
     public ProgressStore(ReactiveRedisDataSource redis, ObjectMapper json, AtelierConfig config) {
         this.redis = redis;
         this.json = json;
-        this.ttlSeconds = String.valueOf(config.jobs().progressTtl().toSeconds());
+        // a view holds presigned URLs: it must expire before they do (with room for a client to use them)
+        long presigned = config.s3().presignExpiry().toSeconds();
+        long ttl = Math.min(config.jobs().progressTtl().toSeconds(), Math.max(60, presigned - Math.max(60, presigned / 10)));
+        this.ttlSeconds = String.valueOf(ttl);
     }
 
     public static String key(UUID jobId) {
-        return "atelier:job:{" + jobId + "}:progress";
+        return "atelier:job:{" + jobId + "}";
     }
 
     public static String streamKey(UUID jobId) {
         return "atelier:job:{" + jobId + "}:events";
     }
 
-    /** The script's SHA-1, as EVALSHA takes it: the script is sent once per Redis (re)start, not with every write. */
-    private static final String WRITE_SHA = sha1(WRITE);
-
-    public Uni<Void> put(UUID jobId, Progress progress) {
-        String payload = write(progress);
-        return redis.execute("EVALSHA", WRITE_SHA, "2", key(jobId), streamKey(jobId), ttlSeconds, payload, CHANNEL, jobId.toString())
-                // NOSCRIPT: a fresh Redis has not seen the script yet; EVAL loads it into its cache
+    /**
+     * Writes the job's views (format name → JSON) and appends {@code event} to its stream; one round trip.
+     *
+     * @param generation the job's retry count: a job's end is only ever overwritten by a later generation
+     */
+    public Uni<Void> put(UUID jobId, String tenant, int generation, Map<String, String> views, Progress event) {
+        String payload = write(event);
+        List<String> args = new ArrayList<>(List.of("EVALSHA", WRITE_SHA, "2", key(jobId), streamKey(jobId), ttlSeconds, tenant, payload,
+                jobId.toString(), event.status(), String.valueOf(generation)));
+        views.forEach((name, view) -> {
+            args.add(name);
+            args.add(view);
+        });
+        String[] command = args.subList(1, args.size()).toArray(String[]::new);
+        return redis.execute("EVALSHA", command)
+                // NOSCRIPT: a fresh (or restarted) Redis has not seen the script yet; EVAL loads it into its cache
                 .onFailure(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT"))
-                .recoverWithUni(() -> redis.execute("EVAL", WRITE, "2", key(jobId), streamKey(jobId), ttlSeconds, payload, CHANNEL, jobId.toString()))
+                .recoverWithUni(() -> {
+                    String[] eval = command.clone();
+                    eval[0] = WRITE;
+                    return redis.execute("EVAL", eval);
+                })
                 .replaceWithVoid();
     }
 
-    private static String sha1(String script) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
-                    .digest(script.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** The live progress, or null when the key expired or Redis does not answer (the row still tells the state). */
-    public Uni<Progress> get(UUID jobId) {
-        return redis.execute("GET", key(jobId)).map(r -> r == null ? null : read(r.toString())).onFailure().recoverWithNull();
+    /**
+     * The job's view in {@code format} as stored, or null when there is none for this tenant (expired,
+     * never written, another tenant's) or Redis does not answer: the row still tells the state.
+     */
+    public Uni<String> view(UUID jobId, String tenant, String format) {
+        return redis.execute("HMGET", key(jobId), "tenant", format)
+                .map(r -> {
+                    if (r == null || r.size() < 2 || r.get(0) == null || r.get(1) == null || !tenant.equals(r.get(0).toString())) {
+                        return null;
+                    }
+                    return r.get(1).toString();
+                })
+                .onFailure().invoke(e -> Log.debugf("live view of %s not read: %s", jobId, e.getMessage()))
+                .onFailure().recoverWithNull();
     }
 
     /** The job's events after {@code afterId} (exclusive; "0" for all), oldest first. */
@@ -124,5 +158,14 @@ public class ProgressStore {
         String[] y = b.split("-");
         int c = Long.compare(Long.parseLong(x[0]), Long.parseLong(y[0]));
         return c != 0 ? c : Long.compare(Long.parseLong(x.length > 1 ? x[1] : "0"), Long.parseLong(y.length > 1 ? y[1] : "0"));
+    }
+
+    private static String sha1(String script) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(script.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -51,6 +51,10 @@ public class ObjectStore {
                 AsyncRequestBody.fromBytes(bytes))).replaceWithVoid();
     }
 
+    public Uni<Void> delete(String key) {
+        return call(() -> s3.deleteObject(b -> b.bucket(bucket()).key(key))).replaceWithVoid();
+    }
+
     public Uni<byte[]> get(String key) {
         return call(() -> s3.getObject(b -> b.bucket(bucket()).key(key), AsyncResponseTransformer.toBytes()))
                 .map(r -> r.asByteArray());

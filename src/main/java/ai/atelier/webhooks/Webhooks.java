@@ -14,10 +14,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.atelier.jobs.Job;
+import ai.atelier.jobs.JobRepository;
 import ai.atelier.net.UrlGuard;
 import ai.atelier.problem.Problem;
 import ai.atelier.storage.ObjectStore;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -25,7 +25,8 @@ import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
  * A job's webhook: checked when the job is submitted, and one delivery row per event the job's filter
- * wants. Delivery rows are sent by {@link WebhookDispatcher}, from any instance.
+ * wants. Most deliveries ride in the statement of the transition they announce (see
+ * {@link JobRepository.WebhookEvent}); {@link WebhookDispatcher} sends them, from any instance.
  */
 @ApplicationScoped
 public class Webhooks {
@@ -69,20 +70,24 @@ public class Webhooks {
         return guard.check(spec.url(), "webhook-url").replaceWith(new Spec(spec.url().trim(), events));
     }
 
-    /** Queues the event for the job's webhook, if it has one and wants this event. Never fails the caller. */
-    public Uni<Void> enqueue(UUID jobId, String event) {
-        return Panache.withSession(() -> Job.<Job>findById(jobId))
-                .chain(job -> {
-                    if (job == null || job.webhookUrl == null || (job.webhookEvents != null && !List.of(job.webhookEvents.split(",")).contains(event))) {
-                        return Uni.createFrom().voidItem();
-                    }
-                    UUID delivery = UUID.randomUUID();
-                    return pool.preparedQuery(INSERT).execute(Tuple.of(delivery, jobId, "job." + event, payload(job, "job." + event)))
-                            .invoke(() -> Log.debugf("job %s: webhook %s queued as %s", jobId, event, delivery))
-                            .replaceWithVoid();
-                })
-                .onFailure().invoke(e -> Log.warnf("job %s: webhook %s not queued: %s", jobId, event, e.getMessage()))
-                .onFailure().recoverWithNull();
+    /** The delivery of {@code event} for the job as it is now, or null when the job has no webhook or does not want the event. */
+    public JobRepository.WebhookEvent event(Job job, String event) {
+        if (!job.wantsWebhook(event)) {
+            return null;
+        }
+        return new JobRepository.WebhookEvent(UUID.randomUUID(), "job." + event, payload(job, "job." + event));
+    }
+
+    /** Queues the event on its own (for transitions that cannot carry it in their statement). Never fails the caller. */
+    public Uni<Void> enqueue(Job job, String event) {
+        JobRepository.WebhookEvent e = event(job, event);
+        if (e == null) {
+            return Uni.createFrom().voidItem();
+        }
+        return pool.preparedQuery(INSERT).execute(Tuple.of(e.deliveryId(), job.id, e.type(), e.payload()))
+                .invoke(() -> Log.debugf("job %s: webhook %s queued as %s", job.id, event, e.deliveryId()))
+                .onFailure().invoke(x -> Log.warnf("job %s: webhook %s not queued: %s", job.id, event, x.getMessage()))
+                .onFailure().recoverWithNull().replaceWithVoid();
     }
 
     private String payload(Job job, String type) {

@@ -109,7 +109,7 @@ class JobBenchmark {
                   completed            %.1f jobs/s (%d ms until the last job finished)
                   end-to-end           mean %.0f ms, p50 %d ms, p95 %d ms, max %d ms
                   overhead over fal    mean %.0f ms, p50 %d ms, p95 %d ms
-                """, jobs, clients, warmup, latency, System.getProperty("atelier.jobs.max-concurrent", "64"),
+                """, jobs, clients, warmup, latency, System.getProperty("atelier.jobs.max-in-flight", "64"),
                 System.getProperty("atelier.fal.poll-interval", "50ms (test profile)"), sequential, aloneMean, pct(alone, 50),
                 aloneMean - latency, pct(alone, 50) - latency,
                 jobs / (submitNanos / 1e9), submitNanos / 1_000_000, jobs / (totalNanos / 1e9), totalNanos / 1_000_000,

@@ -97,7 +97,7 @@ class DurableExecutionIT {
     @Test
     void eventsReachAClientOnAnotherInstanceThanTheOneRunningTheJob() throws Exception {
         latency(800);
-        Instances.Instance front = instances.start("events-front", Map.of("atelier.jobs.max-concurrent", "0")); // takes HTTP, runs nothing
+        Instances.Instance front = instances.start("events-front", Map.of("atelier.jobs.max-in-flight", "0")); // takes HTTP, runs nothing
         Instances.Instance worker = instances.start("events-worker", Map.of());
         String id = submit(front, "watched from elsewhere");
         java.net.http.HttpResponse<java.util.stream.Stream<String>> response = java.net.http.HttpClient.newHttpClient().send(
@@ -118,7 +118,7 @@ class DurableExecutionIT {
     void killNineWithJobsInFlightLosesNoneAndNeverSubmitsTwice() throws Exception {
         latency(3000);
         // at most 5 at once: the other 15 wait in PostgreSQL, not in the instance's memory
-        Instances.Instance a = instances.start("crash-a", Map.of("atelier.jobs.max-concurrent", "5"));
+        Instances.Instance a = instances.start("crash-a", Map.of("atelier.jobs.max-in-flight", "5"));
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             ids.add(submit(a, "crash-" + i));

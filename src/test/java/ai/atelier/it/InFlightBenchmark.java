@@ -42,7 +42,7 @@ class InFlightBenchmark {
             given().baseUri(instances.simulator()).contentType(ContentType.JSON).body(Map.of("queue_ms", 0, "latency_ms", latency))
                     .put("/_sim/settings").then().statusCode(200);
             int port = freePort();
-            Map<String, String> extra = new java.util.LinkedHashMap<>(Map.of("atelier.jobs.max-concurrent", String.valueOf(jobs),
+            Map<String, String> extra = new java.util.LinkedHashMap<>(Map.of("atelier.jobs.max-in-flight", String.valueOf(jobs),
                     "atelier.fal.public-base-url", "http://localhost:" + port, "atelier.fal.webhook-poll-interval", "30s",
                     "quarkus.http.port", String.valueOf(port), "atelier.jobs.lease", "60s", "quarkus.log.category.\"ai.atelier\".level", "WARN"));
             Instances.Instance atelier = instances.start("bench", extra, jvm);
@@ -58,7 +58,7 @@ class InFlightBenchmark {
 
             if (Boolean.getBoolean("bench.accept-only")) {
                 // the accept path alone: a second instance that runs nothing takes the submits
-                Instances.Instance front = instances.start("bench-front", Map.of("atelier.jobs.max-concurrent", "0",
+                Instances.Instance front = instances.start("bench-front", Map.of("atelier.jobs.max-in-flight", "0",
                         "quarkus.log.category.\"ai.atelier\".level", "WARN"), jvm);
                 atelier.process().destroy();
                 submitAll(front.url(), 2000, clients, "warm-front");

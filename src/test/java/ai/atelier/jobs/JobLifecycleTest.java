@@ -85,7 +85,7 @@ class JobLifecycleTest {
         assertThat(viaUrl).isEqualTo(Png.render(320, 256, 42));
 
         // the live progress in Redis, with its TTL
-        String progress = redis.value(String.class).get(ProgressStore.key(UUID.fromString(id)));
+        String progress = redis.hash(String.class).hget(ProgressStore.key(UUID.fromString(id)), "v1");
         assertThat(progress).contains("\"succeeded\"").contains("\"finish\"");
         long ttl = redis.key().ttl(ProgressStore.key(UUID.fromString(id)));
         assertThat(ttl).isBetween(1L, 3600L);

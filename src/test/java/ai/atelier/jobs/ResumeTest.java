@@ -10,6 +10,7 @@ import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
+import ai.atelier.jobs.engine.JobRunner;
 import ai.atelier.support.Db;
 import ai.atelier.support.Jobs;
 import ai.atelier.support.Rows;
@@ -29,7 +30,7 @@ class ResumeTest {
     JobRunner runner;
 
     @Test
-    void resumesAJobWithARequestIdWithoutSubmittingAgain() throws Throwable {
+    void resumesAJobWithARequestIdWithoutSubmittingAgain() {
         Simulator.reset();
         Simulator.settings(0, 300);
         // what a crashed worker leaves behind: fal has the request, the row has its id

@@ -29,6 +29,7 @@ class SlowFalTest {
     void aSlowStatusAnswerTimesOutAndIsRetried() {
         Simulator.reset();
         Simulator.settings(0, 100);
+        Simulator.fault(Map.of("target", "stream", "status", 503, "times", 1)); // no status stream: the wait polls
         Simulator.fault(Map.of("target", "status", "delay_ms", 1500, "times", 1)); // slow but correct
         String id = io.restassured.RestAssured.given().contentType("application/json").body(Map.of("model", "flux-schnell", "prompt", "slow"))
                 .post("/v1/jobs").then().statusCode(202).extract().path("id");

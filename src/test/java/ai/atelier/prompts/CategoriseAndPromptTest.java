@@ -58,12 +58,12 @@ class CategoriseAndPromptTest {
     void reset() {
         Simulator.reset();
         Simulator.settings(0, 30);
-        java.util.logging.Logger.getLogger("ai.atelier.jobs.JobPipeline").addHandler(capture);
+        java.util.logging.Logger.getLogger("ai.atelier.jobs.engine.PromptStage").addHandler(capture);
     }
 
     @AfterEach
     void detach() {
-        java.util.logging.Logger.getLogger("ai.atelier.jobs.JobPipeline").removeHandler(capture);
+        java.util.logging.Logger.getLogger("ai.atelier.jobs.engine.PromptStage").removeHandler(capture);
     }
 
     private static String submit(Map<String, Object> body) {

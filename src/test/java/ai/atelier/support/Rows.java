@@ -1,5 +1,6 @@
 package ai.atelier.support;
 
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -7,8 +8,6 @@ import java.util.function.Consumer;
 import ai.atelier.jobs.Job;
 import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobStatus;
-import io.quarkus.hibernate.reactive.panache.Panache;
-import io.quarkus.vertx.VertxContextSupport;
 
 /** Puts a job row straight into PostgreSQL, in a state the API cannot produce on demand (a crashed worker's, say). */
 public final class Rows {
@@ -16,19 +15,20 @@ public final class Rows {
     private Rows() {
     }
 
-    public static void insertJob(UUID id, JobStatus status, String prompt, Consumer<Job> more) throws Throwable {
-        VertxContextSupport.subscribeAndAwait(() -> Panache.withTransaction(() -> {
-            Job job = new Job();
-            job.id = id;
-            job.tenant = JobService.DEFAULT_TENANT;
-            job.model = "flux-schnell";
-            job.status = status;
-            job.prompt = prompt;
-            job.source = "api";
-            job.createdAt = Instant.now();
-            job.updatedAt = job.createdAt;
-            more.accept(job);
-            return job.persist();
-        }));
+    public static void insertJob(UUID id, JobStatus status, String prompt, Consumer<Job> more) {
+        Job job = new Job();
+        job.id = id;
+        job.tenant = JobService.DEFAULT_TENANT;
+        job.model = "flux-schnell";
+        job.status = status;
+        job.prompt = prompt;
+        job.source = "api";
+        job.createdAt = Instant.now();
+        more.accept(job);
+        Db.execute("""
+                insert into jobs (id, tenant, model, status, stage, prompt, source, fal_endpoint, fal_request_id, created_at, updated_at, started_at)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", job.id, job.tenant, job.model, job.status.wire(), job.stage, job.prompt, job.source,
+                job.falEndpoint, job.falRequestId, Timestamp.from(job.createdAt), Timestamp.from(job.createdAt),
+                job.startedAt == null ? null : Timestamp.from(job.startedAt));
     }
 }

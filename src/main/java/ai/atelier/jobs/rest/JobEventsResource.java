@@ -1,5 +1,7 @@
 package ai.atelier.jobs.rest;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -8,8 +10,8 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.sse.OutboundSseEvent;
@@ -21,8 +23,10 @@ import org.jboss.resteasy.reactive.RestHeader;
 import org.jboss.resteasy.reactive.RestMulti;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import ai.atelier.jobs.JobService;
-import ai.atelier.jobs.JobView;
 import ai.atelier.problem.Problem;
 import ai.atelier.problem.ProblemMappers;
 import ai.atelier.progress.Progress;
@@ -35,7 +39,8 @@ import io.smallrye.mutiny.Uni;
  * {@code GET /v1/jobs/{id}/events}: a job's progress as Server-Sent Events (stage, percent, queue
  * position, new fal log lines), ending with the terminal state. Event ids are Redis stream ids, so a
  * client that reconnects with {@code Last-Event-ID} gets exactly what it missed. Works whichever
- * instance runs the job.
+ * instance runs the job, and ends when the job ends even if Redis lost the event (it restarted, it
+ * failed over): the stream then looks at the job itself every few seconds and ends with its end.
  */
 @Path("/v1/jobs/{id}/events")
 @Tag(name = "Jobs")
@@ -43,15 +48,19 @@ public class JobEventsResource {
 
     private static final java.util.regex.Pattern EVENTS_PATH = java.util.regex.Pattern.compile("/v1/jobs/([^/]+)/events");
     private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
+    /** How often an open stream checks the job itself, in case its end never reaches it through Redis. */
+    private static final Duration CHECK_ROW = Duration.ofSeconds(2);
 
     private final JobService jobs;
     private final ProgressStore store;
     private final ProgressEvents events;
+    private final ObjectMapper json;
 
-    public JobEventsResource(JobService jobs, ProgressStore store, ProgressEvents events) {
+    public JobEventsResource(JobService jobs, ProgressStore store, ProgressEvents events, ObjectMapper json) {
         this.jobs = jobs;
         this.store = store;
         this.events = events;
+        this.json = json;
     }
 
     @GET
@@ -59,7 +68,7 @@ public class JobEventsResource {
     @Operation(summary = "Live progress as Server-Sent Events; resumes after Last-Event-ID; ends on the terminal state")
     public RestMulti<OutboundSseEvent> stream(@PathParam("id") UUID id, @RestHeader("Last-Event-ID") String lastEventId, @Context Sse sse) {
         String after = lastEventId != null && lastEventId.matches("\\d{1,20}-\\d{1,20}") ? lastEventId : "0";
-        return RestMulti.fromUniResponse(jobs.get(JobService.DEFAULT_TENANT, id), job -> events(id, job, after, sse));
+        return RestMulti.fromUniResponse(current(id), job -> events(id, job, after, sse));
     }
 
     /**
@@ -82,31 +91,43 @@ public class JobEventsResource {
                 .onFailure(Problem.class).recoverWithItem(e -> ProblemMappers.toResponse((Problem) e, request.getUriInfo().getPath()));
     }
 
-    private Multi<OutboundSseEvent> events(UUID id, JobView job, String after, Sse sse) {
-        Multi<ProgressStore.Event> all = Multi.createFrom().item(job)
-                .onItem().transformToMultiAndConcatenate(j -> {
-                    Multi<ProgressStore.Event> live = events.listen(id); // listening before reading history: nothing falls in between
-                    return Multi.createFrom().uni(store.history(id, after))
-                            .onFailure().invoke(() -> live.subscribe().with(x -> { }).cancel()) // unregister
-                            .onItem().transformToMultiAndConcatenate(history -> {
-                                if (history.isEmpty() && TERMINAL.contains(job.status())) {
-                                    live.subscribe().with(x -> { }).cancel();
-                                    // the stream expired with its TTL: the row still says how the job ended
-                                    return Multi.createFrom().item(fromRow(job));
-                                }
-                                String last = history.isEmpty() ? after : history.get(history.size() - 1).id();
-                                return Multi.createBy().concatenating().streams(Multi.createFrom().iterable(history),
-                                        live.select().where(e -> ProgressStore.compareIds(e.id(), last) > 0));
-                            });
-                });
-        return untilTerminal(all).map(e -> sse.newEventBuilder().id(e.id()).name("progress").mediaType(MediaType.APPLICATION_JSON_TYPE)
-                .data(String.class, store.write(e.progress())).build());
+    /** The job's state now, as an event would carry it (live view or row). */
+    private Uni<ProgressStore.Event> current(UUID id) {
+        return jobs.get(JobService.DEFAULT_TENANT, id).map(this::asEvent);
     }
 
-    private static ProgressStore.Event fromRow(JobView job) {
-        long at = job.finishedAt() != null ? job.finishedAt().toEpochMilli() : job.updatedAt().toEpochMilli();
-        return new ProgressStore.Event(at + "-0", new Progress(job.status(), job.stage(), job.progress(),
-                job.error() == null ? null : job.error().message(), null, List.of(), job.updatedAt()));
+    private ProgressStore.Event asEvent(String view) {
+        try {
+            JsonNode j = json.readTree(view);
+            String status = j.path("status").asText();
+            Instant at = Instant.parse(j.hasNonNull("finished_at") ? j.get("finished_at").asText() : j.path("updated_at").asText(Instant.now().toString()));
+            String message = j.path("error").hasNonNull("message") ? j.path("error").path("message").asText()
+                    : j.hasNonNull("message") ? j.get("message").asText() : null;
+            return new ProgressStore.Event(at.toEpochMilli() + "-0", new Progress(status, j.path("stage").asText(null), j.path("progress").asInt(),
+                    message, null, List.of(), at));
+        } catch (Exception e) {
+            throw new IllegalStateException("unreadable job view", e);
+        }
+    }
+
+    private Multi<OutboundSseEvent> events(UUID id, ProgressStore.Event now, String after, Sse sse) {
+        Multi<ProgressStore.Event> all;
+        if (TERMINAL.contains(now.progress().status())) {
+            // ended: its history, and the row's end when the history does not end with it (expired, or lost by Redis)
+            all = Multi.createFrom().uni(store.history(id, after).onFailure().recoverWithItem(List.of()))
+                    .onItem().transformToMultiAndConcatenate(history -> {
+                        boolean ends = !history.isEmpty() && TERMINAL.contains(history.get(history.size() - 1).progress().status());
+                        boolean missed = !ends && ProgressStore.compareIds(now.id(), after) > 0;
+                        return missed ? Multi.createFrom().iterable(history).onCompletion().continueWith(now) : Multi.createFrom().iterable(history);
+                    });
+        } else {
+            Multi<ProgressStore.Event> checks = Multi.createFrom().ticks().every(CHECK_ROW)
+                    .onItem().transformToUniAndConcatenate(t -> current(id).onFailure().recoverWithNull())
+                    .select().where(e -> e != null && TERMINAL.contains(e.progress().status()));
+            all = Multi.createBy().merging().streams(events.listen(id, after), checks);
+        }
+        return untilTerminal(all).map(e -> sse.newEventBuilder().id(e.id()).name("progress").mediaType(MediaType.APPLICATION_JSON_TYPE)
+                .data(String.class, store.write(e.progress())).build());
     }
 
     /** Emits up to and including the first terminal event, then completes (and stops listening). */

@@ -1,6 +1,5 @@
 package ai.atelier.jobs.rest;
 
-import java.net.URI;
 import java.time.Duration;
 import java.util.Set;
 import java.util.List;
@@ -32,6 +31,7 @@ import ai.atelier.jobs.JobCancellation;
 import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobView;
 import ai.atelier.problem.Problem;
+import ai.atelier.progress.ProgressEvents;
 import ai.atelier.webhooks.Webhooks;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -46,11 +46,18 @@ public class JobResource {
     private final JobService jobs;
     private final JobCancellation cancellation;
     private final Uploads uploads;
+    private final ProgressEvents events;
 
-    public JobResource(JobService jobs, JobCancellation cancellation, Uploads uploads) {
+    public JobResource(JobService jobs, JobCancellation cancellation, Uploads uploads, ProgressEvents events) {
         this.jobs = jobs;
         this.cancellation = cancellation;
         this.uploads = uploads;
+        this.events = events;
+    }
+
+    /** Where a job is, relative: built from the request's Host header it would point wherever the client said. */
+    static String location(UUID id) {
+        return "/v1/jobs/" + id;
     }
 
     @POST
@@ -89,14 +96,18 @@ public class JobResource {
     @Operation(summary = "Run a failed job again from the stage that failed; earlier stages' results (and costs) are kept")
     public Uni<RestResponse<JobView>> retry(@PathParam("id") UUID id) {
         return jobs.retry(JobService.DEFAULT_TENANT, id).map(job -> RestResponse.ResponseBuilder.create(RestResponse.Status.ACCEPTED, job)
-                .location(URI.create("/v1/jobs/" + job.id())).build());
+                .header("Location", location(job.id())).build());
     }
 
     @GET
     @Path("/{id}")
     @Operation(summary = "A job: status, stage, progress, outputs as presigned URLs")
-    public Uni<JobView> get(@PathParam("id") UUID id) {
-        return jobs.get(JobService.DEFAULT_TENANT, id);
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = JobView.class)))
+    public Uni<RestResponse<String>> get(@PathParam("id") UUID id) {
+        // the live view as stored: no entity to build, no JSON to write
+        return jobs.get(JobService.DEFAULT_TENANT, id).map(json -> RestResponse.ResponseBuilder.ok(json, MediaType.APPLICATION_JSON_TYPE).build());
     }
 
     @GET
@@ -110,8 +121,7 @@ public class JobResource {
     @Path("/{id}/cancel")
     @Operation(summary = "Cancel a job: at once when queued, at fal too when it is there (fal's answer and billing are recorded)")
     public Uni<JobView> cancel(@PathParam("id") UUID id) {
-        return cancellation.cancel(JobService.DEFAULT_TENANT, id, "cancelled", "Cancelled by the client")
-                .chain(job -> jobs.get(JobService.DEFAULT_TENANT, job.id));
+        return cancellation.cancel(JobService.DEFAULT_TENANT, id, "cancelled", "Cancelled by the client");
     }
 
     /**
@@ -124,7 +134,7 @@ public class JobResource {
                 .map(job -> {
                     boolean done = terminal(job);
                     var response = RestResponse.ResponseBuilder.<JobView>create(done && wait > 0 ? RestResponse.Status.OK : RestResponse.Status.ACCEPTED, job)
-                            .location(URI.create("/v1/jobs/" + job.id()));
+                            .header("Location", location(job.id()));
                     if (wait > 0) {
                         response.header("Preference-Applied", "wait=" + wait);
                     }
@@ -135,18 +145,19 @@ public class JobResource {
                 }));
     }
 
+    /** The job once its end is published (any instance runs it), or as it is after {@code seconds}. */
     private Uni<JobView> awaitEnd(JobView job, int seconds) {
-        JobView[] last = { job };
-        return Uni.createFrom().deferred(() -> jobs.get(JobService.DEFAULT_TENANT, job.id()))
-                .invoke(j -> last[0] = j)
-                .repeat().withDelay(Duration.ofMillis(100)).until(JobResource::terminal) // until() drops the terminal item itself
-                .collect().last()
-                .ifNoItem().after(Duration.ofSeconds(seconds)).recoverWithItem(() -> last[0])
-                .map(ignored -> last[0]);
+        return events.listen(job.id(), "0")
+                .select().where(e -> TERMINAL.contains(e.progress().status()))
+                .toUni()
+                .ifNoItem().after(Duration.ofSeconds(seconds)).recoverWithItem(() -> null)
+                .chain(ended -> jobs.view(JobService.DEFAULT_TENANT, job.id()));
     }
 
+    private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
+
     private static boolean terminal(JobView j) {
-        return Set.of("succeeded", "failed", "cancelled").contains(j.status());
+        return TERMINAL.contains(j.status());
     }
 
     /** {@code Prefer: wait=N} (RFC 7240), capped at 60 s; 0 when absent or malformed. */

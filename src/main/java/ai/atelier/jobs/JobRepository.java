@@ -1,0 +1,381 @@
+package ai.atelier.jobs;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+/**
+ * Every SQL statement on {@code jobs}, each named for what it does. Statements that move a job's
+ * status are package-private: only {@link JobTransitions} calls them. Callers never spell a status
+ * list or a column.
+ *
+ * <p>The reactive client, not Hibernate: these are the hot statements of every job (accept, claim,
+ * record a fal request, finish, status reads), and each is one prepared round trip with no session.
+ * A webhook delivery or a wake-up notification that belongs to a transition rides in the same statement
+ * (a data-modifying CTE), so a job with a webhook costs no extra round trip either.
+ */
+@ApplicationScoped
+public class JobRepository {
+
+    static final String COLUMNS = """
+            id, tenant, model, status, stage, progress, prompt, params, inputs, outputs, fal_endpoint, fal_request_id, fal_step,
+            error_code, error_message, source, priority, cancel_requested_at, fal_cancel_status, may_be_billed, deadline_at,
+            idempotency_key, request_hash, webhook_url, webhook_events, kind, options, categories, final_prompt, stages, shoot,
+            result, init_image, retries, claims, created_at, updated_at, started_at, finished_at""";
+
+    /** A webhook delivery that a transition queues in the same statement (skipped when the payload is null). */
+    private static final String DELIVERY = """
+            insert into webhook_deliveries (id, job_id, event_type, payload, status, next_attempt_at, created_at)
+            select %s::uuid, id, %s::text, %s::text, 'pending', now(), now() from %s where %s::text is not null""";
+
+    private static String delivery(String from, int id, int type, int payload) {
+        return DELIVERY.formatted("$" + id, "$" + type, "$" + payload, from, "$" + payload);
+    }
+
+    /** Channel other instances LISTEN on: a job nobody claimed at submit is waiting. */
+    public static final String NEW_JOBS_CHANNEL = "atelier_jobs";
+
+    private static final String INSERT = """
+            with job as (
+                insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
+                                  request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot,
+                                  init_image, lease_owner, lease_until, claims)
+                values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20,
+                        $21, case when $21::text is null then null else now() + make_interval(secs => $22) end,
+                        case when $21::text is null then 0 else 1 end)
+                returning id, lease_owner),
+            hook as (%s)
+            select pg_notify('%s', '') from job where lease_owner is null""".formatted(delivery("job", 23, 24, 25), NEW_JOBS_CHANNEL);
+
+    private static final String CLAIM = """
+            update jobs set lease_owner = $1, lease_until = now() + make_interval(secs => $2), claims = claims + 1
+            where id in (select id from jobs
+                         where status = any($3) and (lease_until is null or lease_until < now()) and not (model = any($4))
+                         order by priority, created_at
+                         for update skip locked
+                         limit $5)
+            returning %s""".formatted(COLUMNS);
+
+    private static final String HEARTBEAT = """
+            update jobs set lease_until = now() + make_interval(secs => $2)
+            where lease_owner = $1 and id = any($3) and status = any($4)
+            returning id""";
+
+    private static final String RELEASE = """
+            update jobs set lease_owner = null, lease_until = null
+            where lease_owner = $1 and id = any($2) and status = any($3)""";
+
+    private static final String ADVANCE = """
+            with moved as (
+                update jobs set status = 'running', started_at = coalesce(started_at, now()), stage = coalesce($3, stage),
+                       progress = greatest(progress, $4), stages = stages || $5, categories = coalesce($6, categories),
+                       final_prompt = coalesce($7, final_prompt), fal_request_id = coalesce($8, fal_request_id),
+                       fal_endpoint = coalesce($9, fal_endpoint), fal_step = coalesce($10, fal_step), updated_at = now()
+                where id = $1 and lease_owner = $2 and status = any($11)
+                returning id),
+            hook as (%s)
+            select id from moved""".formatted(delivery("moved", 12, 13, 14));
+
+    private static final String SUCCEED = """
+            with done as (
+                update jobs set status = 'succeeded', stage = 'finish', progress = 100, outputs = $3, result = coalesce($4, result),
+                       stages = stages || $5, finished_at = now(), updated_at = now(), lease_until = null
+                where id = $1 and lease_owner = $2 and status = any($6)
+                returning id, finished_at),
+            hook as (%s)
+            select finished_at from done""".formatted(delivery("done", 7, 8, 9));
+
+    private static final String FAIL = """
+            with done as (
+                update jobs set status = 'failed', error_code = $3, error_message = $4, stages = stages || $5, finished_at = now(),
+                       updated_at = now(), lease_until = null
+                where id = $1 and lease_owner = $2 and status = any($6)
+                returning id, finished_at),
+            hook as (%s)
+            select finished_at from done""".formatted(delivery("done", 7, 8, 9));
+
+    private static final String CANCEL = """
+            update jobs set status = 'cancelled', cancel_requested_at = now(), finished_at = now(), updated_at = now(),
+                   error_code = $3, error_message = $4, may_be_billed = false
+            where id = $1 and tenant = $2 and status = any($5)
+            returning %s""".formatted(COLUMNS);
+
+    private static final String RECORD_CANCEL_ANSWER = "update jobs set fal_cancel_status = $2, may_be_billed = $3 where id = $1";
+
+    private static final String RETRY = """
+            update jobs set status = 'queued', stage = 'queued', error_code = null, error_message = null, finished_at = null,
+                   retries = retries + 1, stages = $3, shoot = $4, fal_request_id = $5, fal_endpoint = $6, fal_step = $7,
+                   lease_owner = null, lease_until = null, updated_at = now()
+            where id = $1 and tenant = $2 and status = any($8) and retries = $9
+            returning %s""".formatted(COLUMNS);
+
+    private static final String FIND = "select %s from jobs where id = $1 and tenant = $2".formatted(COLUMNS);
+    private static final String FIND_ANY_TENANT = "select %s from jobs where id = $1".formatted(COLUMNS);
+    private static final String FIND_BY_KEY = "select %s from jobs where tenant = $1 and idempotency_key = $2".formatted(COLUMNS);
+    private static final String STATUS = "select status from jobs where id = $1";
+    private static final String OVERDUE = "select id, tenant from jobs where deadline_at < now() and status = any($1) limit 100";
+    private static final String PATCH_STYLE = """
+            update jobs set updated_at = now(),
+                   shoot = jsonb_set(shoot, array['styles', $2::text], (shoot -> 'styles' -> $3::int) || $4)
+            where id = $1 and lease_owner = $5 and status = any($6)
+            returning id""";
+
+    private static final String[] UNFINISHED = JobStatus.words(JobStatus.UNFINISHED);
+
+    private final Pool pool;
+
+    public JobRepository(Pool pool) {
+        this.pool = pool;
+    }
+
+    // ---- accept, claim, leases -------------------------------------------------------------------------
+
+    /**
+     * Accepts a job in one statement. With {@code claimedBy} the row is this instance's from the start
+     * (it runs it at once, no claim round trip); without, other instances are woken to claim it.
+     */
+    public Uni<Void> insert(Job job, String claimedBy, double leaseSeconds, WebhookEvent queued) {
+        Tuple row = Tuple.tuple().addUUID(job.id).addString(job.tenant).addString(job.model).addString(job.stage).addInteger(job.progress)
+                .addString(job.prompt)
+                // JsonObject, not String: the client would encode a String as a JSON string literal
+                .addJsonObject(Columns.json(job.params)).addJsonObject(Columns.json(job.inputs))
+                .addString(job.source).addShort(job.priority).addString(job.idempotencyKey).addString(job.requestHash)
+                .addString(job.webhookUrl).addString(job.webhookEvents).addOffsetDateTime(utc(job.deadlineAt)).addOffsetDateTime(utc(job.createdAt))
+                .addString(job.kind).addJsonObject(Columns.json(job.options)).addJsonObject(Columns.json(job.shoot))
+                .addJsonObject(Columns.json(job.initImage)).addString(claimedBy).addDouble(leaseSeconds);
+        addDelivery(row, queued);
+        return pool.preparedQuery(INSERT).execute(row).replaceWithVoid();
+    }
+
+    /** Claims up to {@code limit} unfinished jobs whose lease is free, skipping saturated models; answers their rows. */
+    public Uni<List<Job>> claim(String owner, double leaseSeconds, List<String> saturatedModels, int limit) {
+        return pool.preparedQuery(CLAIM).execute(Tuple.of(owner, leaseSeconds, UNFINISHED, saturatedModels.toArray(String[]::new), limit))
+                .map(JobRepository::jobs);
+    }
+
+    /** Renews the leases of these jobs; answers the ids still this instance's. */
+    public Uni<List<UUID>> heartbeat(String owner, double leaseSeconds, List<UUID> ids) {
+        return pool.preparedQuery(HEARTBEAT).execute(Tuple.of(owner, leaseSeconds, ids.toArray(UUID[]::new), UNFINISHED))
+                .map(rows -> {
+                    List<UUID> renewed = new ArrayList<>();
+                    rows.forEach(r -> renewed.add(r.getUUID("id")));
+                    return renewed;
+                });
+    }
+
+    /** Hands leases back so another instance takes the jobs over at once. */
+    public Uni<Void> release(String owner, List<UUID> ids) {
+        return pool.preparedQuery(RELEASE).execute(Tuple.of(owner, ids.toArray(UUID[]::new), UNFINISHED)).replaceWithVoid();
+    }
+
+    // ---- transitions (JobTransitions only) --------------------------------------------------------------
+
+    /** What a run learned and writes at its next statement; null fields leave the column as it is. */
+    record Advance(String stage, int progress, JsonObject stagesPatch, JsonObject categories, String finalPrompt, String falRequestId,
+            String falEndpoint, Integer falStep) {
+    }
+
+    /** A webhook delivery to queue with a transition. */
+    public record WebhookEvent(UUID deliveryId, String type, String payload) {
+    }
+
+    /** → running (or still running), recording what the run learned; false when the job is no longer this instance's to run. */
+    Uni<Boolean> advance(UUID id, String owner, Advance a, WebhookEvent started) {
+        Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(a.stage()).addInteger(a.progress())
+                .addJsonObject(a.stagesPatch() == null ? new JsonObject() : a.stagesPatch()).addJsonObject(a.categories())
+                .addString(a.finalPrompt()).addString(a.falRequestId()).addString(a.falEndpoint()).addInteger(a.falStep())
+                .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.RUNNING)));
+        addDelivery(t, started);
+        return pool.preparedQuery(ADVANCE).execute(t).map(rows -> rows.rowCount() == 1);
+    }
+
+    /** → succeeded; null when the job was not this instance's to finish (cancelled meanwhile, lease lost). */
+    Uni<Instant> succeed(UUID id, String owner, JobFiles outputs, JsonObject result, JsonObject stagesPatch, WebhookEvent completed) {
+        Tuple t = Tuple.tuple().addUUID(id).addString(owner).addJsonObject(Columns.json(outputs)).addJsonObject(result)
+                .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
+                .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.SUCCEEDED)));
+        addDelivery(t, completed);
+        return pool.preparedQuery(SUCCEED).execute(t).map(JobRepository::finishedAt);
+    }
+
+    /** → failed; null when the job was not this instance's (cancelled meanwhile: the cancellation is its end). */
+    Uni<Instant> fail(UUID id, String owner, String code, String message, JsonObject stagesPatch, WebhookEvent failed) {
+        Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(code).addString(message)
+                .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
+                .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.FAILED)));
+        addDelivery(t, failed);
+        return pool.preparedQuery(FAIL).execute(t).map(JobRepository::finishedAt);
+    }
+
+    /** → cancelled; the row as it ended, or null when the job was unknown or already finished. */
+    Uni<Job> cancel(String tenant, UUID id, String code, String reason) {
+        return pool.preparedQuery(CANCEL)
+                .execute(Tuple.of(id, tenant, code, reason, JobStatus.words(JobStatus.sources(JobStatus.CANCELLED))))
+                .map(JobRepository::firstJob);
+    }
+
+    /** failed → queued with the stages and shoot a retry starts from; null when someone else moved it first. */
+    Uni<Job> retry(Job read, JsonObject stages, JsonObject shoot) {
+        Tuple t = Tuple.tuple().addUUID(read.id).addString(read.tenant).addJsonObject(stages).addJsonObject(shoot)
+                .addString(read.falRequestId).addString(read.falEndpoint).addInteger(read.falStep)
+                .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.QUEUED))).addInteger(read.retries);
+        return pool.preparedQuery(RETRY).execute(t).map(JobRepository::firstJob);
+    }
+
+    // ---- other writes ---------------------------------------------------------------------------------------
+
+    /** fal's answer to our cancel, and whether fal may bill the job. */
+    public Uni<Void> recordCancelAnswer(UUID id, String falStatus, boolean mayBeBilled) {
+        return pool.preparedQuery(RECORD_CANCEL_ANSWER).execute(Tuple.of(id, falStatus, mayBeBilled)).replaceWithVoid();
+    }
+
+    /**
+     * Merges fields into one style of a running product shoot (styles run concurrently: each write touches
+     * only its own); false when the shoot is no longer this instance's to run.
+     */
+    public Uni<Boolean> patchStyle(UUID id, String owner, int index, JsonObject fields) {
+        return pool.preparedQuery(PATCH_STYLE).execute(Tuple.of(id, String.valueOf(index), index, fields, owner, UNFINISHED))
+                .map(rows -> rows.rowCount() == 1);
+    }
+
+    // ---- reads ----------------------------------------------------------------------------------------------
+
+    /** One job of a tenant by its primary key, or null. */
+    public Uni<Job> find(String tenant, UUID id) {
+        return pool.preparedQuery(FIND).execute(Tuple.of(id, tenant)).map(JobRepository::firstJob);
+    }
+
+    /** One job whoever owns it: for the engine, which runs every tenant's jobs. */
+    public Uni<Job> find(UUID id) {
+        return pool.preparedQuery(FIND_ANY_TENANT).execute(Tuple.of(id)).map(JobRepository::firstJob);
+    }
+
+    public Uni<Job> findByIdempotencyKey(String tenant, String key) {
+        return pool.preparedQuery(FIND_BY_KEY).execute(Tuple.of(tenant, key)).map(JobRepository::firstJob);
+    }
+
+    /** The job's status now, or null when there is no such job. */
+    public Uni<JobStatus> status(UUID id) {
+        return pool.preparedQuery(STATUS).execute(Tuple.of(id))
+                .map(rows -> rows.rowCount() == 0 ? null : JobStatus.parse(rows.iterator().next().getString(0)));
+    }
+
+    /** Unfinished jobs past their own deadline: (id, tenant). */
+    public Uni<List<Job>> overdue() {
+        return pool.preparedQuery(OVERDUE).execute(Tuple.of((Object) UNFINISHED)).map(rows -> {
+            List<Job> out = new ArrayList<>();
+            for (Row r : rows) {
+                Job j = new Job();
+                j.id = r.getUUID("id");
+                j.tenant = r.getString("tenant");
+                out.add(j);
+            }
+            return out;
+        });
+    }
+
+    /** A keyset page of a tenant's jobs, newest first; reads {@code limit + 1} rows so the caller knows whether more follow. */
+    public Uni<List<Job>> list(String tenant, JobStatus status, String model, Instant beforeCreatedAt, UUID beforeId, int limit) {
+        StringBuilder sql = new StringBuilder("select ").append(COLUMNS).append(" from jobs where tenant = $1");
+        Tuple t = Tuple.of(tenant);
+        if (status != null) {
+            t.addString(status.wire());
+            sql.append(" and status = $").append(t.size());
+        }
+        if (model != null) {
+            t.addString(model);
+            sql.append(" and model = $").append(t.size());
+        }
+        if (beforeCreatedAt != null) {
+            t.addOffsetDateTime(utc(beforeCreatedAt)).addUUID(beforeId);
+            sql.append(" and (created_at, id) < ($").append(t.size() - 1).append(", $").append(t.size()).append(")");
+        }
+        t.addInteger(limit + 1);
+        sql.append(" order by created_at desc, id desc limit $").append(t.size());
+        return pool.preparedQuery(sql.toString()).execute(t).map(JobRepository::jobs);
+    }
+
+    // ---- mapping ------------------------------------------------------------------------------------------
+
+    private static void addDelivery(Tuple t, WebhookEvent e) {
+        t.addUUID(e == null ? null : e.deliveryId()).addString(e == null ? null : e.type()).addString(e == null ? null : e.payload());
+    }
+
+    private static Instant finishedAt(RowSet<Row> rows) {
+        return rows.rowCount() == 0 ? null : rows.iterator().next().getOffsetDateTime(0).toInstant();
+    }
+
+    private static Job firstJob(RowSet<Row> rows) {
+        return rows.rowCount() == 0 ? null : job(rows.iterator().next());
+    }
+
+    private static List<Job> jobs(RowSet<Row> rows) {
+        List<Job> out = new ArrayList<>(rows.rowCount());
+        rows.forEach(r -> out.add(job(r)));
+        return out;
+    }
+
+    static Job job(Row r) {
+        Job j = new Job();
+        j.id = r.getUUID("id");
+        j.tenant = r.getString("tenant");
+        j.model = r.getString("model");
+        j.status = JobStatus.parse(r.getString("status"));
+        j.stage = r.getString("stage");
+        j.progress = r.getInteger("progress");
+        j.prompt = r.getString("prompt");
+        j.params = Columns.map(r.getJsonObject("params"));
+        j.inputs = Columns.files(r.getJsonObject("inputs"));
+        j.outputs = Columns.files(r.getJsonObject("outputs"));
+        j.falEndpoint = r.getString("fal_endpoint");
+        j.falRequestId = r.getString("fal_request_id");
+        j.falStep = r.getInteger("fal_step");
+        j.errorCode = r.getString("error_code");
+        j.errorMessage = r.getString("error_message");
+        j.source = r.getString("source");
+        j.priority = r.getShort("priority");
+        j.cancelRequestedAt = instant(r.getOffsetDateTime("cancel_requested_at"));
+        j.falCancelStatus = r.getString("fal_cancel_status");
+        j.mayBeBilled = r.getBoolean("may_be_billed");
+        j.deadlineAt = instant(r.getOffsetDateTime("deadline_at"));
+        j.idempotencyKey = r.getString("idempotency_key");
+        j.requestHash = r.getString("request_hash");
+        j.webhookUrl = r.getString("webhook_url");
+        j.webhookEvents = r.getString("webhook_events");
+        j.kind = r.getString("kind");
+        j.options = Columns.map(r.getJsonObject("options"));
+        j.categories = Columns.map(r.getJsonObject("categories"));
+        j.finalPrompt = r.getString("final_prompt");
+        j.stages = Columns.map(r.getJsonObject("stages"));
+        j.shoot = Columns.map(r.getJsonObject("shoot"));
+        j.result = Columns.map(r.getJsonObject("result"));
+        j.initImage = Columns.map(r.getJsonObject("init_image"));
+        j.retries = r.getInteger("retries");
+        j.claims = r.getInteger("claims");
+        j.createdAt = instant(r.getOffsetDateTime("created_at"));
+        j.updatedAt = instant(r.getOffsetDateTime("updated_at"));
+        j.startedAt = instant(r.getOffsetDateTime("started_at"));
+        j.finishedAt = instant(r.getOffsetDateTime("finished_at"));
+        return j;
+    }
+
+    private static Instant instant(OffsetDateTime t) {
+        return t == null ? null : t.toInstant();
+    }
+
+    private static OffsetDateTime utc(Instant t) {
+        return t == null ? null : t.atOffset(ZoneOffset.UTC);
+    }
+}

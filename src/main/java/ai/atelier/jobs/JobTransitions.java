@@ -1,0 +1,187 @@
+package ai.atelier.jobs;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.problem.Problem;
+import ai.atelier.webhooks.Webhooks;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The only writer of a job's status. Each move is one guarded statement (River's
+ * {@code JobSetStateIfRunning}: {@code UPDATE … WHERE status = any(<JobStatus.sources(to)>) AND
+ * lease_owner = me RETURNING …}), so a move that lost a race to a cancel or to another instance comes
+ * back as a value ({@code false}, {@code null}) for the caller to handle, never as a silent overwrite.
+ * The webhook delivery a move announces is written by the same statement.
+ */
+@ApplicationScoped
+public class JobTransitions {
+
+    /** Failures a fal request may outlive: its result may still come, so a retry waits for it instead of paying again. */
+    static final Set<String> TRANSIENT = Set.of("fal_deadline", "fal_unreachable", "fal_circuit_open");
+
+    private final JobRepository jobs;
+    private final Webhooks webhooks;
+
+    public JobTransitions(JobRepository jobs, Webhooks webhooks) {
+        this.jobs = jobs;
+        this.webhooks = webhooks;
+    }
+
+    /** What a run writes at its next statement: the stage it is in, its progress, changed stage records, results of earlier stages. */
+    public record Progress(String stage, int percent, JsonObject stagesPatch, JsonObject categories, String finalPrompt) {
+    }
+
+    /** A fal request to record with the progress: the main one (endpoint and step set) or a stage's (its id lives in the stage record). */
+    public record Request(String requestId, String endpoint, Integer step) {
+    }
+
+    /**
+     * queued|running → running, recording what the run learned and, when given, the fal request it just
+     * submitted. False when the job is no longer this instance's to run (cancelled, lease lost): the
+     * caller must then not pay fal, and cancels what it just submitted.
+     */
+    public Uni<Boolean> advance(Job job, String owner, Progress p, Request main) {
+        boolean firstStart = job.startedAt == null;
+        JobStatus before = job.status;
+        job.status = JobStatus.RUNNING;
+        if (firstStart) {
+            job.startedAt = Instant.now();
+        }
+        JobRepository.WebhookEvent started = firstStart ? webhooks.event(job, "started") : null;
+        return jobs.advance(job.id, owner, new JobRepository.Advance(p.stage(), p.percent(), p.stagesPatch(), p.categories(), p.finalPrompt(),
+                main == null ? null : main.requestId(), main == null ? null : main.endpoint(), main == null ? null : main.step()), started)
+                .invoke(won -> {
+                    if (!won) {
+                        job.status = before;
+                    }
+                });
+    }
+
+    /** running → succeeded; false when the job was cancelled meanwhile or is another instance's now. */
+    public Uni<Boolean> succeed(Job job, String owner, JobFiles outputs, Map<String, Object> result, JsonObject stagesPatch) {
+        job.status = JobStatus.SUCCEEDED;
+        job.stage = "finish";
+        job.progress = 100;
+        job.outputs = outputs;
+        if (result != null) {
+            job.result = result;
+        }
+        job.finishedAt = Instant.now();
+        return jobs.succeed(job.id, owner, outputs, result == null ? null : new JsonObject(result), stagesPatch,
+                webhooks.event(job, "completed"))
+                .map(at -> {
+                    if (at == null) {
+                        return false;
+                    }
+                    job.finishedAt = at;
+                    return true;
+                });
+    }
+
+    /** queued|running → failed; false when the job was cancelled meanwhile (the cancellation is its end) or is not ours. */
+    public Uni<Boolean> fail(Job job, String owner, Failure why, JsonObject stagesPatch) {
+        job.status = JobStatus.FAILED;
+        job.errorCode = why.code();
+        job.errorMessage = why.message();
+        job.finishedAt = Instant.now();
+        return jobs.fail(job.id, owner, why.code(), why.message(), stagesPatch, webhooks.event(job, "failed"))
+                .map(at -> {
+                    if (at == null) {
+                        return false;
+                    }
+                    job.finishedAt = at;
+                    return true;
+                });
+    }
+
+    /** queued|running → cancelled; the row as it ended. A finished job is a 409 problem, an unknown one a 404. */
+    public Uni<Job> cancel(String tenant, UUID id, String code, String reason) {
+        return jobs.cancel(tenant, id, code, reason).chain(job -> {
+            if (job != null) {
+                return webhooks.enqueue(job, "cancelled").replaceWith(job);
+            }
+            return jobs.find(tenant, id).map(found -> {
+                if (found == null) {
+                    throw Problem.notFound("There is no job " + id);
+                }
+                throw new Problem(409, "job-finished", "Job already finished", "Job " + id + " is already " + found.status.wire())
+                        .with("status", found.status.wire());
+            });
+        });
+    }
+
+    /**
+     * failed → queued, from the stage that failed. What the earlier stages produced (categories, the
+     * prompt, a shoot's finished styles) is kept and not paid for again; the failed stage's own fal
+     * request is dropped, unless the failure was one the request may have outlived (fal unreachable, a
+     * deadline), in which case the retry waits for that request.
+     */
+    public Uni<Job> retry(String tenant, UUID id) {
+        return jobs.find(tenant, id).chain(job -> {
+            if (job == null) {
+                throw Problem.notFound("There is no job " + id);
+            }
+            if (job.status != JobStatus.FAILED) {
+                throw new Problem(409, "job-not-failed", "Job not failed", "Only a failed job can be retried; job " + id + " is "
+                        + job.status.wire()).with("status", job.status.wire());
+            }
+            boolean keepRequests = TRANSIENT.contains(job.errorCode);
+            Map<String, Object> stages = new LinkedHashMap<>(job.stages);
+            String failedStage = null;
+            for (Map.Entry<String, Object> e : stages.entrySet()) {
+                if (e.getValue() instanceof Map<?, ?> m && "failed".equals(m.get("status"))) {
+                    failedStage = e.getKey();
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> entry = new LinkedHashMap<>((Map<String, Object>) m);
+                    entry.put("status", "retrying");
+                    if (!keepRequests) {
+                        entry.remove("fal_request_id");
+                    }
+                    e.setValue(entry);
+                }
+            }
+            if ("infer".equals(failedStage) && !keepRequests) {
+                job.falRequestId = null;
+                job.falEndpoint = null;
+                job.falStep = 0;
+            }
+            Map<String, Object> shoot = null;
+            if (job.shoot != null) {
+                List<Map<String, Object>> styles = new ArrayList<>();
+                for (Map<String, Object> st : ShootStyles.of(job)) {
+                    if ("failed".equals(st.get("status"))) {
+                        // each style by its own failure: one that may have outlived its error keeps its request
+                        boolean keepStyle = st.get("error") instanceof Map<?, ?> err && TRANSIENT.contains(err.get("code"));
+                        st.put("status", "pending");
+                        st.remove("error");
+                        if (!keepStyle) {
+                            st.remove("fal_request_id");
+                            st.remove("prompt_request_id");
+                        }
+                    }
+                    styles.add(st);
+                }
+                shoot = new LinkedHashMap<>(job.shoot);
+                shoot.put("styles", styles);
+            }
+            String resumeAt = failedStage;
+            return jobs.retry(job, Columns.json(stages), Columns.json(shoot)).map(retried -> {
+                if (retried == null) {
+                    throw new Problem(409, "job-not-failed", "Job not failed", "Job " + id + " was retried or changed meanwhile");
+                }
+                Log.infof("job %s: retried by the client (retry %d), resuming at %s", id, retried.retries, resumeAt);
+                return retried;
+            });
+        });
+    }
+}

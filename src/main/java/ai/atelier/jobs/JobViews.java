@@ -1,0 +1,147 @@
+package ai.atelier.jobs;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import ai.atelier.progress.Progress;
+import ai.atelier.storage.ObjectStore;
+
+/**
+ * What a client sees of a job ({@link JobView}), built from the row and, while the job runs, its live
+ * progress; and the same view in every format a status route answers ({@link JobViewFormat}), which is
+ * what the live store keeps so that a status read is one Redis read with nothing to build.
+ * Files are presigned here, once per view: a running job presigns its inputs once for all its updates.
+ */
+@ApplicationScoped
+public class JobViews {
+
+    private final ObjectStore store;
+    private final ObjectMapper json;
+    private final List<JobViewFormat> formats;
+
+    public JobViews(ObjectStore store, ObjectMapper json, Instance<JobViewFormat> formats) {
+        this.store = store;
+        this.json = json;
+        this.formats = formats.stream().toList();
+    }
+
+    /** The view of a job as its row says (a finished job, or one whose live state is gone). */
+    public JobView of(Job job) {
+        return of(job, null, files(job.inputs.items()));
+    }
+
+    /**
+     * The view of a job; {@code live}, when given, completes an unfinished row with what the run knows
+     * now (stage, progress, queue position, fal's latest log lines). A terminal state comes only from the row.
+     */
+    public JobView of(Job job, Progress live, List<JobView.FileView> inputs) {
+        boolean useLive = live != null && !job.status.terminal();
+        return new JobView(job.id, job.model, Priority.word(job.priority), useLive && live.status() != null ? live.status() : job.status.wire(),
+                useLive ? live.stage() : job.stage, useLive ? Math.max(live.percent(), job.progress) : job.progress,
+                useLive ? live.message() : job.status == JobStatus.FAILED ? job.errorMessage : null,
+                useLive ? live.queuePosition() : null, job.prompt, job.params, inputs, files(job.outputs.items()),
+                job.errorCode == null ? null : new JobView.ErrorView(job.errorCode, job.errorMessage), job.falRequestId,
+                useLive && live.logs() != null && !live.logs().isEmpty() ? live.logs() : null,
+                job.createdAt, useLive && live.updatedAt() != null ? live.updatedAt() : job.updatedAt, job.finishedAt, job.deadlineAt,
+                job.cancelRequestedAt == null ? null : new JobView.CancellationView(job.cancelRequestedAt, job.falCancelStatus, job.mayBeBilled),
+                job.kind, ordered(job.categories), job.finalPrompt,
+                job.initImage == null ? null : new JobView.InitImageView(String.valueOf(job.initImage.get("role")),
+                        job.initImage.get("index") instanceof Number n ? n.intValue() : null, String.valueOf(job.initImage.get("reason"))),
+                job.stages == null || job.stages.isEmpty() ? null : job.stages, cost(job), shootView(job), job.result,
+                job.retries == 0 ? null : job.retries);
+    }
+
+    /** The view in every format, by format name: what the live store keeps for status reads. */
+    public Map<String, String> formats(JobView view) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put(JobViewFormat.V1, write(view));
+        for (JobViewFormat f : formats) {
+            out.put(f.name(), write(f.render(view)));
+        }
+        return out;
+    }
+
+    public String write(Object view) {
+        try {
+            return json.writeValueAsString(view);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Presigned views of stored files. */
+    public List<JobView.FileView> files(List<JobFile> files) {
+        return files.stream().map(f -> new JobView.FileView(store.presignGet(f.key()), f.key(), f.contentType(), f.width(), f.height(),
+                f.bytes(), f.role())).toList();
+    }
+
+    /** The categories in seed 002's order (jsonb keeps its own key order). */
+    private static Map<String, Object> ordered(Map<String, Object> categories) {
+        if (categories == null) {
+            return null;
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        ai.atelier.prompts.Categories.KEYS.forEach(k -> {
+            if (categories.containsKey(k)) {
+                out.put(k, categories.get(k));
+            }
+        });
+        categories.forEach(out::putIfAbsent);
+        return out;
+    }
+
+    /** What the job's LLM calls cost so far, as fal's router reported it (image generation is billed by fal per model, not reported). */
+    private static Double cost(Job job) {
+        double total = 0;
+        boolean any = false;
+        if (job.stages != null) {
+            for (Object stage : job.stages.values()) {
+                if (stage instanceof Map<?, ?> m && m.get("cost_usd") instanceof Number n) {
+                    total += n.doubleValue();
+                    any = true;
+                }
+            }
+        }
+        for (Map<String, Object> style : ShootStyles.of(job)) {
+            if (style.get("prompt_cost_usd") instanceof Number n) {
+                total += n.doubleValue();
+                any = true;
+            }
+        }
+        return any ? BigDecimal.valueOf(total).setScale(8, RoundingMode.HALF_UP).doubleValue() : null;
+    }
+
+    private JobView.ShootView shootView(Job job) {
+        if (job.shoot == null) {
+            return null;
+        }
+        List<JobView.StyleView> styles = new ArrayList<>();
+        List<Map<String, String>> errors = new ArrayList<>();
+        int generated = 0;
+        for (Map<String, Object> st : ShootStyles.of(job)) {
+            JobView.FileView output = null;
+            if (st.get("output") instanceof Map<?, ?> out) {
+                output = files(List.of(Columns.file(out))).get(0);
+                generated++;
+            }
+            JobView.ErrorView error = null;
+            if (st.get("error") instanceof Map<?, ?> e && e.get("message") != null) {
+                error = new JobView.ErrorView(String.valueOf(e.get("code")), String.valueOf(e.get("message")));
+                errors.add(Map.of("style", String.valueOf(st.get("name")), "error", error.message()));
+            }
+            styles.add(new JobView.StyleView(String.valueOf(st.get("name")), String.valueOf(st.get("description")), String.valueOf(st.get("status")),
+                    (String) st.get("prompt"), output, error, st.get("prompt_cost_usd") instanceof Number n ? n.doubleValue() : null));
+        }
+        return new JobView.ShootView(styles.size(), generated, styles, errors.isEmpty() ? null : errors);
+    }
+}

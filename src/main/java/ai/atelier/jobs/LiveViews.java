@@ -1,0 +1,38 @@
+package ai.atelier.jobs;
+
+import java.time.Instant;
+import java.util.List;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.progress.Progress;
+import ai.atelier.progress.ProgressStore;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Writes a job's state to the live store outside a run (accepted, cancelled, queued again for a retry):
+ * its views in every format and the event. Never fails the caller: the row is the truth, and a read
+ * that finds no live view reads the row.
+ */
+@ApplicationScoped
+public class LiveViews {
+
+    private final ProgressStore store;
+    private final JobViews views;
+
+    public LiveViews(ProgressStore store, JobViews views) {
+        this.store = store;
+        this.views = views;
+    }
+
+    /** Writes the job as it is, with {@code message} in its event; answers the view written. */
+    public Uni<JobView> write(Job job, String message) {
+        JobView view = views.of(job);
+        Progress event = new Progress(job.status.wire(), job.stage, job.progress, message, null, List.of(), Instant.now());
+        return store.put(job.id, job.tenant, job.retries, views.formats(view), event)
+                .onFailure().invoke(e -> Log.warnf("job %s: live state not written: %s", job.id, e.getMessage()))
+                .onFailure().recoverWithNull()
+                .replaceWith(view);
+    }
+}

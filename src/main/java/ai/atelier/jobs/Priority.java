@@ -1,0 +1,28 @@
+package ai.atelier.jobs;
+
+import java.util.Locale;
+
+import ai.atelier.problem.Problem;
+
+/** Claim order as clients name it (high, normal, low) and as the row keeps it (0, 1, 2). */
+final class Priority {
+
+    private Priority() {
+    }
+
+    static short of(String word) {
+        if (word == null || word.isBlank()) {
+            return 1;
+        }
+        return switch (word.toLowerCase(Locale.ROOT)) {
+            case "high" -> 0;
+            case "normal" -> 1;
+            case "low" -> 2;
+            default -> throw Problem.invalid("invalid-priority", "Invalid priority", "priority must be high, normal or low");
+        };
+    }
+
+    static String word(short p) {
+        return p == 0 ? "high" : p == 2 ? "low" : "normal";
+    }
+}

@@ -1,0 +1,144 @@
+package ai.atelier.jobs.engine;
+
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.jobs.JobTransitions;
+import ai.atelier.storage.ObjectStore;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
+
+/**
+ * How a run spends this instance's capacity: it holds a work permit while it works and gives it up
+ * while it waits (on fal, or out an outage), and it rides out an outage of PostgreSQL or S3 instead
+ * of failing a job fal may already have done (and billed): the step is tried again with backoff, for
+ * up to {@code atelier.jobs.outage-retry-for}, well within the days fal keeps a request's outputs.
+ */
+@ApplicationScoped
+public class Engine {
+
+    private static final Duration FIRST_BACKOFF = Duration.ofMillis(200);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+
+    private final WorkPermits permits;
+    private final Vertx vertx;
+    private final JobTransitions transitions;
+    private final Duration outageRetryFor;
+
+    public Engine(AtelierConfig config, Vertx vertx, JobTransitions transitions) {
+        this.permits = new WorkPermits(config.jobs().maxWorking());
+        this.vertx = vertx;
+        this.transitions = transitions;
+        this.outageRetryFor = config.jobs().outageRetryFor();
+    }
+
+    /**
+     * Writes what the run learned (pending stage records, categories, the prompt) and, when given, the
+     * fal request it just submitted; the job is running from here on. False when the job is no longer
+     * this run's (cancelled, lease lost): the caller must stop without paying fal.
+     */
+    Uni<Boolean> advance(RunContext ctx, JobTransitions.Request main) {
+        return durably(ctx, main == null ? "record progress" : "record fal request " + main.requestId(), () -> {
+            JobTransitions.Progress p = ctx.takePending();
+            return transitions.advance(ctx.job, ctx.owner, p, main).onFailure().invoke(e -> ctx.restorePending(p));
+        });
+    }
+
+    /** Takes a work permit for the run unless it holds one; waits (without a thread) while all are in use. */
+    Uni<Void> work(RunContext ctx) {
+        if (ctx.holdsPermit) {
+            return Uni.createFrom().voidItem();
+        }
+        return ctx.interruptible(() -> permits.acquire(ctx.job.priority)).invoke(() -> ctx.holdsPermit = true);
+    }
+
+    /** Gives the run's permit back (it is about to wait, or it ended). */
+    void rest(RunContext ctx) {
+        if (ctx.holdsPermit) {
+            ctx.holdsPermit = false;
+            permits.release();
+        }
+    }
+
+    /** Waits without a permit (ended at once if the run is stopped), then takes one again to carry on. */
+    <T> Uni<T> waiting(RunContext ctx, Supplier<Uni<T>> wait) {
+        return Uni.createFrom().deferred(() -> {
+            rest(ctx);
+            return ctx.interruptible(wait);
+        }).call(() -> work(ctx));
+    }
+
+    /**
+     * {@code step}, tried again with backoff while PostgreSQL or S3 is unreachable; any other failure, or
+     * an outage longer than the limit, fails as it came.
+     */
+    <T> Uni<T> durably(RunContext ctx, String what, Supplier<Uni<T>> step) {
+        long giveUpAt = System.nanoTime() + outageRetryFor.toNanos();
+        return attempt(ctx, what, step, giveUpAt, FIRST_BACKOFF);
+    }
+
+    private <T> Uni<T> attempt(RunContext ctx, String what, Supplier<Uni<T>> step, long giveUpAt, Duration backoff) {
+        return Uni.createFrom().deferred(step::get)
+                .onFailure(e -> Outages.isOutage(e) && System.nanoTime() < giveUpAt && !ctx.stopped()).recoverWithUni(e -> {
+                    Duration delay = jitter(backoff);
+                    Log.warnf("job %s: %s failed (%s); trying again in %d ms", ctx.job.id, what, Outages.describe(e), delay.toMillis());
+                    Duration next = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+                    return waiting(ctx, () -> sleep(delay)).chain(() -> attempt(ctx, what, step, giveUpAt, next));
+                });
+    }
+
+    Uni<Void> sleep(Duration d) {
+        return Uni.createFrom().emitter(emitter -> {
+            long timer = vertx.setTimer(Math.max(1, d.toMillis()), t -> emitter.complete(null));
+            emitter.onTermination(() -> vertx.cancelTimer(timer));
+        });
+    }
+
+    /** Permits free now (neither held nor waited for). */
+    int freePermits() {
+        return permits.free();
+    }
+
+    int working() {
+        return permits.inUse();
+    }
+
+    private static Duration jitter(Duration d) {
+        return Duration.ofMillis((long) (d.toMillis() * (0.8 + ThreadLocalRandom.current().nextDouble() * 0.4)));
+    }
+
+    /** Which failures are an outage of a store Atelier depends on (worth waiting out), in words for the log. */
+    static final class Outages {
+        private Outages() {
+        }
+
+        static boolean isOutage(Throwable e) {
+            if (e instanceof ObjectStore.Unavailable) {
+                return true;
+            }
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof io.vertx.pgclient.PgException pg) {
+                    String state = pg.getSqlState() == null ? "" : pg.getSqlState();
+                    // connection, operator intervention (shutdown), insufficient resources
+                    return state.startsWith("08") || state.startsWith("57") || state.startsWith("53");
+                }
+                if (c instanceof java.net.ConnectException || c instanceof java.nio.channels.ClosedChannelException
+                        || c instanceof io.vertx.core.http.HttpClosedException
+                        || (c instanceof io.vertx.core.VertxException v && String.valueOf(v.getMessage()).toLowerCase().contains("closed"))
+                        || c instanceof java.util.concurrent.TimeoutException || c instanceof io.netty.channel.ConnectTimeoutException) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        static String describe(Throwable e) {
+            return e instanceof ObjectStore.Unavailable u ? u.getMessage() : "database unreachable";
+        }
+    }
+}

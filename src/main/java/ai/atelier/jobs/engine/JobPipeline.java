@@ -1,0 +1,131 @@
+package ai.atelier.jobs.engine;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.jobs.Failure;
+import ai.atelier.jobs.Job;
+import ai.atelier.jobs.JobFiles;
+import ai.atelier.jobs.JobStatus;
+import ai.atelier.jobs.JobTransitions;
+import ai.atelier.progress.Progress;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * A job's stages, top to bottom: categorise → prompt → infer → store → finish (a product shoot:
+ * categorise → shoot → finish; an LLM completion: prompt → infer → finish). Each stage is its own
+ * class; a run skips the stages an earlier run finished (see {@link Stage}). The job ends in exactly one
+ * transition: succeeded, failed with a stored reason, or (by someone else) cancelled.
+ */
+@ApplicationScoped
+public class JobPipeline {
+
+    private final List<Stage> generate;
+    private final List<Stage> shoot;
+    private final List<Stage> completion;
+    private final Engine engine;
+    private final JobTransitions transitions;
+    private final Outputs outputs;
+
+    JobPipeline(CategoriseStage categorise, PromptStage prompt, InferStage infer, StoreStage store, ShootStage shootStage, Engine engine,
+            JobTransitions transitions, Outputs outputs) {
+        this.generate = List.of(categorise, prompt, infer, store);
+        this.shoot = List.of(categorise, shootStage);
+        this.completion = List.of(prompt, infer);
+        this.engine = engine;
+        this.transitions = transitions;
+        this.outputs = outputs;
+    }
+
+    /** Runs (or resumes) a job to its end; never fails: a failure is recorded on the job. */
+    Uni<Void> run(RunContext ctx) {
+        List<Stage> stages = switch (ctx.job.kind) {
+            case Job.KIND_SHOOT -> shoot;
+            case Job.KIND_LLM -> completion;
+            default -> generate;
+        };
+        return engine.work(ctx)
+                .invoke(() -> start(ctx))
+                .chain(() -> stages(ctx, stages, 0))
+                .chain(() -> succeed(ctx))
+                .onFailure().recoverWithUni(e -> ended(ctx, e))
+                .eventually(() -> engine.rest(ctx));
+    }
+
+    private void start(RunContext ctx) {
+        Job job = ctx.job;
+        Log.infof("job %s: running %s (%s)", job.id, job.model, job.falRequestId == null ? "new" : "resuming fal request " + job.falRequestId);
+        if (job.falRequestId == null && job.status == JobStatus.QUEUED) {
+            ctx.report("start", 12, "Starting", null, List.of());
+        }
+    }
+
+    private Uni<Void> stages(RunContext ctx, List<Stage> stages, int i) {
+        if (i == stages.size()) {
+            return Uni.createFrom().voidItem();
+        }
+        Stage stage = stages.get(i);
+        if (ctx.finished(stage.name())) {
+            return stages(ctx, stages, i + 1);
+        }
+        String skip = stage.skipReason(ctx);
+        if (skip != null) {
+            ctx.skipped(stage.name(), skip);
+            return stages(ctx, stages, i + 1);
+        }
+        return stage.run(ctx).chain(() -> stages(ctx, stages, i + 1));
+    }
+
+    /** The job's end when all went well: one statement (with the stages' records and the webhook), then the live state. */
+    private Uni<Void> succeed(RunContext ctx) {
+        List<ai.atelier.jobs.JobFile> files = ctx.outputs == null ? List.of() : ctx.outputs;
+        return engine.durably(ctx, "record the job's end", () -> transitions.succeed(ctx.job, ctx.owner, JobFiles.of(files), ctx.textResult,
+                ctx.pendingStagesPatch()))
+                .chain(won -> {
+                    if (!won) {
+                        // cancelled while it stored (or taken over): what it stored must not stay
+                        Log.infof("job %s: ended elsewhere (cancelled or taken over) before its end was recorded; outputs discarded", ctx.job.id);
+                        return files.isEmpty() ? Uni.createFrom().voidItem() : outputs.discard(ctx.job.id, files);
+                    }
+                    Log.infof("job %s: succeeded with %d output(s)", ctx.job.id, files.size());
+                    return terminal(ctx, "Done");
+                });
+    }
+
+    private Uni<Void> ended(RunContext ctx, Throwable e) {
+        if (e instanceof RunContext.Stopped stopped) {
+            Log.infof("job %s: run stopped (%s)", ctx.job.id, stopped.why);
+            return Uni.createFrom().voidItem();
+        }
+        Failure why = Failure.of(e, "while running the job");
+        Log.warnf("job %s: failed: %s: %s", ctx.job.id, why.code(), why.message());
+        if (why.unexpected()) {
+            Log.errorf(e, "job %s: unexpected failure", ctx.job.id);
+        }
+        // the failed stage is marked in the same statement that says failed: a retry always finds it
+        String stage = ctx.currentStage();
+        if (stage != null && ctx.job.stageEntry(stage) != null) {
+            Map<String, Object> error = new LinkedHashMap<>();
+            error.put("code", why.code());
+            error.put("message", why.message());
+            ctx.note(stage, Map.of("status", "failed", "error", error, "failed_at", Instant.now().toString()));
+        }
+        return engine.work(ctx)
+                .chain(() -> engine.durably(ctx, "record the job's failure", () -> transitions.fail(ctx.job, ctx.owner, why, ctx.pendingStagesPatch())))
+                .chain(won -> won ? terminal(ctx, why.message()) : Uni.createFrom().voidItem())
+                .onFailure().invoke(x -> Log.errorf(x, "job %s: could not record its failure", ctx.job.id))
+                .onFailure().recoverWithNull();
+    }
+
+    /** The job's end in the live store (awaited: a client told the job ended must find it ended). */
+    private Uni<Void> terminal(RunContext ctx, String message) {
+        Job job = ctx.job;
+        ctx.live().update(new Progress(job.status.wire(), "finish", 100, message, null, List.of(), Instant.now()));
+        return ctx.live().flushed();
+    }
+}

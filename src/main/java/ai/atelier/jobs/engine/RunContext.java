@@ -1,0 +1,257 @@
+package ai.atelier.jobs.engine;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+
+import ai.atelier.fal.FalResult;
+import ai.atelier.jobs.Job;
+import ai.atelier.jobs.JobFile;
+import ai.atelier.jobs.JobTransitions;
+import ai.atelier.models.ModelStrategy;
+import ai.atelier.progress.Progress;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.Context;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * One run of one job on this instance: the job as the run knows it, its lease, its stop signal (a
+ * cancel, a lost lease), what the run learned and will write at its next statement, and its live
+ * progress. Every stage gets it; nothing is threaded through signatures besides it.
+ *
+ * <p>A run's continuations all execute on its own duplicated Vert.x context (one event loop), so its
+ * state needs no locks; completions that arrive on other threads are brought back with {@link #onContext}.
+ */
+public final class RunContext {
+
+    /** Why a run stopped before its end: nothing more is paid, stored or written. */
+    public enum Stop { CANCELLED, LEASE_LOST, SHUTDOWN }
+
+    /** The signal a stopped run ends with; never recorded as the job's failure. */
+    public static final class Stopped extends RuntimeException {
+        final Stop why;
+
+        Stopped(Stop why) {
+            super(why.name(), null, false, false);
+            this.why = why;
+        }
+    }
+
+    public final Job job;
+    public final ModelStrategy model;
+    final String owner;
+    final Context context;
+    private final Duration lease;
+    private final LiveState live;
+    private volatile long leaseUntilNanos;
+    private volatile Stop stopped;
+    private final List<Runnable> onStop = new CopyOnWriteArrayList<>();
+
+    /** Stage records changed since the last statement, written (whole entries) by the next one. */
+    private final Map<String, Object> pendingStages = new LinkedHashMap<>();
+    private JsonObject pendingCategories;
+    private String pendingPrompt;
+    private String currentStage;
+    private int percent;
+    boolean holdsPermit;
+
+    /** In memory only until the job's end: the last fal result of the infer stage, and what it produced. */
+    FalResult inferResult;
+    List<JobFile> outputs;
+    Map<String, Object> textResult;
+
+    RunContext(Job job, ModelStrategy model, String owner, Context context, Duration lease, long leaseFromNanos, LiveState live) {
+        this.job = job;
+        this.model = model;
+        this.owner = owner;
+        this.context = context;
+        this.lease = lease;
+        this.leaseUntilNanos = leaseFromNanos + lease.toNanos();
+        this.live = live;
+        this.percent = job.progress;
+        this.currentStage = job.stage;
+    }
+
+    // ---- lease and stop signal -------------------------------------------------------------------------
+
+    /** The lease was renewed by a heartbeat sent at {@code sentAtNanos} (PostgreSQL's lease runs from a moment after that). */
+    void leaseRenewed(long sentAtNanos) {
+        leaseUntilNanos = sentAtNanos + lease.toNanos();
+    }
+
+    long leaseUntilNanos() {
+        return leaseUntilNanos;
+    }
+
+    /**
+     * Fails with {@link Stopped} unless the run may still act for the job: it was not stopped and its
+     * lease (by this instance's clock, from before the statement that took it) has a safe margin left.
+     * Asked right before anything that costs money.
+     */
+    public void ensureActive() {
+        Stop s = stopped;
+        if (s != null) {
+            throw new Stopped(s);
+        }
+        long margin = Math.min(lease.toNanos() / 5, Duration.ofSeconds(2).toNanos());
+        if (System.nanoTime() > leaseUntilNanos - margin) {
+            throw new Stopped(Stop.LEASE_LOST);
+        }
+    }
+
+    public boolean stopped() {
+        return stopped != null;
+    }
+
+    /** Stops the run (from any thread): waits end at once, nothing more is paid or stored. */
+    void stop(Stop why) {
+        if (stopped == null) {
+            stopped = why;
+            onContext(() -> onStop.forEach(Runnable::run));
+        }
+    }
+
+    /** {@code work}, ended with {@link Stopped} as soon as the run is stopped (a wait on fal, a backoff). */
+    public <T> Uni<T> interruptible(Supplier<Uni<T>> work) {
+        return Uni.createFrom().<T>emitter(emitter -> {
+            Stop s = stopped;
+            if (s != null) {
+                emitter.fail(new Stopped(s));
+                return;
+            }
+            var subscription = work.get().subscribe().with(emitter::complete, emitter::fail);
+            Runnable interrupt = () -> {
+                subscription.cancel();
+                emitter.fail(new Stopped(stopped));
+            };
+            onStop.add(interrupt);
+            emitter.onTermination(() -> onStop.remove(interrupt));
+        }).emitOn(this::onContext);
+    }
+
+    /** Runs {@code task} on this run's context (completions of waits and timers arrive on other threads). */
+    void onContext(Runnable task) {
+        context.runOnContext(v -> task.run());
+    }
+
+    // ---- stage records ------------------------------------------------------------------------------------
+
+    /** The stage's record as this run knows it (a copy it may change), or an empty one. */
+    public Map<String, Object> entry(String stage) {
+        Map<String, Object> current = job.stageEntry(stage);
+        return current == null ? new LinkedHashMap<>() : new LinkedHashMap<>(current);
+    }
+
+    /** Whether an earlier run finished the stage (succeeded or skipped): the one rule for resuming. */
+    boolean finished(String stage) {
+        Map<String, Object> e = job.stageEntry(stage);
+        return e != null && ("succeeded".equals(e.get("status")) || "skipped".equals(e.get("status")));
+    }
+
+    /** Replaces the stage's record; written by the next statement. */
+    public void record(String stage, Map<String, Object> entry) {
+        job.stages.put(stage, entry);
+        pendingStages.put(stage, entry);
+    }
+
+    /** Marks a stage running, makes it the current stage and reports it. */
+    public long begin(String stage, int percent, String message) {
+        Map<String, Object> e = entry(stage);
+        e.put("status", "running");
+        e.put("started_at", Instant.now().toString());
+        e.remove("error");
+        record(stage, e);
+        currentStage = stage;
+        report(stage, percent, message, null, List.of());
+        return System.nanoTime();
+    }
+
+    /** Marks a stage done, with its duration since {@code startedNanos} and whatever else it measured (cost, model…). */
+    public void succeeded(String stage, long startedNanos, Map<String, Object> measured) {
+        Map<String, Object> e = entry(stage);
+        e.put("status", "succeeded");
+        e.put("duration_ms", (System.nanoTime() - startedNanos) / 1_000_000);
+        e.put("finished_at", Instant.now().toString());
+        if (measured != null) {
+            e.putAll(measured);
+        }
+        record(stage, e);
+    }
+
+    /** Marks a stage skipped (nothing for it to do). */
+    public void skipped(String stage, String why) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("status", "skipped");
+        e.put("reason", why);
+        record(stage, e);
+    }
+
+    /** Merges fields into the stage's record (a fal request id, a model). */
+    public void note(String stage, Map<String, Object> fields) {
+        Map<String, Object> e = entry(stage);
+        e.putAll(fields);
+        record(stage, e);
+    }
+
+    /** The stage the run is in (where a failure is recorded). */
+    public String currentStage() {
+        return currentStage;
+    }
+
+    public void setCategories(Map<String, Object> categories) {
+        job.categories = categories;
+        pendingCategories = new JsonObject(new LinkedHashMap<>(categories));
+    }
+
+    public void setFinalPrompt(String prompt) {
+        job.finalPrompt = prompt;
+        pendingPrompt = prompt;
+    }
+
+    /** What the next statement writes; taken (and forgotten) now, given back with {@link #restorePending} if that statement fails. */
+    JobTransitions.Progress takePending() {
+        JobTransitions.Progress p = new JobTransitions.Progress(currentStage, percent, new JsonObject(new LinkedHashMap<>(pendingStages)),
+                pendingCategories, pendingPrompt);
+        pendingStages.clear();
+        pendingCategories = null;
+        pendingPrompt = null;
+        return p;
+    }
+
+    /** A statement that carried {@code p} failed: what it carried is pending again (newer changes win). */
+    void restorePending(JobTransitions.Progress p) {
+        p.stagesPatch().getMap().forEach(pendingStages::putIfAbsent);
+        if (pendingCategories == null) {
+            pendingCategories = p.categories();
+        }
+        if (pendingPrompt == null) {
+            pendingPrompt = p.finalPrompt();
+        }
+    }
+
+    JsonObject pendingStagesPatch() {
+        return new JsonObject(new LinkedHashMap<>(pendingStages));
+    }
+
+    // ---- live progress ----------------------------------------------------------------------------------
+
+    /** Reports the run's progress (never backwards: a later report of a lower percent keeps the higher one). */
+    public void report(String stage, int percent, String message, Integer queuePosition, List<String> logs) {
+        this.percent = Math.max(this.percent, percent);
+        live.update(new Progress("running", stage, this.percent, message, queuePosition, logs == null ? List.of() : new ArrayList<>(logs),
+                Instant.now()));
+    }
+
+    int percent() {
+        return percent;
+    }
+
+    LiveState live() {
+        return live;
+    }
+}

@@ -1,0 +1,65 @@
+package ai.atelier.jobs.engine;
+
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.fal.FalClient;
+import ai.atelier.fal.FalException;
+import ai.atelier.fal.FalImage;
+import ai.atelier.fal.FalResult;
+import ai.atelier.models.ModelStrategy;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Copies each output of the infer stage into S3. The result is the one this run fetched, or (a retry,
+ * a restart) fetched again from fal by the recorded request id: fal keeps it, and it was paid for once.
+ */
+@ApplicationScoped
+class StoreStage implements Stage {
+
+    static final String NAME = "store";
+
+    private final FalClient fal;
+    private final Outputs outputs;
+    private final Engine engine;
+
+    StoreStage(FalClient fal, Outputs outputs, Engine engine) {
+        this.fal = fal;
+        this.outputs = outputs;
+        this.engine = engine;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String skipReason(RunContext ctx) {
+        return ctx.model.output() == ModelStrategy.Output.TEXT ? "a completion has no files to store" : null;
+    }
+
+    @Override
+    public Uni<Void> run(RunContext ctx) {
+        Uni<FalResult> result = ctx.inferResult != null ? Uni.createFrom().item(ctx.inferResult)
+                : engine.durably(ctx, "fetch the fal result again", () -> fal.result(ctx.job.falEndpoint, ctx.job.falRequestId))
+                        .emitOn(ctx::onContext);
+        return result.chain(r -> {
+            List<FalImage> images = ctx.model.outputs(r.body());
+            if (images.isEmpty()) {
+                return Uni.createFrom().failure(new FalException(200, "no_output", "fal returned no images", null, false));
+            }
+            long t0 = ctx.begin(NAME, 85, null);
+            return Multi.createFrom().range(0, images.size())
+                    .onItem().transformToUniAndConcatenate(i -> outputs.store(ctx, "jobs/" + ctx.job.id + "/outputs/" + i, images.get(i), "output"))
+                    .collect().asList()
+                    .invoke(files -> {
+                        ctx.outputs = files;
+                        ctx.succeeded(NAME, t0, Map.of("files", files.size()));
+                    });
+        }).replaceWithVoid();
+    }
+}
