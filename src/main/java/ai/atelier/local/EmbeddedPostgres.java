@@ -61,7 +61,9 @@ final class EmbeddedPostgres implements AutoCloseable {
         }
         List<String> cmd = new ArrayList<>(prefix(root));
         cmd.addAll(List.of(binDir.resolve("bin/postgres").toString(), "-D", dataDir.toString(), "-p", String.valueOf(port),
-                "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"));
+                "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200",
+                // statement counts per job are asserted by tests and reported by the benchmark
+                "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top"));
         if (!durable) {
             cmd.addAll(List.of("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"));
         }
@@ -70,20 +72,39 @@ final class EmbeddedPostgres implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         awaitPort(process, port, Duration.ofSeconds(60), log);
         EmbeddedPostgres pg = new EmbeddedPostgres(binDir, dataDir, port, process);
-        pg.createDatabase("atelier");
+        pg.appUser = pg.createDatabase("atelier");
         return pg;
     }
 
-    private void createDatabase(String name) throws Exception {
+    /** The role the application connects as: its own (so its statements can be told apart from a test's), or postgres for older dev state. */
+    String appUser;
+
+    /**
+     * Creates the database (owned by an application role {@code atelier}) unless it exists; answers the role
+     * to connect as. A database made before the application had its own role stays with postgres.
+     */
+    private String createDatabase(String name) throws Exception {
         String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
             try (Connection c = DriverManager.getConnection(url, "postgres", "");
                     ResultSet rs = c.createStatement().executeQuery("select 1 from pg_database where datname = '" + name + "'")) {
-                if (!rs.next()) {
-                    c.createStatement().execute("create database " + name);
+                boolean exists = rs.next();
+                if (!exists) {
+                    c.createStatement().execute("create role " + name + " login password '" + name + "'");
+                    c.createStatement().execute("create database " + name + " owner " + name);
                 }
-                return;
+                try (Connection db = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/" + name, "postgres", "")) {
+                    db.createStatement().execute("create extension if not exists pg_stat_statements");
+                    if (!exists) {
+                        db.createStatement().execute("alter schema public owner to " + name);
+                    }
+                    try (ResultSet owner = db.createStatement().executeQuery(
+                            "select pg_get_userbyid(datdba) from pg_database where datname = '" + name + "'")) {
+                        owner.next();
+                        return owner.getString(1);
+                    }
+                }
             } catch (java.sql.SQLException e) {
                 if (System.nanoTime() > deadline) {
                     throw e;

@@ -43,8 +43,10 @@ public final class LocalServers {
         Runtime.getRuntime().addShutdownHook(new Thread(pg::close, "atelier-postgres-stop"));
         config.put("quarkus.datasource.reactive.url", "postgresql://127.0.0.1:" + pg.port() + "/atelier");
         config.put("quarkus.datasource.jdbc.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/atelier");
-        config.put("quarkus.datasource.username", "postgres");
-        config.put("quarkus.datasource.password", "postgres");
+        config.put("quarkus.datasource.username", pg.appUser);
+        config.put("quarkus.datasource.password", pg.appUser);
+        // tests read (and count) beside the application as the superuser, so their own statements are not the app's
+        config.put("atelier-local.db-admin-user", "postgres");
 
         int redisPort = freePort();
         Path redisDir = Files.createDirectories(root.resolve("redis"));
@@ -56,24 +58,14 @@ public final class LocalServers {
 
         BlobStore store = dev ? new FilesystemNio2BlobStore(Files.createDirectories(root.resolve("s3")).toString())
                 : new TransientNio2BlobStore();
-        S3Proxy s3 = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY).build();
-        s3.start();
-        while (!"STARTED".equals(s3.getState())) {
-            Thread.sleep(10);
-        }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                s3.stop();
-            } catch (Exception ignored) {
-                // the JVM is going away
-            }
-        }, "atelier-s3-stop"));
+        S3Proxy[] s3 = { startS3(store, 0) };
+        int s3Port = s3[0].getPort();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stopS3(s3[0]), "atelier-s3-stop"));
         String bucket = System.getenv().getOrDefault("ATELIER_S3_BUCKET", "atelier");
         if (!store.containerExists(bucket)) {
             store.createContainer(bucket);
         }
-        config.put("quarkus.s3.endpoint-override", "http://localhost:" + s3.getPort());
+        config.put("quarkus.s3.endpoint-override", "http://localhost:" + s3Port);
         config.put("quarkus.s3.path-style-access", "true");
         config.put("quarkus.s3.aws.region", "us-east-1");
         config.put("quarkus.s3.aws.credentials.type", "static");
@@ -90,11 +82,38 @@ public final class LocalServers {
             config.put("atelier.fal.rest-url", sim.baseUrl() + "/rest");
             config.put("atelier.fal.jwks-url", sim.baseUrl() + "/rest/.well-known/jwks.json");
             config.put("atelier-local.simulator-url", sim.baseUrl());
+            // outage tests stop and start the servers under a running application, over the simulator's test API
+            sim.localControl("s3-stop", () -> stopS3(s3[0]));
+            sim.localControl("s3-start", () -> s3[0] = startS3(store, s3Port));
+            sim.localControl("redis-stop", redis::stop);
+            sim.localControl("redis-start", redis::start);
         }
         LOG.infof("Local services up in %d ms (state in %s): PostgreSQL :%d, Redis :%d, S3 :%d, fal %s",
-                (System.nanoTime() - t0) / 1_000_000, root, pg.port(), redisPort, s3.getPort(),
+                (System.nanoTime() - t0) / 1_000_000, root, pg.port(), redisPort, s3Port,
                 config.getOrDefault("atelier-local.simulator-url", "fal.ai (FAL_KEY set)"));
         return config;
+    }
+
+    private static S3Proxy startS3(BlobStore store, int port) {
+        try {
+            S3Proxy s3 = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:" + port))
+                    .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY).build();
+            s3.start();
+            while (!"STARTED".equals(s3.getState())) {
+                Thread.sleep(10);
+            }
+            return s3;
+        } catch (Exception e) {
+            throw new IllegalStateException("S3 server did not start", e);
+        }
+    }
+
+    private static void stopS3(S3Proxy s3) {
+        try {
+            s3.stop();
+        } catch (Exception ignored) {
+            // stopped already, or the JVM is going away
+        }
     }
 
     static int freePort() throws IOException {

@@ -201,6 +201,13 @@ public final class FalSimulator implements AutoCloseable {
         return baseUrl;
     }
 
+    private final Map<String, Runnable> localControls = new ConcurrentHashMap<>();
+
+    /** Lets {@code POST /_sim/local/{name}} run {@code control} (outage tests stop and start the local servers this way). */
+    public void localControl(String name, Runnable control) {
+        localControls.put(name, control);
+    }
+
     private Future<HttpServer> listen(int port) {
         Router router = Router.router(vertx);
         router.route().handler(BodyHandler.create().setBodyLimit(64L * 1024 * 1024));
@@ -225,6 +232,24 @@ public final class FalSimulator implements AutoCloseable {
             journal.clear();
             journalSize.set(0);
             ctx.response().setStatusCode(204).end();
+        });
+        // the local servers beside the simulator (S3, Redis), stopped and started by outage tests
+        router.post("/_sim/local/:command").handler(ctx -> {
+            Runnable control = localControls.get(ctx.pathParam("command"));
+            if (control == null) {
+                json(ctx, 404, new JsonObject().put("detail", "No local control " + ctx.pathParam("command")));
+                return;
+            }
+            vertx.executeBlocking(() -> {
+                control.run();
+                return null;
+            }, false).onComplete(ar -> {
+                if (ar.succeeded()) {
+                    ctx.response().setStatusCode(204).end();
+                } else {
+                    json(ctx, 500, new JsonObject().put("detail", String.valueOf(ar.cause().getMessage())));
+                }
+            });
         });
         router.post("/_sim/reset").handler(ctx -> {
             journal.clear();

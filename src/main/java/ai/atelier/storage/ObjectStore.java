@@ -96,8 +96,9 @@ public class ObjectStore {
                         return cause;
                     }
                     breaker.failure();
-                    return new Unavailable("S3 failed: " + cause.getClass().getSimpleName()
-                            + (cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s ? " (HTTP " + s.statusCode() + ")" : ""));
+                    // words for a client or a job's error, never the SDK's class names
+                    return new Unavailable(cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s
+                            ? "S3 failed (HTTP " + s.statusCode() + ")" : "S3 failed: it could not be reached or did not answer in time");
                 });
     }
 }

@@ -29,7 +29,7 @@ public final class Db {
     private static Connection connect() throws java.sql.SQLException {
         Config config = ConfigProvider.getConfig();
         return DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
-                config.getValue("quarkus.datasource.username", String.class), config.getValue("quarkus.datasource.password", String.class));
+                config.getValue("atelier-local.db-admin-user", String.class), "");
     }
 
     public static long count() {

@@ -79,16 +79,27 @@ public class Engine {
      */
     <T> Uni<T> durably(RunContext ctx, String what, Supplier<Uni<T>> step) {
         long giveUpAt = System.nanoTime() + outageRetryFor.toNanos();
-        return attempt(ctx, what, step, giveUpAt, FIRST_BACKOFF);
+        return attempt(ctx, what, step, giveUpAt, FIRST_BACKOFF, 1);
     }
 
-    private <T> Uni<T> attempt(RunContext ctx, String what, Supplier<Uni<T>> step, long giveUpAt, Duration backoff) {
+    private <T> Uni<T> attempt(RunContext ctx, String what, Supplier<Uni<T>> step, long giveUpAt, Duration backoff, int attempt) {
         return Uni.createFrom().deferred(step::get)
+                .invoke(() -> {
+                    if (attempt > 1) {
+                        Log.infof("job %s: %s done after %d attempts", ctx.job.id, what, attempt);
+                    }
+                })
                 .onFailure(e -> Outages.isOutage(e) && System.nanoTime() < giveUpAt && !ctx.stopped()).recoverWithUni(e -> {
                     Duration delay = jitter(backoff);
-                    Log.warnf("job %s: %s failed (%s); trying again in %d ms", ctx.job.id, what, Outages.describe(e), delay.toMillis());
+                    // one warning per step, not one per attempt: an outage under thousands of jobs must not flood the log
+                    if (attempt == 1) {
+                        Log.warnf("job %s: %s failed (%s); trying again with backoff for up to %s", ctx.job.id, what, Outages.describe(e),
+                                outageRetryFor);
+                    } else {
+                        Log.debugf("job %s: %s failed again (%s); next try in %d ms", ctx.job.id, what, Outages.describe(e), delay.toMillis());
+                    }
                     Duration next = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
-                    return waiting(ctx, () -> sleep(delay)).chain(() -> attempt(ctx, what, step, giveUpAt, next));
+                    return waiting(ctx, () -> sleep(delay)).chain(() -> attempt(ctx, what, step, giveUpAt, next, attempt + 1));
                 });
     }
 

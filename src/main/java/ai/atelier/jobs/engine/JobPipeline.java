@@ -59,10 +59,8 @@ public class JobPipeline {
 
     private void start(RunContext ctx) {
         Job job = ctx.job;
+        // no "starting" update of its own: the first stage reports within a millisecond
         Log.infof("job %s: running %s (%s)", job.id, job.model, job.falRequestId == null ? "new" : "resuming fal request " + job.falRequestId);
-        if (job.falRequestId == null && job.status == JobStatus.QUEUED) {
-            ctx.report("start", 12, "Starting", null, List.of());
-        }
     }
 
     private Uni<Void> stages(RunContext ctx, List<Stage> stages, int i) {

@@ -68,6 +68,11 @@ public class JobRunner {
     private final AtomicInteger reserved = new AtomicInteger();
     private final AtomicBoolean claiming = new AtomicBoolean();
     private final AtomicBoolean again = new AtomicBoolean();
+    /**
+     * Whether PostgreSQL may hold jobs nobody claimed (a NOTIFY came, the periodic look is due, a claim
+     * came back full): a run ending here looks for work only then, not with a claim per job.
+     */
+    private final AtomicBoolean backlog = new AtomicBoolean(true);
     private final AtomicInteger nextLoop = new AtomicInteger();
     private Context[] loops;
     private volatile boolean accepting;
@@ -181,9 +186,14 @@ public class JobRunner {
         launch(job, leaseFromNanos);
     }
 
-    /** Looks for work now (a NOTIFY, a retry, a run that ended, the periodic look); coalesces concurrent calls. */
+    /** Looks for work now (a NOTIFY, a retry, the periodic look); coalesces concurrent calls. */
     public void poke() {
-        if (!accepting) {
+        backlog.set(true);
+        claim();
+    }
+
+    private void claim() {
+        if (!accepting || !backlog.get()) {
             return;
         }
         again.set(true);
@@ -194,7 +204,7 @@ public class JobRunner {
         int room = config.maxInFlight() - inFlight.size() - reserved.get();
         int free = Math.min(room, Math.min(100, engine.freePermits()));
         if (free <= 0) {
-            claiming.set(false);
+            claiming.set(false); // the backlog stays: a run ending here claims it
             return;
         }
         long sentAt = System.nanoTime();
@@ -210,9 +220,13 @@ public class JobRunner {
             if (!excess.isEmpty()) {
                 jobs.release(owner, excess).subscribe().with(ok -> { }, e -> Log.warnf("could not hand back %d jobs: %s", excess.size(), e.getMessage()));
             }
+            boolean full = claimed.size() == free && excess.isEmpty();
+            if (!full && !again.get()) {
+                backlog.set(false); // fewer than asked for: nothing more waits unclaimed, until told otherwise
+            }
             claiming.set(false);
-            if (again.get() || claimed.size() == free && excess.isEmpty()) {
-                poke();
+            if (again.get() || full) {
+                claim();
             }
         }, e -> {
             claiming.set(false);
@@ -251,7 +265,7 @@ public class JobRunner {
         if (again != null) {
             launch(again, System.nanoTime());
         }
-        poke();
+        claim(); // room again: claims only if jobs may be waiting unclaimed
     }
 
     /** Stops the run of a job here, if there is one (a cancel, from any instance). */

@@ -1,0 +1,602 @@
+package ai.atelier.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+
+import ai.atelier.local.LocalServers;
+
+/**
+ * Atelier against a ruler, in the same run, as ratios. The ruler ({@link Ruler}) answers seed 001's
+ * routes with the least work a server can do (fal's sync endpoint, state in a map); Atelier is the
+ * packaged jar with its shipped defaults. Both are their own processes, started fresh for each
+ * scenario, one after the other, against the same simulator settings and the same load generator
+ * ({@link LoadClient}), so what differs is the server. Absolute figures depend on the machine (two
+ * cores shared by the simulator, the load, PostgreSQL, Redis and S3); the ratios are the result.
+ * <p>
+ * Not part of the suite (the name does not end in Test). After {@code ./mvnw package -DskipTests}:
+ * {@code ./mvnw surefire:test -Dtest=EngineBenchmark [-Dbench.scenarios=t2i-200,burst-5000] [-Dbench.t2i-200.jobs=500]}.
+ * Writes the table to {@code target/engine-benchmark.md}.
+ */
+class EngineBenchmark {
+
+    /** The container image's JVM options (src/main/docker/Dockerfile.jvm), so Atelier runs as shipped. */
+    static final String IMAGE_JVM = "-Xmx160m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m -Xss512k";
+    static final String RULER = "ruler";
+    static final String ATELIER = "Atelier";
+
+    enum Mode {
+        T2I, I2I, BURST
+    }
+
+    record Scenario(String name, Mode mode, int jobs, int clients, long latencyMs) {
+        String describe() {
+            return switch (mode) {
+                case BURST -> String.format("`%s`: %,d text-to-image submits, %d at a time, no polling, fal latency %,d ms", name, jobs, clients, latencyMs);
+                case T2I -> String.format("`%s`: %,d text-to-image jobs, %d in flight, fal latency %,d ms", name, jobs, clients, latencyMs);
+                case I2I -> String.format("`%s`: %,d multipart image-to-image jobs, %d in flight, fal latency %,d ms", name, jobs, clients, latencyMs);
+            };
+        }
+    }
+
+    /** One server's figures for one scenario; a null is a figure that does not apply (or could not be read). */
+    record Result(String server, int jobs, int completed, int failed, int timedOut, Double jobsPerSecond, Double submitsPerSecond,
+            double submitP50Ms, double submitP95Ms, Double overheadP50Ms, Double overheadP95Ms, Double atFalAfterLastSubmitS,
+            Double atFalAfterFirstSubmitS, double cpuSeconds, double machineCpuSeconds, long peakRssKb, Double readsPerJob,
+            Double pgStatementsPerJob, boolean pgAvailable, Double cpuMicrosPerRead, int readErrors) {
+
+        double cpuMsPerJob() {
+            return cpuSeconds * 1000 / jobs;
+        }
+    }
+
+    private Map<String, String> services;
+    private String sim;
+    private List<String> jvm;
+    private Map<String, String> atelierExtra;
+    private long ticksPerSecond;
+    private final List<Process> started = new ArrayList<>();
+
+    @Test
+    void run() throws Exception {
+        int size = Integer.getInteger("bench.size", 256);
+        int warmup = Integer.getInteger("bench.warmup", 300);
+        long warmupLatency = Long.getLong("bench.warmup-latency-ms", 1000);
+        int reads = Integer.getInteger("bench.status-reads", 20_000);
+        int readClients = Integer.getInteger("bench.status-read-clients", 64);
+        long jobTimeoutMs = TimeUnit.SECONDS.toMillis(Long.getLong("bench.job-timeout-s", 120));
+        jvm = split(System.getProperty("bench.jvm-args", IMAGE_JVM));
+        atelierExtra = pairs(System.getProperty("bench.atelier-props", ""));
+        List<String> servers = split(System.getProperty("bench.servers", RULER + "," + ATELIER).replace(',', ' '));
+        List<Scenario> scenarios = scenarios();
+        ticksPerSecond = clockTicks();
+
+        services = LocalServers.start(false);
+        sim = Objects.requireNonNull(services.get("atelier-local.simulator-url"), "the benchmark needs the fal simulator (unset FAL_KEY)");
+        Files.createDirectories(Path.of("target", "bench-logs"));
+
+        Map<Scenario, List<Result>> results = new LinkedHashMap<>();
+        try {
+            for (Scenario s : scenarios) {
+                List<Result> pair = new ArrayList<>();
+                for (String server : servers) {
+                    Result r = measure(s, server.equalsIgnoreCase(ATELIER) ? ATELIER : RULER, size, warmup, warmupLatency, reads, readClients,
+                            jobTimeoutMs);
+                    System.out.println(s.name() + " " + r);
+                    pair.add(r);
+                }
+                results.put(s, pair);
+            }
+        } finally {
+            started.forEach(Process::destroyForcibly);
+        }
+        String report = report(results, size, warmup, warmupLatency, reads, readClients, jobTimeoutMs);
+        System.out.println(report);
+        Files.writeString(Path.of("target", "engine-benchmark.md"), report);
+        results.values().stream().flatMap(List::stream)
+                .forEach(r -> assertThat(r.completed()).as(r.server() + " completed jobs").isPositive());
+    }
+
+    /** One fresh server process through warm-up, the measured phase and the status-read measurement. */
+    private Result measure(Scenario s, String server, int size, int warmup, long warmupLatency, int reads, int readClients, long jobTimeoutMs)
+            throws Exception {
+        boolean atelier = server.equals(ATELIER);
+        clearJournal();
+        simSettings(Math.min(s.latencyMs(), warmupLatency));
+        Server proc = atelier ? startAtelier("bench-" + s.name()) : startRuler("ruler-" + s.name());
+        long pid = proc.process().pid();
+        LoadClient.Kind kind = s.mode() == Mode.I2I ? LoadClient.Kind.I2I : LoadClient.Kind.T2I;
+        try (LoadClient client = new LoadClient(proc.url(), Math.max(s.clients(), readClients), size)) {
+            if (warmup > 0) {
+                // the JIT and the connection pools on both sides, so the measured phase is the steady state
+                LoadClient.Jobs warm = client.run(kind, warmup, Math.min(s.clients(), warmup), jobTimeoutMs, "warm");
+                if (warm.count(LoadClient.COMPLETED) < warmup) {
+                    System.out.printf("WARNING %s %s warm-up: only %d of %d completed%n", s.name(), server, warm.count(LoadClient.COMPLETED), warmup);
+                }
+            }
+            simSettings(s.latencyMs());
+            clearJournal(); // a burst counts fal's submits from here
+            long cpu0 = cpuTicks(pid);
+            long machine0 = machineTicks();
+            Long pg0 = atelier ? pgCalls() : null;
+            Result partial;
+            List<String> finished;
+            if (s.mode() == Mode.BURST) {
+                LoadClient.Burst b = client.burst(s.jobs(), s.clients(), "burst");
+                String falPath = atelier ? "/queue/fal-ai/flux/schnell" : "/run/fal-ai/flux/schnell";
+                int expected = s.jobs() - b.failed();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("bench.burst-wait-s", 600));
+                int atFal;
+                while ((atFal = falCount(falPath)) < expected && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                long allAtFal = System.nanoTime();
+                long cpu1 = cpuTicks(pid);
+                long machine1 = machineTicks();
+                Long pg1 = atelier ? pgCalls() : null;
+                if (atFal < expected) {
+                    System.out.printf("WARNING %s %s: only %d of %d submits reached fal%n", s.name(), server, atFal, expected);
+                }
+                long[] sorted = b.submitNs().clone();
+                Arrays.sort(sorted);
+                partial = new Result(server, s.jobs(), atFal, b.failed(), expected - atFal, null,
+                        s.jobs() / seconds(b.lastEnd() - b.firstStart()), ms(pct(sorted, 50)), ms(pct(sorted, 95)), null, null,
+                        Math.max(0, seconds(allAtFal - b.lastEnd())), seconds(allAtFal - b.firstStart()), (cpu1 - cpu0) / (double) ticksPerSecond,
+                        (machine1 - machine0) / (double) ticksPerSecond, 0, null, perJob(pg0, pg1, s.jobs()), pg1 != null, null, 0);
+                // the burst's jobs run on at fal; they finish before the reads (and before the next process, which
+                // would otherwise share the simulator with them, or take over Atelier's leases)
+                finished = Arrays.stream(b.ids()).filter(Objects::nonNull).toList();
+                drain(client, finished, b.lastEnd(), s.latencyMs());
+            } else {
+                LoadClient.Jobs jobs = client.run(kind, s.jobs(), s.clients(), jobTimeoutMs, "bench");
+                long cpu1 = cpuTicks(pid);
+                long machine1 = machineTicks();
+                Long pg1 = atelier ? pgCalls() : null;
+                partial = pollingResult(server, s, jobs, cpu1 - cpu0, machine1 - machine0, perJob(pg0, pg1, s.jobs()), pg1 != null);
+                finished = jobs.completedIds();
+            }
+            long hwm = procStatus(pid, "VmHWM");
+            if (atelier) {
+                awaitIdle(s);
+            }
+            // the price of one status read of a finished job, on an otherwise idle server
+            Double perRead = null;
+            int readErrors = 0;
+            if (reads > 0 && !finished.isEmpty()) {
+                long r0 = cpuTicks(pid);
+                readErrors = client.reads(finished, reads, readClients);
+                long r1 = cpuTicks(pid);
+                perRead = (r1 - r0) * 1e6 / ticksPerSecond / reads;
+            }
+            if (!proc.process().isAlive()) {
+                throw new IllegalStateException(server + " died during " + s.name() + ": see " + proc.log());
+            }
+            return new Result(partial.server(), partial.jobs(), partial.completed(), partial.failed(), partial.timedOut(), partial.jobsPerSecond(),
+                    partial.submitsPerSecond(), partial.submitP50Ms(), partial.submitP95Ms(), partial.overheadP50Ms(), partial.overheadP95Ms(),
+                    partial.atFalAfterLastSubmitS(), partial.atFalAfterFirstSubmitS(), partial.cpuSeconds(), partial.machineCpuSeconds(), hwm,
+                    partial.readsPerJob(), partial.pgStatementsPerJob(), partial.pgAvailable(), perRead, readErrors);
+        } finally {
+            stop(proc.process());
+        }
+    }
+
+    private Result pollingResult(String server, Scenario s, LoadClient.Jobs jobs, long cpuTicks, long machineTicks, Double pgPerJob,
+            boolean pgAvailable) {
+        int completed = jobs.count(LoadClient.COMPLETED);
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        long[] overhead = new long[completed];
+        long reads = 0;
+        int k = 0;
+        long latencyNs = TimeUnit.MILLISECONDS.toNanos(s.latencyMs());
+        for (int i = 0; i < jobs.n; i++) {
+            reads += jobs.reads[i];
+            first = Math.min(first, jobs.submitAt[i]);
+            if (jobs.outcome[i] == LoadClient.COMPLETED) {
+                last = Math.max(last, jobs.submitAt[i] + jobs.endToEndNs[i]);
+                overhead[k++] = jobs.endToEndNs[i] - latencyNs;
+            }
+        }
+        Arrays.sort(overhead);
+        long[] submit = jobs.submitNs.clone();
+        Arrays.sort(submit);
+        if (jobs.readErrors > 0) {
+            System.out.printf("WARNING %s %s: %d status reads were not 200%n", s.name(), server, jobs.readErrors);
+        }
+        return new Result(server, s.jobs(), completed, jobs.count(LoadClient.FAILED) + jobs.count(LoadClient.SUBMIT_FAILED),
+                jobs.count(LoadClient.TIMED_OUT), completed == 0 ? null : completed / seconds(last - first), null, ms(pct(submit, 50)),
+                ms(pct(submit, 95)), completed == 0 ? null : ms(pct(overhead, 50)), completed == 0 ? null : ms(pct(overhead, 95)), null, null,
+                cpuTicks / (double) ticksPerSecond, machineTicks / (double) ticksPerSecond, 0, reads / (double) jobs.n, pgPerJob, pgAvailable,
+                null, 0);
+    }
+
+    /** Waits out fal's latency, then sweeps the sessions' statuses until all have ended. Not measured. */
+    private void drain(LoadClient client, List<String> ids, long lastSubmit, long latencyMs) throws Exception {
+        long wait = TimeUnit.NANOSECONDS.toMillis(lastSubmit + TimeUnit.MILLISECONDS.toNanos(latencyMs) - System.nanoTime());
+        if (wait > 0) {
+            Thread.sleep(wait);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("bench.drain-s", 300));
+        int ended;
+        while ((ended = client.sweep(ids, 64)) < ids.size() && System.nanoTime() < deadline) {
+            Thread.sleep(2000);
+        }
+        if (ended < ids.size()) {
+            System.out.printf("WARNING: %d of %d burst jobs had not ended after the drain%n", ids.size() - ended, ids.size());
+        }
+    }
+
+    /** Atelier's jobs all ended, so the next instance does not take over this one's leftovers once its leases expire. */
+    private void awaitIdle(Scenario s) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(s.latencyMs() + 120_000);
+        long active;
+        while ((active = activeJobs()) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+        }
+        if (active > 0) {
+            System.out.printf("WARNING %s: %d Atelier jobs still queued or running; the next runs may see them%n", s.name(), active);
+        }
+    }
+
+    // ---- the servers ---------------------------------------------------------------------------
+
+    record Server(String url, Process process, Path log) {
+    }
+
+    private Server startRuler(String name) throws Exception {
+        int port = freePort();
+        List<String> cmd = new ArrayList<>(List.of(javaBin()));
+        cmd.addAll(jvm);
+        // the test classpath as the build set it: surefire writes the real one into java.class.path
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Ruler.class.getName(), String.valueOf(port), sim));
+        Server s = launch(name, cmd, port);
+        awaitReady(s, "/api/ready/status", false);
+        return s;
+    }
+
+    /** The packaged jar, prod profile, as Instances starts it but with the shipped defaults: only what it needs to find the services. */
+    private Server startAtelier(String name) throws Exception {
+        int port = freePort();
+        List<String> cmd = new ArrayList<>(List.of(javaBin()));
+        cmd.addAll(jvm);
+        services.forEach((k, v) -> {
+            if (!k.startsWith("atelier-local")) {
+                cmd.add("-D" + k + "=" + v);
+            }
+        });
+        cmd.add("-Dquarkus.http.port=" + port);
+        cmd.add("-Datelier.jobs.instance-id=" + name);
+        cmd.add("-Dquarkus.log.category.\"ai.atelier\".level=WARN");
+        atelierExtra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+        cmd.add("-jar");
+        cmd.add(Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath().toString());
+        Server s = launch(name, cmd, port);
+        awaitReady(s, "/q/health/ready", true);
+        return s;
+    }
+
+    private Server launch(String name, List<String> cmd, int port) throws IOException {
+        Path log = Path.of("target", "bench-logs", name + ".log").toAbsolutePath();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+        // the container image sets it; glibc's per-thread arenas would otherwise dominate RSS
+        String arenas = System.getProperty("bench.malloc-arena-max", "2");
+        if (!arenas.isBlank()) {
+            pb.environment().put("MALLOC_ARENA_MAX", arenas);
+        }
+        Process p = pb.start();
+        started.add(p);
+        return new Server("http://localhost:" + port, p, log);
+    }
+
+    private static void awaitReady(Server s, String path, boolean need200) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (System.nanoTime() < deadline) {
+            if (!s.process().isAlive()) {
+                throw new IllegalStateException("the server exited: see " + s.log());
+            }
+            try {
+                int status = http("GET", s.url() + path, null).status();
+                if (!need200 || status == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the server was not ready after 90 s: see " + s.log());
+    }
+
+    private static void stop(Process p) throws InterruptedException {
+        p.destroy();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    // ---- the simulator and the database ---------------------------------------------------------
+
+    private void simSettings(long latencyMs) throws IOException {
+        expect(http("PUT", sim + "/_sim/settings", "{\"queue_ms\":0,\"latency_ms\":" + latencyMs + "}"), 200);
+    }
+
+    private void clearJournal() throws IOException {
+        expect(http("DELETE", sim + "/_sim/requests", null), 204);
+    }
+
+    private int falCount(String path) throws IOException {
+        Answer a = expect(http("GET", sim + "/_sim/requests?method=POST&count=true&path=" + path, null), 200);
+        Matcher m = Pattern.compile("\"count\"\\s*:\\s*(\\d+)").matcher(a.body());
+        if (!m.find()) {
+            throw new IllegalStateException("no count in " + a.body());
+        }
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** Statements the app's database ran, all of them; null when pg_stat_statements is not there. */
+    private Long pgCalls() {
+        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery(
+                "select coalesce(sum(calls), 0) from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            return null;
+        }
+    }
+
+    private long activeJobs() throws SQLException {
+        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("select count(*) from jobs where status in ('queued','running')")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private Connection db() throws SQLException {
+        return DriverManager.getConnection(services.get("quarkus.datasource.jdbc.url"), services.get("quarkus.datasource.username"),
+                services.get("quarkus.datasource.password"));
+    }
+
+    record Answer(int status, String body) {
+    }
+
+    /** The harness's own few calls (settings, counts, readiness): plain JDK, kept off the load generator's loop. */
+    private static Answer http(String method, String url, String body) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+        c.setRequestMethod(method);
+        c.setConnectTimeout(5000);
+        c.setReadTimeout(30_000);
+        if (body != null) {
+            c.setDoOutput(true);
+            c.setRequestProperty("Content-Type", "application/json");
+            try (OutputStream out = c.getOutputStream()) {
+                out.write(body.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        int status = c.getResponseCode();
+        try (InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream()) {
+            return new Answer(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    private static Answer expect(Answer a, int status) {
+        if (a.status() != status) {
+            throw new IllegalStateException("simulator answered " + a.status() + ": " + a.body());
+        }
+        return a;
+    }
+
+    // ---- /proc --------------------------------------------------------------------------------
+
+    /** utime + stime of the whole process (all its threads), in clock ticks. */
+    static long cpuTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        // the command name, in parentheses, may hold spaces: count fields from after its closing parenthesis
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of proc(5)
+    }
+
+    /** Busy time of all CPUs (user, nice, system, irq, softirq, steal), in clock ticks. */
+    static long machineTicks() throws IOException {
+        String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long busy = 0;
+        for (int i : new int[] { 1, 2, 3, 6, 7, 8 }) {
+            busy += Long.parseLong(f[i]);
+        }
+        return busy;
+    }
+
+    /** A field of /proc/PID/status in kB (VmHWM, VmRSS). */
+    static long procStatus(long pid, String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return -1;
+    }
+
+    private static long clockTicks() {
+        try {
+            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+            return p.waitFor() == 0 ? Long.parseLong(out) : 100;
+        } catch (Exception e) {
+            return 100; // Linux's USER_HZ nearly everywhere
+        }
+    }
+
+    // ---- scenarios and the report ------------------------------------------------------------
+
+    static List<Scenario> scenarios() {
+        List<Scenario> all = List.of(scenario("t2i-200", Mode.T2I, 2_000, 200, 1_000), scenario("i2i-100", Mode.I2I, 500, 100, 1_000),
+                scenario("burst-5000", Mode.BURST, 5_000, 64, 30_000), scenario("t2i-1000", Mode.T2I, 10_000, 1_000, 1_000));
+        String chosen = System.getProperty("bench.scenarios", "").trim();
+        if (chosen.isEmpty() || chosen.equals("all")) {
+            return all;
+        }
+        List<Scenario> out = new ArrayList<>();
+        for (String name : split(chosen.replace(',', ' '))) {
+            out.add(all.stream().filter(s -> s.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("unknown scenario " + name + "; known: t2i-200, i2i-100, burst-5000, t2i-1000")));
+        }
+        return out;
+    }
+
+    /** A scenario whose sizes can be overridden: -Dbench.NAME.jobs, -Dbench.NAME.clients, -Dbench.NAME.latency-ms. */
+    private static Scenario scenario(String name, Mode mode, int jobs, int clients, long latencyMs) {
+        return new Scenario(name, mode, Integer.getInteger("bench." + name + ".jobs", jobs), Integer.getInteger("bench." + name + ".clients", clients),
+                Long.getLong("bench." + name + ".latency-ms", latencyMs));
+    }
+
+    private String report(Map<Scenario, List<Result>> results, int size, int warmup, long warmupLatency, int reads, int readClients,
+            long jobTimeoutMs) {
+        StringBuilder md = new StringBuilder();
+        md.append("# Atelier against the ruler\n\n");
+        md.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
+        md.append("- machine: ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ").append(System.getProperty("java.vm.name"))
+                .append(' ').append(System.getProperty("java.version")).append(", clock ticks ").append(ticksPerSecond).append("/s\n");
+        md.append("- JVM options of both servers: `").append(String.join(" ", jvm)).append("`, MALLOC_ARENA_MAX=")
+                .append(System.getProperty("bench.malloc-arena-max", "2")).append('\n');
+        md.append("- Atelier: the packaged jar, prod profile, shipped defaults")
+                .append(atelierExtra.isEmpty() ? "" : "; plus `" + atelierExtra + "`").append('\n');
+        md.append("- ruler: `ai.atelier.bench.Ruler` (Vert.x, fal's sync endpoint, state in memory)\n");
+        md.append(String.format("- load: seed 001's routes, %dx%d pictures, status polled every %d ms, per-job timeout %d s; warm-up %d jobs "
+                + "(fal latency %d ms) on each fresh process; status reads: %,d of finished jobs, %d in flight%n", size, size, LoadClient.POLL_MS,
+                jobTimeoutMs / 1000, warmup, warmupLatency, reads, readClients));
+        for (Scenario s : results.keySet()) {
+            md.append("- ").append(s.describe()).append('\n');
+        }
+        md.append("\n| scenario | server | jobs/s | submits/s | submit p50 / p95 ms | overhead p50 / p95 ms | all at fal after last submit "
+                + "| done / failed / timed out | server CPU s | CPU ms/job | machine CPU s | peak RSS MiB | status reads/job | PG statements/job "
+                + "| CPU µs/status read |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (Map.Entry<Scenario, List<Result>> e : results.entrySet()) {
+            Result ruler = null;
+            Result atelier = null;
+            for (Result r : e.getValue()) {
+                md.append(String.format("| %s | %s | %s | %s | %.0f / %.0f | %s | %s | %,d / %d / %d | %.1f | %.2f | %.1f | %d | %s | %s | %s |%n",
+                        e.getKey().name(), r.server(), num(r.jobsPerSecond(), "%.0f"), num(r.submitsPerSecond(), "%.0f"), r.submitP50Ms(),
+                        r.submitP95Ms(), r.overheadP50Ms() == null ? "—" : String.format("%.0f / %.0f", r.overheadP50Ms(), r.overheadP95Ms()),
+                        r.atFalAfterLastSubmitS() == null ? "—"
+                                : String.format("%.1f s (%.1f s after the first)", r.atFalAfterLastSubmitS(), r.atFalAfterFirstSubmitS()),
+                        r.completed(), r.failed(), r.timedOut(), r.cpuSeconds(), r.cpuMsPerJob(), r.machineCpuSeconds(), r.peakRssKb() / 1024,
+                        num(r.readsPerJob(), "%.1f"), r.server().equals(ATELIER) ? (r.pgAvailable() ? num(r.pgStatementsPerJob(), "%.1f") : "n/a") : "—",
+                        num(r.cpuMicrosPerRead(), "%.0f")));
+                if (r.server().equals(RULER)) {
+                    ruler = r;
+                } else {
+                    atelier = r;
+                }
+            }
+            if (ruler != null && atelier != null) {
+                md.append(String.format("| %s | **Atelier ÷ ruler** | %s | %s | %s | %s | %s | | %s | %s | %s | %s | | | %s |%n", e.getKey().name(),
+                        ratio(atelier.jobsPerSecond(), ruler.jobsPerSecond()), ratio(atelier.submitsPerSecond(), ruler.submitsPerSecond()),
+                        String.format("%+.0f / %+.0f ms", atelier.submitP50Ms() - ruler.submitP50Ms(), atelier.submitP95Ms() - ruler.submitP95Ms()),
+                        atelier.overheadP50Ms() == null || ruler.overheadP50Ms() == null ? "—"
+                                : String.format("%+.0f / %+.0f ms", atelier.overheadP50Ms() - ruler.overheadP50Ms(),
+                                        atelier.overheadP95Ms() - ruler.overheadP95Ms()),
+                        atelier.atFalAfterLastSubmitS() == null || ruler.atFalAfterLastSubmitS() == null ? "—"
+                                : String.format("%+.1f s", atelier.atFalAfterLastSubmitS() - ruler.atFalAfterLastSubmitS()),
+                        ratio(atelier.cpuSeconds(), ruler.cpuSeconds()), ratio(atelier.cpuMsPerJob(), ruler.cpuMsPerJob()),
+                        ratio(atelier.machineCpuSeconds(), ruler.machineCpuSeconds()), ratio((double) atelier.peakRssKb(), (double) ruler.peakRssKb()),
+                        ratio(atelier.cpuMicrosPerRead(), ruler.cpuMicrosPerRead())));
+            }
+        }
+        md.append("""
+
+                overhead: the client's end-to-end time (submit sent → the status read that saw `completed`) minus fal's latency; it \
+                includes the 200 ms polling step (about 100 ms on average), the same for both servers, so the difference is Atelier's. \
+                jobs/s: completed jobs ÷ (first submit → last completion). CPU: utime + stime of the server process over the measured \
+                phase (for a burst: until fal had every submit), per job submitted; machine CPU is all cores' busy time over the same \
+                phase (simulator, load generator, PostgreSQL, Redis and S3 included, and anything else running). Peak RSS: VmHWM, warm-up \
+                included. PG statements: `calls` in pg_stat_statements for the app's database over the measured phase. A burst counts \
+                fal's received submits (`POST /queue/...` for Atelier, `POST /run/...` for the ruler) every 100 ms.
+                """);
+        return md.toString();
+    }
+
+    private static String num(Double v, String format) {
+        return v == null ? "—" : String.format(Locale.ROOT, format, v);
+    }
+
+    private static String ratio(Double a, Double b) {
+        return a == null || b == null || b == 0 ? "—" : String.format(Locale.ROOT, "×%.2f", a / b);
+    }
+
+    // ---- small helpers ------------------------------------------------------------------------
+
+    private static Double perJob(Long before, Long after, int jobs) {
+        return before == null || after == null ? null : (after - before) / (double) jobs;
+    }
+
+    /** Nearest-rank percentile of a sorted array. */
+    static long pct(long[] sorted, int p) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
+    private static List<String> split(String s) {
+        List<String> out = new ArrayList<>(Arrays.asList(s.trim().split("\\s+")));
+        out.removeIf(String::isEmpty);
+        return out;
+    }
+
+    /** "k=v,k=v" into an ordered map; the value is everything after the first '='. */
+    private static Map<String, String> pairs(String s) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String pair : s.split(",")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0) {
+                out.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+            }
+        }
+        return out;
+    }
+
+    private static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package ai.atelier.jobs;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Test;
+
+import ai.atelier.support.Jobs;
+import ai.atelier.support.Simulator;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+
+/**
+ * What a job costs the stores, counted by the stores themselves (pg_stat_statements, Redis's
+ * commandstats): the happy path of a flux-schnell job is accept, record the fal request id, finish —
+ * three statements — and a handful of Redis writes. Counts are deterministic, so this is a test; the
+ * background looks that do not belong to any job (claiming, deadlines, webhooks) are slowed down in
+ * this profile so that everything counted is the job's.
+ */
+@QuarkusTest
+@TestProfile(StatementCountTest.Quiet.class)
+class StatementCountTest {
+
+    public static class Quiet implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("atelier.jobs.claim-interval", "1h", "atelier.jobs.deadline-sweep-interval", "1h", "atelier.webhooks.poll-interval", "1h",
+                    "atelier.jobs.lease", "60s");
+        }
+    }
+
+    @Inject
+    RedisDataSource redis;
+
+    @Test
+    void aSchnellJobCostsThreeStatementsAndAHandfulOfRedisWrites() throws Exception {
+        Simulator.reset();
+        Simulator.settings(0, 100);
+        // one job first: the connections and prepared statements a first job sets up are not what a job costs
+        Jobs.awaitTerminal(submit("warm-up"));
+
+        resetStatements();
+        redis.execute("CONFIG", "RESETSTAT");
+        String id = submit("counted");
+        assertThat(Jobs.awaitTerminal(id).getString("status")).isEqualTo("succeeded");
+        Map<String, Long> redisCalls = commandStats();
+        Map<String, Long> statements = statements();
+
+        assertThat(statements.values().stream().mapToLong(Long::longValue).sum()).as("statements: %s", statements).isEqualTo(3);
+        // accept, record the fal request id, finish (pg_stat_statements shows constants as $n)
+        assertThat(statements.keySet()).as("statements").anySatisfy(q -> assertThat(q).contains("insert into jobs"))
+                .anySatisfy(q -> assertThat(q).contains("fal_request_id = coalesce"))
+                .anySatisfy(q -> assertThat(q).contains("outputs = $3"));
+        // every write of the job's live state is one script: its view in every format, its event, its publication
+        long writes = redisCalls.getOrDefault("evalsha", 0L) + redisCalls.getOrDefault("eval", 0L);
+        assertThat(writes).as("Redis commands: %s", redisCalls).isBetween(3L, 8L);
+        // and nothing else writes (the script's own commands are counted too; the reads are the client's status polls)
+        assertThat(redisCalls).as("Redis commands").doesNotContainKeys("set", "setex", "get", "del", "hdel", "incr", "rpush");
+    }
+
+    private static String submit(String prompt) {
+        return given().contentType(ContentType.JSON).body(Map.of("model", "flux-schnell", "prompt", prompt)).post("/v1/jobs").then()
+                .statusCode(202).extract().path("id");
+    }
+
+    private static Connection admin() throws Exception {
+        var c = ConfigProvider.getConfig();
+        return DriverManager.getConnection(c.getValue("quarkus.datasource.jdbc.url", String.class),
+                c.getValue("atelier-local.db-admin-user", String.class), "");
+    }
+
+    private static void resetStatements() throws Exception {
+        try (Connection c = admin()) {
+            c.createStatement().execute("select pg_stat_statements_reset()");
+        }
+    }
+
+    /** The application's statements since the reset (its own role), by text. */
+    private static Map<String, Long> statements() throws Exception {
+        String user = ConfigProvider.getConfig().getValue("quarkus.datasource.username", String.class);
+        Map<String, Long> out = new LinkedHashMap<>();
+        try (Connection c = admin(); ResultSet rs = c.createStatement().executeQuery("""
+                select query, calls from pg_stat_statements s join pg_roles r on r.oid = s.userid
+                where r.rolname = '%s' and s.dbid = (select oid from pg_database where datname = current_database())""".formatted(user))) {
+            while (rs.next()) {
+                out.merge(rs.getString(1).replaceAll("\\s+", " "), rs.getLong(2), Long::sum);
+            }
+        }
+        return out;
+    }
+
+    private Map<String, Long> commandStats() {
+        String info = redis.execute("INFO", "commandstats").toString();
+        Map<String, Long> out = new LinkedHashMap<>();
+        Matcher m = Pattern.compile("cmdstat_([a-z|]+):calls=(\\d+)").matcher(info);
+        while (m.find()) {
+            out.put(m.group(1), Long.parseLong(m.group(2)));
+        }
+        return out;
+    }
+}
