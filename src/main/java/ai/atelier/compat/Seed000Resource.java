@@ -19,6 +19,8 @@ import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
+import ai.atelier.auth.Callers;
+import ai.atelier.auth.Scopes;
 import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobView;
 import ai.atelier.jobs.rest.JobResource;
@@ -29,6 +31,7 @@ import io.smallrye.mutiny.Uni;
 @Path("/api/jobs")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Compatibility: seed 000")
+@Scopes.Requires(Scopes.JOBS_READ)
 public class Seed000Resource {
 
     /** Seed 000's job as its clients read it. */
@@ -38,20 +41,24 @@ public class Seed000Resource {
 
     private final JobService jobs;
     private final JobResource.Uploads uploads;
+    private final Callers callers;
 
-    public Seed000Resource(JobService jobs, JobResource.Uploads uploads) {
+    public Seed000Resource(JobService jobs, JobResource.Uploads uploads, Callers callers) {
+        this.callers = callers;
         this.jobs = jobs;
         this.uploads = uploads;
     }
 
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Seed 000: edit an image with Qwen (multipart image + prompt)")
     public Uni<LegacyJob> submit(@RestForm("image") FileUpload image, @RestForm String prompt) {
         if (image == null) {
             throw Problem.invalid("missing-image", "Missing image", "Send the picture as the multipart field 'image'");
         }
-        return uploads.read(List.of(image)).chain(images -> jobs.submit(JobService.DEFAULT_TENANT,
+        ai.atelier.auth.Caller caller = callers.tenantCaller();
+        return uploads.read(List.of(image)).chain(images -> jobs.submit(caller,
                 new JobService.Submission("qwen-image-edit-plus-lora", prompt, images, Map.of(), "seed-000"))).map(Seed000Resource::legacy);
     }
 
@@ -62,14 +69,14 @@ public class Seed000Resource {
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = LegacyJob.class)))
     public Uni<org.jboss.resteasy.reactive.RestResponse<String>> get(@PathParam("job_id") String jobId) {
-        return jobs.get(JobService.DEFAULT_TENANT, Seed001Resource.parse(jobId), LegacyFormats.Seed000.NAME)
+        return jobs.get(callers.tenant(), Seed001Resource.parse(jobId), LegacyFormats.Seed000.NAME)
                 .map(json -> org.jboss.resteasy.reactive.RestResponse.ResponseBuilder.ok(json, MediaType.APPLICATION_JSON_TYPE).build());
     }
 
     @GET
     @Operation(summary = "Seed 000: the latest 100 jobs")
     public Uni<List<LegacyJob>> list() {
-        return jobs.list(JobService.DEFAULT_TENANT, null, null, null, 100).map(p -> p.items().stream().map(Seed000Resource::legacy).toList());
+        return jobs.list(callers.tenant(), null, null, null, 100).map(p -> p.items().stream().map(Seed000Resource::legacy).toList());
     }
 
     static LegacyJob legacy(JobView j) {

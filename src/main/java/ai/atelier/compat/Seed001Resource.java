@@ -21,6 +21,8 @@ import org.jboss.resteasy.reactive.multipart.FileUpload;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
+import ai.atelier.auth.Callers;
+import ai.atelier.auth.Scopes;
 import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobView;
 import ai.atelier.jobs.rest.JobResource;
@@ -36,6 +38,7 @@ import io.smallrye.mutiny.Uni;
 @Path("/api")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Compatibility: seed 001")
+@Scopes.Requires(Scopes.JOBS_WRITE)
 public class Seed001Resource {
 
     static final String SUBMITTED = "Task submitted. Use /api/{session_id}/status to check progress.";
@@ -54,8 +57,10 @@ public class Seed001Resource {
 
     private final JobService jobs;
     private final JobResource.Uploads uploads;
+    private final Callers callers;
 
-    public Seed001Resource(JobService jobs, JobResource.Uploads uploads) {
+    public Seed001Resource(JobService jobs, JobResource.Uploads uploads, Callers callers) {
+        this.callers = callers;
         this.jobs = jobs;
         this.uploads = uploads;
     }
@@ -99,13 +104,14 @@ public class Seed001Resource {
 
     @GET
     @Path("/{session_id}/status")
+    @Scopes.Requires(Scopes.JOBS_READ)
     @Operation(summary = "Seed 001: status of a session")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The session's status",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = Status.class)))
     public Uni<org.jboss.resteasy.reactive.RestResponse<String>> status(@PathParam("session_id") String sessionId) {
         // polled every few hundred milliseconds by seed 001's clients: the stored answer, as it is
-        return jobs.get(JobService.DEFAULT_TENANT, parse(sessionId), LegacyFormats.Seed001.NAME)
+        return jobs.get(callers.tenant(), parse(sessionId), LegacyFormats.Seed001.NAME)
                 .map(json -> org.jboss.resteasy.reactive.RestResponse.ResponseBuilder.ok(json, MediaType.APPLICATION_JSON_TYPE).build());
     }
 
@@ -119,7 +125,7 @@ public class Seed001Resource {
         if (body.seed() != null) {
             params.put("seed", body.seed());
         }
-        return submitted(jobs.submit(JobService.DEFAULT_TENANT, new JobService.Submission(model, body.prompt(), List.of(), params, "seed-001")));
+        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, body.prompt(), List.of(), params, "seed-001")));
     }
 
     private Uni<LegacyStatus.Submitted> submitImage(String model, FileUpload image, String prompt, Long seed) {
@@ -130,7 +136,8 @@ public class Seed001Resource {
         if (seed != null) {
             params.put("seed", seed);
         }
-        return uploads.read(List.of(image)).chain(images -> submitted(jobs.submit(JobService.DEFAULT_TENANT,
+        ai.atelier.auth.Caller caller = callers.tenantCaller();
+        return uploads.read(List.of(image)).chain(images -> submitted(jobs.submit(caller,
                 new JobService.Submission(model, prompt, images, params, "seed-001"))));
     }
 

@@ -25,6 +25,28 @@ public interface AtelierConfig {
 
     Shoots shoots();
 
+    Auth auth();
+
+    /**
+     * The operator's key ({@code ATELIER_ADMIN_KEY}, from a Kubernetes Secret): the admin API takes it.
+     * Without it the admin API answers 401 to everyone.
+     */
+    java.util.Optional<String> adminKey();
+
+    /** Who may call, and how often. */
+    interface Auth {
+        /**
+         * Requests without a key belong to this tenant (created on first use), for legacy clients that cannot
+         * send a header ({@code ATELIER_AUTH_ANONYMOUS_TENANT}). Unset in production: anyone who can reach
+         * the service could then spend that tenant's budget.
+         */
+        Optional<String> anonymousTenant();
+
+        /** Failed authentications one client address may make per minute (across instances) before it gets 429s. */
+        @WithDefault("30")
+        int failuresPerMinute();
+    }
+
     /** The LLM stages and endpoints, all through fal's OpenRouter router. */
     interface Llm {
         /** The vision model that sorts a product photo into the nine categories (seed 002's choice). */
@@ -105,6 +127,14 @@ public interface AtelierConfig {
         /** Synchronous run base URL ({@code FAL_RUN_URL}). */
         @WithDefault("https://fal.run")
         String runUrl();
+
+        /** Platform API base URL ({@code FAL_API_URL}): prices and estimates. */
+        @WithDefault("https://api.fal.ai")
+        String apiUrl();
+
+        /** How often prices are read again from fal's pricing API (they carry the account's discounts, which change). */
+        @WithDefault("10m")
+        Duration pricingRefresh();
 
         /** REST (storage, tokens) base URL ({@code FAL_REST_URL}). */
         @WithDefault("https://rest.fal.ai")

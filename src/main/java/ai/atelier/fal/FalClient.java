@@ -142,9 +142,10 @@ public class FalClient {
      * answers that say fal never took the request (429, 503, no connection) are retried: a timeout or a
      * 502/504 may hide a run fal bills, and a second run would be billed too.
      */
-    public Uni<JsonObject> run(String endpointId, JsonObject input, Duration timeout) {
+    public Uni<FalResult> run(String endpointId, JsonObject input, Duration timeout) {
         return retrying("run " + endpointId, FalException::surelyNotTaken, () -> authed(http.postAbs(config.runUrl() + "/" + endpointId))
-                .sendJsonObject(input), timeout).map(FalClient::json);
+                .sendJsonObject(input), timeout)
+                .map(r -> new FalResult(r.getHeader("x-fal-request-id"), json(r), units(r.getHeader("x-fal-billable-units"))));
     }
 
     /**

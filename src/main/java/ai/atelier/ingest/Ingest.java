@@ -42,13 +42,13 @@ public class Ingest {
         this.config = config.ingest();
     }
 
-    public Uni<List<JobFile>> ingest(UUID jobId, List<Source> sources) {
+    public Uni<List<JobFile>> ingest(String tenant, UUID jobId, List<Source> sources) {
         if (sources.isEmpty()) {
             return Uni.createFrom().item(List.of());
         }
         return Multi.createFrom().range(0, sources.size())
                 .onItem().transformToUniAndConcatenate(i -> bytesOf(sources.get(i), i)
-                        .chain(bytes -> storeChecked(jobId, i, bytes, sources.get(i).role())))
+                        .chain(bytes -> storeChecked(tenant, jobId, i, bytes, sources.get(i).role())))
                 .collect().asList();
     }
 
@@ -61,6 +61,25 @@ public class Ingest {
             ImageInfo info = check(bytes, 0);
             return "data:" + info.contentType() + ";base64," + Base64.getEncoder().encodeToString(info.strip(bytes));
         });
+    }
+
+    /** A refused submit's photos leave S3 again (best effort: a leftover is harmless, a failure here must not hide the refusal). */
+    public Uni<Void> discard(List<JobFile> files) {
+        return Multi.createFrom().iterable(files).onItem().transformToUniAndConcatenate(f -> store.delete(f.key()).onFailure().recoverWithNull())
+                .collect().last().replaceWithVoid();
+    }
+
+    /** The bytes of a base64 data URL, or null when it is not one (or not valid): for sizes a quote may use. */
+    public static byte[] dataUrlBytes(String url) {
+        if (url == null || !url.regionMatches(true, 0, "data:", 0, 5)) {
+            return null;
+        }
+        int comma = url.indexOf(',');
+        try {
+            return comma < 0 ? null : Base64.getMimeDecoder().decode(url.substring(comma + 1));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private Uni<byte[]> bytesOf(Source source, int index) {
@@ -112,10 +131,10 @@ public class Ingest {
         return info;
     }
 
-    private Uni<JobFile> storeChecked(UUID jobId, int index, byte[] bytes, String role) {
+    private Uni<JobFile> storeChecked(String tenant, UUID jobId, int index, byte[] bytes, String role) {
         ImageInfo info = check(bytes, index);
         byte[] image = info.strip(bytes); // what follows the image's end (a polyglot's HTML) is not part of it
-        String key = "jobs/" + jobId + "/inputs/" + index + "." + info.extension();
+        String key = ai.atelier.storage.StorageKeys.input(tenant, jobId, index, info.extension());
         return store.put(key, image, info.contentType())
                 .replaceWith(new JobFile(key, info.contentType(), info.width(), info.height(), image.length, role));
     }

@@ -63,6 +63,12 @@ public class Job {
     /** Which photo became the init image, and why. */
     public Map<String, Object> initImage;
     public int retries;
+    /** The key that submitted the job (null for the anonymous tenant). */
+    public java.util.UUID apiKeyId;
+    /** What the job was expected to cost when it was accepted: it counts against the tenant's budget until the job ends. */
+    public java.math.BigDecimal expectedCostUsd;
+    /** What the job's fal calls cost, from fal's figures (the sum of its ledger rows). */
+    public java.math.BigDecimal costUsd;
     /** How many times an instance claimed the job (a fencing count: 1 unless an instance died or handed it back). */
     public int claims;
     public Instant createdAt;

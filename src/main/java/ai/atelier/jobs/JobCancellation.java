@@ -123,8 +123,25 @@ public class JobCancellation {
                     String answer = String.join(",", answers.stream().distinct().sorted().toList());
                     job.falCancelStatus = answer;
                     job.mayBeBilled = billable;
-                    return jobs.recordCancelAnswer(job.id, answer, billable);
+                    return jobs.recordCancelAnswer(job.id, answer, billable).call(() -> billable ? mayBeBilled(job) : Uni.createFrom().voidItem());
                 });
+    }
+
+    /**
+     * fal may bill what it ran of a cancelled request: the ledger says so, at what was still expected of the
+     * job (the reservation it had), so budgets and usage do not count it as free.
+     */
+    private Uni<Void> mayBeBilled(Job job) {
+        java.math.BigDecimal expected = job.expectedCostUsd == null ? java.math.BigDecimal.ZERO : job.expectedCostUsd;
+        java.math.BigDecimal recorded = job.costUsd == null ? java.math.BigDecimal.ZERO : job.costUsd;
+        java.math.BigDecimal usd = expected.subtract(recorded).max(java.math.BigDecimal.ZERO);
+        io.vertx.core.json.JsonArray rows = new io.vertx.core.json.JsonArray();
+        for (AtFal r : inFlightAtFal(job)) {
+            rows.add(ai.atelier.usage.Ledger.row(job.tenant, job.apiKeyId, job.id, "cancelled", job.model, r.endpointId(), r.requestId(), null, null,
+                    null, rows.isEmpty() ? usd : java.math.BigDecimal.ZERO, null, true));
+        }
+        job.costUsd = recorded.add(usd);
+        return jobs.recordSpend(job.id, job.tenant, rows, usd);
     }
 
     /** Cancels jobs past their own deadline, whichever instance runs them (the guarded statement makes it once). */

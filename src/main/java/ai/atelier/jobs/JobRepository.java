@@ -33,7 +33,7 @@ public class JobRepository {
             id, tenant, model, status, stage, progress, prompt, params, inputs, outputs, fal_endpoint, fal_request_id, fal_step,
             error_code, error_message, source, priority, cancel_requested_at, fal_cancel_status, may_be_billed, deadline_at,
             idempotency_key, request_hash, webhook_url, webhook_events, kind, options, categories, final_prompt, stages, shoot,
-            result, init_image, retries, claims, created_at, updated_at, started_at, finished_at""";
+            result, init_image, retries, claims, created_at, updated_at, started_at, finished_at, api_key_id, expected_cost_usd, cost_usd""";
 
     /** A webhook delivery that a transition queues in the same statement (skipped when the payload is null). */
     private static final String DELIVERY = """
@@ -44,6 +44,11 @@ public class JobRepository {
         return DELIVERY.formatted("$" + id, "$" + type, "$" + payload, from, "$" + payload);
     }
 
+    /** The ledger rows and spend a transition carries (their SQL is the ledger's: {@link ai.atelier.usage.Ledger#TRANSITION_SPEND}). */
+    private static String spend(int ledger, int sum, String from) {
+        return ai.atelier.usage.Ledger.TRANSITION_SPEND.formatted("$" + ledger, "$" + sum, from);
+    }
+
     /** Channel other instances LISTEN on: a job nobody claimed at submit is waiting. */
     public static final String NEW_JOBS_CHANNEL = "atelier_jobs";
 
@@ -51,10 +56,10 @@ public class JobRepository {
             with job as (
                 insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
                                   request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot,
-                                  init_image, lease_owner, lease_until, claims)
+                                  init_image, lease_owner, lease_until, claims, api_key_id, expected_cost_usd)
                 values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20,
                         $21, case when $21::text is null then null else now() + make_interval(secs => $22) end,
-                        case when $21::text is null then 0 else 1 end)
+                        case when $21::text is null then 0 else 1 end, $26, $27)
                 returning id, lease_owner),
             hook as (%s)
             select pg_notify('%s', '') from job where lease_owner is null""".formatted(delivery("job", 23, 24, 25), NEW_JOBS_CHANNEL);
@@ -82,29 +87,35 @@ public class JobRepository {
                 update jobs set status = 'running', started_at = coalesce(started_at, now()), stage = coalesce($3, stage),
                        progress = greatest(progress, $4), stages = stages || $5, categories = coalesce($6, categories),
                        final_prompt = coalesce($7, final_prompt), fal_request_id = coalesce($8, fal_request_id),
-                       fal_endpoint = coalesce($9, fal_endpoint), fal_step = coalesce($10, fal_step), updated_at = now()
+                       fal_endpoint = coalesce($9, fal_endpoint), fal_step = coalesce($10, fal_step), updated_at = now(),
+                       cost_usd = case when $16::numeric > 0 then coalesce(cost_usd, 0) + $16 else cost_usd end
                 where id = $1 and lease_owner = $2 and status = any($11)
-                returning id),
-            hook as (%s)
-            select id from moved""".formatted(delivery("moved", 12, 13, 14));
+                returning id, tenant),
+            hook as (%s),
+            %s
+            select id from moved""".formatted(delivery("moved", 12, 13, 14), spend(15, 16, "moved"));
 
     private static final String SUCCEED = """
             with done as (
                 update jobs set status = 'succeeded', stage = 'finish', progress = 100, outputs = $3, result = coalesce($4, result),
-                       stages = stages || $5, finished_at = now(), updated_at = now(), lease_until = null
+                       stages = stages || $5, finished_at = now(), updated_at = now(), lease_until = null,
+                       cost_usd = case when $11::numeric > 0 then coalesce(cost_usd, 0) + $11 else cost_usd end
                 where id = $1 and lease_owner = $2 and status = any($6)
-                returning id, finished_at),
-            hook as (%s)
-            select finished_at from done""".formatted(delivery("done", 7, 8, 9));
+                returning id, tenant, finished_at),
+            hook as (%s),
+            %s
+            select finished_at from done""".formatted(delivery("done", 7, 8, 9), spend(10, 11, "done"));
 
     private static final String FAIL = """
             with done as (
                 update jobs set status = 'failed', error_code = $3, error_message = $4, stages = stages || $5, finished_at = now(),
-                       updated_at = now(), lease_until = null
+                       updated_at = now(), lease_until = null,
+                       cost_usd = case when $11::numeric > 0 then coalesce(cost_usd, 0) + $11 else cost_usd end
                 where id = $1 and lease_owner = $2 and status = any($6)
-                returning id, finished_at),
-            hook as (%s)
-            select finished_at from done""".formatted(delivery("done", 7, 8, 9));
+                returning id, tenant, finished_at),
+            hook as (%s),
+            %s
+            select finished_at from done""".formatted(delivery("done", 7, 8, 9), spend(10, 11, "done"));
 
     private static final String CANCEL = """
             update jobs set status = 'cancelled', cancel_requested_at = now(), finished_at = now(), updated_at = now(),
@@ -146,7 +157,8 @@ public class JobRepository {
      * Accepts a job in one statement. With {@code claimedBy} the row is this instance's from the start
      * (it runs it at once, no claim round trip); without, other instances are woken to claim it.
      */
-    public Uni<Void> insert(Job job, String claimedBy, double leaseSeconds, WebhookEvent queued) {
+    private static Uni<Void> insert(io.vertx.mutiny.sqlclient.SqlClient client, Job job, String claimedBy, double leaseSeconds,
+            WebhookEvent queued) {
         Tuple row = Tuple.tuple().addUUID(job.id).addString(job.tenant).addString(job.model).addString(job.stage).addInteger(job.progress)
                 .addString(job.prompt)
                 // JsonObject, not String: the client would encode a String as a JSON string literal
@@ -156,7 +168,50 @@ public class JobRepository {
                 .addString(job.kind).addJsonObject(Columns.json(job.options)).addJsonObject(Columns.json(job.shoot))
                 .addJsonObject(Columns.json(job.initImage)).addString(claimedBy).addDouble(leaseSeconds);
         addDelivery(row, queued);
-        return pool.preparedQuery(INSERT).execute(row).replaceWithVoid();
+        row.addUUID(job.apiKeyId).addBigDecimal(job.expectedCostUsd);
+        return client.preparedQuery(INSERT).execute(row).replaceWithVoid();
+    }
+
+    public Uni<Void> insert(Job job, String claimedBy, double leaseSeconds, WebhookEvent queued) {
+        return insert(pool, job, claimedBy, leaseSeconds, queued);
+    }
+
+    /** What a tenant with limits has in flight now: jobs, and the expected cost of those not finished (their reservation). */
+    public record InFlight(long jobs, java.math.BigDecimal reservedUsd, java.math.BigDecimal spentToday, java.math.BigDecimal spentThisMonth) {
+    }
+
+    private static final String LOCK_TENANT = "select id from tenants where id = $1 for update";
+    private static final String IN_FLIGHT = """
+            select count(*) as jobs, coalesce(sum(expected_cost_usd), 0) as reserved,
+                   (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
+                      and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
+                   (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
+                      and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')) as month
+            from jobs where tenant = $1 and status in ('queued', 'running')""";
+
+    /**
+     * Accepts a job of a tenant with limits (jobs in flight, budgets) in one transaction: the tenant's row
+     * is locked first, so two submits cannot both take the last place or the last dollar; {@code admit}
+     * looks at what the tenant has in flight and throws to refuse.
+     */
+    public Uni<Void> insertLimited(Job job, String claimedBy, double leaseSeconds, WebhookEvent queued, java.util.function.Consumer<InFlight> admit) {
+        return pool.withTransaction(conn -> conn.preparedQuery(LOCK_TENANT).execute(Tuple.of(job.tenant))
+                .chain(() -> conn.preparedQuery(IN_FLIGHT).execute(Tuple.of(job.tenant)))
+                .invoke(rows -> {
+                    Row r = rows.iterator().next();
+                    admit.accept(new InFlight(r.getLong("jobs"), r.getBigDecimal("reserved"), r.getBigDecimal("today"), r.getBigDecimal("month")));
+                })
+                .chain(() -> insert(conn, job, claimedBy, leaseSeconds, queued)));
+    }
+
+    private static final String RECORD_SPEND = """
+            with t as (update jobs set cost_usd = coalesce(cost_usd, 0) + $3::numeric where id = $1 returning $2::text as tenant),
+            %s
+            select 1""".formatted(spend(4, 3, "t").replace("where exists (select 1 from t)", "where true"));
+
+    /** Records spend a run could not carry in a transition (it lost the race to a cancel): money spent is recorded whoever ends the job. */
+    public Uni<Void> recordSpend(UUID jobId, String tenant, io.vertx.core.json.JsonArray ledger, java.math.BigDecimal sum) {
+        return pool.preparedQuery(RECORD_SPEND).execute(Tuple.of(jobId, tenant, sum, ledger)).replaceWithVoid();
     }
 
     /** Claims up to {@code limit} unfinished jobs whose lease is free, skipping saturated models; answers their rows. */
@@ -187,35 +242,43 @@ public class JobRepository {
             String falEndpoint, Integer falStep) {
     }
 
+    /** Spend a transition carries: ledger rows and their sum. */
+    public record Spend(io.vertx.core.json.JsonArray ledger, java.math.BigDecimal usd) {
+        public static final Spend NONE = new Spend(new io.vertx.core.json.JsonArray(), java.math.BigDecimal.ZERO);
+    }
+
     /** A webhook delivery to queue with a transition. */
     public record WebhookEvent(UUID deliveryId, String type, String payload) {
     }
 
     /** → running (or still running), recording what the run learned; false when the job is no longer this instance's to run. */
-    Uni<Boolean> advance(UUID id, String owner, Advance a, WebhookEvent started) {
+    Uni<Boolean> advance(UUID id, String owner, Advance a, WebhookEvent started, Spend spend) {
         Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(a.stage()).addInteger(a.progress())
                 .addJsonObject(a.stagesPatch() == null ? new JsonObject() : a.stagesPatch()).addJsonObject(a.categories())
                 .addString(a.finalPrompt()).addString(a.falRequestId()).addString(a.falEndpoint()).addInteger(a.falStep())
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.RUNNING)));
         addDelivery(t, started);
+        t.addValue(spend.ledger()).addBigDecimal(spend.usd());
         return pool.preparedQuery(ADVANCE).execute(t).map(rows -> rows.rowCount() == 1);
     }
 
     /** → succeeded; null when the job was not this instance's to finish (cancelled meanwhile, lease lost). */
-    Uni<Instant> succeed(UUID id, String owner, JobFiles outputs, JsonObject result, JsonObject stagesPatch, WebhookEvent completed) {
+    Uni<Instant> succeed(UUID id, String owner, JobFiles outputs, JsonObject result, JsonObject stagesPatch, WebhookEvent completed, Spend spend) {
         Tuple t = Tuple.tuple().addUUID(id).addString(owner).addJsonObject(Columns.json(outputs)).addJsonObject(result)
                 .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.SUCCEEDED)));
         addDelivery(t, completed);
+        t.addValue(spend.ledger()).addBigDecimal(spend.usd());
         return pool.preparedQuery(SUCCEED).execute(t).map(JobRepository::finishedAt);
     }
 
     /** → failed; null when the job was not this instance's (cancelled meanwhile: the cancellation is its end). */
-    Uni<Instant> fail(UUID id, String owner, String code, String message, JsonObject stagesPatch, WebhookEvent failed) {
+    Uni<Instant> fail(UUID id, String owner, String code, String message, JsonObject stagesPatch, WebhookEvent failed, Spend spend) {
         Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(code).addString(message)
                 .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.FAILED)));
         addDelivery(t, failed);
+        t.addValue(spend.ledger()).addBigDecimal(spend.usd());
         return pool.preparedQuery(FAIL).execute(t).map(JobRepository::finishedAt);
     }
 
@@ -368,6 +431,9 @@ public class JobRepository {
         j.updatedAt = instant(r.getOffsetDateTime("updated_at"));
         j.startedAt = instant(r.getOffsetDateTime("started_at"));
         j.finishedAt = instant(r.getOffsetDateTime("finished_at"));
+        j.apiKeyId = r.getUUID("api_key_id");
+        j.expectedCostUsd = r.getBigDecimal("expected_cost_usd");
+        j.costUsd = r.getBigDecimal("cost_usd");
         return j;
     }
 

@@ -1,5 +1,6 @@
 package ai.atelier.jobs;
 
+import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -11,6 +12,7 @@ import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import ai.atelier.auth.Caller;
 import ai.atelier.ingest.Ingest;
 import ai.atelier.models.ModelCatalog;
 import ai.atelier.models.ModelStrategy;
@@ -70,13 +72,19 @@ public class JobService {
     private final JobRunner runner;
     private final Webhooks webhooks;
     private final Map<String, JobViewFormat> formats;
+    private final Quotes quotes;
+    private final ai.atelier.auth.Tenants tenants;
+    private final ai.atelier.usage.Ledger ledger;
     private final String shootModel;
     private final int maxStyles;
     private final double leaseSeconds;
 
     public JobService(ModelCatalog models, Ingest ingest, JobRepository jobs, JobTransitions transitions, JobViews views, LiveViews live,
             ProgressStore store, JobRunner runner, Webhooks webhooks, jakarta.enterprise.inject.Instance<JobViewFormat> formats,
-            ai.atelier.config.AtelierConfig config) {
+            Quotes quotes, ai.atelier.auth.Tenants tenants, ai.atelier.usage.Ledger ledger, ai.atelier.config.AtelierConfig config) {
+        this.quotes = quotes;
+        this.tenants = tenants;
+        this.ledger = ledger;
         this.models = models;
         this.ingest = ingest;
         this.jobs = jobs;
@@ -93,8 +101,8 @@ public class JobService {
         this.leaseSeconds = config.jobs().lease().toMillis() / 1000.0;
     }
 
-    public Uni<JobView> submit(String tenant, Submission s) {
-        return accept(tenant, s).map(Submitted::job);
+    public Uni<JobView> submit(Caller caller, Submission s) {
+        return accept(caller, s).map(Submitted::job);
     }
 
     /**
@@ -102,7 +110,39 @@ public class JobService {
      * the same request answer the original job (no second job, no second fal call), the same key with a
      * different request is a 422.
      */
-    public Uni<Submitted> accept(String tenant, Submission s) {
+    public Uni<Submitted> accept(Caller caller, Submission s) {
+        String tenant = caller.tenantId();
+        Checked c = check(s);
+        String key = s.idempotencyKey() == null || s.idempotencyKey().isBlank() ? null : s.idempotencyKey().strip();
+        if (key != null && key.length() > 255) {
+            throw Problem.badRequest("invalid-idempotency-key", "Invalid Idempotency-Key", "An Idempotency-Key has at most 255 characters");
+        }
+        return webhooks.check(s.webhook()).chain(webhook -> {
+            Prepared p = new Prepared(c.model(), c.prompt(), c.tuned(), c.priority(), c.options(), c.shoot(), webhook, c.init());
+            if (key == null) {
+                return create(caller, p, s, null, null).map(j -> new Submitted(j, false));
+            }
+            Map<String, Object> hashed = new LinkedHashMap<>(c.tuned());
+            hashed.put("$options", c.options());
+            hashed.put("$shoot", c.shoot());
+            String hash = RequestHash.of(c.model().id(), c.prompt(), hashed, c.priority(), s.deadlineSeconds(), s.images(), webhook);
+            return jobs.findByIdempotencyKey(tenant, key)
+                    .chain(existing -> existing != null
+                            ? Uni.createFrom().item(replay(existing, hash))
+                            : create(caller, p, s, key, hash).map(j -> new Submitted(j, false))
+                                    // a concurrent request with the same key won the insert: answer its job
+                                    .onFailure(JobService::isDuplicateKey)
+                                    .recoverWithUni(() -> jobs.findByIdempotencyKey(tenant, key).map(j -> replay(j, hash))));
+        });
+    }
+
+    /** A request as checked: everything the job will be made of but its files. */
+    private record Checked(ModelStrategy model, String prompt, Map<String, Object> tuned, short priority, Map<String, Object> options,
+            Map<String, Object> shoot, Map<String, Object> init) {
+    }
+
+    /** Every rule a request must meet, checked before anything is fetched, stored or paid: a bad one is a 4xx, never a failed job. */
+    private Checked check(Submission s) {
         boolean shoot = s.styles() != null;
         ModelStrategy model = models.require(shoot && (s.model() == null || s.model().isBlank()) ? shootModel : s.model());
         String prompt = s.prompt() == null ? null : s.prompt().strip();
@@ -118,32 +158,43 @@ public class JobService {
         Map<String, Object> init = initImage(s.images());
         InputRules.check(model, prompt, promptWritten, s.images().stream().map(Ingest.Source::role).toList(), init != null);
         if (s.deadlineSeconds() != null && (s.deadlineSeconds() < 1 || s.deadlineSeconds() > 86_400)) {
-            throw Problem.invalid("invalid-deadline", "Invalid deadline", "deadline_seconds must be from 1 to 86400");
-        }
-        String key = s.idempotencyKey() == null || s.idempotencyKey().isBlank() ? null : s.idempotencyKey().strip();
-        if (key != null && key.length() > 255) {
-            throw Problem.badRequest("invalid-idempotency-key", "Invalid Idempotency-Key", "An Idempotency-Key has at most 255 characters");
+            throw Problem.invalid("invalid-deadline", "Invalid deadline", "deadline_seconds must be from 1 to 86400").with("field", "deadline_seconds");
         }
         Map<String, Object> tuned = ModelCatalog.check(model, s.params());
-        short priority = Priority.of(s.priority());
-        Map<String, Object> shootState = shoot ? shootState(s.styles()) : null;
-        Map<String, Object> hashed = new LinkedHashMap<>(tuned);
-        hashed.put("$options", options);
-        hashed.put("$shoot", shootState);
-        return webhooks.check(s.webhook()).chain(webhook -> {
-            Prepared p = new Prepared(model, prompt, tuned, priority, options, shootState, webhook, init);
-            if (key == null) {
-                return create(tenant, p, s, null, null).map(j -> new Submitted(j, false));
-            }
-            String hash = RequestHash.of(model.id(), prompt, hashed, priority, s.deadlineSeconds(), s.images(), webhook);
-            return jobs.findByIdempotencyKey(tenant, key)
-                    .chain(existing -> existing != null
-                            ? Uni.createFrom().item(replay(existing, hash))
-                            : create(tenant, p, s, key, hash).map(j -> new Submitted(j, false))
-                                    // a concurrent request with the same key won the insert: answer its job
-                                    .onFailure(JobService::isDuplicateKey)
-                                    .recoverWithUni(() -> jobs.findByIdempotencyKey(tenant, key).map(j -> replay(j, hash))));
-        });
+        return new Checked(model, prompt, tuned, Priority.of(s.priority()), options, shoot ? shootState(s.styles()) : null, init);
+    }
+
+    /** What a request would cost, and where the tenant's budgets stand: {@code dry_run}, which stores and submits nothing. */
+    public record DryRun(boolean dryRun, String model, BigDecimal expectedCostUsd, String currency, List<Quotes.Line> calls, List<String> assumptions,
+            Map<String, Object> budgets) {
+    }
+
+    public Uni<DryRun> dryRun(Caller caller, Submission s) {
+        Checked c = check(s);
+        // sizes of photos that came with the request (uploads, data URLs); a URL is not fetched for a quote
+        List<int[]> sizes = s.images().stream().map(i -> {
+            byte[] bytes = i.bytes() != null ? i.bytes() : Ingest.dataUrlBytes(i.url());
+            ai.atelier.ingest.ImageInfo info = bytes == null ? null : ai.atelier.ingest.ImageInfo.sniff(bytes).orElse(null);
+            return info == null ? Quotes.unknownSize() : new int[] { info.width(), info.height() };
+        }).toList();
+        int styles = c.shoot() == null ? 0 : ShootStyles.count(c.shoot());
+        return quotes.of(c.model(), c.tuned(), sizes, c.options(), styles)
+                .chain(q -> tenants.limits(caller.tenantId()).chain(limits -> !limits.budgeted() ? Uni.createFrom().item(Map.<String, Object>of())
+                        : ledger.spent(caller.tenantId()).map(spent -> budgets(limits, spent)))
+                        .map(budgets -> new DryRun(true, c.model().id(), q.totalUsd(), "USD", q.calls(), q.assumptions(), budgets)));
+    }
+
+    private static Map<String, Object> budgets(ai.atelier.auth.TenantLimits limits, ai.atelier.usage.Ledger.Spent spent) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (limits.budgetUsdPerDay() != null) {
+            out.put("day", Map.of("budget_usd", limits.budgetUsdPerDay(), "spent_usd", spent.today(), "reserved_usd", spent.reserved(),
+                    "remaining_usd", limits.budgetUsdPerDay().subtract(spent.today()).subtract(spent.reserved()).max(BigDecimal.ZERO)));
+        }
+        if (limits.budgetUsdPerMonth() != null) {
+            out.put("month", Map.of("budget_usd", limits.budgetUsdPerMonth(), "spent_usd", spent.thisMonth(), "reserved_usd", spent.reserved(),
+                    "remaining_usd", limits.budgetUsdPerMonth().subtract(spent.thisMonth()).subtract(spent.reserved()).max(BigDecimal.ZERO)));
+        }
+        return out;
     }
 
     private Submitted replay(Job existing, String hash) {
@@ -290,16 +341,21 @@ public class JobService {
         return ordered;
     }
 
-    private Uni<JobView> create(String tenant, Prepared p, Submission s, String key, String hash) {
+    private Uni<JobView> create(Caller caller, Prepared p, Submission s, String key, String hash) {
         UUID id = UUID.randomUUID();
         ModelStrategy model = p.model();
         Webhooks.Spec webhook = p.webhook();
         Map<String, Object> init = p.init() == null ? null : new LinkedHashMap<>(p.init());
-        return ingest.ingest(id, initFirst(s.images(), init))
-                .chain(inputs -> {
+        return ingest.ingest(caller.tenantId(), id, initFirst(s.images(), init))
+                .chain(inputs -> quotes.of(model, p.tuned(), inputs.stream().map(f -> f.width() == null ? Quotes.unknownSize()
+                        : new int[] { f.width(), f.height() }).toList(), p.options(), p.shoot() == null ? 0 : ShootStyles.count(p.shoot()))
+                        .map(q -> Map.entry(inputs, q)))
+                .chain(ingested -> {
+                    List<JobFile> inputs = ingested.getKey();
                     Job job = new Job();
                     job.id = id;
-                    job.tenant = tenant;
+                    job.tenant = caller.tenantId();
+                    job.apiKeyId = caller.keyId();
                     job.model = model.id();
                     job.status = JobStatus.QUEUED;
                     job.stage = "ingest";
@@ -328,15 +384,21 @@ public class JobService {
                     if (s.deadlineSeconds() != null) {
                         job.deadlineAt = job.createdAt.plusSeconds(s.deadlineSeconds());
                     }
+                    job.expectedCostUsd = ingested.getValue().totalUsd();
                     // room here: the job is this instance's from its first statement and starts at once
                     String owner = runner.reserve();
                     long sentAt = System.nanoTime();
-                    return jobs.insert(job, owner, leaseSeconds, webhooks.event(job, "queued"))
+                    return tenants.limits(job.tenant)
+                            .chain(limits -> limits.limited()
+                                    ? jobs.insertLimited(job, owner, leaseSeconds, webhooks.event(job, "queued"), inFlight -> admit(limits, inFlight, job))
+                                    : jobs.insert(job, owner, leaseSeconds, webhooks.event(job, "queued")))
                             .onFailure().invoke(e -> {
                                 if (owner != null) {
                                     runner.unreserved();
                                 }
                             })
+                            // a refused submit keeps nothing: its photos leave S3 again
+                            .onFailure().call(e -> ingest.discard(inputs))
                             .chain(() -> live.write(job, "Queued"))
                             .invoke(view -> {
                                 Log.infof("job %s: accepted %s%s with %d input(s)", job.id, job.kind.equals(Job.KIND_GENERATE) ? "" : job.kind + " on ",
@@ -349,6 +411,19 @@ public class JobService {
                                 }
                             });
                 });
+    }
+
+    /** The tenant's limits on what it has in flight: a full house is a 429, a budget it would cross a 402. */
+    private static void admit(ai.atelier.auth.TenantLimits limits, JobRepository.InFlight inFlight, Job job) {
+        if (limits.maxJobsInFlight() != null && inFlight.jobs() >= limits.maxJobsInFlight()) {
+            throw new Problem(429, "too-many-jobs-in-flight", "Too many jobs in flight", "This tenant may have " + limits.maxJobsInFlight()
+                    + " jobs queued or running at once; wait for one to end").with("max_jobs_in_flight", limits.maxJobsInFlight())
+                    .with("retry_after", 5);
+        }
+        if (limits.budgeted()) {
+            ai.atelier.usage.Ledger.admit(limits, inFlight.spentToday(), inFlight.spentThisMonth(), inFlight.reservedUsd(),
+                    job.expectedCostUsd == null ? BigDecimal.ZERO : job.expectedCostUsd);
+        }
     }
 
     /** Runs a failed job again from the stage that failed (see {@link JobTransitions#retry}); any instance takes it. */

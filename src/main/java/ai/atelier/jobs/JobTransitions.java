@@ -37,8 +37,12 @@ public class JobTransitions {
         this.webhooks = webhooks;
     }
 
-    /** What a run writes at its next statement: the stage it is in, its progress, changed stage records, results of earlier stages. */
-    public record Progress(String stage, int percent, JsonObject stagesPatch, JsonObject categories, String finalPrompt) {
+    /**
+     * What a run writes at its next statement: the stage it is in, its progress, changed stage records,
+     * results of earlier stages, and what its fal calls cost since the last statement.
+     */
+    public record Progress(String stage, int percent, JsonObject stagesPatch, JsonObject categories, String finalPrompt,
+            JobRepository.Spend spend) {
     }
 
     /** A fal request to record with the progress: the main one (endpoint and step set) or a stage's (its id lives in the stage record). */
@@ -59,16 +63,18 @@ public class JobTransitions {
         }
         JobRepository.WebhookEvent started = firstStart ? webhooks.event(job, "started") : null;
         return jobs.advance(job.id, owner, new JobRepository.Advance(p.stage(), p.percent(), p.stagesPatch(), p.categories(), p.finalPrompt(),
-                main == null ? null : main.requestId(), main == null ? null : main.endpoint(), main == null ? null : main.step()), started)
+                main == null ? null : main.requestId(), main == null ? null : main.endpoint(), main == null ? null : main.step()), started, p.spend())
                 .invoke(won -> {
-                    if (!won) {
+                    if (won) {
+                        addCost(job, p.spend());
+                    } else {
                         job.status = before;
                     }
                 });
     }
 
     /** running → succeeded; false when the job was cancelled meanwhile or is another instance's now. */
-    public Uni<Boolean> succeed(Job job, String owner, JobFiles outputs, Map<String, Object> result, JsonObject stagesPatch) {
+    public Uni<Boolean> succeed(Job job, String owner, JobFiles outputs, Map<String, Object> result, Progress pending) {
         job.status = JobStatus.SUCCEEDED;
         job.stage = "finish";
         job.progress = 100;
@@ -77,8 +83,9 @@ public class JobTransitions {
             job.result = result;
         }
         job.finishedAt = Instant.now();
-        return jobs.succeed(job.id, owner, outputs, result == null ? null : new JsonObject(result), stagesPatch,
-                webhooks.event(job, "completed"))
+        addCost(job, pending.spend()); // the webhook tells the job's cost
+        return jobs.succeed(job.id, owner, outputs, result == null ? null : new JsonObject(result), pending.stagesPatch(),
+                webhooks.event(job, "completed"), pending.spend())
                 .map(at -> {
                     if (at == null) {
                         return false;
@@ -89,12 +96,13 @@ public class JobTransitions {
     }
 
     /** queued|running → failed; false when the job was cancelled meanwhile (the cancellation is its end) or is not ours. */
-    public Uni<Boolean> fail(Job job, String owner, Failure why, JsonObject stagesPatch) {
+    public Uni<Boolean> fail(Job job, String owner, Failure why, Progress pending) {
         job.status = JobStatus.FAILED;
         job.errorCode = why.code();
         job.errorMessage = why.message();
         job.finishedAt = Instant.now();
-        return jobs.fail(job.id, owner, why.code(), why.message(), stagesPatch, webhooks.event(job, "failed"))
+        addCost(job, pending.spend());
+        return jobs.fail(job.id, owner, why.code(), why.message(), pending.stagesPatch(), webhooks.event(job, "failed"), pending.spend())
                 .map(at -> {
                     if (at == null) {
                         return false;
@@ -102,6 +110,12 @@ public class JobTransitions {
                     job.finishedAt = at;
                     return true;
                 });
+    }
+
+    private static void addCost(Job job, JobRepository.Spend spend) {
+        if (spend.usd().signum() > 0) {
+            job.costUsd = job.costUsd == null ? spend.usd() : job.costUsd.add(spend.usd());
+        }
     }
 
     /** queued|running → cancelled; the row as it ended. A finished job is a 409 problem, an unknown one a 404. */

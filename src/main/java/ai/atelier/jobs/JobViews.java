@@ -100,8 +100,12 @@ public class JobViews {
         return out;
     }
 
-    /** What the job's LLM calls cost so far, as fal's router reported it (image generation is billed by fal per model, not reported). */
+    /** What the job's fal calls cost so far, from fal's figures (the sum of its ledger rows). */
     private static Double cost(Job job) {
+        if (job.costUsd != null) {
+            return job.costUsd.setScale(8, RoundingMode.HALF_UP).doubleValue();
+        }
+        // rows from before the ledger: what the LLM stages reported
         double total = 0;
         boolean any = false;
         if (job.stages != null) {

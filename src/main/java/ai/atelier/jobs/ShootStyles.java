@@ -22,6 +22,11 @@ public final class ShootStyles {
         return out;
     }
 
+    /** How many styles a shoot's state has. */
+    public static int count(Map<String, Object> shoot) {
+        return shoot.get("styles") instanceof List<?> l ? l.size() : 0;
+    }
+
     /** Whether a style needs nothing more: generated and stored. */
     public static boolean finished(Map<String, Object> style) {
         return "succeeded".equals(style.get("status"));

@@ -5,7 +5,9 @@ import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import ai.atelier.auth.Caller;
 import ai.atelier.config.AtelierConfig;
+import ai.atelier.usage.Spending;
 import ai.atelier.fal.FalClient;
 import ai.atelier.ingest.Ingest;
 import ai.atelier.models.LlmCompletion;
@@ -27,37 +29,49 @@ public class LlmService {
 
     private final FalClient fal;
     private final Ingest ingest;
+    private final Spending spending;
     private final AtelierConfig.Llm config;
 
-    public LlmService(FalClient fal, Ingest ingest, AtelierConfig config) {
+    public LlmService(FalClient fal, Ingest ingest, Spending spending, AtelierConfig config) {
+        this.spending = spending;
         this.fal = fal;
         this.ingest = ingest;
         this.config = config.llm();
     }
 
     /** A completion: the images (if any) are fetched and checked like job inputs, then sent as data URLs. */
-    public Uni<LlmAnswer> complete(LlmRequest request) {
+    public Uni<LlmAnswer> complete(Caller caller, LlmRequest request) {
         LlmRequest checked = request.checked(config.completionModel());
-        return withImages(checked)
-                .chain(r -> fal.run(r.endpoint(), r.payload(), config.timeout()).map(result -> LlmAnswer.of(result, r.model())))
+        return spending.admit(caller, checked.endpoint())
+                .chain(() -> withImages(checked))
+                .chain(r -> fal.run(r.endpoint(), r.payload(), config.timeout())
+                        .call(result -> spending.record(caller, "completion", r.endpoint(), result))
+                        .map(result -> LlmAnswer.of(result.body(), r.model())))
                 .invoke(a -> a.requireOutput("the model"))
                 .invoke(a -> Log.infof("llm completion on %s: %s tokens, $%s", a.model(), a.totalTokens(), a.cost()));
     }
 
     /** A completion streamed: fal's events as they come, the last one with the usage. */
-    public Multi<JsonObject> stream(LlmRequest request) {
+    public Multi<JsonObject> stream(Caller caller, LlmRequest request) {
         LlmRequest checked = request.checked(config.completionModel());
-        return withImages(checked).onItem().transformToMulti(r -> fal.stream(r.endpoint(), r.payload(), config.streamIdleTimeout()));
+        return spending.admit(caller, checked.endpoint()).chain(() -> withImages(checked))
+                .onItem().transformToMulti(r -> fal.stream(r.endpoint(), r.payload(), config.streamIdleTimeout())
+                        // the last event is the whole answer, with what it cost
+                        .onItem().call(event -> event.getValue("usage") instanceof JsonObject && !event.getBoolean("partial", false)
+                                ? spending.record(caller, "completion", r.endpoint(), new ai.atelier.fal.FalResult(null, event, null))
+                                : Uni.createFrom().voidItem()));
     }
 
     /** The nine categories of a product photo, with what the call cost. */
-    public Uni<Map<String, Object>> analyse(Ingest.Source image, String model) {
+    public Uni<Map<String, Object>> analyse(Caller caller, Ingest.Source image, String model) {
         String visionModel = model == null || model.isBlank() ? config.visionModel() : model;
-        return ingest.asDataUrl(image)
+        return spending.admit(caller, LlmCompletion.VISION)
+                .chain(() -> ingest.asDataUrl(image))
                 .chain(url -> fal.run(LlmCompletion.VISION,
                         Categories.visionRequest(visionModel, config.visionTemperature(), config.visionMaxTokens(), List.of(url)), config.timeout()))
+                .call(result -> spending.record(caller, "analysis", LlmCompletion.VISION, result))
                 .map(result -> {
-                    LlmAnswer answer = LlmAnswer.of(result, visionModel);
+                    LlmAnswer answer = LlmAnswer.of(result.body(), visionModel);
                     Categories.Parsed parsed = Categories.parse(answer.requireOutput("the vision model"));
                     Map<String, Object> out = new java.util.LinkedHashMap<>();
                     out.put("categories", parsed.values());
@@ -70,7 +84,7 @@ public class LlmService {
     }
 
     /** A background prompt for a style from the categories: by the prompt LLM (seed 002) or the template. */
-    public Uni<Map<String, Object>> backgroundPrompt(Map<String, Object> categories, Style style, String mode, String model) {
+    public Uni<Map<String, Object>> backgroundPrompt(Caller caller, Map<String, Object> categories, Style style, String mode, String model) {
         if ("template".equals(mode)) {
             Map<String, Object> out = new java.util.LinkedHashMap<>();
             out.put("prompt", Prompts.template(style, categories, null));
@@ -78,10 +92,12 @@ public class LlmService {
             return Uni.createFrom().item(out);
         }
         String promptModel = model == null || model.isBlank() ? config.promptModel() : model;
-        return fal.run(LlmCompletion.ROUTER, Prompts.writerRequest(style, categories, null, promptModel, config.promptTemperature()),
-                config.timeout())
+        return spending.admit(caller, LlmCompletion.ROUTER)
+                .chain(() -> fal.run(LlmCompletion.ROUTER, Prompts.writerRequest(style, categories, null, promptModel, config.promptTemperature()),
+                        config.timeout()))
+                .call(result -> spending.record(caller, "background_prompt", LlmCompletion.ROUTER, result))
                 .map(result -> {
-                    LlmAnswer answer = LlmAnswer.of(result, promptModel);
+                    LlmAnswer answer = LlmAnswer.of(result.body(), promptModel);
                     String text = answer.requirePrompt();
                     Map<String, Object> out = new java.util.LinkedHashMap<>();
                     out.put("prompt", text);

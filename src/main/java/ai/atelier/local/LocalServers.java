@@ -80,6 +80,7 @@ public final class LocalServers {
             config.put("atelier.fal.queue-url", sim.baseUrl() + "/queue");
             config.put("atelier.fal.run-url", sim.baseUrl() + "/run");
             config.put("atelier.fal.rest-url", sim.baseUrl() + "/rest");
+            config.put("atelier.fal.api-url", sim.baseUrl() + "/platform");
             config.put("atelier.fal.jwks-url", sim.baseUrl() + "/rest/.well-known/jwks.json");
             config.put("atelier-local.simulator-url", sim.baseUrl());
             // outage tests stop and start the servers under a running application, over the simulator's test API

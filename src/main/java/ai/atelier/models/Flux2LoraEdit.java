@@ -20,4 +20,10 @@ public class Flux2LoraEdit extends SingleCallModel {
                         ParamSpec.oneOf("acceleration", List.of("none", "regular", "high"), "regular", "fal's speed-up level"),
                         ParamSpec.seed()));
     }
+
+    /** FLUX counts input plus output megapixels (fal-api.md §12). */
+    @Override
+    public boolean billsInputs(String endpointId) {
+        return true;
+    }
 }

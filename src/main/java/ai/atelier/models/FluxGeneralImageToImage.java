@@ -22,4 +22,10 @@ public class FluxGeneralImageToImage extends SingleCallModel {
                         ParamSpec.oneOf("output_format", List.of("jpeg", "png"), "png", "File type of the outputs"),
                         ParamSpec.seed()));
     }
+
+    /** FLUX counts input plus output megapixels (fal-api.md §12). */
+    @Override
+    public boolean billsInputs(String endpointId) {
+        return true;
+    }
 }

@@ -52,6 +52,11 @@ public interface ModelStrategy {
         return Output.IMAGES;
     }
 
+    /** Whether fal bills this endpoint's input pictures too (FLUX image-to-image counts input plus output megapixels). */
+    default boolean billsInputs(String endpointId) {
+        return false;
+    }
+
     /** The pictures in a result of the model's last call (or of a step before it), where this model's endpoint puts them. */
     List<ai.atelier.fal.FalImage> outputs(io.vertx.core.json.JsonObject result);
 

@@ -17,6 +17,8 @@ import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
+import ai.atelier.auth.Callers;
+import ai.atelier.auth.Scopes;
 import ai.atelier.jobs.JobService;
 import ai.atelier.problem.Problem;
 import io.smallrye.mutiny.Uni;
@@ -28,6 +30,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
 @Path("/v1/jobs/{id}/webhooks")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Webhooks")
+@Scopes.Requires(Scopes.JOBS_READ)
 public class WebhookResource {
 
     /** One event sent (or to be sent) to the job's webhook. */
@@ -41,8 +44,10 @@ public class WebhookResource {
 
     private final JobService jobs;
     private final Pool pool;
+    private final Callers callers;
 
-    public WebhookResource(JobService jobs, Pool pool) {
+    public WebhookResource(JobService jobs, Pool pool, Callers callers) {
+        this.callers = callers;
         this.jobs = jobs;
         this.pool = pool;
     }
@@ -50,7 +55,7 @@ public class WebhookResource {
     @GET
     @Operation(summary = "The job's webhook deliveries, each with its attempts")
     public Uni<List<Delivery>> list(@PathParam("id") UUID id) {
-        return jobs.get(JobService.DEFAULT_TENANT, id).chain(job -> pool.preparedQuery("""
+        return jobs.get(callers.tenant(), id).chain(job -> pool.preparedQuery("""
                 select d.*, a.attempted_at, a.status_code, a.error, a.duration_ms
                 from webhook_deliveries d left join webhook_attempts a on a.delivery_id = d.id
                 where d.job_id = $1 order by d.created_at, a.attempted_at""").execute(Tuple.of(id)))
@@ -71,9 +76,10 @@ public class WebhookResource {
 
     @POST
     @Path("/{delivery}/redeliver")
+    @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Send a delivery again now (a delivered or given-up one too)")
     public Uni<Map<String, Object>> redeliver(@PathParam("id") UUID id, @PathParam("delivery") UUID delivery) {
-        return jobs.get(JobService.DEFAULT_TENANT, id).chain(job -> pool.preparedQuery("""
+        return jobs.get(callers.tenant(), id).chain(job -> pool.preparedQuery("""
                 update webhook_deliveries set status = 'pending', next_attempt_at = now(), lease_until = null
                 where id = $1 and job_id = $2""").execute(Tuple.of(delivery, id)))
                 .map(rows -> {

@@ -22,6 +22,9 @@ import ai.atelier.local.LocalServers;
  */
 final class Instances implements AutoCloseable {
 
+    /** The operator's key the instances take. */
+    static final String ADMIN_KEY = "atl_it_admin_key";
+
     final Map<String, String> services;
     private final List<Process> started = new ArrayList<>();
 
@@ -60,6 +63,9 @@ final class Instances implements AutoCloseable {
         cmd.add("-Datelier.jobs.lease=3s");
         cmd.add("-Datelier.jobs.claim-interval=100ms");
         cmd.add("-Datelier.fal.poll-interval=100ms");
+        // the durability tests call without keys (the anonymous tenant); the auth tests use keys from the admin key
+        cmd.add("-Datelier.auth.anonymous-tenant=default");
+        cmd.add("-Datelier.admin-key=" + ADMIN_KEY);
         extra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath().toString());

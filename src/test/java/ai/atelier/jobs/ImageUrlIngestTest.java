@@ -55,7 +55,7 @@ class ImageUrlIngestTest {
                 .post("/v1/jobs").then().statusCode(202).extract().path("id");
         JsonPath job = Jobs.awaitTerminal(id);
         assertThat(job.getString("status")).isEqualTo("succeeded");
-        byte[] stored = s3.getObject(b -> b.bucket("atelier").key("jobs/" + id + "/inputs/0.png"), AsyncResponseTransformer.toBytes())
+        byte[] stored = s3.getObject(b -> b.bucket("atelier").key("tenants/default/jobs/" + id + "/inputs/0.png"), AsyncResponseTransformer.toBytes())
                 .join().asByteArray();
         assertThat(stored).isEqualTo(served);
         assertThat(job.getInt("inputs[0].width")).isEqualTo(280);

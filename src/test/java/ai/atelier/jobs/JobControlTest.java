@@ -42,7 +42,7 @@ class JobControlTest {
     }
 
     private long outputsInS3(String id) {
-        return s3.listObjectsV2(b -> b.bucket("atelier").prefix("jobs/" + id + "/outputs/")).join().keyCount();
+        return s3.listObjectsV2(b -> b.bucket("atelier").prefix("tenants/default/jobs/" + id + "/outputs/")).join().keyCount();
     }
 
     @Test

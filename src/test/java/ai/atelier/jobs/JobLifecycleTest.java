@@ -73,7 +73,7 @@ class JobLifecycleTest {
         Map<String, Object> row = Db.job(UUID.fromString(id));
         assertThat(row).containsEntry("status", "succeeded").containsEntry("model", "flux-schnell").containsEntry("stage", "finish");
         assertThat((String) row.get("fal_request_id")).isNotBlank();
-        String key = "jobs/" + id + "/outputs/0.png";
+        String key = "tenants/default/jobs/" + id + "/outputs/0.png";
         assertThat((String) row.get("outputs")).contains(key);
 
         // the bytes in S3: exactly the picture fal made for seed 42 at 320×256
@@ -100,11 +100,11 @@ class JobLifecycleTest {
         JsonPath job = Jobs.awaitTerminal(id);
         assertThat(job.getString("status")).as(job.prettify()).isEqualTo("succeeded");
 
-        assertThat(s3Object("jobs/" + id + "/inputs/0.png")).isEqualTo(upload);
+        assertThat(s3Object("tenants/default/jobs/" + id + "/inputs/0.png")).isEqualTo(upload);
         Map<String, Object> body = Simulator.submissions("fal-ai/flux-general/image-to-image").get(0);
         assertThat(body).containsEntry("strength", 0.5f).containsEntry("num_inference_steps", 7).containsEntry("guidance_scale", 3.5f)
                 .doesNotContainKey("image_strength");
-        assertThat((String) body.get("image_url")).contains("/atelier/jobs/" + id + "/inputs/0.png").contains("X-Amz-Signature");
+        assertThat((String) body.get("image_url")).contains("/atelier/tenants/default/jobs/" + id + "/inputs/0.png").contains("X-Amz-Signature");
         // the simulator fetched the presigned URL and followed the input's size
         assertThat(job.getInt("outputs[0].width")).isEqualTo(300);
         assertThat(job.getInt("outputs[0].height")).isEqualTo(400);
@@ -197,7 +197,7 @@ class JobLifecycleTest {
         Jobs.awaitTerminal(id);
         redis.key().del(ProgressStore.key(UUID.fromString(id)));
         given().get("/v1/jobs/" + id).then().statusCode(200).body("status", equalTo("succeeded"))
-                .body("outputs[0].key", equalTo("jobs/" + id + "/outputs/0.png"));
+                .body("outputs[0].key", equalTo("tenants/default/jobs/" + id + "/outputs/0.png"));
     }
 
     @Test

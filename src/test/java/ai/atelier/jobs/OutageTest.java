@@ -81,7 +81,7 @@ class OutageTest {
         await().atMost(Duration.ofSeconds(60)).until(() -> Db.count(in + " and status in ('succeeded', 'failed')") == ids.size());
         assertThat(Db.count(in + " and status = 'succeeded'")).isEqualTo(ids.size());
         for (int i = 0; i < ids.size(); i++) {
-            String key = "jobs/" + ids.get(i) + "/outputs/0.png";
+            String key = "tenants/default/jobs/" + ids.get(i) + "/outputs/0.png";
             assertThat(ai.atelier.support.Objects.bytes(s3, key)).as(key).isEqualTo(Png.render(256, 256, 100 + i));
         }
         // fal was paid once per job: nothing was submitted again to make up for the outage

@@ -20,6 +20,7 @@ import ai.atelier.simulator.SimLlm;
 import ai.atelier.support.Db;
 import ai.atelier.support.Images;
 import ai.atelier.support.Jobs;
+import ai.atelier.support.LedgerRows;
 import ai.atelier.support.Llm;
 import ai.atelier.support.Simulator;
 import io.quarkus.test.junit.QuarkusTest;
@@ -124,7 +125,12 @@ class CategoriseAndPromptTest {
         for (String stage : List.of("prompt", "infer", "store")) {
             assertThat(stages.getJsonObject(stage).getString("status")).as(stage).isEqualTo("succeeded");
         }
-        assertThat(done.getDouble("cost_usd")).isEqualTo(stages.getJsonObject("categorise").getDouble("cost_usd"));
+        // the job's cost is its calls' at fal's figures: the vision call and the picture, as the ledger has them
+        UUID job = UUID.fromString(id);
+        assertThat(LedgerRows.of(job)).extracting(r -> r.get("stage")).containsExactly("categorise", "infer");
+        assertThat(((java.math.BigDecimal) LedgerRows.stage(job, "categorise").get("usd")).doubleValue())
+                .isEqualTo(stages.getJsonObject("categorise").getDouble("cost_usd"));
+        assertThat(LedgerRows.costUsd(id)).isPositive().isEqualByComparingTo(LedgerRows.total(job));
 
         // the prompt is logged once, at INFO, with the model and its parameters, and never with the image
         List<String> promptLines = logs.stream().map(r -> String.valueOf(r.getMessage()) + " " + java.util.Arrays.toString(r.getParameters()))
@@ -185,7 +191,9 @@ class CategoriseAndPromptTest {
         JsonObject stages = column(id, "stages");
         double both = stages.getJsonObject("categorise").getDouble("cost_usd") + stages.getJsonObject("prompt").getDouble("cost_usd");
         assertThat(stages.getJsonObject("prompt").getString("model")).isEqualTo("openai/gpt-5-mini");
-        assertThat(done.getDouble("cost_usd")).isCloseTo(both, org.assertj.core.data.Offset.offset(1e-9));
+        double picture = ((java.math.BigDecimal) LedgerRows.stage(UUID.fromString(id), "infer").get("usd")).doubleValue();
+        assertThat(done.getDouble("cost_usd")).isCloseTo(both + picture, org.assertj.core.data.Offset.offset(1e-7));
+        assertThat(LedgerRows.costUsd(id)).isEqualByComparingTo(LedgerRows.total(UUID.fromString(id)));
     }
 
     @Test

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import ai.atelier.simulator.Png;
 import ai.atelier.simulator.SimLlm;
 import ai.atelier.support.Db;
+import ai.atelier.support.LedgerRows;
 import ai.atelier.support.Images;
 import ai.atelier.support.Jobs;
 import ai.atelier.support.Llm;
@@ -81,7 +82,7 @@ class ProductShootTest {
 
         // each style's picture in S3: the bytes fal made for seed 5 at the photo's size
         List<String> keys = done.getList("outputs.key");
-        assertThat(keys).containsExactlyInAnyOrder("jobs/" + id + "/outputs/0.png", "jobs/" + id + "/outputs/1.png", "jobs/" + id + "/outputs/2.png");
+        assertThat(keys).containsExactlyInAnyOrder("tenants/default/jobs/" + id + "/outputs/0.png", "tenants/default/jobs/" + id + "/outputs/1.png", "tenants/default/jobs/" + id + "/outputs/2.png");
         assertThat(done.getList("outputs.role")).containsExactly("style:Studio", "style:Lifestyle", "style:Premium");
         for (String key : keys) {
             assertThat(s3Object(key)).isEqualTo(Png.render(300, 260, 5));
@@ -114,7 +115,12 @@ class ProductShootTest {
         JsonObject stages = new JsonObject(String.valueOf(Db.job(UUID.fromString(id)).get("stages")));
         double vision = stages.getJsonObject("categorise").getDouble("cost_usd");
         assertThat(prompts).isPositive();
-        assertThat(done.getDouble("cost_usd")).isCloseTo(vision + prompts, org.assertj.core.data.Offset.offset(1e-9));
+        // and the pictures, one per style, at fal's price: the shoot's cost is every call's
+        double pictures = LedgerRows.of(UUID.fromString(id)).stream().filter(r -> r.get("endpoint").toString().startsWith("fal-ai/"))
+                .mapToDouble(r -> ((java.math.BigDecimal) r.get("usd")).doubleValue()).sum();
+        assertThat(pictures).isPositive();
+        assertThat(done.getDouble("cost_usd")).isCloseTo(vision + prompts + pictures, org.assertj.core.data.Offset.offset(1e-7));
+        assertThat(LedgerRows.costUsd(id)).isEqualByComparingTo(LedgerRows.total(UUID.fromString(id)));
     }
 
     @Test
@@ -188,7 +194,7 @@ class ProductShootTest {
                 given().baseUri(Simulator.url()).get("/queue/fal-ai/bria/requests/" + rid + "/status").then().extract().statusCode() == 200));
         assertThat(Jobs.awaitTerminal(id).getString("status")).isEqualTo("cancelled");
         assertThat(Jobs.awaitTerminal(id).getList("outputs")).isEmpty();
-        assertThat(s3.listObjectsV2(b -> b.bucket("atelier").prefix("jobs/" + id + "/outputs/")).join().keyCount()).isZero();
+        assertThat(s3.listObjectsV2(b -> b.bucket("atelier").prefix("tenants/default/jobs/" + id + "/outputs/")).join().keyCount()).isZero();
     }
 
     @Test
@@ -219,7 +225,7 @@ class ProductShootTest {
                 .post("/v1/product-shoots").then().statusCode(202).extract().path("id");
         JsonPath done = Jobs.awaitTerminal(id);
         assertThat(done.getString("status")).isEqualTo("succeeded");
-        assertThat(s3Object("jobs/" + id + "/inputs/0.png")).isEqualTo(photo);
+        assertThat(s3Object("tenants/default/jobs/" + id + "/inputs/0.png")).isEqualTo(photo);
         assertThat(done.getString("shoot.styles[0].prompt")).startsWith("Change only the background to plain grey seamless paper");
     }
 }

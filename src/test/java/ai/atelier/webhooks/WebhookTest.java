@@ -83,7 +83,7 @@ class WebhookTest {
         assertThat(body.getString("type")).isEqualTo("job.completed");
         assertThat(body.getString("data.id")).isEqualTo(id);
         assertThat(body.getString("data.status")).isEqualTo("succeeded");
-        assertThat(body.getString("data.outputs[0].key")).isEqualTo("jobs/" + id + "/outputs/0.png");
+        assertThat(body.getString("data.outputs[0].key")).isEqualTo("tenants/default/jobs/" + id + "/outputs/0.png");
 
         await().atMost(Duration.ofSeconds(5)).until(() -> "delivered".equals(given().get("/v1/jobs/" + id + "/webhooks").then().extract()
                 .path("[0].status")));

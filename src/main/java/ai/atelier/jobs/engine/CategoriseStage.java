@@ -49,7 +49,7 @@ class CategoriseStage implements Stage {
         String visionModel = Options.string(ctx.job, "vision_model", config.visionModel());
         long t0 = ctx.begin(NAME, 15, "Looking at the product");
         return inputs.of(ctx.job, 1)
-                .chain(urls -> calls.call(ctx, new FalCalls.Call(NAME, LlmCompletion.VISION,
+                .chain(urls -> calls.call(ctx, new FalCalls.Call(NAME, NAME, LlmCompletion.VISION,
                         () -> Categories.visionRequest(visionModel, config.visionTemperature(), config.visionMaxTokens(), urls),
                         Options.recorded(ctx.entry(NAME), "fal_request_id"),
                         rid -> {

@@ -28,9 +28,11 @@ public class Engine {
     private final WorkPermits permits;
     private final Vertx vertx;
     private final JobTransitions transitions;
+    private final ai.atelier.jobs.JobRepository jobs;
     private final Duration outageRetryFor;
 
-    public Engine(AtelierConfig config, Vertx vertx, JobTransitions transitions) {
+    public Engine(AtelierConfig config, Vertx vertx, JobTransitions transitions, ai.atelier.jobs.JobRepository jobs) {
+        this.jobs = jobs;
         this.permits = new WorkPermits(config.jobs().maxWorking());
         this.vertx = vertx;
         this.transitions = transitions;
@@ -45,8 +47,19 @@ public class Engine {
     Uni<Boolean> advance(RunContext ctx, JobTransitions.Request main) {
         return durably(ctx, main == null ? "record progress" : "record fal request " + main.requestId(), () -> {
             JobTransitions.Progress p = ctx.takePending();
-            return transitions.advance(ctx.job, ctx.owner, p, main).onFailure().invoke(e -> ctx.restorePending(p));
+            return transitions.advance(ctx.job, ctx.owner, p, main).onFailure().invoke(e -> ctx.restorePending(p))
+                    .call(won -> won ? Uni.createFrom().voidItem() : spentAnyway(ctx, p));
         });
+    }
+
+    /** The run lost its job (a cancel won): what its fal calls cost is recorded all the same, it was spent. */
+    Uni<Void> spentAnyway(RunContext ctx, JobTransitions.Progress lost) {
+        if (lost.spend().ledger().isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return jobs.recordSpend(ctx.job.id, ctx.job.tenant, lost.spend().ledger(), lost.spend().usd())
+                .onFailure().invoke(e -> Log.warnf("job %s: spend of a lost run not recorded: %s", ctx.job.id, e.getMessage()))
+                .onFailure().recoverWithNull();
     }
 
     /** Takes a work permit for the run unless it holds one; waits (without a thread) while all are in use. */

@@ -9,6 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.fal.FalClient;
+import ai.atelier.fal.FalPricing;
 import ai.atelier.fal.FalResult;
 import ai.atelier.fal.FalStatus;
 import ai.atelier.fal.FalWaits;
@@ -28,9 +29,11 @@ public class FalCalls {
     private final FalClient fal;
     private final FalWaits waits;
     private final Engine engine;
+    private final FalPricing pricing;
     private final AtelierConfig.Fal config;
 
-    public FalCalls(FalClient fal, FalWaits waits, Engine engine, AtelierConfig config) {
+    public FalCalls(FalClient fal, FalWaits waits, Engine engine, FalPricing pricing, AtelierConfig config) {
+        this.pricing = pricing;
         this.fal = fal;
         this.waits = waits;
         this.engine = engine;
@@ -38,7 +41,7 @@ public class FalCalls {
     }
 
     /** One fal call as a stage describes it. */
-    public record Call(String what, String endpointId, Supplier<JsonObject> payload, String recordedRequestId,
+    public record Call(String stage, String what, String endpointId, Supplier<JsonObject> payload, String recordedRequestId,
             Function<String, Uni<Boolean>> record, Consumer<FalStatus> onStatus) {
     }
 
@@ -60,7 +63,28 @@ public class FalCalls {
                 .chain(done -> Uni.createFrom().deferred(() -> {
                     ctx.ensureActive();
                     return fal.result(call.endpointId(), rid).emitOn(ctx::onContext);
-                })));
+                }))
+                .call(result -> spent(ctx, call, result)));
+    }
+
+    /** The call's ledger row, from fal's own figures: billable units × the unit price in force; written with the run's next statement. */
+    private Uni<Void> spent(RunContext ctx, Call call, FalResult result) {
+        return pricing.price(call.endpointId()).emitOn(ctx::onContext).invoke(price -> {
+            Double units = result.billableUnits();
+            if (units == null && price != null && price.perDollar() && result.body().getValue("usage") instanceof JsonObject u
+                    && u.getValue("cost") instanceof Number cost) {
+                units = cost.doubleValue(); // a token-priced call: its units are the dollars its usage says
+            }
+            java.math.BigDecimal usd = units == null ? java.math.BigDecimal.ZERO : FalPricing.cost(price, units);
+            JsonObject row = ai.atelier.usage.Ledger.row(ctx.job.tenant, ctx.job.apiKeyId, ctx.job.id, call.stage(), ctx.job.model,
+                    call.endpointId(), result.requestId(), units, price == null ? null : price.unit(), price == null ? null : price.unitPrice(), usd,
+                    price == null ? null : price.readAt(), false);
+            if (price == null || units == null) {
+                Log.warnf("job %s: fal call %s on %s recorded without a price (%s)", ctx.job.id, result.requestId(), call.endpointId(),
+                        price == null ? "fal's pricing API gave none" : "fal sent no billable units");
+            }
+            ctx.spent(row, usd);
+        }).replaceWithVoid();
     }
 
     private Uni<Void> recorded(RunContext ctx, Call call, String rid) {

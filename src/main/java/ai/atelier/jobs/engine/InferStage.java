@@ -88,7 +88,7 @@ class InferStage implements Stage {
         FalCall call = plan.get(index);
         String recorded = ctx.job.falRequestId != null && ctx.job.falStep == index && call.endpointId().equals(ctx.job.falEndpoint)
                 ? ctx.job.falRequestId : null;
-        return calls.call(ctx, new FalCalls.Call(NAME, call.endpointId(), () -> call.payload().apply(imageUrls), recorded,
+        return calls.call(ctx, new FalCalls.Call(NAME, NAME, call.endpointId(), () -> call.payload().apply(imageUrls), recorded,
                 rid -> {
                     ctx.job.falRequestId = rid;
                     ctx.job.falEndpoint = call.endpointId();

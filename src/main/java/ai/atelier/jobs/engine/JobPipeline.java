@@ -82,8 +82,12 @@ public class JobPipeline {
     /** The job's end when all went well: one statement (with the stages' records and the webhook), then the live state. */
     private Uni<Void> succeed(RunContext ctx) {
         List<ai.atelier.jobs.JobFile> files = ctx.outputs == null ? List.of() : ctx.outputs;
-        return engine.durably(ctx, "record the job's end", () -> transitions.succeed(ctx.job, ctx.owner, JobFiles.of(files), ctx.textResult,
-                ctx.pendingStagesPatch()))
+        return engine.durably(ctx, "record the job's end", () -> {
+            JobTransitions.Progress pending = ctx.takePending();
+            return transitions.succeed(ctx.job, ctx.owner, JobFiles.of(files), ctx.textResult, pending)
+                    .onFailure().invoke(e -> ctx.restorePending(pending))
+                    .call(won -> won ? Uni.createFrom().voidItem() : engine.spentAnyway(ctx, pending));
+        })
                 .chain(won -> {
                     if (!won) {
                         // cancelled while it stored (or taken over): what it stored must not stay
@@ -114,7 +118,12 @@ public class JobPipeline {
             ctx.note(stage, Map.of("status", "failed", "error", error, "failed_at", Instant.now().toString()));
         }
         return engine.work(ctx)
-                .chain(() -> engine.durably(ctx, "record the job's failure", () -> transitions.fail(ctx.job, ctx.owner, why, ctx.pendingStagesPatch())))
+                .chain(() -> engine.durably(ctx, "record the job's failure", () -> {
+                    JobTransitions.Progress pending = ctx.takePending();
+                    return transitions.fail(ctx.job, ctx.owner, why, pending)
+                            .onFailure().invoke(x -> ctx.restorePending(pending))
+                            .call(won -> won ? Uni.createFrom().voidItem() : engine.spentAnyway(ctx, pending));
+                }))
                 .chain(won -> won ? terminal(ctx, why.message()) : Uni.createFrom().voidItem())
                 .onFailure().invoke(x -> Log.errorf(x, "job %s: could not record its failure", ctx.job.id))
                 .onFailure().recoverWithNull();

@@ -63,7 +63,7 @@ class PromptStage implements Stage {
             return Uni.createFrom().voidItem();
         }
         String promptModel = Options.string(ctx.job, "prompt_model", config.promptModel());
-        return writer.write(ctx, NAME, style, ctx.job.categories, ctx.job.prompt, promptModel, Options.recorded(ctx.entry(NAME), "fal_request_id"),
+        return writer.write(ctx, NAME, NAME, style, ctx.job.categories, ctx.job.prompt, promptModel, Options.recorded(ctx.entry(NAME), "fal_request_id"),
                 rid -> {
                     ctx.note(NAME, Map.of("fal_request_id", rid, "fal_endpoint", LlmCompletion.ROUTER, "model", promptModel));
                     return engine.advance(ctx, null);

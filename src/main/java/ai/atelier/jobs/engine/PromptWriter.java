@@ -29,9 +29,9 @@ class PromptWriter {
     }
 
     /** An empty answer is a failure, not a silent template. */
-    Uni<Written> write(RunContext ctx, String what, Style style, Map<String, Object> categories, String clientPrompt, String promptModel,
+    Uni<Written> write(RunContext ctx, String stage, String what, Style style, Map<String, Object> categories, String clientPrompt, String promptModel,
             String recordedRequestId, Function<String, Uni<Boolean>> record) {
-        return calls.call(ctx, new FalCalls.Call(what, LlmCompletion.ROUTER,
+        return calls.call(ctx, new FalCalls.Call(stage, what, LlmCompletion.ROUTER,
                 () -> Prompts.writerRequest(style, categories, clientPrompt, promptModel, config.promptTemperature()), recordedRequestId, record,
                 status -> { }))
                 .map(result -> {

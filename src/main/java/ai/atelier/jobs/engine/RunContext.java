@@ -56,6 +56,9 @@ public final class RunContext {
     private final Map<String, Object> pendingStages = new LinkedHashMap<>();
     private JsonObject pendingCategories;
     private String pendingPrompt;
+    /** Ledger rows of fal calls finished since the last statement, and their sum. */
+    private final io.vertx.core.json.JsonArray pendingLedger = new io.vertx.core.json.JsonArray();
+    private java.math.BigDecimal pendingSpend = java.math.BigDecimal.ZERO;
     private String currentStage;
     private int percent;
     boolean holdsPermit;
@@ -216,16 +219,26 @@ public final class RunContext {
     /** What the next statement writes; taken (and forgotten) now, given back with {@link #restorePending} if that statement fails. */
     JobTransitions.Progress takePending() {
         JobTransitions.Progress p = new JobTransitions.Progress(currentStage, percent, new JsonObject(new LinkedHashMap<>(pendingStages)),
-                pendingCategories, pendingPrompt);
+                pendingCategories, pendingPrompt, new ai.atelier.jobs.JobRepository.Spend(pendingLedger.copy(), pendingSpend));
         pendingStages.clear();
         pendingCategories = null;
         pendingPrompt = null;
+        pendingLedger.clear();
+        pendingSpend = java.math.BigDecimal.ZERO;
         return p;
+    }
+
+    /** A fal call that may be billed finished: its ledger row is written with the next statement. */
+    public void spent(JsonObject ledgerRow, java.math.BigDecimal usd) {
+        pendingLedger.add(ledgerRow);
+        pendingSpend = pendingSpend.add(usd);
     }
 
     /** A statement that carried {@code p} failed: what it carried is pending again (newer changes win). */
     void restorePending(JobTransitions.Progress p) {
         p.stagesPatch().getMap().forEach(pendingStages::putIfAbsent);
+        p.spend().ledger().forEach(pendingLedger::add);
+        pendingSpend = pendingSpend.add(p.spend().usd());
         if (pendingCategories == null) {
             pendingCategories = p.categories();
         }
@@ -234,9 +247,7 @@ public final class RunContext {
         }
     }
 
-    JsonObject pendingStagesPatch() {
-        return new JsonObject(new LinkedHashMap<>(pendingStages));
-    }
+
 
     // ---- live progress ----------------------------------------------------------------------------------
 

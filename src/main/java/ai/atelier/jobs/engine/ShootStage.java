@@ -145,7 +145,7 @@ class ShootStage implements Stage {
                     .invoke(() -> logPrompt(ctx, style, text)).replaceWith(text);
         }
         String promptModel = Options.string(ctx.job, "prompt_model", config.llm().promptModel());
-        return writer.write(ctx, "prompt for " + style.name(), style, ctx.job.categories, ctx.job.prompt, promptModel,
+        return writer.write(ctx, NAME, "prompt for " + style.name(), style, ctx.job.categories, ctx.job.prompt, promptModel,
                 Options.recorded(state, "prompt_request_id"),
                 rid -> patch(ctx, index, new JsonObject().put("status", "prompting").put("prompt_request_id", rid)
                         .put("prompt_endpoint", LlmCompletion.ROUTER)))
@@ -158,7 +158,7 @@ class ShootStage implements Stage {
 
     private Uni<JobFile> generate(RunContext ctx, int index, Style style, Map<String, Object> state, String prompt, List<String> urls) {
         FalCall call = ctx.model.plan(prompt, ctx.job.params, 1).get(0);
-        return calls.call(ctx, new FalCalls.Call("style " + style.name(), call.endpointId(), () -> call.payload().apply(urls),
+        return calls.call(ctx, new FalCalls.Call(NAME, "style " + style.name(), call.endpointId(), () -> call.payload().apply(urls),
                 Options.recorded(state, "fal_request_id"),
                 rid -> patch(ctx, index, new JsonObject().put("fal_request_id", rid).put("fal_endpoint", call.endpointId())),
                 status -> { }))
@@ -167,7 +167,7 @@ class ShootStage implements Stage {
                     if (images.isEmpty()) {
                         return Uni.createFrom().failure(new FalException(200, "no_output", "fal returned no images", null, false));
                     }
-                    return outputs.store(ctx, "jobs/" + ctx.job.id + "/outputs/" + index, images.get(0), "style:" + style.name());
+                    return outputs.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, index), images.get(0), "style:" + style.name());
                 });
     }
 

@@ -54,7 +54,7 @@ class StoreStage implements Stage {
             }
             long t0 = ctx.begin(NAME, 85, null);
             return Multi.createFrom().range(0, images.size())
-                    .onItem().transformToUniAndConcatenate(i -> outputs.store(ctx, "jobs/" + ctx.job.id + "/outputs/" + i, images.get(i), "output"))
+                    .onItem().transformToUniAndConcatenate(i -> outputs.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, i), images.get(i), "output"))
                     .collect().asList()
                     .invoke(files -> {
                         ctx.outputs = files;

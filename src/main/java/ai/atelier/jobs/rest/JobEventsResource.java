@@ -26,6 +26,8 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import ai.atelier.auth.Callers;
+import ai.atelier.auth.Scopes;
 import ai.atelier.jobs.JobService;
 import ai.atelier.problem.Problem;
 import ai.atelier.problem.ProblemMappers;
@@ -44,6 +46,7 @@ import io.smallrye.mutiny.Uni;
  */
 @Path("/v1/jobs/{id}/events")
 @Tag(name = "Jobs")
+@Scopes.Requires(Scopes.JOBS_READ)
 public class JobEventsResource {
 
     private static final java.util.regex.Pattern EVENTS_PATH = java.util.regex.Pattern.compile("/v1/jobs/([^/]+)/events");
@@ -55,8 +58,10 @@ public class JobEventsResource {
     private final ProgressStore store;
     private final ProgressEvents events;
     private final ObjectMapper json;
+    private final Callers callers;
 
-    public JobEventsResource(JobService jobs, ProgressStore store, ProgressEvents events, ObjectMapper json) {
+    public JobEventsResource(JobService jobs, ProgressStore store, ProgressEvents events, ObjectMapper json, Callers callers) {
+        this.callers = callers;
         this.jobs = jobs;
         this.store = store;
         this.events = events;
@@ -68,7 +73,8 @@ public class JobEventsResource {
     @Operation(summary = "Live progress as Server-Sent Events; resumes after Last-Event-ID; ends on the terminal state")
     public RestMulti<OutboundSseEvent> stream(@PathParam("id") UUID id, @RestHeader("Last-Event-ID") String lastEventId, @Context Sse sse) {
         String after = lastEventId != null && lastEventId.matches("\\d{1,20}-\\d{1,20}") ? lastEventId : "0";
-        return RestMulti.fromUniResponse(current(id), job -> events(id, job, after, sse));
+        String tenant = callers.tenant();
+        return RestMulti.fromUniResponse(current(tenant, id), job -> events(tenant, id, job, after, sse));
     }
 
     /**
@@ -76,7 +82,7 @@ public class JobEventsResource {
      * so this filter looks the job up first and answers the 404 problem itself.
      */
     @ServerRequestFilter
-    public Uni<Response> unknownJob(ContainerRequestContext request) {
+    public Uni<Response> unknownJob(ContainerRequestContext request, io.vertx.ext.web.RoutingContext rc) {
         java.util.regex.Matcher m = EVENTS_PATH.matcher(request.getUriInfo().getPath());
         if (!m.matches() || !"GET".equals(request.getMethod())) {
             return Uni.createFrom().nullItem();
@@ -87,13 +93,17 @@ public class JobEventsResource {
         } catch (IllegalArgumentException e) {
             return Uni.createFrom().nullItem(); // the path parameter conversion answers that one
         }
-        return jobs.get(JobService.DEFAULT_TENANT, id).map(found -> (Response) null)
+        ai.atelier.auth.Caller caller = ai.atelier.auth.Caller.of(rc);
+        if (caller == null || caller.tenantId() == null) {
+            return Uni.createFrom().nullItem(); // the scope check answers that one
+        }
+        return jobs.get(caller.tenantId(), id).map(found -> (Response) null)
                 .onFailure(Problem.class).recoverWithItem(e -> ProblemMappers.toResponse((Problem) e, request.getUriInfo().getPath()));
     }
 
     /** The job's state now, as an event would carry it (live view or row). */
-    private Uni<ProgressStore.Event> current(UUID id) {
-        return jobs.get(JobService.DEFAULT_TENANT, id).map(this::asEvent);
+    private Uni<ProgressStore.Event> current(String tenant, UUID id) {
+        return jobs.get(tenant, id).map(this::asEvent);
     }
 
     private ProgressStore.Event asEvent(String view) {
@@ -110,7 +120,7 @@ public class JobEventsResource {
         }
     }
 
-    private Multi<OutboundSseEvent> events(UUID id, ProgressStore.Event now, String after, Sse sse) {
+    private Multi<OutboundSseEvent> events(String tenant, UUID id, ProgressStore.Event now, String after, Sse sse) {
         Multi<ProgressStore.Event> all;
         if (TERMINAL.contains(now.progress().status())) {
             // ended: its history, and the row's end when the history does not end with it (expired, or lost by Redis)
@@ -122,7 +132,7 @@ public class JobEventsResource {
                     });
         } else {
             Multi<ProgressStore.Event> checks = Multi.createFrom().ticks().every(CHECK_ROW)
-                    .onItem().transformToUniAndConcatenate(t -> current(id).onFailure().recoverWithNull())
+                    .onItem().transformToUniAndConcatenate(t -> current(tenant, id).onFailure().recoverWithNull())
                     .select().where(e -> e != null && TERMINAL.contains(e.progress().status()));
             all = Multi.createBy().merging().streams(events.listen(id, after), checks);
         }

@@ -26,6 +26,8 @@ import org.jboss.resteasy.reactive.multipart.FileUpload;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import ai.atelier.auth.Callers;
+import ai.atelier.auth.Scopes;
 import ai.atelier.ingest.Ingest;
 import ai.atelier.jobs.JobCancellation;
 import ai.atelier.jobs.JobService;
@@ -41,14 +43,17 @@ import io.vertx.mutiny.core.Vertx;
 @Path("/v1/jobs")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Jobs")
+@Scopes.Requires(Scopes.JOBS_READ)
 public class JobResource {
 
     private final JobService jobs;
     private final JobCancellation cancellation;
     private final Uploads uploads;
     private final ProgressEvents events;
+    private final Callers callers;
 
-    public JobResource(JobService jobs, JobCancellation cancellation, Uploads uploads, ProgressEvents events) {
+    public JobResource(JobService jobs, JobCancellation cancellation, Uploads uploads, ProgressEvents events, Callers callers) {
+        this.callers = callers;
         this.jobs = jobs;
         this.cancellation = cancellation;
         this.uploads = uploads;
@@ -62,19 +67,25 @@ public class JobResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
+    @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Submit a job with image URLs or data URLs")
-    public Uni<RestResponse<JobView>> submit(SubmitJobRequest request, @RestHeader("Idempotency-Key") String idempotencyKey,
+    public Uni<RestResponse<Object>> submit(SubmitJobRequest request, @RestHeader("Idempotency-Key") String idempotencyKey,
             @RestHeader("Prefer") String prefer) {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least model and prompt");
         }
-        return respond(jobs.accept(JobService.DEFAULT_TENANT, new JobService.Submission(request.model(), request.prompt(), request.images(),
-                request.params(), "api", request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook(), request.stages(), null)),
-                prefer);
+        JobService.Submission submission = new JobService.Submission(request.model(), request.prompt(), request.images(), request.params(), "api",
+                request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook(), request.stages(), null);
+        if (Boolean.TRUE.equals(request.dryRun())) {
+            return jobs.dryRun(callers.tenantCaller(), submission).map(q -> RestResponse.ok((Object) q));
+        }
+        return respond(jobs.accept(callers.tenantCaller(), submission), prefer).map(r -> RestResponse.ResponseBuilder.<Object>create(r.getStatus())
+                .entity(r.getEntity()).replaceAll(r.getHeaders()).build());
     }
 
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Submit a job with uploaded image files")
     public Uni<RestResponse<JobView>> submitMultipart(@RestForm String model, @RestForm String prompt, @RestForm String params,
             @RestForm String priority, @RestForm("deadline_seconds") Integer deadlineSeconds, @RestForm("webhook_url") String webhookUrl,
@@ -86,16 +97,18 @@ public class JobResource {
         Webhooks.Spec webhook = webhookUrl == null ? null
                 : new Webhooks.Spec(webhookUrl, webhookEvents == null ? null : List.of(webhookEvents.split("\\s*,\\s*")));
         JobService.StageOptions stages = new JobService.StageOptions(categorise, promptMode, uploads.style(style), visionModel, promptModel);
-        return uploads.read(files).chain(images -> respond(jobs.accept(JobService.DEFAULT_TENANT,
+        ai.atelier.auth.Caller caller = callers.tenantCaller();
+        return uploads.read(files).chain(images -> respond(jobs.accept(caller,
                 new JobService.Submission(model, prompt, images, parsed, "api", priority, deadlineSeconds, idempotencyKey, webhook, stages, null)),
                 prefer));
     }
 
     @POST
     @Path("/{id}/retry")
+    @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Run a failed job again from the stage that failed; earlier stages' results (and costs) are kept")
     public Uni<RestResponse<JobView>> retry(@PathParam("id") UUID id) {
-        return jobs.retry(JobService.DEFAULT_TENANT, id).map(job -> RestResponse.ResponseBuilder.create(RestResponse.Status.ACCEPTED, job)
+        return jobs.retry(callers.tenant(), id).map(job -> RestResponse.ResponseBuilder.create(RestResponse.Status.ACCEPTED, job)
                 .header("Location", location(job.id())).build());
     }
 
@@ -107,21 +120,22 @@ public class JobResource {
                     schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = JobView.class)))
     public Uni<RestResponse<String>> get(@PathParam("id") UUID id) {
         // the live view as stored: no entity to build, no JSON to write
-        return jobs.get(JobService.DEFAULT_TENANT, id).map(json -> RestResponse.ResponseBuilder.ok(json, MediaType.APPLICATION_JSON_TYPE).build());
+        return jobs.get(callers.tenant(), id).map(json -> RestResponse.ResponseBuilder.ok(json, MediaType.APPLICATION_JSON_TYPE).build());
     }
 
     @GET
     @Operation(summary = "Jobs, newest first, with status/model filters and cursor paging")
     public Uni<JobView.Page> list(@QueryParam("status") String status, @QueryParam("model") String model,
             @QueryParam("cursor") String cursor, @QueryParam("limit") @DefaultValue("20") int limit) {
-        return jobs.list(JobService.DEFAULT_TENANT, status, model, cursor, limit);
+        return jobs.list(callers.tenant(), status, model, cursor, limit);
     }
 
     @POST
     @Path("/{id}/cancel")
+    @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Cancel a job: at once when queued, at fal too when it is there (fal's answer and billing are recorded)")
     public Uni<JobView> cancel(@PathParam("id") UUID id) {
-        return cancellation.cancel(JobService.DEFAULT_TENANT, id, "cancelled", "Cancelled by the client");
+        return cancellation.cancel(callers.tenant(), id, "cancelled", "Cancelled by the client");
     }
 
     /**
@@ -130,7 +144,8 @@ public class JobResource {
      */
     public Uni<RestResponse<JobView>> respond(Uni<JobService.Submitted> submitted, String prefer) {
         int wait = preferredWait(prefer);
-        return submitted.chain(s -> (wait == 0 || terminal(s.job()) ? Uni.createFrom().item(s.job()) : awaitEnd(s.job(), wait))
+        String tenant = callers.tenant();
+        return submitted.chain(s -> (wait == 0 || terminal(s.job()) ? Uni.createFrom().item(s.job()) : awaitEnd(tenant, s.job(), wait))
                 .map(job -> {
                     boolean done = terminal(job);
                     var response = RestResponse.ResponseBuilder.<JobView>create(done && wait > 0 ? RestResponse.Status.OK : RestResponse.Status.ACCEPTED, job)
@@ -146,12 +161,12 @@ public class JobResource {
     }
 
     /** The job once its end is published (any instance runs it), or as it is after {@code seconds}. */
-    private Uni<JobView> awaitEnd(JobView job, int seconds) {
+    private Uni<JobView> awaitEnd(String tenant, JobView job, int seconds) {
         return events.listen(job.id(), "0")
                 .select().where(e -> TERMINAL.contains(e.progress().status()))
                 .toUni()
                 .ifNoItem().after(Duration.ofSeconds(seconds)).recoverWithItem(() -> null)
-                .chain(ended -> jobs.view(JobService.DEFAULT_TENANT, job.id()));
+                .chain(ended -> jobs.view(tenant, job.id()));
     }
 
     private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");

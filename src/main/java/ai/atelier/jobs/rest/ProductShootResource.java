@@ -17,6 +17,8 @@ import org.jboss.resteasy.reactive.RestHeader;
 import org.jboss.resteasy.reactive.RestResponse;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
 
+import ai.atelier.auth.Callers;
+import ai.atelier.auth.Scopes;
 import ai.atelier.ingest.Ingest;
 import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobView;
@@ -33,13 +35,16 @@ import io.smallrye.mutiny.Uni;
 @Path("/v1/product-shoots")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Product shoots")
+@Scopes.Requires(Scopes.JOBS_WRITE)
 public class ProductShootResource {
 
     private final JobResource jobsApi;
     private final JobService jobs;
     private final JobResource.Uploads uploads;
+    private final Callers callers;
 
-    public ProductShootResource(JobResource jobsApi, JobService jobs, JobResource.Uploads uploads) {
+    public ProductShootResource(JobResource jobsApi, JobService jobs, JobResource.Uploads uploads, Callers callers) {
+        this.callers = callers;
         this.jobsApi = jobsApi;
         this.jobs = jobs;
         this.uploads = uploads;
@@ -66,7 +71,7 @@ public class ProductShootResource {
             throw Problem.invalid("missing-image", "Missing image", "A product shoot needs image_url: an http(s) URL or a data URL");
         }
         JobService.StageOptions stages = new JobService.StageOptions(r.categorise(), r.promptMode(), null, r.visionModel(), r.promptModel());
-        return jobsApi.respond(jobs.accept(JobService.DEFAULT_TENANT, new JobService.Submission(r.model(), r.prompt(),
+        return jobsApi.respond(jobs.accept(callers.tenantCaller(), new JobService.Submission(r.model(), r.prompt(),
                 List.of(Ingest.Source.url(r.imageUrl(), "product")), r.params(), "product-shoot", r.priority(), r.deadlineSeconds(),
                 idempotencyKey, r.webhook(), stages, r.styles() == null ? List.of() : r.styles())), prefer);
     }
@@ -84,7 +89,8 @@ public class ProductShootResource {
         List<Style> parsedStyles = uploads.styles(styles);
         Map<String, Object> parsedParams = uploads.params(params);
         JobService.StageOptions stages = new JobService.StageOptions(categorise, promptMode, null, visionModel, promptModel);
-        return uploads.read(List.of(image)).chain(sources -> jobsApi.respond(jobs.accept(JobService.DEFAULT_TENANT,
+        ai.atelier.auth.Caller caller = callers.tenantCaller();
+        return uploads.read(List.of(image)).chain(sources -> jobsApi.respond(jobs.accept(caller,
                 new JobService.Submission(model, prompt, List.of(Ingest.Source.upload(sources.get(0).bytes(), "product")), parsedParams,
                         "product-shoot", priority, null, idempotencyKey, null, stages, parsedStyles)), prefer));
     }

@@ -29,7 +29,8 @@ public record SubmitJobRequest(
         @Schema(description = "Seed 004: a face photo (URL or data URL); it becomes the init image") String faceImage,
         @Schema(description = "Seed 004: product photos; the first is the init image when there is no face") List<String> productImages,
         @Schema(description = "Seed 004: a background photo; the init image only when there is no face or product") String backgroundImage,
-        @Schema(description = "A reference background for bria-background-replace, instead of a prompt") String referenceImageUrl) {
+        @Schema(description = "A reference background for bria-background-replace, instead of a prompt") String referenceImageUrl,
+        @Schema(description = "Only quote: answer what the job would cost (and the budgets) and submit nothing") Boolean dryRun) {
 
     /** The request's images with their roles, in the order given. */
     public List<Ingest.Source> images() {

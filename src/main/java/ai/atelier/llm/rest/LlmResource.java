@@ -34,12 +34,15 @@ import io.vertx.core.json.JsonObject;
 @Path("/v1")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "LLM")
+@ai.atelier.auth.Scopes.Requires(ai.atelier.auth.Scopes.JOBS_WRITE)
 public class LlmResource {
 
     private final LlmService llm;
     private final JobResource.Uploads uploads;
+    private final ai.atelier.auth.Callers callers;
 
-    public LlmResource(LlmService llm, JobResource.Uploads uploads) {
+    public LlmResource(LlmService llm, JobResource.Uploads uploads, ai.atelier.auth.Callers callers) {
+        this.callers = callers;
         this.llm = llm;
         this.uploads = uploads;
     }
@@ -59,7 +62,7 @@ public class LlmResource {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
         }
-        return llm.complete(request).map(CompletionView::of);
+        return llm.complete(callers.tenantCaller(), request).map(CompletionView::of);
     }
 
     @POST
@@ -73,7 +76,7 @@ public class LlmResource {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
         }
         // LlmService checks the request before the stream starts, so a bad one is a problem+json 4xx, not an event
-        return llm.stream(request).map(JsonObject::getMap)
+        return llm.stream(callers.tenantCaller(), request).map(JsonObject::getMap)
                 // once events flow the status is sent: a failure becomes a last event the client can read
                 .onFailure().recoverWithItem(e -> Map.of("partial", false, "error", describe(e)));
     }
@@ -102,7 +105,7 @@ public class LlmResource {
         if (request == null || request.imageUrl() == null || request.imageUrl().isBlank()) {
             throw Problem.invalid("missing-image", "Missing image", "Send image_url: an http(s) URL or a data URL");
         }
-        return llm.analyse(Ingest.Source.url(request.imageUrl(), "product"), LlmRequest.checkModel(request.model()));
+        return llm.analyse(callers.tenantCaller(), Ingest.Source.url(request.imageUrl(), "product"), LlmRequest.checkModel(request.model()));
     }
 
     @POST
@@ -114,7 +117,8 @@ public class LlmResource {
             throw Problem.invalid("missing-image", "Missing image", "Send the photo as the multipart part 'image'");
         }
         String checked = LlmRequest.checkModel(model);
-        return uploads.read(List.of(image)).chain(sources -> llm.analyse(sources.get(0), checked));
+        ai.atelier.auth.Caller caller = callers.tenantCaller();
+        return uploads.read(List.of(image)).chain(sources -> llm.analyse(caller, sources.get(0), checked));
     }
 
     /** {@code POST /v1/prompts/background}: seed 002's generate-bg-prompt. */
@@ -148,6 +152,6 @@ public class LlmResource {
         if (!List.of("llm", "template").contains(mode)) {
             throw Problem.invalid("invalid-prompt-mode", "Invalid prompt mode", "mode must be llm or template");
         }
-        return llm.backgroundPrompt(request.categories(), style, mode, LlmRequest.checkModel(request.model()));
+        return llm.backgroundPrompt(callers.tenantCaller(), request.categories(), style, mode, LlmRequest.checkModel(request.model()));
     }
 }

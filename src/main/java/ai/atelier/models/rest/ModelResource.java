@@ -19,6 +19,7 @@ import ai.atelier.models.ParamSpec;
 @Path("/v1/models")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Models")
+@ai.atelier.auth.Scopes.Requires(ai.atelier.auth.Scopes.JOBS_READ)
 public class ModelResource {
 
     /** A model as clients see it. */

@@ -1,0 +1,248 @@
+package ai.atelier.auth;
+
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import ai.atelier.config.AtelierConfig;
+import ai.atelier.problem.ProblemBody;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.StartupEvent;
+import io.quarkus.vertx.http.runtime.filters.Filters;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Knows who calls, before anything else runs, including reading the request's body (so an unknown
+ * caller cannot fill the disk with uploads): a tenant's API key ({@code Authorization: Bearer} or
+ * {@code X-API-Key}), the operator's admin key, or no key for the anonymous tenant when one is set.
+ * Keys are looked up by their SHA-256 and compared in constant time; what an instance read of a key is
+ * trusted for {@link #CACHE_NANOS}, so a revoked key stops working on every instance within seconds.
+ * A tenant with a request limit pays one token per request from a bucket shared by every instance;
+ * failed authentications are limited per client address so keys cannot be guessed at speed.
+ * A key, its hash or the admin key never reaches a log or a response.
+ */
+@ApplicationScoped
+public class Authenticator {
+
+    /** How long an instance trusts what it read of a key (a revocation reaches every instance within this). */
+    static final long CACHE_NANOS = 3_000_000_000L;
+    /** How often a key's last use is written: not on every request. */
+    private static final long TOUCH_NANOS = 60_000_000_000L;
+    private static final int CACHE_MAX = 100_000;
+
+    private record Cached(ApiKeys.KeyRow key, long until) {
+    }
+
+    private final ApiKeys keys;
+    private final Tenants tenants;
+    private final RateLimiter limiter;
+    private final ObjectMapper json;
+    private final AtelierConfig config;
+    private final byte[] adminKeyHash;
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    private final Map<UUID, Long> touched = new ConcurrentHashMap<>();
+    /** Client addresses over the failed-authentication limit, until when (this instance's view). */
+    private final Map<String, Long> blocked = new ConcurrentHashMap<>();
+
+    public Authenticator(ApiKeys keys, Tenants tenants, RateLimiter limiter, ObjectMapper json, AtelierConfig config) {
+        this.keys = keys;
+        this.tenants = tenants;
+        this.limiter = limiter;
+        this.json = json;
+        this.config = config;
+        this.adminKeyHash = config.adminKey().filter(k -> !k.isBlank()).map(ApiKeys::hash).orElse(null);
+    }
+
+    void start(@Observes StartupEvent event) {
+        config.auth().anonymousTenant().filter(t -> !t.isBlank()).ifPresent(name -> {
+            tenants.ensure(name).await().atMost(java.time.Duration.ofSeconds(30));
+            Log.warnf("Requests without an API key are served as tenant '%s' (atelier.auth.anonymous-tenant): anyone who can reach "
+                    + "this service can use and spend it", name);
+        });
+    }
+
+    /** Before every other route, including the body handler. */
+    void register(@Observes Filters filters) {
+        filters.register(this::authenticate, 1000);
+    }
+
+    /** Routes anyone may call: health, metrics, the API document, static pages, and fal's (signed) webhook. */
+    static boolean open(String path) {
+        return path == null || path.equals("/") || path.startsWith("/q/") || path.equals("/q") || path.startsWith("/playground")
+                || path.equals("/v1/fal/webhook") || path.equals("/favicon.ico");
+    }
+
+    private void authenticate(RoutingContext rc) {
+        if (open(rc.normalizedPath())) {
+            rc.next();
+            return;
+        }
+        String address = address(rc);
+        Long until = blocked.get(address);
+        if (until != null) {
+            long left = (until - System.nanoTime()) / 1_000_000_000L;
+            if (left > 0) {
+                problem(rc, 429, "authentication-rate-limited", "Too many failed authentications",
+                        "Too many requests with a missing or wrong key came from this address; wait before trying again", null, left + 1);
+                return;
+            }
+            blocked.remove(address, until);
+        }
+        String key = presented(rc);
+        if (key == null) {
+            String anonymous = config.auth().anonymousTenant().filter(t -> !t.isBlank()).orElse(null);
+            if (anonymous != null) {
+                admit(rc, new Caller(anonymous, anonymous, null, Set.of(Scopes.JOBS_READ, Scopes.JOBS_WRITE), false));
+                return;
+            }
+            refuse(rc, address, "missing-api-key", "Missing API key",
+                    "Send your API key as 'Authorization: Bearer <key>' (or 'X-API-Key: <key>')", "Bearer realm=\"atelier\"");
+            return;
+        }
+        byte[] hash = ApiKeys.hash(key);
+        if (adminKeyHash != null && MessageDigest.isEqual(hash, adminKeyHash)) {
+            admit(rc, new Caller(null, null, null, Set.of(Scopes.ADMIN), true));
+            return;
+        }
+        String cacheKey = java.util.HexFormat.of().formatHex(hash);
+        Cached c = cache.get(cacheKey);
+        Uni<ApiKeys.KeyRow> row = c != null && c.until() > System.nanoTime() ? Uni.createFrom().item(c.key())
+                : keys.findByHash(hash).invoke(found -> remember(cacheKey, found));
+        row.subscribe().with(found -> {
+            // looked up by hash; the hash is compared once more in constant time against what the row was found by
+            if (found == null || !found.usable(Instant.now())) {
+                refuse(rc, address, "invalid-api-key", "Invalid API key", "The API key is not valid: unknown, revoked or expired",
+                        "Bearer realm=\"atelier\", error=\"invalid_token\"");
+                return;
+            }
+            touch(found.id());
+            tenants.limits(found.tenantId()).subscribe().with(
+                    limits -> admit(rc, new Caller(found.tenantId(), limits.name(), found.id(), Set.copyOf(found.scopes()), false)),
+                    e -> unavailable(rc, e));
+        }, e -> unavailable(rc, e));
+    }
+
+    /** A known caller: the tenant's request limit (if any), then on to the route. */
+    private void admit(RoutingContext rc, Caller caller) {
+        rc.put(Caller.KEY, caller);
+        if (caller.tenantId() == null) {
+            rc.next();
+            return;
+        }
+        tenants.limits(caller.tenantId()).chain(limits -> limits.requestsPerMinute() == null ? Uni.createFrom().nullItem()
+                : limiter.take(caller.tenantId(), limits.requestsPerMinute()))
+                .subscribe().with(decision -> {
+                    if (decision == null) {
+                        rc.next();
+                        return;
+                    }
+                    // draft-ietf-httpapi-ratelimit-headers: the policy, and where this caller stands in it
+                    rc.response().putHeader("RateLimit-Policy", "\"tenant\";q=" + decision.limit() + ";w=60");
+                    rc.response().putHeader("RateLimit", "\"tenant\";r=" + decision.remaining() + ";t=" + decision.resetSeconds());
+                    if (!decision.allowed()) {
+                        RateLimitMetrics.rejected(caller.tenantName());
+                        problem(rc, 429, "rate-limited", "Too many requests", "This tenant may make " + decision.limit()
+                                + " requests per minute; try again in " + decision.retryAfterSeconds() + " s", null, decision.retryAfterSeconds());
+                        return;
+                    }
+                    rc.next();
+                }, e -> {
+                    // Redis unreachable: serve rather than refuse everyone (the limit protects fal credit, budgets still hold)
+                    Log.debugf("rate limit not checked: %s", e.getMessage());
+                    rc.next();
+                });
+    }
+
+    private void refuse(RoutingContext rc, String address, String slug, String title, String detail, String challenge) {
+        limiter.failed(address).subscribe().with(count -> {
+            if (count[0] > config.auth().failuresPerMinute()) {
+                blocked.put(address, System.nanoTime() + count[1] * 1_000_000_000L);
+                problem(rc, 429, "authentication-rate-limited", "Too many failed authentications",
+                        "Too many requests with a missing or wrong key came from this address; wait before trying again", null, count[1]);
+                return;
+            }
+            problem(rc, 401, slug, title, detail, challenge, null);
+        }, e -> problem(rc, 401, slug, title, detail, challenge, null));
+    }
+
+    private void unavailable(RoutingContext rc, Throwable e) {
+        if (e instanceof ai.atelier.problem.Problem p) {
+            problem(rc, 401, "invalid-api-key", "Invalid API key", "The API key is not valid: unknown, revoked or expired", "Bearer", null);
+            return;
+        }
+        // never the exception's message: a driver's message may quote the parameters, and one of them is the key's hash
+        Log.warnf("API key not checked: %s", e.getClass().getSimpleName());
+        problem(rc, 503, "auth-unavailable", "Authentication unavailable", "Keys cannot be checked right now; try again shortly", null, 5L);
+    }
+
+    private void remember(String cacheKey, ApiKeys.KeyRow row) {
+        if (cache.size() > CACHE_MAX) {
+            cache.clear(); // a flood of distinct keys: start over rather than grow without bound
+        }
+        cache.put(cacheKey, new Cached(row, System.nanoTime() + CACHE_NANOS));
+    }
+
+    private void touch(UUID id) {
+        long now = System.nanoTime();
+        Long last = touched.get(id);
+        if (last == null || now - last > TOUCH_NANOS) {
+            touched.put(id, now);
+            keys.touch(id).subscribe().with(ok -> { }, e -> Log.debugf("last use of key %s not written: %s", id, e.getMessage()));
+        }
+    }
+
+    /** The key the request presents, or null. */
+    static String presented(RoutingContext rc) {
+        String auth = rc.request().getHeader(HttpHeaders.AUTHORIZATION);
+        if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            String k = auth.substring(7).trim();
+            return k.isEmpty() ? null : k;
+        }
+        String header = rc.request().getHeader("X-API-Key");
+        return header == null || header.isBlank() ? null : header.trim();
+    }
+
+    private static String address(RoutingContext rc) {
+        return rc.request().remoteAddress() == null ? "unknown" : rc.request().remoteAddress().hostAddress();
+    }
+
+    /** Writes a problem+json answer here (no resource ran); the connection closes if the request's body is still coming. */
+    private void problem(RoutingContext rc, int status, String slug, String title, String detail, String challenge, Long retryAfter) {
+        if (rc.response().ended()) {
+            return;
+        }
+        String body;
+        try {
+            body = json.writeValueAsString(ProblemBody.of(status, slug, title, detail, rc.normalizedPath(), Map.of()));
+        } catch (JsonProcessingException e) {
+            body = "{}";
+        }
+        var response = rc.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, ProblemBody.MEDIA_TYPE);
+        if (challenge != null) {
+            response.putHeader("WWW-Authenticate", challenge);
+        }
+        if (retryAfter != null) {
+            response.putHeader("Retry-After", String.valueOf(retryAfter));
+        }
+        boolean bodyPending = !rc.request().isEnded();
+        if (bodyPending) {
+            response.putHeader(HttpHeaders.CONNECTION, "close"); // what is left of the body would be read as the next request
+        }
+        response.end(body).onComplete(v -> {
+            if (bodyPending) {
+                rc.request().connection().close();
+            }
+        });
+    }
+}

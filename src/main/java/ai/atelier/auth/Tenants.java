@@ -1,0 +1,162 @@
+package ai.atelier.auth;
+
+import java.math.BigDecimal;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.problem.Problem;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+/**
+ * Every access to {@code tenants}: the admin API's changes through Panache, and the limits every
+ * request and submit reads, through a short cache (a change applies on every instance within
+ * {@link #CACHE_NANOS}) and one indexed read when it misses.
+ */
+@ApplicationScoped
+public class Tenants {
+
+    /** How long an instance trusts what it read of a tenant's limits. */
+    static final long CACHE_NANOS = 3_000_000_000L;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private static final String LIMITS = """
+            select id, name, requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month from tenants where id = $1""";
+    private static final String ENSURE = """
+            insert into tenants (id, name, created_at, updated_at) values ($1, $1, now(), now()) on conflict do nothing""";
+
+    private record Cached(TenantLimits limits, long until) {
+    }
+
+    private final Pool pool;
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+
+    public Tenants(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** The tenant's limits (cached for a few seconds); fails with a 404 problem when there is no such tenant. */
+    public Uni<TenantLimits> limits(String tenantId) {
+        Cached c = cache.get(tenantId);
+        if (c != null && c.until() > System.nanoTime()) {
+            return Uni.createFrom().item(c.limits());
+        }
+        return pool.preparedQuery(LIMITS).execute(Tuple.of(tenantId)).map(rows -> {
+            if (rows.rowCount() == 0) {
+                cache.remove(tenantId);
+                throw Problem.notFound("There is no tenant " + tenantId);
+            }
+            TenantLimits limits = limits(rows.iterator().next());
+            cache.put(tenantId, new Cached(limits, System.nanoTime() + CACHE_NANOS));
+            return limits;
+        });
+    }
+
+    /** A tenant's (or key's) name as given, checked. */
+    public static String checkName(String name) {
+        return TenantNames.check(name);
+    }
+
+    /** Makes sure a tenant exists whose id is its name (the anonymous tenant of legacy clients). */
+    Uni<Void> ensure(String name) {
+        return pool.preparedQuery(ENSURE).execute(Tuple.of(name)).replaceWithVoid();
+    }
+
+    // ---- the admin API -----------------------------------------------------------------------------------
+
+    public Uni<Tenant> create(String name) {
+        Tenant t = new Tenant();
+        t.id = "ten_" + HexFormat.of().formatHex(randomBytes(8));
+        t.name = name;
+        t.createdAt = Instant.now();
+        t.updatedAt = t.createdAt;
+        return Panache.withTransaction(t::persist).replaceWith(t)
+                .onFailure(Tenants::isDuplicateName).transform(e -> new Problem(409, "tenant-exists", "Tenant exists",
+                        "There is already a tenant named '" + name + "'").with("field", "name"));
+    }
+
+    public Uni<Tenant> find(String id) {
+        return Panache.withSession(() -> Tenant.<Tenant>findById(id))
+                .onItem().ifNull().failWith(() -> Problem.notFound("There is no tenant " + id));
+    }
+
+    public Uni<List<Tenant>> all() {
+        return Panache.withSession(() -> Tenant.<Tenant>listAll(io.quarkus.panache.common.Sort.by("createdAt")));
+    }
+
+    /** A change to a tenant's limits: each field given replaces (null removes the limit); absent fields stay. */
+    public record LimitsChange(Map<String, Object> fields) {
+    }
+
+    public Uni<Tenant> change(String id, Map<String, Object> fields) {
+        return Panache.withTransaction(() -> Tenant.<Tenant>findById(id)
+                .onItem().ifNull().failWith(() -> Problem.notFound("There is no tenant " + id))
+                .invoke(t -> {
+                    fields.forEach((name, value) -> {
+                        switch (name) {
+                            case "requests_per_minute" -> t.requestsPerMinute = positive(name, value);
+                            case "max_jobs_in_flight" -> t.maxJobsInFlight = positive(name, value);
+                            case "budget_usd_per_day" -> t.budgetUsdPerDay = usd(name, value);
+                            case "budget_usd_per_month" -> t.budgetUsdPerMonth = usd(name, value);
+                            case "name" -> t.name = TenantNames.check(value);
+                            default -> throw Problem.invalid("unknown-field", "Unknown field", "A tenant has no field '" + name
+                                    + "'; the limits are requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month")
+                                    .with("field", name);
+                        }
+                    });
+                    t.updatedAt = Instant.now();
+                }))
+                .invoke(t -> cache.remove(id));
+    }
+
+    private static Integer positive(String field, Object value) {
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof Integer || value instanceof Long) || ((Number) value).longValue() < 1 || ((Number) value).longValue() > 1_000_000_000) {
+            throw Problem.invalid("invalid-limit", "Invalid limit", field + " must be a whole number from 1 to 1000000000, or null for none")
+                    .with("field", field);
+        }
+        return ((Number) value).intValue();
+    }
+
+    private static BigDecimal usd(String field, Object value) {
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof Number n) || n.doubleValue() < 0 || n.doubleValue() > 1e9) {
+            throw Problem.invalid("invalid-limit", "Invalid limit", field + " must be a number of US dollars from 0 to 1000000000, or null for none")
+                    .with("field", field);
+        }
+        return new BigDecimal(n.toString());
+    }
+
+    private static boolean isDuplicateName(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (String.valueOf(c.getMessage()).contains("tenants_name_key") || String.valueOf(c.getMessage()).contains("23505")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    private static TenantLimits limits(Row r) {
+        return new TenantLimits(r.getString("id"), r.getString("name"), r.getInteger("requests_per_minute"), r.getInteger("max_jobs_in_flight"),
+                r.getBigDecimal("budget_usd_per_day"), r.getBigDecimal("budget_usd_per_month"));
+    }
+}

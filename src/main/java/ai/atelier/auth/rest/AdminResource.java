@@ -1,0 +1,184 @@
+package ai.atelier.auth.rest;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PATCH;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+import org.jboss.resteasy.reactive.RestResponse;
+
+import ai.atelier.auth.ApiKeys;
+import ai.atelier.auth.Scopes;
+import ai.atelier.auth.Tenant;
+import ai.atelier.auth.Tenants;
+import ai.atelier.problem.Problem;
+import ai.atelier.usage.Ledger;
+import ai.atelier.usage.rest.UsageResource;
+import io.smallrye.mutiny.Uni;
+
+/** The operator's API (the admin key): tenants, their keys and limits, and everyone's usage. */
+@Path("/v1/admin")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "Admin")
+@Scopes.Requires(Scopes.ADMIN)
+public class AdminResource {
+
+    /** A tenant as the admin API shows it. */
+    public record TenantView(String id, String name, Integer requestsPerMinute, Integer maxJobsInFlight, BigDecimal budgetUsdPerDay,
+            BigDecimal budgetUsdPerMonth, Instant createdAt, Instant updatedAt) {
+        static TenantView of(Tenant t) {
+            return new TenantView(t.id, t.name, t.requestsPerMinute, t.maxJobsInFlight, t.budgetUsdPerDay, t.budgetUsdPerMonth, t.createdAt,
+                    t.updatedAt);
+        }
+    }
+
+    public record NewTenant(@Schema(description = "A unique name, e.g. shop-a", required = true) String name) {
+    }
+
+    public record NewKey(@Schema(description = "What the key is for, e.g. ci", required = true) String name,
+            @Schema(description = "jobs:write, jobs:read, admin") List<String> scopes,
+            @Schema(description = "When the key stops working (optional)") Instant expiresAt) {
+    }
+
+    /** A key as listed: never the key itself. */
+    public record KeyView(UUID id, String tenantId, String name, String prefix, List<String> scopes, Instant createdAt, Instant expiresAt,
+            Instant revokedAt, Instant lastUsedAt) {
+        static KeyView of(ApiKeys.KeyRow r) {
+            return new KeyView(r.id(), r.tenantId(), r.name(), r.prefix(), r.scopes(), r.createdAt(), r.expiresAt(), r.revokedAt(), r.lastUsedAt());
+        }
+    }
+
+    /** A key just made: {@code key} appears here and nowhere else, ever. */
+    public record CreatedKey(UUID id, String key, String prefix, String name, List<String> scopes, Instant createdAt, Instant expiresAt) {
+    }
+
+    private final Tenants tenants;
+    private final ApiKeys keys;
+    private final Ledger ledger;
+
+    public AdminResource(Tenants tenants, ApiKeys keys, Ledger ledger) {
+        this.tenants = tenants;
+        this.keys = keys;
+        this.ledger = ledger;
+    }
+
+    @POST
+    @Path("/tenants")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Create a tenant")
+    public Uni<RestResponse<TenantView>> createTenant(NewTenant body) {
+        if (body == null) {
+            throw Problem.badRequest("missing-body", "Missing body", "Send {\"name\": \"...\"}");
+        }
+        String name = ai.atelier.auth.Tenants.checkName(body.name());
+        return tenants.create(name).map(t -> RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, TenantView.of(t))
+                .header("Location", "/v1/admin/tenants/" + t.id).build());
+    }
+
+    @GET
+    @Path("/tenants")
+    @Operation(summary = "Every tenant")
+    public Uni<List<TenantView>> tenants() {
+        return tenants.all().map(list -> list.stream().map(TenantView::of).toList());
+    }
+
+    @GET
+    @Path("/tenants/{id}")
+    @Operation(summary = "A tenant and its limits")
+    public Uni<TenantView> tenant(@PathParam("id") String id) {
+        return tenants.find(id).map(TenantView::of);
+    }
+
+    @PATCH
+    @Path("/tenants/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month (null removes one)")
+    public Uni<TenantView> change(@PathParam("id") String id, Map<String, Object> fields) {
+        if (fields == null || fields.isEmpty()) {
+            throw Problem.invalid("nothing-to-change", "Nothing to change", "Send the limits to change, e.g. {\"requests_per_minute\": 600}");
+        }
+        return tenants.change(id, fields).map(TenantView::of);
+    }
+
+    @POST
+    @Path("/tenants/{id}/keys")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Make an API key for a tenant; the key is in this answer only")
+    public Uni<RestResponse<CreatedKey>> createKey(@PathParam("id") String tenantId, NewKey body) {
+        if (body == null) {
+            throw Problem.badRequest("missing-body", "Missing body", "Send {\"name\": \"...\", \"scopes\": [\"jobs:write\", \"jobs:read\"]}");
+        }
+        String name = ai.atelier.auth.Tenants.checkName(body.name());
+        Set<String> scopes = new LinkedHashSet<>(body.scopes() == null || body.scopes().isEmpty() ? List.of(Scopes.JOBS_WRITE, Scopes.JOBS_READ)
+                : body.scopes());
+        for (String s : scopes) {
+            if (!Scopes.ALL.contains(s)) {
+                throw Problem.invalid("invalid-scope", "Invalid scope", "Unknown scope '" + s + "'; scopes: " + Scopes.ALL).with("field", "scopes");
+            }
+        }
+        if (body.expiresAt() != null && !body.expiresAt().isAfter(Instant.now())) {
+            throw Problem.invalid("invalid-expiry", "Invalid expiry", "expires_at must be in the future").with("field", "expires_at");
+        }
+        return tenants.find(tenantId).chain(t -> keys.create(t.id, name, scopes, body.expiresAt()))
+                .map(k -> RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, new CreatedKey(k.row().id(), k.key(), k.row().prefix(),
+                        k.row().name(), k.row().scopes(), k.row().createdAt(), k.row().expiresAt())).build());
+    }
+
+    @GET
+    @Path("/tenants/{id}/keys")
+    @Operation(summary = "A tenant's keys (never the keys themselves)")
+    public Uni<List<KeyView>> keys(@PathParam("id") String tenantId) {
+        return tenants.find(tenantId).chain(t -> keys.ofTenant(t.id)).map(list -> list.stream().map(KeyView::of).toList());
+    }
+
+    @DELETE
+    @Path("/keys/{id}")
+    @Operation(summary = "Revoke a key: every instance refuses it within seconds")
+    public Uni<RestResponse<Void>> revoke(@PathParam("id") UUID id) {
+        return keys.revoke(id).map(found -> {
+            if (!found) {
+                throw Problem.notFound("There is no key " + id);
+            }
+            return RestResponse.<Void>noContent();
+        });
+    }
+
+    @POST
+    @Path("/keys/{id}/rotate")
+    @Operation(summary = "Rotate a key: a new key with the same name and scopes, the old one revoked")
+    public Uni<RestResponse<CreatedKey>> rotate(@PathParam("id") UUID id) {
+        return keys.find(id).chain(old -> {
+            if (old == null) {
+                throw Problem.notFound("There is no key " + id);
+            }
+            return keys.create(old.tenantId(), old.name(), new LinkedHashSet<>(old.scopes()), old.expiresAt())
+                    .call(k -> keys.revoke(id));
+        }).map(k -> RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, new CreatedKey(k.row().id(), k.key(), k.row().prefix(),
+                k.row().name(), k.row().scopes(), k.row().createdAt(), k.row().expiresAt())).build());
+    }
+
+    @GET
+    @Path("/usage")
+    @Operation(summary = "Every tenant's usage from fal's figures, grouped by tenant, model or day")
+    public Uni<List<Ledger.Usage>> usage(@QueryParam("from") String from, @QueryParam("to") String to, @QueryParam("group_by") String groupBy) {
+        UsageResource.Period p = UsageResource.period(from, to);
+        return ledger.usage(null, p.from(), p.to(), groupBy == null ? "tenant" : groupBy);
+    }
+}

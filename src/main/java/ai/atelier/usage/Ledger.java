@@ -1,0 +1,165 @@
+package ai.atelier.usage;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import ai.atelier.auth.TenantLimits;
+import ai.atelier.problem.Problem;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+/**
+ * Every statement on {@code ledger} and {@code tenant_spend}, but the ones a job's transitions carry
+ * (those are in the job repository, built from {@link #TRANSITION_SPEND}): what fal calls cost, from
+ * fal's own figures, append-only; what each tenant spent per UTC day and month; usage by model, day,
+ * key or tenant; and the budget check of calls made outside jobs (the LLM endpoints).
+ */
+@ApplicationScoped
+public class Ledger {
+
+    /**
+     * The spend a job transition carries, as CTEs: ledger rows (a JSON array, %1$s), their sum (%2$s)
+     * added to the tenant's day and month, only when the transition (CTE %3$s, returning tenant) won.
+     */
+    public static final String TRANSITION_SPEND = """
+            ledger as (
+                insert into ledger (tenant_id, api_key_id, job_id, stage, model, endpoint, fal_request_id, units, unit, unit_price, usd,
+                                    price_read_at, may_be_billed, created_at)
+                select tenant_id, api_key_id, job_id, stage, model, endpoint, fal_request_id, units, unit, unit_price, usd, price_read_at,
+                       coalesce(may_be_billed, false), now()
+                from jsonb_to_recordset(%1$s::jsonb) as r(tenant_id text, api_key_id uuid, job_id uuid, stage text, model text, endpoint text,
+                     fal_request_id text, units numeric, unit text, unit_price numeric, usd numeric, price_read_at timestamptz,
+                     may_be_billed boolean)
+                where exists (select 1 from %3$s)),
+            spend as (
+                insert into tenant_spend (tenant_id, period, spent_usd)
+                select t.tenant, p, %2$s::numeric from %3$s t,
+                       unnest(array['day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD'),
+                                    'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')]) p
+                where %2$s::numeric > 0
+                on conflict (tenant_id, period) do update set spent_usd = tenant_spend.spent_usd + excluded.spent_usd)""";
+
+    private static final String RECORD = """
+            with t as (select $1::text as tenant), %s
+            select 1""".formatted(TRANSITION_SPEND.formatted("$2", "$3", "t"));
+
+    private static final String SPENT = """
+            select (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
+                      and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
+                   (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
+                      and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')) as month,
+                   (select coalesce(sum(expected_cost_usd), 0) from jobs where tenant = $1 and status in ('queued', 'running')) as reserved""";
+
+    private final Pool pool;
+
+    public Ledger(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** Records calls made outside a job (the LLM endpoints): their rows, and their sum in the tenant's spend. */
+    public Uni<Void> record(String tenant, JsonArray rows, BigDecimal usd) {
+        return pool.preparedQuery(RECORD).execute(Tuple.of(tenant, rows, usd)).replaceWithVoid();
+    }
+
+    /** What the tenant spent today and this month (UTC), and the expected cost of its unfinished jobs. */
+    public record Spent(BigDecimal today, BigDecimal thisMonth, BigDecimal reserved) {
+    }
+
+    public Uni<Spent> spent(String tenant) {
+        return pool.preparedQuery(SPENT).execute(Tuple.of(tenant)).map(rows -> {
+            Row r = rows.iterator().next();
+            return new Spent(r.getBigDecimal("today"), r.getBigDecimal("month"), r.getBigDecimal("reserved"));
+        });
+    }
+
+    /**
+     * Refuses, with a 402 problem naming the budget and when it resets, a charge of {@code expected} that
+     * would take the tenant past its day or month budget (what it spent, plus what its unfinished jobs are
+     * expected to cost, plus this).
+     */
+    public static void admit(TenantLimits limits, BigDecimal spentToday, BigDecimal spentThisMonth, BigDecimal reserved, BigDecimal expected) {
+        check("day", limits.budgetUsdPerDay(), spentToday, reserved, expected,
+                LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC));
+        check("month", limits.budgetUsdPerMonth(), spentThisMonth, reserved, expected,
+                YearMonth.now(ZoneOffset.UTC).plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC));
+    }
+
+    private static void check(String period, BigDecimal budget, BigDecimal spent, BigDecimal reserved, BigDecimal expected, Instant resets) {
+        if (budget == null) {
+            return;
+        }
+        BigDecimal after = spent.add(reserved).add(expected);
+        if (after.compareTo(budget) > 0) {
+            throw new Problem(402, "budget-exceeded", "Budget exceeded", "This would take the tenant past its " + period + " budget of $"
+                    + budget.stripTrailingZeros().toPlainString() + " (spent $" + spent.stripTrailingZeros().toPlainString() + ", $"
+                    + reserved.stripTrailingZeros().toPlainString() + " expected by jobs still running, $"
+                    + expected.stripTrailingZeros().toPlainString() + " for this one); it resets at " + resets)
+                    .with("budget", period).with("budget_usd", budget).with("spent_usd", spent).with("reserved_usd", reserved)
+                    .with("expected_cost_usd", expected).with("resets_at", resets.toString());
+        }
+    }
+
+    /** One group of usage: its key (a model, a day, a key's id, a tenant), what it cost and how many calls. */
+    public record Usage(String group, BigDecimal usd, long calls, BigDecimal units) {
+    }
+
+    private static final Map<String, String> GROUPS = Map.of("model", "coalesce(model, endpoint)", "day",
+            "to_char(created_at at time zone 'utc', 'YYYY-MM-DD')", "key", "coalesce(api_key_id::text, 'none')", "tenant", "tenant_id",
+            "endpoint", "endpoint");
+
+    /** Usage between {@code from} (inclusive) and {@code to} (exclusive), grouped; {@code tenant} null: every tenant's. */
+    public Uni<List<Usage>> usage(String tenant, Instant from, Instant to, String groupBy) {
+        String group = GROUPS.get(groupBy);
+        if (group == null) {
+            throw Problem.badRequest("invalid-group-by", "Invalid group_by", "group_by must be one of " + GROUPS.keySet().stream().sorted().toList())
+                    .with("field", "group_by");
+        }
+        // the group expression is one of the fixed ones above, never the client's text
+        String sql = "select " + group + " as g, sum(usd) as usd, count(*) as calls, sum(units) as units from ledger"
+                + " where created_at >= $1 and created_at < $2" + (tenant == null ? "" : " and tenant_id = $3") + " group by 1 order by 1";
+        Tuple t = Tuple.of(from.atOffset(ZoneOffset.UTC), to.atOffset(ZoneOffset.UTC));
+        if (tenant != null) {
+            t.addString(tenant);
+        }
+        return pool.preparedQuery(sql).execute(t).map(rows -> {
+            List<Usage> out = new ArrayList<>();
+            for (Row r : rows) {
+                out.add(new Usage(r.getString("g"), r.getBigDecimal("usd"), r.getLong("calls"), r.getBigDecimal("units")));
+            }
+            return out;
+        });
+    }
+
+    /** A ledger row for a fal call, as the transitions and {@link #record} take it. */
+    public static JsonObject row(String tenant, java.util.UUID keyId, java.util.UUID jobId, String stage, String model, String endpoint,
+            String requestId, Double units, String unit, BigDecimal unitPrice, BigDecimal usd, Instant priceReadAt, boolean mayBeBilled) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("tenant_id", tenant);
+        m.put("api_key_id", keyId == null ? null : keyId.toString());
+        m.put("job_id", jobId == null ? null : jobId.toString());
+        m.put("stage", stage);
+        m.put("model", model);
+        m.put("endpoint", endpoint);
+        m.put("fal_request_id", requestId);
+        m.put("units", units);
+        m.put("unit", unit);
+        m.put("unit_price", unitPrice);
+        m.put("usd", usd);
+        m.put("price_read_at", priceReadAt == null ? null : priceReadAt.toString());
+        m.put("may_be_billed", mayBeBilled);
+        return new JsonObject(m);
+    }
+}

@@ -1,0 +1,321 @@
+package ai.atelier.auth;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.endsWith;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.startsWith;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigDecimal;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.junit.jupiter.api.Test;
+
+import ai.atelier.support.Db;
+import ai.atelier.support.LedgerRows;
+import ai.atelier.support.Simulator;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
+
+/**
+ * Who calls and what it costs, through the HTTP API: keys and scopes, two tenants that cannot see or
+ * touch anything of each other's on any route, limits, budgets, a quote, and a ledger that adds up.
+ */
+@QuarkusTest
+@TestProfile(TenantsTest.KeysOnly.class)
+class TenantsTest {
+
+    static final String ADMIN = "atl_test_admin_key";
+
+    /** No anonymous tenant: every route but the open ones needs a key. */
+    public static class KeysOnly implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("atelier.auth.anonymous-tenant", "", "atelier.auth.failures-per-minute", "5", "atelier.fal.pricing-refresh", "1s");
+        }
+    }
+
+    @TestHTTPResource("/")
+    URI base;
+
+    static RequestSpecification admin() {
+        return given().header("Authorization", "Bearer " + ADMIN).contentType(ContentType.JSON);
+    }
+
+    static RequestSpecification as(String key) {
+        return given().header("Authorization", "Bearer " + key);
+    }
+
+    /** A new tenant and a key for it with these scopes: (tenant id, key). */
+    static String[] tenantWithKey(String name, String... scopes) {
+        String tenant = admin().body(Map.of("name", name + "-" + UUID.randomUUID().toString().substring(0, 8))).post("/v1/admin/tenants")
+                .then().statusCode(201).body("id", notNullValue()).extract().path("id");
+        JsonPath key = admin().body(Map.of("name", "ci", "scopes", List.of(scopes))).post("/v1/admin/tenants/" + tenant + "/keys")
+                .then().statusCode(201).extract().jsonPath();
+        assertThat(key.getString("key")).startsWith("atl_").hasSizeGreaterThanOrEqualTo(4 + 22); // at least 128 random bits
+        assertThat(key.getString("key")).startsWith(key.getString("prefix"));
+        return new String[] { tenant, key.getString("key"), key.getString("id") };
+    }
+
+    private static String submit(String key, Map<String, Object> body) {
+        return as(key).contentType(ContentType.JSON).body(body).post("/v1/jobs").then().statusCode(202).extract().path("id");
+    }
+
+    private static JsonPath awaitEnd(String key, String id) {
+        JsonPath[] last = { null };
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            last[0] = as(key).get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath();
+            return List.of("succeeded", "failed", "cancelled").contains(last[0].getString("status"));
+        });
+        return last[0];
+    }
+
+    @Test
+    void everyRouteButTheOpenOnesNeedsAKey() {
+        given().get("/v1/jobs").then().statusCode(401).contentType("application/problem+json").header("WWW-Authenticate", startsWith("Bearer"))
+                .body("type", endsWith("/missing-api-key"));
+        given().header("Authorization", "Bearer atl_not_a_key").get("/v1/models").then().statusCode(401)
+                .header("WWW-Authenticate", containsString("invalid_token")).body("type", endsWith("/invalid-api-key"))
+                .body("detail", org.hamcrest.Matchers.not(containsString("atl_not_a_key")));
+        given().get("/api/" + UUID.randomUUID() + "/status").then().statusCode(401);
+        given().contentType(ContentType.JSON).body(Map.of("prompt", "x")).post("/api/flux/t2i").then().statusCode(401);
+        // health, metrics and the API document stay open
+        given().get("/q/health/live").then().statusCode(200);
+        given().get("/q/openapi").then().statusCode(200);
+        // X-API-Key works like the bearer token
+        String[] a = tenantWithKey("header", Scopes.JOBS_READ);
+        given().header("X-API-Key", a[1]).get("/v1/models").then().statusCode(200);
+    }
+
+    @Test
+    void scopesAreChecked() {
+        String[] reader = tenantWithKey("reader", Scopes.JOBS_READ);
+        as(reader[1]).contentType(ContentType.JSON).body(Map.of("model", "flux-schnell", "prompt", "no")).post("/v1/jobs").then()
+                .statusCode(403).body("type", endsWith("/missing-scope")).body("scope", equalTo("jobs:write"));
+        as(reader[1]).get("/v1/admin/tenants").then().statusCode(403);
+        // the operator's key administers; it does not submit jobs for a tenant
+        admin().get("/v1/jobs").then().statusCode(403);
+        admin().get("/v1/admin/tenants").then().statusCode(200);
+    }
+
+    @Test
+    void twoTenantsCannotSeeOrTouchAnythingOfEachOthers() {
+        Simulator.reset();
+        Simulator.settings(0, 300);
+        String[] a = tenantWithKey("a", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        String[] b = tenantWithKey("b", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        String idempotency = "order-" + UUID.randomUUID();
+        String job = as(a[1]).header("Idempotency-Key", idempotency).contentType(ContentType.JSON)
+                .body(Map.of("model", "flux-schnell", "prompt", "tenant a's", "webhook", Map.of("url", "http://localhost:9/hook")))
+                .post("/v1/jobs").then().statusCode(202).extract().path("id");
+        String session = as(a[1]).contentType(ContentType.JSON).body(Map.of("prompt", "a seed client")).post("/api/flux/t2i").then()
+                .statusCode(200).extract().path("session_id");
+        awaitEnd(a[1], job);
+
+        // another tenant's job answers exactly what an unknown one does
+        String unknown = UUID.randomUUID().toString();
+        for (String path : List.of("/v1/jobs/%s", "/v1/jobs/%s/webhooks", "/api/%s/status", "/api/jobs/%s")) {
+            Response theirs = as(b[1]).get(path.formatted(job));
+            Response none = as(b[1]).get(path.formatted(unknown));
+            assertThat(theirs.statusCode()).as(path).isEqualTo(404);
+            assertThat(none.statusCode()).as(path).isEqualTo(404);
+            assertThat(theirs.jsonPath().getString("type")).as(path).isEqualTo(none.jsonPath().getString("type"));
+        }
+        as(b[1]).get("/api/" + session + "/status").then().statusCode(404);
+        as(b[1]).accept("text/event-stream").get("/v1/jobs/" + job + "/events").then().statusCode(404);
+        as(b[1]).post("/v1/jobs/" + job + "/cancel").then().statusCode(404);
+        as(b[1]).post("/v1/jobs/" + job + "/retry").then().statusCode(404);
+        as(b[1]).post("/v1/jobs/" + job + "/webhooks/" + UUID.randomUUID() + "/redeliver").then().statusCode(404);
+        assertThat(as(b[1]).get("/v1/jobs?limit=100").then().statusCode(200).extract().jsonPath().getList("items.id")).doesNotContain(job, session);
+        assertThat(as(b[1]).get("/api/jobs").then().statusCode(200).extract().jsonPath().getList("job_id")).doesNotContain(job, session);
+        // the same Idempotency-Key is another tenant's own: a new job, not a replay of a's
+        String bJob = as(b[1]).header("Idempotency-Key", idempotency).contentType(ContentType.JSON)
+                .body(Map.of("model", "flux-schnell", "prompt", "tenant b's")).post("/v1/jobs").then().statusCode(202)
+                .header("Idempotent-Replayed", org.hamcrest.Matchers.nullValue()).extract().path("id");
+        assertThat(bJob).isNotEqualTo(job);
+        awaitEnd(b[1], bJob);
+        // usage is each tenant's own
+        List<Map<String, Object>> bUsage = as(b[1]).get("/v1/usage?group_by=model").then().statusCode(200).extract().jsonPath().getList("$");
+        assertThat(bUsage).singleElement().satisfies(u -> assertThat(((Number) u.get("calls")).intValue()).isEqualTo(1));
+        // and a's job is still there for a, its files under a's prefix
+        as(a[1]).get("/v1/jobs/" + job).then().statusCode(200).body("status", equalTo("succeeded"))
+                .body("outputs[0].key", startsWith("tenants/" + a[0] + "/jobs/" + job + "/"));
+        assertThat(Db.job(UUID.fromString(job))).containsEntry("tenant", a[0]).containsEntry("api_key_id", UUID.fromString(a[2]));
+    }
+
+    @Test
+    void aRevokedKeyStopsWorkingWithinSeconds() {
+        String[] a = tenantWithKey("revoked", Scopes.JOBS_READ);
+        as(a[1]).get("/v1/models").then().statusCode(200);
+        List<String> listed = admin().get("/v1/admin/tenants/" + a[0] + "/keys").then().statusCode(200).extract().jsonPath().getList("id");
+        assertThat(listed).contains(a[2]);
+        assertThat(admin().get("/v1/admin/tenants/" + a[0] + "/keys").asString()).doesNotContain(a[1]);
+        long t0 = System.nanoTime();
+        admin().delete("/v1/admin/keys/" + a[2]).then().statusCode(204);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> as(a[1]).get("/v1/models").statusCode() == 401);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+        assertThat(admin().get("/v1/admin/tenants/" + a[0] + "/keys").then().extract().jsonPath().getString("[0].revoked_at")).isNotNull();
+    }
+
+    @Test
+    void aTenantsRequestLimitAnswers429WithRateLimitHeaders() {
+        String[] a = tenantWithKey("limited", Scopes.JOBS_READ);
+        admin().body(Map.of("requests_per_minute", 5)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200)
+                .body("requests_per_minute", equalTo(5));
+        await().atMost(Duration.ofSeconds(5)).until(() -> as(a[1]).get("/v1/models").getHeader("RateLimit-Policy") != null);
+        int allowed = 0;
+        Response last = null;
+        for (int i = 0; i < 8; i++) {
+            last = as(a[1]).get("/v1/models");
+            if (last.statusCode() == 200) {
+                allowed++;
+                assertThat(last.getHeader("RateLimit-Policy")).isEqualTo("\"tenant\";q=5;w=60");
+                assertThat(last.getHeader("RateLimit")).startsWith("\"tenant\";r=");
+            }
+        }
+        assertThat(allowed).isLessThanOrEqualTo(5);
+        assertThat(last.statusCode()).isEqualTo(429);
+        assertThat(last.contentType()).startsWith("application/problem+json");
+        assertThat(last.jsonPath().getString("type")).endsWith("/rate-limited");
+        assertThat(Integer.parseInt(last.getHeader("Retry-After"))).isBetween(1, 60);
+        // null removes the limit
+        admin().body(java.util.Collections.singletonMap("requests_per_minute", null)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> as(a[1]).get("/v1/models").statusCode() == 200);
+    }
+
+    @Test
+    void jobsInFlightAreLimited() {
+        Simulator.reset();
+        Simulator.settings(0, 3000);
+        String[] a = tenantWithKey("in-flight", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        admin().body(Map.of("max_jobs_in_flight", 1)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        long before = Db.count();
+        String first = submit(a[1], Map.of("model", "flux-schnell", "prompt", "one at a time"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            Response r = as(a[1]).contentType(ContentType.JSON).body(Map.of("model", "flux-schnell", "prompt", "two")).post("/v1/jobs");
+            return r.statusCode() == 429 && r.jsonPath().getString("type").endsWith("/too-many-jobs-in-flight");
+        });
+        assertThat(Db.count()).isEqualTo(before + 1);
+        awaitEnd(a[1], first);
+        submit(a[1], Map.of("model", "flux-schnell", "prompt", "now there is room"));
+    }
+
+    @Test
+    void aBudgetStopsTheSubmitThatWouldCrossItAndADryRunQuotesWithoutSubmitting() {
+        Simulator.reset();
+        Simulator.settings(0, 200);
+        String[] a = tenantWithKey("budget", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        Map<String, Object> oneMegapixel = Map.of("model", "flux-schnell", "prompt", "a cheap picture", "params",
+                Map.of("image_size", Map.of("width", 512, "height", 512)));
+        // a quote: fal's price for schnell (simulated: $0.003 per megapixel) for one megapixel; nothing submitted
+        long jobsBefore = Db.count();
+        Map<String, Object> dry = new java.util.HashMap<>(oneMegapixel);
+        dry.put("dry_run", true);
+        JsonPath quote = as(a[1]).contentType(ContentType.JSON).body(dry).post("/v1/jobs").then().statusCode(200).extract().jsonPath();
+        assertThat(quote.getBoolean("dry_run")).isTrue();
+        assertThat(quote.getDouble("expected_cost_usd")).isEqualTo(0.003);
+        assertThat(quote.getDouble("calls[0].units")).isEqualTo(1.0);
+        assertThat(Db.count()).isEqualTo(jobsBefore);
+        assertThat(Simulator.submissions("fal-ai/flux/schnell")).isEmpty();
+
+        admin().body(Map.of("budget_usd_per_day", 0.005)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> as(a[1]).contentType(ContentType.JSON).body(dry).post("/v1/jobs").jsonPath()
+                .getMap("budgets") != null && !as(a[1]).contentType(ContentType.JSON).body(dry).post("/v1/jobs").jsonPath().getMap("budgets").isEmpty());
+        String first = submit(a[1], oneMegapixel);
+        // the first job's expected cost is reserved until it ends: a second would cross $0.005
+        Response refused = as(a[1]).contentType(ContentType.JSON).body(oneMegapixel).post("/v1/jobs");
+        assertThat(refused.statusCode()).isEqualTo(402);
+        assertThat(refused.jsonPath().getString("type")).endsWith("budget-exceeded");
+        assertThat(refused.jsonPath().getString("budget")).isEqualTo("day");
+        assertThat(refused.jsonPath().getString("resets_at")).endsWith("T00:00:00Z");
+        JsonPath done = awaitEnd(a[1], first);
+        // spent now, not reserved: still over
+        as(a[1]).contentType(ContentType.JSON).body(oneMegapixel).post("/v1/jobs").then().statusCode(402);
+        // what it cost is fal's price times fal's billable units, and the ledger adds up to it
+        assertThat(LedgerRows.costUsd(first, a[1])).isEqualByComparingTo("0.003").isEqualByComparingTo(LedgerRows.total(UUID.fromString(first)));
+        Map<String, Object> row = LedgerRows.stage(UUID.fromString(first), "infer");
+        assertThat((BigDecimal) row.get("units")).isEqualByComparingTo("1");
+        assertThat((BigDecimal) row.get("unit_price")).isEqualByComparingTo("0.003");
+        assertThat(row.get("fal_request_id")).isEqualTo(done.getString("fal_request_id"));
+        List<Map<String, Object>> usage = as(a[1]).get("/v1/usage?group_by=day").then().statusCode(200).extract().jsonPath().getList("$");
+        assertThat(usage).singleElement().satisfies(u -> assertThat(((Number) u.get("usd")).doubleValue()).isCloseTo(0.003,
+                org.assertj.core.data.Offset.offset(1e-9)));
+        List<Map<String, Object>> byTenant = admin().get("/v1/admin/usage?group_by=tenant").then().statusCode(200).extract().jsonPath().getList("$");
+        assertThat(byTenant).anySatisfy(u -> {
+            assertThat(u.get("group")).isEqualTo(a[0]);
+            assertThat(((Number) u.get("usd")).doubleValue()).isCloseTo(0.003, org.assertj.core.data.Offset.offset(1e-9));
+        });
+    }
+
+    @Test
+    void aPriceFalChangesIsWhatTheNextCallCosts() {
+        Simulator.reset();
+        Simulator.settings(0, 100);
+        String[] a = tenantWithKey("repriced", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        given().baseUri(Simulator.url()).contentType(ContentType.JSON).body(Map.of("fal-ai/flux/schnell", Map.of("unit_price", 0.005)))
+                .put("/_sim/pricing").then().statusCode(200);
+        Map<String, Object> oneMegapixel = Map.of("model", "flux-schnell", "prompt", "repriced", "params",
+                Map.of("image_size", Map.of("width", 512, "height", 512)));
+        // prices are read again every second here (atelier.fal.pricing-refresh): the quote follows fal's new price
+        Map<String, Object> dry = new java.util.HashMap<>(oneMegapixel);
+        dry.put("dry_run", true);
+        await().atMost(Duration.ofSeconds(10)).until(() -> as(a[1]).contentType(ContentType.JSON).body(dry).post("/v1/jobs").jsonPath()
+                .getDouble("expected_cost_usd") == 0.005);
+        String id = submit(a[1], oneMegapixel);
+        assertThat(awaitEnd(a[1], id).getDouble("cost_usd")).isEqualTo(0.005);
+        assertThat((BigDecimal) LedgerRows.stage(UUID.fromString(id), "infer").get("unit_price")).isEqualByComparingTo("0.005");
+        Simulator.reset();
+    }
+
+    @Test
+    void failedAuthenticationIsLimitedPerClientAddress() throws Exception {
+        // from a loopback address of its own, so the block does not reach the other tests' requests
+        int failures = 0;
+        String last = "";
+        for (int i = 0; i < 8; i++) {
+            last = rawGet("127.0.0.7", "/v1/models", "Bearer atl_guess_" + i);
+            if (last.startsWith("HTTP/1.1 401")) {
+                failures++;
+            }
+        }
+        assertThat(failures).isEqualTo(5);
+        assertThat(last).startsWith("HTTP/1.1 429").contains("authentication-rate-limited").contains("Retry-After");
+        // a right key from that address is refused too for now; other addresses are not affected
+        String[] a = tenantWithKey("guessed", Scopes.JOBS_READ);
+        assertThat(rawGet("127.0.0.7", "/v1/models", "Bearer " + a[1])).startsWith("HTTP/1.1 429");
+        as(a[1]).get("/v1/models").then().statusCode(200);
+    }
+
+    /** One HTTP/1.1 request from a chosen local address. */
+    private String rawGet(String from, String path, String authorization) throws Exception {
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(from, 0));
+            s.connect(new InetSocketAddress("127.0.0.1", base.getPort()), 2000);
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + authorization + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package ai.atelier.it;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+
+/**
+ * Keys and limits hold across replicas (two packaged instances sharing the stores): a key revoked
+ * through one instance stops working on the other within 5 seconds, and a tenant's request limit is
+ * one bucket for both.
+ */
+class TenantsIT {
+
+    static Instances instances;
+    static Instances.Instance a;
+    static Instances.Instance b;
+
+    @BeforeAll
+    static void servers() throws Exception {
+        instances = new Instances();
+        a = instances.start("tenants-a", Map.of());
+        b = instances.start("tenants-b", Map.of());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        a.process().destroy();
+        b.process().destroy();
+        a.process().waitFor(30, TimeUnit.SECONDS);
+        b.process().waitFor(30, TimeUnit.SECONDS);
+        instances.close();
+    }
+
+    /** (tenant id, key, key id) made through instance {@code on}. */
+    private static String[] tenantWithKey(Instances.Instance on) {
+        String tenant = given().baseUri(on.url()).header("Authorization", "Bearer " + Instances.ADMIN_KEY).contentType(ContentType.JSON)
+                .body(Map.of("name", "it-" + UUID.randomUUID())).post("/v1/admin/tenants").then().statusCode(201).extract().path("id");
+        JsonPath key = given().baseUri(on.url()).header("Authorization", "Bearer " + Instances.ADMIN_KEY).contentType(ContentType.JSON)
+                .body(Map.of("name", "ci", "scopes", List.of("jobs:read"))).post("/v1/admin/tenants/" + tenant + "/keys").then().statusCode(201)
+                .extract().jsonPath();
+        return new String[] { tenant, key.getString("key"), key.getString("id") };
+    }
+
+    @Test
+    void aKeyRevokedOnOneInstanceStopsWorkingOnTheOtherWithinFiveSeconds() {
+        String[] t = tenantWithKey(a);
+        given().baseUri(b.url()).header("Authorization", "Bearer " + t[1]).get("/v1/models").then().statusCode(200); // b has it cached now
+        long t0 = System.nanoTime();
+        given().baseUri(a.url()).header("Authorization", "Bearer " + Instances.ADMIN_KEY).delete("/v1/admin/keys/" + t[2]).then().statusCode(204);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100))
+                .until(() -> given().baseUri(b.url()).header("Authorization", "Bearer " + t[1]).get("/v1/models").statusCode() == 401);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aRequestLimitIsOneBucketForEveryInstance() {
+        String[] t = tenantWithKey(a);
+        // the limit is set before the key is first used: neither instance has read the tenant yet
+        given().baseUri(a.url()).header("Authorization", "Bearer " + Instances.ADMIN_KEY).contentType(ContentType.JSON)
+                .body(Map.of("requests_per_minute", 10)).patch("/v1/admin/tenants/" + t[0]).then().statusCode(200);
+        int ok = 0;
+        int limited = 0;
+        for (int i = 0; i < 16; i++) {
+            int status = given().baseUri((i % 2 == 0 ? a : b).url()).header("Authorization", "Bearer " + t[1]).get("/v1/models").statusCode();
+            if (status == 200) {
+                ok++;
+            } else if (status == 429) {
+                limited++;
+            }
+        }
+        // one bucket of 10 for both (it refills one request every 6 s, far slower than these 16)
+        assertThat(ok).isEqualTo(10);
+        assertThat(limited).isEqualTo(16 - ok);
+    }
+}
