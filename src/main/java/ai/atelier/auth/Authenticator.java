@@ -151,7 +151,7 @@ public class Authenticator {
                     rc.response().putHeader("RateLimit-Policy", "\"tenant\";q=" + decision.limit() + ";w=60");
                     rc.response().putHeader("RateLimit", "\"tenant\";r=" + decision.remaining() + ";t=" + decision.resetSeconds());
                     if (!decision.allowed()) {
-                        RateLimitMetrics.rejected(caller.tenantName());
+                        RateLimitMetrics.rejected(caller.tenantId());
                         problem(rc, 429, "rate-limited", "Too many requests", "This tenant may make " + decision.limit()
                                 + " requests per minute; try again in " + decision.retryAfterSeconds() + " s", null, decision.retryAfterSeconds());
                         return;

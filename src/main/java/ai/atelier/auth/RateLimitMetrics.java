@@ -2,7 +2,7 @@ package ai.atelier.auth;
 
 import io.micrometer.core.instrument.Metrics;
 
-/** Requests refused for a tenant's rate limit, by tenant (bounded: one series per tenant). */
+/** Requests refused for a tenant's rate limit, by tenant id (the id, not the name: names can change; one series per tenant). */
 final class RateLimitMetrics {
 
     private RateLimitMetrics() {

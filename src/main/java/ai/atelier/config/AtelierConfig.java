@@ -27,6 +27,15 @@ public interface AtelierConfig {
 
     Auth auth();
 
+    Usage usage();
+
+    /** What tenants spend, as metrics. */
+    interface Usage {
+        /** How often each instance reads every tenant's spend and budgets for the Prometheus gauges. */
+        @WithDefault("30s")
+        Duration metricsRefresh();
+    }
+
     /**
      * The operator's key ({@code ATELIER_ADMIN_KEY}, from a Kubernetes Secret): the admin API takes it.
      * Without it the admin API answers 401 to everyone.

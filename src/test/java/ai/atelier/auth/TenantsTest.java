@@ -196,6 +196,7 @@ class TenantsTest {
         assertThat(last.contentType()).startsWith("application/problem+json");
         assertThat(last.jsonPath().getString("type")).endsWith("/rate-limited");
         assertThat(Integer.parseInt(last.getHeader("Retry-After"))).isBetween(1, 60);
+        assertThat(metric("atelier_rate_limited_requests_total", a[0], null)).isEqualTo(8.0 - allowed);
         // null removes the limit
         admin().body(java.util.Collections.singletonMap("requests_per_minute", null)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
         await().atMost(Duration.ofSeconds(5)).until(() -> as(a[1]).get("/v1/models").statusCode() == 200);
@@ -263,6 +264,23 @@ class TenantsTest {
             assertThat(u.get("group")).isEqualTo(a[0]);
             assertThat(((Number) u.get("usd")).doubleValue()).isCloseTo(0.003, org.assertj.core.data.Offset.offset(1e-9));
         });
+        // and Prometheus sees the same books: spent today, and what is left of the day's budget
+        await().atMost(Duration.ofSeconds(5)).until(() -> Double.valueOf(0.003).equals(metric("atelier_tenant_spent_usd", a[0], "day")));
+        assertThat(metric("atelier_tenant_spent_usd", a[0], "month")).isEqualTo(0.003);
+        assertThat(metric("atelier_tenant_budget_remaining_usd", a[0], "day")).isCloseTo(0.002, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(metric("atelier_tenant_budget_remaining_usd", a[0], "month")).as("no monthly budget, no series").isNull();
+    }
+
+    /** One series' value from /q/metrics (Prometheus text), or null when the series is absent. */
+    private static Double metric(String name, String tenant, String period) {
+        String text = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + "{") && line.contains("tenant=\"" + tenant + "\"")
+                    && (period == null || line.contains("period=\"" + period + "\""))) {
+                return Double.valueOf(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return null;
     }
 
     @Test
