@@ -132,7 +132,7 @@ class EngineBenchmark {
         Server proc = atelier ? startAtelier("bench-" + s.name()) : startRuler("ruler-" + s.name());
         long pid = proc.process().pid();
         LoadClient.Kind kind = s.mode() == Mode.I2I ? LoadClient.Kind.I2I : LoadClient.Kind.T2I;
-        try (LoadClient client = new LoadClient(proc.url(), Math.max(s.clients(), readClients), size)) {
+        try (LoadClient client = new LoadClient(proc.url(), Math.max(s.clients(), readClients), size, proc.key())) {
             if (warmup > 0) {
                 // the JIT and the connection pools on both sides, so the measured phase is the steady state
                 LoadClient.Jobs warm = client.run(kind, warmup, Math.min(s.clients(), warmup), jobTimeoutMs, "warm");
@@ -286,7 +286,41 @@ class EngineBenchmark {
 
     // ---- the servers ---------------------------------------------------------------------------
 
-    record Server(String url, Process process, Path log) {
+    record Server(String url, Process process, Path log, String key) {
+        Server(String url, Process process, Path log) {
+            this(url, process, log, null);
+        }
+
+        Server withKey(String key) {
+            return new Server(url, process, log, key);
+        }
+    }
+
+    private static final String ADMIN_KEY = "atl_bench_admin_key";
+
+    /** A tenant and a jobs key through the admin API, as an operator would give a customer (no limits set). */
+    private static String tenantKey(Server s) throws IOException {
+        String tenant = post(s.url() + "/v1/admin/tenants", "{\"name\": \"bench-" + System.nanoTime() + "\"}");
+        String id = tenant.replaceAll("(?s).*\"id\"\\s*:\\s*\"([^\"]+)\".*", "$1");
+        String key = post(s.url() + "/v1/admin/tenants/" + id + "/keys", "{\"name\": \"load\", \"scopes\": [\"jobs:write\", \"jobs:read\"]}");
+        return key.replaceAll("(?s).*\"key\"\\s*:\\s*\"([^\"]+)\".*", "$1");
+    }
+
+    private static String post(String url, String json) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+        c.setRequestMethod("POST");
+        c.setDoOutput(true);
+        c.setRequestProperty("Content-Type", "application/json");
+        c.setRequestProperty("Authorization", "Bearer " + ADMIN_KEY);
+        try (OutputStream out = c.getOutputStream()) {
+            out.write(json.getBytes(StandardCharsets.UTF_8));
+        }
+        if (c.getResponseCode() != 201) {
+            throw new IOException(url + " answered " + c.getResponseCode());
+        }
+        try (InputStream in = c.getInputStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     private Server startRuler(String name) throws Exception {
@@ -312,13 +346,14 @@ class EngineBenchmark {
         });
         cmd.add("-Dquarkus.http.port=" + port);
         cmd.add("-Datelier.jobs.instance-id=" + name);
+        cmd.add("-Datelier.admin-key=" + ADMIN_KEY);
         cmd.add("-Dquarkus.log.category.\"ai.atelier\".level=WARN");
         atelierExtra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath().toString());
         Server s = launch(name, cmd, port);
         awaitReady(s, "/q/health/ready", true);
-        return s;
+        return s.withKey(tenantKey(s));
     }
 
     private Server launch(String name, List<String> cmd, int port) throws IOException {

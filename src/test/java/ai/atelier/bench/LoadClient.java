@@ -87,7 +87,11 @@ final class LoadClient implements AutoCloseable {
     record Burst(long firstStart, long lastEnd, long[] submitNs, String[] ids, int failed) {
     }
 
-    LoadClient(String baseUrl, int connections, int size) {
+    /** A tenant's key, sent as a real client sends it (null for the ruler, which checks none). */
+    private final String authorization;
+
+    LoadClient(String baseUrl, int connections, int size, String key) {
+        this.authorization = key == null ? null : "Bearer " + key;
         URI uri = URI.create(baseUrl);
         this.size = size;
         // one event loop does all the work; the pools Vert.x would otherwise start stay minimal
@@ -279,6 +283,9 @@ final class LoadClient implements AutoCloseable {
             var req = ar.result().idleTimeout(120_000);
             if (contentType != null) {
                 req.putHeader("Content-Type", contentType);
+            }
+            if (authorization != null) {
+                req.putHeader("Authorization", authorization);
             }
             (body == null ? req.send() : req.send(body)).onComplete(res -> {
                 if (res.failed()) {
