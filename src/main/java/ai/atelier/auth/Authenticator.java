@@ -10,11 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.atelier.config.AtelierConfig;
-import ai.atelier.problem.ProblemBody;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.vertx.http.runtime.filters.Filters;
@@ -47,7 +44,6 @@ public class Authenticator {
     private final ApiKeys keys;
     private final Tenants tenants;
     private final RateLimiter limiter;
-    private final ObjectMapper json;
     private final AtelierConfig config;
     private final byte[] adminKeyHash;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
@@ -55,11 +51,10 @@ public class Authenticator {
     /** Client addresses over the failed-authentication limit, until when (this instance's view). */
     private final Map<String, Long> blocked = new ConcurrentHashMap<>();
 
-    public Authenticator(ApiKeys keys, Tenants tenants, RateLimiter limiter, ObjectMapper json, AtelierConfig config) {
+    public Authenticator(ApiKeys keys, Tenants tenants, RateLimiter limiter, AtelierConfig config) {
         this.keys = keys;
         this.tenants = tenants;
         this.limiter = limiter;
-        this.json = json;
         this.config = config;
         this.adminKeyHash = config.adminKey().filter(k -> !k.isBlank()).map(ApiKeys::hash).orElse(null);
     }
@@ -78,7 +73,7 @@ public class Authenticator {
     }
 
     /** Routes anyone may call: health, metrics, the API document, static pages, and fal's (signed) webhook. */
-    static boolean open(String path) {
+    public static boolean open(String path) {
         return path == null || path.equals("/") || path.startsWith("/q/") || path.equals("/q") || path.startsWith("/playground")
                 || path.equals("/v1/fal/webhook") || path.equals("/favicon.ico");
     }
@@ -219,30 +214,13 @@ public class Authenticator {
 
     /** Writes a problem+json answer here (no resource ran); the connection closes if the request's body is still coming. */
     private void problem(RoutingContext rc, int status, String slug, String title, String detail, String challenge, Long retryAfter) {
-        if (rc.response().ended()) {
-            return;
-        }
-        String body;
-        try {
-            body = json.writeValueAsString(ProblemBody.of(status, slug, title, detail, rc.normalizedPath(), Map.of()));
-        } catch (JsonProcessingException e) {
-            body = "{}";
-        }
-        var response = rc.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, ProblemBody.MEDIA_TYPE);
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
         if (challenge != null) {
-            response.putHeader("WWW-Authenticate", challenge);
+            headers.put("WWW-Authenticate", challenge);
         }
         if (retryAfter != null) {
-            response.putHeader("Retry-After", String.valueOf(retryAfter));
+            headers.put("Retry-After", String.valueOf(retryAfter));
         }
-        boolean bodyPending = !rc.request().isEnded();
-        if (bodyPending) {
-            response.putHeader(HttpHeaders.CONNECTION, "close"); // what is left of the body would be read as the next request
-        }
-        response.end(body).onComplete(v -> {
-            if (bodyPending) {
-                rc.request().connection().close();
-            }
-        });
+        ai.atelier.http.ProblemAnswers.send(rc, status, slug, title, detail, Map.of(), headers);
     }
 }

@@ -14,8 +14,6 @@ import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.jboss.resteasy.reactive.RestForm;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
@@ -53,13 +51,20 @@ public class Seed000Resource {
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Seed 000: edit an image with Qwen (multipart image + prompt)")
-    public Uni<LegacyJob> submit(@RestForm("image") FileUpload image, @RestForm String prompt) {
-        if (image == null) {
-            throw Problem.invalid("missing-image", "Missing image", "Send the picture as the multipart field 'image'");
-        }
-        ai.atelier.auth.Caller caller = callers.tenantCaller();
-        return uploads.read(List.of(image)).chain(images -> jobs.submit(caller,
-                new JobService.Submission("qwen-image-edit-plus-lora", prompt, images, Map.of(), "seed-000"))).map(Seed000Resource::legacy);
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = Form.class)))
+    public Uni<LegacyJob> submit(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
+        ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        var image = uploads.image(form, "image", "input", "the picture");
+        return jobs.submit(callers.tenantCaller(), new JobService.Submission("qwen-image-edit-plus-lora", form.text("prompt"), List.of(image),
+                Map.of(), "seed-000")).map(Seed000Resource::legacy);
+    }
+
+    /** Seed 000's form: the picture and the edit to make. */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "Seed000Form")
+    public record Form(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true,
+            type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary") byte[] image,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String prompt) {
     }
 
     @GET

@@ -15,8 +15,6 @@ import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.jboss.resteasy.reactive.RestForm;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -85,21 +83,35 @@ public class Seed001Resource {
     @Path("/flux/i2i")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "Seed 001: FLUX image-to-image (multipart)")
-    public Uni<LegacyStatus.Submitted> fluxI2i(@RestForm("image") FileUpload image, @RestForm String prompt, @RestForm Long seed,
-            @RestForm String strength, @RestForm("guidance_scale") String guidance, @RestForm("num_inference_steps") String steps) {
-        ignoredLocked(strength, guidance, steps);
-        String p = prompt == null || prompt.isBlank() ? DEFAULT_I2I_PROMPT : prompt;
-        return submitImage("flux-general-i2i", image, p, seed);
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ImageToImage.class)))
+    public Uni<LegacyStatus.Submitted> fluxI2i(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
+        ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        ignoredLocked(form);
+        String prompt = form.text("prompt");
+        return submitImage("flux-general-i2i", form, prompt == null ? DEFAULT_I2I_PROMPT : prompt);
     }
 
     @POST
     @Path("/qwen-multi-angle/i2i")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "Seed 001: multi-angle from a photo (multipart)")
-    public Uni<LegacyStatus.Submitted> qwenI2i(@RestForm("image") FileUpload image, @RestForm String prompt, @RestForm Long seed,
-            @RestForm String strength, @RestForm("guidance_scale") String guidance, @RestForm("num_inference_steps") String steps) {
-        ignoredLocked(strength, guidance, steps);
-        return submitImage("qwen-multiple-angles", image, null, seed);
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ImageToImage.class)))
+    public Uni<LegacyStatus.Submitted> qwenI2i(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
+        ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        ignoredLocked(form);
+        return submitImage("qwen-multiple-angles", form, null);
+    }
+
+    /** Seed 001's image-to-image form (its sampler settings are checked against the seed's ranges, then ignored: the models lock them). */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "Seed001ImageToImage")
+    public record ImageToImage(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true,
+            type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary") byte[] image,
+            String prompt, Long seed,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(minimum = "0", maximum = "1") Double strength,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(minimum = "0", maximum = "50") Double guidanceScale,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(minimum = "1", maximum = "500") Integer numInferenceSteps) {
     }
 
     @GET
@@ -119,6 +131,8 @@ public class Seed001Resource {
         if (body == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with a prompt");
         }
+        outOfRange("guidance_scale", body.guidanceScale(), 0, 50);
+        outOfRange("num_inference_steps", body.numInferenceSteps() == null ? null : body.numInferenceSteps().doubleValue(), 1, 500);
         ignoredLocked(body.guidanceScale(), body.numInferenceSteps(), body.negativePrompt());
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("image_size", Map.of("width", body.width() == null ? 512 : body.width(), "height", body.height() == null ? 512 : body.height()));
@@ -128,21 +142,44 @@ public class Seed001Resource {
         return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, body.prompt(), List.of(), params, "seed-001")));
     }
 
-    private Uni<LegacyStatus.Submitted> submitImage(String model, FileUpload image, String prompt, Long seed) {
-        if (image == null) {
-            throw Problem.invalid("missing-image", "Missing image", "Send the picture as the multipart field 'image'");
-        }
+    private Uni<LegacyStatus.Submitted> submitImage(String model, ai.atelier.http.UploadedForm form, String prompt) {
+        var image = uploads.image(form, "image", "input", "the picture");
         Map<String, Object> params = new LinkedHashMap<>();
+        Long seed = form.number("seed");
         if (seed != null) {
             params.put("seed", seed);
         }
-        ai.atelier.auth.Caller caller = callers.tenantCaller();
-        return uploads.read(List.of(image)).chain(images -> submitted(jobs.submit(caller,
-                new JobService.Submission(model, prompt, images, params, "seed-001"))));
+        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, prompt, List.of(image), params, "seed-001")));
     }
 
     private static Uni<LegacyStatus.Submitted> submitted(Uni<JobView> job) {
         return job.map(j -> new LegacyStatus.Submitted(j.id().toString(), "pending", SUBMITTED));
+    }
+
+    /**
+     * Seed 001's sampler settings, which the models lock: outside the seed's own ranges (strength 0–1 as
+     * diffusers checks it, guidance 0–50, 1–500 whole steps) they are a 422 naming the field, as the
+     * prototype would have failed on them; within range they are ignored.
+     */
+    private static void ignoredLocked(ai.atelier.http.UploadedForm form) {
+        Double strength = form.decimal("strength");
+        Double guidance = form.decimal("guidance_scale");
+        Long steps = form.number("num_inference_steps");
+        outOfRange("strength", strength, 0, 1);
+        outOfRange("guidance_scale", guidance, 0, 50);
+        outOfRange("num_inference_steps", steps == null ? null : steps.doubleValue(), 1, 500);
+        ignoredLocked(strength, guidance, steps);
+    }
+
+    private static void outOfRange(String field, Double value, double min, double max) {
+        if (value != null && (value < min || value > max)) {
+            throw Problem.invalid("invalid-parameter", "Invalid parameter", "'" + field + "' must be from " + fmt(min) + " to " + fmt(max)
+                    + ", got " + fmt(value)).with("parameter", field).with("field", field);
+        }
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
     }
 
     private static void ignoredLocked(Object... values) {

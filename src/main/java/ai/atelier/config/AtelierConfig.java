@@ -29,6 +29,39 @@ public interface AtelierConfig {
 
     Usage usage();
 
+    Http http();
+
+    /** What the HTTP layer allows a client, below the resources. */
+    interface Http {
+        /** A request's headers must arrive within this of its first byte (slow-header clients are dropped with a 408). */
+        @WithDefault("10s")
+        Duration headerTimeout();
+
+        /** A request's body must arrive within this of its headers: 64 MiB then needs about 1.1 MiB/s. */
+        @WithDefault("60s")
+        Duration bodyTimeout();
+
+        /** Parts (text fields and files) one multipart request may have. */
+        @WithDefault("32")
+        int maxFormParts();
+
+        /** Files one multipart request may carry (the most any model takes is 5: a face, three products, a background). */
+        @WithDefault("8")
+        int maxFormFiles();
+
+        /** Characters one multipart text field may have (each field's own limit, the same as in JSON, is checked after). */
+        @WithDefault("131072")
+        int maxFormField();
+
+        /**
+         * Bytes of multipart uploads one instance holds in memory at once, all requests together. Uploads are
+         * never spooled to disk (nothing to clean up when a client drops); past this a new upload gets a 503
+         * with Retry-After instead of running the heap out.
+         */
+        @WithDefault("96M")
+        io.quarkus.runtime.configuration.MemorySize maxUploadMemory();
+    }
+
     /** What tenants spend, as metrics. */
     interface Usage {
         /** How often each instance reads every tenant's spend and budgets for the Prometheus gauges. */

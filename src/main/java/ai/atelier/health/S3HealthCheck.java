@@ -5,20 +5,23 @@ import java.time.Duration;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.eclipse.microprofile.health.HealthCheckResponse;
-import org.eclipse.microprofile.health.Readiness;
 
 import ai.atelier.storage.ObjectStore;
 import io.smallrye.health.api.AsyncHealthCheck;
+import io.smallrye.health.api.HealthGroup;
 import io.smallrye.mutiny.Uni;
 
-/** Ready only when the bucket answers; PostgreSQL and Redis have their own checks from their extensions. */
-@Readiness
+/**
+ * Whether the bucket answers, in the {@code dependencies} group ({@code /q/health/group/dependencies}),
+ * not in readiness: see {@link Dependencies} for why.
+ */
+@HealthGroup(Dependencies.GROUP)
 @ApplicationScoped
-public class S3ReadinessCheck implements AsyncHealthCheck {
+public class S3HealthCheck implements AsyncHealthCheck {
 
     private final ObjectStore store;
 
-    public S3ReadinessCheck(ObjectStore store) {
+    public S3HealthCheck(ObjectStore store) {
         this.store = store;
     }
 
@@ -28,6 +31,6 @@ public class S3ReadinessCheck implements AsyncHealthCheck {
                 .ifNoItem().after(Duration.ofSeconds(5)).fail()
                 .map(ok -> HealthCheckResponse.named("s3").up().withData("bucket", store.bucket()).build())
                 .onFailure().recoverWithItem(e -> HealthCheckResponse.named("s3").down().withData("bucket", store.bucket())
-                        .withData("error", e.getClass().getSimpleName()).build());
+                        .withData("error", e instanceof ObjectStore.Unavailable ? e.getMessage() : "the bucket did not answer").build());
     }
 }

@@ -46,10 +46,21 @@ public class Ingest {
         if (sources.isEmpty()) {
             return Uni.createFrom().item(List.of());
         }
+        // every image fetched and checked before the first is stored: a refused request stores nothing
         return Multi.createFrom().range(0, sources.size())
-                .onItem().transformToUniAndConcatenate(i -> bytesOf(sources.get(i), i)
-                        .chain(bytes -> storeChecked(tenant, jobId, i, bytes, sources.get(i).role())))
-                .collect().asList();
+                .onItem().transformToUniAndConcatenate(i -> bytesOf(sources.get(i), i).map(bytes -> new Checked(i, bytes, check(bytes, i))))
+                .collect().asList()
+                .chain(checked -> {
+                    List<JobFile> stored = new java.util.concurrent.CopyOnWriteArrayList<>();
+                    return Multi.createFrom().iterable(checked)
+                            .onItem().transformToUniAndConcatenate(c -> store(tenant, jobId, c, sources.get(c.index()).role()).invoke(stored::add))
+                            .collect().asList()
+                            // S3 failed half-way: what was stored goes too (the submit is answered 503, nothing is accepted)
+                            .onFailure().call(e -> discard(List.copyOf(stored)));
+                });
+    }
+
+    private record Checked(int index, byte[] bytes, ImageInfo info) {
     }
 
     /**
@@ -131,12 +142,11 @@ public class Ingest {
         return info;
     }
 
-    private Uni<JobFile> storeChecked(String tenant, UUID jobId, int index, byte[] bytes, String role) {
-        ImageInfo info = check(bytes, index);
-        byte[] image = info.strip(bytes); // what follows the image's end (a polyglot's HTML) is not part of it
-        String key = ai.atelier.storage.StorageKeys.input(tenant, jobId, index, info.extension());
-        return store.put(key, image, info.contentType())
-                .replaceWith(new JobFile(key, info.contentType(), info.width(), info.height(), image.length, role));
+    private Uni<JobFile> store(String tenant, UUID jobId, Checked c, String role) {
+        byte[] image = c.info().strip(c.bytes()); // what follows the image's end (a polyglot's HTML) is not part of it
+        String key = ai.atelier.storage.StorageKeys.input(tenant, jobId, c.index(), c.info().extension());
+        return store.put(key, image, c.info().contentType())
+                .replaceWith(new JobFile(key, c.info().contentType(), c.info().width(), c.info().height(), image.length, role));
     }
 
     private Problem tooManyBytes(int index, long bytes) {

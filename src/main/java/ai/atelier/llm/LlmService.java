@@ -51,15 +51,22 @@ public class LlmService {
                 .invoke(a -> Log.infof("llm completion on %s: %s tokens, $%s", a.model(), a.totalTokens(), a.cost()));
     }
 
-    /** A completion streamed: fal's events as they come, the last one with the usage. */
-    public Multi<JsonObject> stream(Caller caller, LlmRequest request) {
+    /**
+     * Everything a stream needs checked before it starts (the request, the budget, each image URL fetched
+     * and checked), so a bad request is a problem+json 4xx and not a 200 with an error event.
+     */
+    public Uni<LlmRequest> prepareStream(Caller caller, LlmRequest request) {
         LlmRequest checked = request.checked(config.completionModel());
-        return spending.admit(caller, checked.endpoint()).chain(() -> withImages(checked))
-                .onItem().transformToMulti(r -> fal.stream(r.endpoint(), r.payload(), config.streamIdleTimeout())
-                        // the last event is the whole answer, with what it cost
-                        .onItem().call(event -> event.getValue("usage") instanceof JsonObject && !event.getBoolean("partial", false)
-                                ? spending.record(caller, "completion", r.endpoint(), new ai.atelier.fal.FalResult(null, event, null))
-                                : Uni.createFrom().voidItem()));
+        return spending.admit(caller, checked.endpoint()).chain(() -> withImages(checked));
+    }
+
+    /** A prepared completion streamed: fal's events as they come, the last one with the usage. */
+    public Multi<JsonObject> stream(Caller caller, LlmRequest prepared) {
+        return fal.stream(prepared.endpoint(), prepared.payload(), config.streamIdleTimeout())
+                // the last event is the whole answer, with what it cost
+                .onItem().call(event -> event.getValue("usage") instanceof JsonObject && !event.getBoolean("partial", false)
+                        ? spending.record(caller, "completion", prepared.endpoint(), new ai.atelier.fal.FalResult(null, event, null))
+                        : Uni.createFrom().voidItem());
     }
 
     /** The nine categories of a product photo, with what the call cost. */

@@ -47,12 +47,22 @@ public final class InputRules {
             throw Problem.invalid("prompt-not-accepted", "Prompt not accepted", "Model " + model.id() + " takes no prompt").with("field", "prompt");
         }
         int images = roles.size();
+        if (hasInitImage && (count(roles, "face") > 1 || count(roles, "product") > 3 || count(roles, "background") > 1)) {
+            // what seed 004's shoots carry, and no more: kept photos are stored and cost storage even when the model takes one
+            throw Problem.invalid("wrong-image-count", "Wrong number of images", "A request may carry at most one face photo, three product photos "
+                    + "and one background photo; this one has " + count(roles, "face") + ", " + count(roles, "product") + " and "
+                    + count(roles, "background"));
+        }
         // photos with seed 004's roles may outnumber what the model takes: the init image and the next ones go, all are kept
         if (images < model.minImages() || (images > model.maxImages() && !hasInitImage)) {
             throw Problem.invalid("wrong-image-count", "Wrong number of images", "Model " + model.id() + " takes "
                     + (model.minImages() == model.maxImages() ? String.valueOf(model.minImages()) : model.minImages() + " to " + model.maxImages())
                     + " image(s); the request has " + images);
         }
+    }
+
+    private static long count(List<String> roles, String role) {
+        return roles.stream().filter(role::equals).count();
     }
 
     /** Whether a model can run a product shoot's styles: it edits one photo from a prompt, in one call. */

@@ -110,7 +110,10 @@ public record ParamSpec(String name, Type type, Double min, Double max, List<Str
                 if (v.signum() < 0) {
                     throw new IllegalArgumentException("must be 0 or more");
                 }
-                yield v.bitLength() < 63 ? (Object) v.longValue() : v;
+                if (v.bitLength() > 63) {
+                    throw new IllegalArgumentException("must be at most " + Long.MAX_VALUE);
+                }
+                yield v.longValue();
             }
             case IMAGE_SIZE -> imageSizeValue(value);
             case LORAS -> lorasValue(value);
@@ -231,7 +234,14 @@ public record ParamSpec(String name, Type type, Double min, Double max, List<Str
             return b.longValue();
         }
         if (value instanceof Double d && d == Math.rint(d) && !d.isInfinite()) {
+            // beyond 2^53 a double is no longer an exact whole number, and a cast would clamp 1e308 to 2^63-1
+            if (Math.abs(d) > 9_007_199_254_740_992d) {
+                throw new IllegalArgumentException("is out of range (" + d + ")");
+            }
             return d.longValue();
+        }
+        if (value instanceof BigInteger) {
+            throw new IllegalArgumentException("is out of range (" + value + ")");
         }
         throw new IllegalArgumentException("must be a whole number");
     }

@@ -25,22 +25,58 @@ public class ProblemMappers {
         return respond(p.status(), p.slug(), p.title(), p.getMessage(), uri, p.extensions());
     }
 
+    /**
+     * A body Jackson could not read, said in plain words: Jackson's own messages name its classes and
+     * features ({@code JsonReadFeature}, {@code StreamReadConstraints}), which mean nothing to a client.
+     */
     @ServerExceptionMapper
     public Response invalidJson(JsonProcessingException e, UriInfo uri) {
-        String where = e instanceof MismatchedInputException m && !m.getPath().isEmpty()
-                ? " at '" + m.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
-                        .collect(Collectors.joining(".")) + "'"
-                : "";
+        String where = path(e);
+        if (e instanceof ai.atelier.http.JsonRules.RefusedText refused) {
+            return respond(422, "invalid-characters", "Invalid characters", "The field '" + where + "' " + refused.refusal(), uri,
+                    Map.of("field", where));
+        }
+        String message = String.valueOf(e.getOriginalMessage());
         String detail;
         if (e instanceof UnrecognizedPropertyException u) {
             detail = "Unknown field '" + u.getPropertyName() + "'" + (u.getKnownPropertyIds() == null ? ""
                     : "; known fields: " + u.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")));
+        } else if (message.startsWith("Duplicate field")) {
+            String field = message.replaceAll("(?s)^Duplicate field '(.*)'.*$", "$1");
+            return respond(400, "malformed-json", "Malformed JSON", "The field '" + field + "' appears more than once", uri, Map.of("field", field));
+        } else if (message.startsWith("Trailing token")) {
+            detail = "The body has more after the end of the JSON document";
+        } else if (e instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException) {
+            detail = "The JSON body nests too deep, or has a number or a string longer than this service reads";
+        } else if (e instanceof com.fasterxml.jackson.core.exc.InputCoercionException) {
+            detail = "A number in the JSON body is out of range" + (where.isEmpty() ? "" : " at '" + where + "'");
         } else if (e instanceof MismatchedInputException) {
-            detail = "The JSON body has a value of the wrong type" + where;
+            detail = "The JSON body has a value of the wrong type" + (where.isEmpty() ? "" : " at '" + where + "'");
         } else {
-            detail = "The body is not valid JSON: " + e.getOriginalMessage();
+            var at = e.getLocation();
+            detail = "The body is not valid JSON" + (at == null || at.getLineNr() < 0 ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
         }
-        return respond(400, "malformed-json", "Malformed JSON", detail, uri, Map.of());
+        return respond(400, "malformed-json", "Malformed JSON", detail, uri, where.isEmpty() ? Map.of() : Map.of("field", where));
+    }
+
+    /** Where in the document the error is, as a dotted path ({@code params.loras[0].path}), or empty. */
+    private static String path(JsonProcessingException e) {
+        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
+            StringBuilder b = new StringBuilder();
+            for (var r : m.getPath()) {
+                if (r.getFieldName() != null) {
+                    b.append(b.length() == 0 ? "" : ".").append(r.getFieldName());
+                } else if (r.getIndex() >= 0) {
+                    b.append('[').append(r.getIndex()).append(']');
+                }
+            }
+            return b.toString();
+        }
+        if (e instanceof com.fasterxml.jackson.core.exc.StreamReadException r && r.getProcessor() != null
+                && r.getProcessor().getParsingContext() != null && r.getProcessor().getParsingContext().getCurrentName() != null) {
+            return r.getProcessor().getParsingContext().getCurrentName();
+        }
+        return "";
     }
 
     /** Quarkus ships its own mapper for this subtype; ours must be at least as specific to win. */

@@ -35,13 +35,17 @@ public class ProgressStore {
     /**
      * KEYS: view hash, event stream. ARGV: ttl, tenant, event, job id, status, generation (the job's retry
      * count), then format/view pairs. A job's end is never overwritten by a late write from before it (a
-     * run that had not yet seen a cancel), only by a later generation (a retry).
+     * run that had not yet seen a cancel), only by a later generation (a retry), whose first write also
+     * clears the stream: a replay must not end at the failure the retry is recovering from.
      */
     private static final String WRITE = """
             local cur = redis.call('HMGET', KEYS[1], 'status', 'generation')
             if (cur[1] == 'succeeded' or cur[1] == 'failed' or cur[1] == 'cancelled') and cur[1] ~= ARGV[5]
                 and tonumber(ARGV[6]) <= tonumber(cur[2] or '0') then
               return false
+            end
+            if tonumber(ARGV[6]) > tonumber(cur[2] or '0') then
+              redis.call('DEL', KEYS[2])
             end
             redis.call('HSET', KEYS[1], 'tenant', ARGV[2], 'status', ARGV[5], 'generation', ARGV[6], unpack(ARGV, 7))
             redis.call('EXPIRE', KEYS[1], ARGV[1])

@@ -56,8 +56,13 @@ public class Webhooks {
 
     /** Checks a webhook given at submit: the URL passes the SSRF guard, the events are known ones. */
     public Uni<Spec> check(Spec spec) {
-        if (spec == null || spec.url() == null || spec.url().isBlank()) {
+        if (spec == null) {
             return Uni.createFrom().nullItem();
+        }
+        if (spec.url() == null || spec.url().isBlank()) {
+            // a webhook without a URL is a client's mistake, not a request for no webhook: dropping it would lose every event
+            return Uni.createFrom().failure(Problem.invalid("invalid-webhook", "Invalid webhook", "The webhook needs a 'url'")
+                    .with("field", "webhook.url"));
         }
         List<String> events = spec.events() == null || spec.events().isEmpty() ? List.copyOf(EVENTS)
                 : spec.events().stream().map(e -> e.toLowerCase(Locale.ROOT).replaceFirst("^job\\.", "")).toList();

@@ -124,8 +124,10 @@ class BadInputTest {
 
     @Test
     void rejectsABodyOverTheRequestLimit() {
-        byte[] body = new byte[9 * 1024 * 1024]; // the test profile accepts bodies up to 8 MiB
-        given().multiPart("model", "flux-general-i2i").multiPart("prompt", "p").multiPart("image", "x.png", body, "image/png")
+        // the test profile accepts bodies up to 8 MiB and files up to 4 MiB: three files of 3 MiB
+        byte[] file = new byte[3 * 1024 * 1024];
+        given().multiPart("model", "flux-general-i2i").multiPart("prompt", "p").multiPart("face_image", "x.png", file, "image/png")
+                .multiPart("product_image", "y.png", file, "image/png").multiPart("background_image", "z.png", file, "image/png")
                 .post("/v1/jobs").then().statusCode(413).contentType("application/problem+json")
                 .body("type", equalTo("/problems/body-too-large"));
     }
@@ -154,5 +156,107 @@ class BadInputTest {
     void answersAnUnknownJobWith404Problem() {
         given().get("/v1/jobs/00000000-0000-0000-0000-000000000000").then().statusCode(404).contentType("application/problem+json")
                 .body("type", equalTo("/problems/not-found"));
+    }
+
+    private static ValidatableResponse postRaw(String path, String json) {
+        return given().contentType(ContentType.JSON).body(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)).post(path).then()
+                .contentType("application/problem+json");
+    }
+
+    /** Jackson's and the SDKs' own words mean nothing to a client: no class or feature names in a detail. */
+    private static void plainWords(ValidatableResponse r) {
+        String detail = r.extract().path("detail");
+        assertThat(detail).isNotBlank().doesNotContainPattern("[A-Z][A-Za-z]+(Exception|Feature|Constraints|Error)\\b")
+                .doesNotContain("com.fasterxml").doesNotContain("software.amazon");
+    }
+
+    @Test
+    void refusesANulCharacterInAnyTextWithA422NamingTheField() {
+        String png = Images.dataUrl(Images.png(256, 256));
+        postRaw("/v1/jobs", "{\"model\": \"flux-schnell\", \"prompt\": \"a\\u0000b\"}").statusCode(422)
+                .body("type", equalTo("/problems/invalid-characters")).body("field", equalTo("prompt")).body("detail", containsString("NUL"));
+        postRaw("/v1/jobs", "{\"model\": \"flux-general-i2i\", \"image_url\": \"" + png + "\", \"style\": {\"name\": \"x\\u0000\", \"description\": \"d\"}}")
+                .statusCode(422).body("field", equalTo("style.name"));
+        postRaw("/v1/jobs", "{\"model\": \"flux-general-i2i\", \"prompt\": \"p\", \"image_url\": \"" + png
+                + "\", \"params\": {\"loras\": [{\"path\": \"https://x.example/a\\u0000.safetensors\"}]}}").statusCode(422)
+                .body("field", org.hamcrest.Matchers.startsWith("params.loras"));
+        given().multiPart("model", "flux-general-i2i").multiPart("prompt", "a\u0000b").multiPart("image", "p.png", Images.png(300, 300), "image/png")
+                .post("/v1/jobs").then().statusCode(422).contentType("application/problem+json").body("field", equalTo("prompt"));
+        postRaw("/api/flux/t2i", "{\"prompt\": \"a\\u0000b\"}").statusCode(422).body("field", equalTo("prompt"));
+        postRaw("/v1/llm/completions", "{\"prompt\": \"a\\u0000b\"}").statusCode(422).body("field", equalTo("prompt"));
+        given().urlEncodingEnabled(false).get("/v1/jobs?status=%00").then().statusCode(400).contentType("application/problem+json").body("parameter", equalTo("status"));
+    }
+
+    @Test
+    void refusesALoneSurrogateInsteadOfSendingAQuestionMark() {
+        postRaw("/v1/jobs", "{\"model\": \"flux-schnell\", \"prompt\": \"a\\ud800b\"}").statusCode(422)
+                .body("field", equalTo("prompt")).body("detail", containsString("surrogate"));
+        // a real pair is a character like any other: the emoji is not refused by the text rules (the job is refused for its model only)
+        postRaw("/v1/jobs", "{\"model\": \"no-such-model\", \"prompt\": \"a \\ud83d\\ude00\"}").statusCode(422)
+                .body("type", equalTo("/problems/unknown-model"));
+    }
+
+    @Test
+    void refusesDuplicateKeysAndAnythingAfterTheDocument() {
+        ValidatableResponse twice = postRaw("/v1/jobs", "{\"model\": \"llm\", \"model\": \"flux-schnell\", \"prompt\": \"p\"}").statusCode(400)
+                .body("type", equalTo("/problems/malformed-json")).body("field", equalTo("model")).body("detail", containsString("more than once"));
+        plainWords(twice);
+        ValidatableResponse trailing = postRaw("/v1/jobs", "{\"model\": \"flux-schnell\", \"prompt\": \"p\"} {\"x\": 1}").statusCode(400)
+                .body("detail", containsString("after the end"));
+        plainWords(trailing);
+        plainWords(postRaw("/v1/jobs", "{\"model\": \"flux-schnell\", \"prompt\": ").statusCode(400));
+        plainWords(postRaw("/v1/jobs", "[" .repeat(5000)).statusCode(400));
+        plainWords(postRaw("/v1/jobs", "{\"model\": \"flux-schnell\", \"prompt\": \"p\", \"deadline_seconds\": 1e308}").statusCode(400));
+    }
+
+    @Test
+    void refusesOutOfRangeNumbersInsteadOfClampingThem() {
+        postRaw("/v1/jobs", "{\"model\": \"flux-schnell\", \"prompt\": \"p\", \"params\": {\"seed\": 1e308}}").statusCode(422)
+                .body("parameter", equalTo("seed"));
+        postRaw("/v1/jobs", "{\"model\": \"flux-schnell\", \"prompt\": \"p\", \"params\": {\"seed\": 18446744073709551616}}").statusCode(422)
+                .body("parameter", equalTo("seed"));
+    }
+
+    @Test
+    void refusesAWebhookWithoutAUrl() {
+        postJson(Map.of("model", "flux-schnell", "prompt", "p", "webhook", Map.of("events", List.of("completed")))).statusCode(422)
+                .body("type", equalTo("/problems/invalid-webhook")).body("field", equalTo("webhook.url"));
+    }
+
+    @Test
+    void refusesAPageSizeThatIsNotANumberWith400() {
+        given().get("/v1/jobs?limit=abc").then().statusCode(400).contentType("application/problem+json")
+                .body("type", equalTo("/problems/invalid-query")).body("parameter", equalTo("limit"));
+    }
+
+    @Test
+    void refusesSeed001SamplerSettingsOutsideTheSeedsOwnRanges() {
+        given().multiPart("image", "p.png", Images.png(300, 300), "image/png").multiPart("strength", "7").post("/api/flux/i2i").then()
+                .statusCode(422).contentType("application/problem+json").body("parameter", equalTo("strength"));
+        given().multiPart("image", "p.png", Images.png(300, 300), "image/png").multiPart("num_inference_steps", "0").post("/api/flux/i2i").then()
+                .statusCode(422).body("parameter", equalTo("num_inference_steps"));
+        postRaw("/api/flux/t2i", "{\"prompt\": \"p\", \"guidance_scale\": 99}").statusCode(422).body("parameter", equalTo("guidance_scale"));
+    }
+
+    @Test
+    void refusesImagesThatEndEarlyOrAreCorrupt() {
+        byte[] png = Images.png(300, 300);
+        // 24 bytes: a PNG signature and the start of its header, nothing else
+        postImage(java.util.Arrays.copyOf(png, 24), "a.png", "image/png").statusCode(422);
+        // a JPEG's header segments without any scan or end
+        postImage(new byte[] { (byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+                (byte) 0xFF, (byte) 0xC0, 0, 17, 8, 1, 0, 1, 0, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1 }, "a.jpg", "image/jpeg").statusCode(422);
+        // a flipped byte in the header chunk: its CRC no longer matches
+        byte[] badCrc = png.clone();
+        badCrc[20] ^= 0x01;
+        plainWords(postImage(badCrc, "c.png", "image/png").statusCode(422));
+    }
+
+    @Test
+    void anLlmStreamWithARefusedImageUrlIsA4xxBeforeAnyEvent() {
+        given().contentType(ContentType.JSON).accept("text/event-stream")
+                .body(Map.of("prompt", "what is this", "image_urls", List.of("http://169.254.169.254/latest/meta-data/")))
+                .post("/v1/llm/completions/stream").then().statusCode(422).contentType("application/problem+json")
+                .body("type", equalTo("/problems/forbidden-image-url"));
     }
 }

@@ -53,6 +53,9 @@ public class JobEventsResource {
     private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
     /** How often an open stream checks the job itself, in case its end never reaches it through Redis. */
     private static final Duration CHECK_ROW = Duration.ofSeconds(2);
+    /** A comment line this often keeps an open stream from looking idle to proxies and to the server's idle timeout. */
+    private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+    private static final ProgressStore.Event KEEP_ALIVE_MARK = new ProgressStore.Event("keep-alive", null);
 
     private final JobService jobs;
     private final ProgressStore store;
@@ -134,10 +137,12 @@ public class JobEventsResource {
             Multi<ProgressStore.Event> checks = Multi.createFrom().ticks().every(CHECK_ROW)
                     .onItem().transformToUniAndConcatenate(t -> current(tenant, id).onFailure().recoverWithNull())
                     .select().where(e -> e != null && TERMINAL.contains(e.progress().status()));
-            all = Multi.createBy().merging().streams(events.listen(id, after), checks);
+            Multi<ProgressStore.Event> keepAlive = Multi.createFrom().ticks().every(KEEP_ALIVE).map(t -> KEEP_ALIVE_MARK);
+            all = Multi.createBy().merging().streams(events.listen(id, after), checks, keepAlive);
         }
-        return untilTerminal(all).map(e -> sse.newEventBuilder().id(e.id()).name("progress").mediaType(MediaType.APPLICATION_JSON_TYPE)
-                .data(String.class, store.write(e.progress())).build());
+        return untilTerminal(all).map(e -> e == KEEP_ALIVE_MARK ? sse.newEventBuilder().comment("keep-alive").build()
+                : sse.newEventBuilder().id(e.id()).name("progress").mediaType(MediaType.APPLICATION_JSON_TYPE)
+                        .data(String.class, store.write(e.progress())).build());
     }
 
     /** Emits up to and including the first terminal event, then completes (and stops listening). */
@@ -145,7 +150,7 @@ public class JobEventsResource {
         return Multi.createFrom().emitter(emitter -> {
             var subscription = source.subscribe().with(e -> {
                 emitter.emit(e);
-                if (TERMINAL.contains(e.progress().status())) {
+                if (e.progress() != null && TERMINAL.contains(e.progress().status())) {
                     emitter.complete();
                 }
             }, emitter::fail, emitter::complete);

@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.UUID;
 
 import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -18,16 +17,15 @@ import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.RestHeader;
 import org.jboss.resteasy.reactive.RestResponse;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.atelier.auth.Callers;
 import ai.atelier.auth.Scopes;
+import ai.atelier.http.UploadedForm;
 import ai.atelier.ingest.Ingest;
 import ai.atelier.jobs.JobCancellation;
 import ai.atelier.jobs.JobService;
@@ -35,9 +33,8 @@ import ai.atelier.jobs.JobView;
 import ai.atelier.problem.Problem;
 import ai.atelier.progress.ProgressEvents;
 import ai.atelier.webhooks.Webhooks;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.core.Vertx;
+import io.vertx.ext.web.RoutingContext;
 
 /** The jobs API: submit (JSON or multipart) → 202 with Location, then read or list. */
 @Path("/v1/jobs")
@@ -87,20 +84,35 @@ public class JobResource {
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Submit a job with uploaded image files")
-    public Uni<RestResponse<JobView>> submitMultipart(@RestForm String model, @RestForm String prompt, @RestForm String params,
-            @RestForm String priority, @RestForm("deadline_seconds") Integer deadlineSeconds, @RestForm("webhook_url") String webhookUrl,
-            @RestForm("webhook_events") String webhookEvents, @RestForm Boolean categorise, @RestForm("prompt_mode") String promptMode,
-            @RestForm String style, @RestForm("vision_model") String visionModel, @RestForm("prompt_model") String promptModel,
-            @RestForm(FileUpload.ALL) List<FileUpload> files, @RestHeader("Idempotency-Key") String idempotencyKey,
-            @RestHeader("Prefer") String prefer) {
-        Map<String, Object> parsed = uploads.params(params);
-        Webhooks.Spec webhook = webhookUrl == null ? null
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = JobForm.class)))
+    public Uni<RestResponse<JobView>> submitMultipart(@jakarta.ws.rs.core.Context RoutingContext rc,
+            @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
+        UploadedForm form = UploadedForm.of(rc);
+        Map<String, Object> parsed = uploads.params(form.text("params"));
+        String webhookUrl = form.text("webhook_url");
+        String webhookEvents = form.text("webhook_events");
+        Webhooks.Spec webhook = webhookUrl == null && webhookEvents == null ? null
                 : new Webhooks.Spec(webhookUrl, webhookEvents == null ? null : List.of(webhookEvents.split("\\s*,\\s*")));
-        JobService.StageOptions stages = new JobService.StageOptions(categorise, promptMode, uploads.style(style), visionModel, promptModel);
-        ai.atelier.auth.Caller caller = callers.tenantCaller();
-        return uploads.read(files).chain(images -> respond(jobs.accept(caller,
-                new JobService.Submission(model, prompt, images, parsed, "api", priority, deadlineSeconds, idempotencyKey, webhook, stages, null)),
-                prefer));
+        JobService.StageOptions stages = new JobService.StageOptions(form.bool("categorise"), form.text("prompt_mode"), uploads.style(form.text("style")),
+                form.text("vision_model"), form.text("prompt_model"));
+        Long deadline = form.number("deadline_seconds");
+        return respond(jobs.accept(callers.tenantCaller(), new JobService.Submission(form.text("model"), form.text("prompt"), uploads.images(form),
+                parsed, "api", form.text("priority"), deadline == null ? null : (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, deadline)),
+                idempotencyKey, webhook, stages, null)), prefer);
+    }
+
+    /** The multipart form of a submit, as the API document shows it (read by {@link ai.atelier.http.MultipartReader}). */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "JobForm")
+    public record JobForm(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String model, String prompt,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "The model's parameters as a JSON object") String params,
+            String priority, Integer deadlineSeconds, String webhookUrl,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "Comma-separated events") String webhookEvents,
+            Boolean categorise, String promptMode,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "A style as a JSON object {name, description}") String style,
+            String visionModel, String promptModel,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING,
+                    format = "binary", description = "The photo (or image, face_image, product_image, background_image, reference_image)") byte[] image) {
     }
 
     @POST
@@ -126,8 +138,8 @@ public class JobResource {
     @GET
     @Operation(summary = "Jobs, newest first, with status/model filters and cursor paging")
     public Uni<JobView.Page> list(@QueryParam("status") String status, @QueryParam("model") String model,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") @DefaultValue("20") int limit) {
-        return jobs.list(callers.tenant(), status, model, cursor, limit);
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit) {
+        return jobs.list(callers.tenant(), status, model, cursor, limit(limit));
     }
 
     @POST
@@ -175,6 +187,18 @@ public class JobResource {
         return TERMINAL.contains(j.status());
     }
 
+    /** A page size from the query, 20 when absent; not a whole number is a 400 naming it (JAX-RS would answer 404). */
+    static int limit(String value) {
+        if (value == null || value.isBlank()) {
+            return 20;
+        }
+        if (!value.strip().matches("-?\\d{1,9}")) {
+            throw Problem.badRequest("invalid-query", "Invalid query parameter", "limit must be a whole number from 1 to 100, not '" + value + "'")
+                    .with("parameter", "limit");
+        }
+        return Integer.parseInt(value.strip());
+    }
+
     /** {@code Prefer: wait=N} (RFC 7240), capped at 60 s; 0 when absent or malformed. */
     static int preferredWait(String prefer) {
         if (prefer == null) {
@@ -189,23 +213,28 @@ public class JobResource {
         return 0;
     }
 
-    /** Reads multipart uploads without blocking (Vert.x file system) and parses the params field. */
+    /** The files and JSON-valued fields of an uploaded form, as submissions take them. */
     @jakarta.enterprise.context.ApplicationScoped
     public static class Uploads {
-        private final Vertx vertx;
         private final ObjectMapper mapper;
 
-        public Uploads(Vertx vertx, ObjectMapper mapper) {
-            this.vertx = vertx;
+        public Uploads(ObjectMapper mapper) {
             this.mapper = mapper;
         }
 
-        public Uni<List<Ingest.Source>> read(List<FileUpload> files) {
-            List<FileUpload> images = files == null ? List.of() : files.stream().filter(f -> f.fileName() != null || f.size() > 0).toList();
-            return Multi.createFrom().iterable(images)
-                    .onItem().transformToUniAndConcatenate(f -> vertx.fileSystem().readFile(f.uploadedFile().toString())
-                            .map(b -> Ingest.Source.upload(b.getBytes(), role(f.name()))))
-                    .collect().asList();
+        /** Every file of the form, in order, each with the role its field's name says. */
+        public List<Ingest.Source> images(UploadedForm form) {
+            return form.files().stream().filter(f -> f.bytes().length > 0 || f.fileName() != null)
+                    .map(f -> Ingest.Source.upload(f.bytes(), role(f.field()))).toList();
+        }
+
+        /** The one file a route takes, from its field; a 422 naming the field when it is missing. */
+        public Ingest.Source image(UploadedForm form, String field, String role, String what) {
+            UploadedForm.File f = form.file(field);
+            if (f == null || f.bytes().length == 0) {
+                throw Problem.invalid("missing-image", "Missing image", "Send " + what + " as the multipart part '" + field + "'").with("field", field);
+            }
+            return Ingest.Source.upload(f.bytes(), role);
         }
 
         /** A part's name says the photo's role (seed 004): face_image, product_image(s), background_image, reference_image. */
@@ -234,7 +263,8 @@ public class JobResource {
             try {
                 return mapper.readValue(json, ai.atelier.prompts.Style.class);
             } catch (Exception e) {
-                throw Problem.badRequest("malformed-json", "Malformed JSON", "The style field must be a JSON object {\"name\", \"description\"}");
+                throw Problem.badRequest("malformed-json", "Malformed JSON", "The style field must be a JSON object {\"name\", \"description\"}")
+                        .with("field", "style");
             }
         }
 
@@ -246,8 +276,18 @@ public class JobResource {
             try {
                 return List.of(mapper.readValue(json, ai.atelier.prompts.Style[].class));
             } catch (Exception e) {
-                throw Problem.badRequest("malformed-json", "Malformed JSON", "The styles field must be a JSON array of {\"name\", \"description\"}");
+                throw Problem.badRequest("malformed-json", "Malformed JSON", "The styles field must be a JSON array of {\"name\", \"description\"}")
+                        .with("field", "styles");
             }
+        }
+
+        /** What was wrong inside a JSON-valued field, in the words the body's own errors use. */
+        private static String jsonReason(Exception e) {
+            if (e instanceof ai.atelier.http.JsonRules.RefusedText r) {
+                return "; a string in it " + r.refusal();
+            }
+            String m = String.valueOf(e.getMessage());
+            return m.startsWith("Duplicate field") ? "; a key in it appears more than once" : "";
         }
 
         public Map<String, Object> params(String json) {
@@ -258,7 +298,8 @@ public class JobResource {
                 return mapper.readValue(json, new TypeReference<Map<String, Object>>() {
                 });
             } catch (Exception e) {
-                throw Problem.badRequest("malformed-json", "Malformed JSON", "The params field must be a JSON object");
+                throw Problem.badRequest("malformed-json", "Malformed JSON", "The params field must be a JSON object" + jsonReason(e))
+                        .with("field", "params");
             }
         }
     }

@@ -12,10 +12,8 @@ import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.RestHeader;
 import org.jboss.resteasy.reactive.RestResponse;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 import ai.atelier.auth.Callers;
 import ai.atelier.auth.Scopes;
@@ -79,19 +77,28 @@ public class ProductShootResource {
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "Start a product shoot with an uploaded photo (part 'image'; styles as a JSON field)")
-    public Uni<RestResponse<JobView>> shootUpload(@RestForm("image") FileUpload image, @RestForm String styles, @RestForm String prompt,
-            @RestForm("prompt_mode") String promptMode, @RestForm String model, @RestForm String params, @RestForm Boolean categorise,
-            @RestForm("vision_model") String visionModel, @RestForm("prompt_model") String promptModel, @RestForm String priority,
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ShootForm.class)))
+    public Uni<RestResponse<JobView>> shootUpload(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc,
             @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
-        if (image == null) {
-            throw Problem.invalid("missing-image", "Missing image", "A product shoot needs the photo as the multipart part 'image'");
-        }
-        List<Style> parsedStyles = uploads.styles(styles);
-        Map<String, Object> parsedParams = uploads.params(params);
-        JobService.StageOptions stages = new JobService.StageOptions(categorise, promptMode, null, visionModel, promptModel);
-        ai.atelier.auth.Caller caller = callers.tenantCaller();
-        return uploads.read(List.of(image)).chain(sources -> jobsApi.respond(jobs.accept(caller,
-                new JobService.Submission(model, prompt, List.of(Ingest.Source.upload(sources.get(0).bytes(), "product")), parsedParams,
-                        "product-shoot", priority, null, idempotencyKey, null, stages, parsedStyles)), prefer));
+        ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        Ingest.Source photo = uploads.image(form, "image", "product", "the product photo");
+        List<Style> parsedStyles = uploads.styles(form.text("styles"));
+        Map<String, Object> parsedParams = uploads.params(form.text("params"));
+        JobService.StageOptions stages = new JobService.StageOptions(form.bool("categorise"), form.text("prompt_mode"), null, form.text("vision_model"),
+                form.text("prompt_model"));
+        return jobsApi.respond(jobs.accept(callers.tenantCaller(), new JobService.Submission(form.text("model"), form.text("prompt"), List.of(photo),
+                parsedParams, "product-shoot", form.text("priority"), null, idempotencyKey, null, stages, parsedStyles)), prefer);
+    }
+
+    /** The multipart form of a product shoot, as the API document shows it. */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "ProductShootForm")
+    public record ShootForm(
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true, type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING,
+                    format = "binary", description = "The product photo") byte[] image,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "A JSON array of {name, description}") String styles,
+            String prompt, String promptMode, String model,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "The model's parameters as a JSON object") String params,
+            Boolean categorise, String visionModel, String promptModel, String priority) {
     }
 }

@@ -12,9 +12,6 @@ import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
-import org.jboss.resteasy.reactive.RestForm;
-import org.jboss.resteasy.reactive.RestStreamElementType;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 import ai.atelier.ingest.Ingest;
 import ai.atelier.jobs.rest.JobResource;
@@ -69,16 +66,27 @@ public class LlmResource {
     @Path("/llm/completions/stream")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.SERVER_SENT_EVENTS)
-    @RestStreamElementType(MediaType.APPLICATION_JSON)
     @Operation(summary = "LLM completion streamed as Server-Sent Events: partial outputs, then the full answer with usage and cost")
-    public Multi<Map<String, Object>> stream(LlmRequest request) {
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The events: each `data` is a JSON "
+            + "object with `output` and `partial`; the last has `partial: false`, `usage` and `cost_usd` (or `error`)",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.SERVER_SENT_EVENTS))
+    public Uni<Void> stream(LlmRequest request, @jakarta.ws.rs.core.Context io.vertx.core.http.HttpServerResponse response) {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
         }
-        // LlmService checks the request before the stream starts, so a bad one is a problem+json 4xx, not an event
-        return llm.stream(callers.tenantCaller(), request).map(JsonObject::getMap)
-                // once events flow the status is sent: a failure becomes a last event the client can read
-                .onFailure().recoverWithItem(e -> Map.of("partial", false, "error", describe(e)));
+        ai.atelier.auth.Caller caller = callers.tenantCaller();
+        // the checks (budget, each image URL) finish before the status is sent, so a bad request is a problem+json 4xx,
+        // not a 200 with an error event; then the events are written as they come
+        return llm.prepareStream(caller, request).chain(prepared -> {
+            response.setChunked(true).putHeader("Content-Type", "text/event-stream").putHeader("Cache-Control", "no-store");
+            return llm.stream(caller, prepared).map(JsonObject::getMap)
+                    // once events flow the status is sent: a failure becomes a last event the client can read
+                    .onFailure().recoverWithItem(e -> Map.of("partial", false, "error", describe(e)))
+                    .onItem().transformToUniAndConcatenate(event -> Uni.createFrom()
+                            .completionStage(response.write("data: " + io.vertx.core.json.Json.encode(event) + "\n\n").toCompletionStage()))
+                    .collect().last()
+                    .chain(() -> Uni.createFrom().completionStage(response.end().toCompletionStage()));
+        });
     }
 
     /** What a client reads in the last event of a failed stream: the same words a problem+json would carry. */
@@ -112,13 +120,18 @@ public class LlmResource {
     @Path("/products/analyze")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Operation(summary = "The nine categories of an uploaded product photo")
-    public Uni<Map<String, Object>> analyseUpload(@RestForm("image") FileUpload image, @RestForm String model) {
-        if (image == null) {
-            throw Problem.invalid("missing-image", "Missing image", "Send the photo as the multipart part 'image'");
-        }
-        String checked = LlmRequest.checkModel(model);
-        ai.atelier.auth.Caller caller = callers.tenantCaller();
-        return uploads.read(List.of(image)).chain(sources -> llm.analyse(caller, sources.get(0), checked));
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = AnalyseForm.class)))
+    public Uni<Map<String, Object>> analyseUpload(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
+        ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        var photo = uploads.image(form, "image", "product", "the photo");
+        return llm.analyse(callers.tenantCaller(), photo, LlmRequest.checkModel(form.text("model")));
+    }
+
+    /** The multipart form of an analysis. */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "AnalyseForm")
+    public record AnalyseForm(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true,
+            type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary") byte[] image, String model) {
     }
 
     /** {@code POST /v1/prompts/background}: seed 002's generate-bg-prompt. */

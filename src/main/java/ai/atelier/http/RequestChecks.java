@@ -1,0 +1,67 @@
+package ai.atelier.http;
+
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.quarkus.vertx.http.runtime.filters.Filters;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Checks every request gets, whatever route it is for: its query parameters pass {@link TextRules} (a NUL
+ * in {@code ?status=} would reach PostgreSQL), and every answer says {@code X-Content-Type-Options:
+ * nosniff}, so a browser never second-guesses the type Atelier declares (images, the playground's
+ * files, JSON that quotes a client's text).
+ */
+@ApplicationScoped
+public class RequestChecks {
+
+    private final long maxBody;
+
+    RequestChecks(@org.eclipse.microprofile.config.inject.ConfigProperty(name = "quarkus.http.limits.max-body-size")
+            io.quarkus.runtime.configuration.MemorySize maxBody) {
+        this.maxBody = maxBody.asLongValue();
+    }
+
+    /** First of all, so even the answers of the filters after it carry the header. */
+    void register(@Observes Filters filters) {
+        filters.register(this::check, 2000);
+    }
+
+    private void check(RoutingContext rc) {
+        rc.response().headers().set("X-Content-Type-Options", "nosniff");
+        // any answer sent before the request's body was read to its end closes the connection: the
+        // rest of the body would otherwise be parsed as the next request (behind a pooling proxy,
+        // another customer's), or the next request would wait behind it
+        rc.addHeadersEndHandler(v -> {
+            if (!rc.request().isEnded()) {
+                rc.response().headers().set(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
+            }
+        });
+        rc.addEndHandler(v -> {
+            if (!rc.request().isEnded()) {
+                LingeringClose.close(rc.request().connection());
+            }
+        });
+        String length = rc.request().getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
+        String declared = length == null ? null : length.strip();
+        if (declared != null && declared.matches("\\d+") && (declared.length() > 18 || Long.parseLong(declared) > maxBody)) {
+            ProblemAnswers.send(rc, 413, "body-too-large", "Request too large", "The request has " + declared + " bytes; the limit is "
+                    + maxBody, Map.of("limit_bytes", maxBody), null);
+            return;
+        }
+        for (Map.Entry<String, String> p : rc.queryParams()) {
+            String refusal = TextRules.refusal(p.getValue());
+            if (refusal == null) {
+                refusal = TextRules.refusal(p.getKey());
+            }
+            if (refusal != null) {
+                ProblemAnswers.send(rc, 400, "invalid-characters", "Invalid characters", "The query parameter '" + TextRules.printable(p.getKey())
+                        + "' " + refusal, Map.of("parameter", TextRules.printable(p.getKey())), null);
+                return;
+            }
+        }
+        rc.next();
+    }
+}
