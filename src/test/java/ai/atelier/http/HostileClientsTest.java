@@ -253,6 +253,14 @@ class HostileClientsTest {
     void answersTellBrowsersNotToSniff() {
         assertThat(given().get("/v1/models").header("X-Content-Type-Options")).isEqualTo("nosniff");
         assertThat(given().get("/v1/jobs/00000000-0000-0000-0000-000000000000").header("X-Content-Type-Options")).isEqualTo("nosniff");
+        // the playground's static files too; its address without the slash leads to it
+        Response page = given().get("/playground/");
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.contentType()).startsWith("text/html");
+        assertThat(page.header("X-Content-Type-Options")).isEqualTo("nosniff");
+        Response bare = given().redirects().follow(false).get("/playground");
+        assertThat(bare.statusCode()).isEqualTo(302);
+        assertThat(bare.header("Location")).isEqualTo("/playground/");
     }
 
     @Test
