@@ -271,6 +271,10 @@ public interface AtelierConfig {
         @WithDefault("1h")
         Duration presignExpiry();
 
+        /** Longest one upload attempt may take (an output of a few megabytes; retried twice on 5xx or a lost connection). */
+        @WithDefault("30s")
+        Duration uploadTimeout();
+
         /** Failed S3 calls in a row that open the circuit, and how long it stays open. */
         @WithDefault("10")
         int breakerThreshold();

@@ -79,6 +79,15 @@ public class ConnectionGuard {
             Channel listening = child.parent();
             if (listening != null && listening.attr(GUARDED).setIfAbsent(true) == null) {
                 listening.pipeline().addFirst("atelier-guard-acceptor", new Acceptor());
+                // and this very connection, which was accepted before: its next requests are guarded too
+                child.eventLoop().execute(() -> {
+                    if (child.pipeline().get(RAW) == null && child.pipeline().get("httpEncoder") != null) {
+                        Guard g = new Guard();
+                        child.pipeline().addFirst(RAW, g);
+                        child.pipeline().addAfter("httpEncoder", MESSAGES, new Messages(g));
+                        g.messagesInstalled = true;
+                    }
+                });
                 Log.infof("Slow-client and bad-request guard on %s: headers within %d ms, bodies within %d ms", listening.localAddress(),
                         headerTimeoutMs, bodyTimeoutMs);
             }
@@ -109,6 +118,8 @@ public class ConnectionGuard {
         private boolean messagesInstalled;
         /** An answer to the current request is being written: a timeout then closes without a second answer. */
         private boolean answering;
+        /** The current request's body has been received to its end (or it has none). */
+        private boolean requestComplete = true;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -179,23 +190,38 @@ public class ConnectionGuard {
                     return;
                 }
                 if (!(msg instanceof LastHttpContent)) {
+                    guard.requestComplete = false;
                     guard.arm(rawContext(ctx), bodyTimeoutMs, "body");
                 }
             }
             if (msg instanceof LastHttpContent) {
                 guard.cancel();
                 guard.awaitingHeaders = true;
+                guard.requestComplete = true;
             }
             ctx.fireChannelRead(msg);
         }
 
+        /**
+         * An answer sent before its request's body has arrived (a refusal, an authentication failure) says
+         * {@code Connection: close} and the connection is closed after it, lingering: the rest of the body
+         * must never be read as the next request (behind a pooling proxy, another customer's), and a
+         * client still sending must get to read the answer. Every other answer leaves the connection as it was.
+         */
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-            if (msg instanceof HttpResponse) {
+            if (msg instanceof HttpResponse response) {
                 guard.answering = true;
+                if (!guard.requestComplete) {
+                    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                }
             }
             if (msg instanceof LastHttpContent) {
                 guard.answering = false;
+                if (!guard.requestComplete) {
+                    Channel channel = ctx.channel();
+                    promise.addListener(f -> LingeringClose.close(channel));
+                }
             }
             super.write(ctx, msg, promise);
         }

@@ -10,9 +10,7 @@ import io.vertx.ext.web.RoutingContext;
 
 /**
  * Problem answers from Vert.x handlers (filters that run before Quarkus REST and its exception mappers).
- * When the request's body has not been read to its end, the answer says {@code Connection: close} and
- * the connection is closed after it: what is left of the body would otherwise be read as the next request
- * (behind a pooling proxy, another customer's).
+ * One sent before the request's body has arrived closes the connection after it ({@link ConnectionGuard}).
  */
 public final class ProblemAnswers {
 
@@ -23,9 +21,7 @@ public final class ProblemAnswers {
             Map<String, String> headers) {
         HttpServerResponse response = rc.response();
         if (response.ended() || response.headWritten()) {
-            if (!rc.request().isEnded()) {
-                LingeringClose.close(rc.request().connection());
-            }
+            LingeringClose.close(rc.request().connection()); // an answer was already under way: nothing else can be said
             return;
         }
         String body = Json.encode(ProblemBody.of(status, slug, title, detail, rc.normalizedPath(), extensions == null ? Map.of() : extensions));
@@ -33,14 +29,7 @@ public final class ProblemAnswers {
         if (headers != null) {
             headers.forEach(response::putHeader);
         }
-        boolean bodyPending = !rc.request().isEnded();
-        if (bodyPending) {
-            response.putHeader(HttpHeaders.CONNECTION, "close");
-        }
-        response.end(body).onComplete(v -> {
-            if (bodyPending) {
-                LingeringClose.close(rc.request().connection());
-            }
-        });
+        // sent before the body was read: ConnectionGuard adds Connection: close and closes after it
+        response.end(body);
     }
 }

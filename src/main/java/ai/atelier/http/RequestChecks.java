@@ -31,19 +31,6 @@ public class RequestChecks {
 
     private void check(RoutingContext rc) {
         rc.response().headers().set("X-Content-Type-Options", "nosniff");
-        // any answer sent before the request's body was read to its end closes the connection: the
-        // rest of the body would otherwise be parsed as the next request (behind a pooling proxy,
-        // another customer's), or the next request would wait behind it
-        rc.addHeadersEndHandler(v -> {
-            if (!rc.request().isEnded()) {
-                rc.response().headers().set(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
-            }
-        });
-        rc.addEndHandler(v -> {
-            if (!rc.request().isEnded()) {
-                LingeringClose.close(rc.request().connection());
-            }
-        });
         String length = rc.request().getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
         String declared = length == null ? null : length.strip();
         if (declared != null && declared.matches("\\d+") && (declared.length() > 18 || Long.parseLong(declared) > maxBody)) {

@@ -8,12 +8,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.util.Contexts;
 import io.smallrye.mutiny.Uni;
-import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
-import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
 /**
  * Atelier's files in S3 through the async client. Every call is lazy and comes back on the caller's
@@ -24,7 +22,7 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 public class ObjectStore {
 
     private final S3AsyncClient s3;
-    private final S3Presigner presigner;
+    private final UrlSigner signer;
     private final AtelierConfig config;
     private final ai.atelier.util.CircuitBreaker breaker;
 
@@ -35,9 +33,17 @@ public class ObjectStore {
         }
     }
 
-    public ObjectStore(S3AsyncClient s3, S3Presigner presigner, AtelierConfig config) {
+    private final io.vertx.ext.web.client.WebClient http;
+
+    public ObjectStore(S3AsyncClient s3, UrlSigner signer, AtelierConfig config, io.vertx.core.Vertx vertx) {
         this.s3 = s3;
-        this.presigner = presigner;
+        this.signer = signer;
+        // uploads go straight over Vert.x's client, signed by the SDK's signer: the SDK's async pipeline
+        // (interceptors, endpoint rules, checksums, metrics, its own threads) cost more CPU than the rest of
+        // storing an output, measured; reads, heads and deletes are rare and stay with the SDK
+        this.http = io.vertx.ext.web.client.WebClient.create(vertx, new io.vertx.ext.web.client.WebClientOptions()
+                .setMaxPoolSize(64).setKeepAlive(true).setConnectTimeout(10_000).setIdleTimeout(60)
+                .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS).setTryUseCompression(false));
         this.config = config;
         this.breaker = new ai.atelier.util.CircuitBreaker("s3", config.s3().breakerThreshold(), config.s3().breakerOpenFor());
     }
@@ -46,9 +52,36 @@ public class ObjectStore {
         return config.s3().bucket();
     }
 
+    /** Stores the bytes (a PUT replaces: storing again after a crash is harmless); retried on 5xx and lost connections. */
     public Uni<Void> put(String key, byte[] bytes, String contentType) {
-        return call(() -> s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength((long) bytes.length),
-                AsyncRequestBody.fromBytes(bytes))).replaceWithVoid();
+        return call(() -> upload(key, bytes, contentType)
+                .onFailure(ObjectStore::retriable).retry().withBackOff(java.time.Duration.ofMillis(200), java.time.Duration.ofSeconds(2)).atMost(2)
+                .subscribeAsCompletionStage());
+    }
+
+    private Uni<Void> upload(String key, byte[] bytes, String contentType) {
+        return Uni.createFrom().deferred(() -> {
+            software.amazon.awssdk.http.SdkHttpRequest signed = signer.signedPut(bucket(), key, contentType, bytes.length);
+            var request = http.requestAbs(io.vertx.core.http.HttpMethod.PUT, signed.getUri().toString())
+                    .timeout(config.s3().uploadTimeout().toMillis());
+            signed.forEachHeader((name, values) -> {
+                if (!name.equalsIgnoreCase("Host") && !name.equalsIgnoreCase("Content-Length")) {
+                    values.forEach(v -> request.putHeader(name, v));
+                }
+            });
+            return Uni.createFrom().completionStage(request.sendBuffer(io.vertx.core.buffer.Buffer.buffer(bytes)).toCompletionStage())
+                    .map(response -> {
+                        if (response.statusCode() / 100 != 2) {
+                            throw software.amazon.awssdk.services.s3.model.S3Exception.builder().statusCode(response.statusCode())
+                                    .message("S3 answered " + response.statusCode()).build();
+                        }
+                        return null;
+                    });
+        });
+    }
+
+    private static boolean retriable(Throwable e) {
+        return !(e instanceof software.amazon.awssdk.services.s3.model.S3Exception s) || s.statusCode() >= 500;
     }
 
     public Uni<Void> delete(String key) {
@@ -74,8 +107,7 @@ public class ObjectStore {
 
     /** A presigned GET URL; pure computation (signing), no I/O. */
     public String presignGet(String key) {
-        return presigner.presignGetObject(b -> b.signatureDuration(config.s3().presignExpiry())
-                .getObjectRequest(g -> g.bucket(bucket()).key(key))).url().toString();
+        return signer.presignGet(bucket(), key, config.s3().presignExpiry());
     }
 
     /**

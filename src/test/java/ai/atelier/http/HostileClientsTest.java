@@ -129,6 +129,18 @@ class HostileClientsTest {
             assertThat(refused.header("connection")).isNotEqualTo("close");
             RawHttp.Answer next = c.send("GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n").read();
             assertThat(next.status()).isEqualTo(200);
+            // and good requests keep it open: reads and a refused JSON body read to its end
+            for (int i = 0; i < 3; i++) {
+                RawHttp.Answer again = c.send("GET /v1/jobs/00000000-0000-0000-0000-000000000000 HTTP/1.1\r\nHost: localhost\r\n\r\n").read();
+                assertThat(again.status()).isEqualTo(404);
+                assertThat(again.header("connection")).isNotEqualTo("close");
+            }
+            String json = "{\"model\": \"no-such-model\", \"prompt\": \"p\"}";
+            RawHttp.Answer unknown = c.send("POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " + json.length()
+                    + "\r\n\r\n" + json).read();
+            assertThat(unknown.status()).isEqualTo(422);
+            assertThat(unknown.header("connection")).isNotEqualTo("close");
+            assertThat(c.send("GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n").read().status()).isEqualTo(200);
         }
         // 10,000 parts: refused while the body still comes, so the answer closes the connection (the rest is never read as a request)
         StringBuilder parts = new StringBuilder();
