@@ -9,7 +9,6 @@ import java.util.function.Supplier;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.config.AtelierConfig;
-import ai.atelier.util.CircuitBreaker;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -27,8 +26,12 @@ import io.vertx.mutiny.ext.web.client.WebClient;
 /**
  * fal's queue API (submit, status, result, cancel), its sync run endpoint and its file CDN. Every call
  * has a timeout; 429/502/503/504 and lost connections are retried with exponential backoff and jitter,
- * honouring Retry-After; a 504 for a user timeout is not. The key goes only into the Authorization
- * header and never into a log line or an error.
+ * honouring Retry-After; a 504 for a user timeout is not. The retries and the circuit breaker
+ * (named {@code fal}: its state is in health and metrics) are SmallRye Fault Tolerance's, configured
+ * here programmatically because fal's own answer decides what may be retried: a call that may have been
+ * billed (a submit or a sync run that timed out, or got a 502/504, or lost its connection after
+ * sending) is never sent again. The key goes only into the Authorization header and never into a log
+ * line or an error.
  *
  * <p>A Vert.x WebClient rather than a REST client interface: fal answers with absolute URLs and endpoint
  * ids that contain slashes, and the retry policy needs the raw status and headers of every answer.
@@ -38,12 +41,29 @@ public class FalClient {
 
     private final WebClient http;
     private final AtelierConfig.Fal config;
-    private final CircuitBreaker breaker;
+    /** The circuit breaker's name, for its state in health and metrics. */
+    public static final String BREAKER = "fal";
+
+    private final io.smallrye.faulttolerance.api.Guard guard;
     private final io.vertx.mutiny.core.http.HttpClient streamClient;
 
     public FalClient(Vertx vertx, AtelierConfig config) {
         this.config = config.fal();
-        this.breaker = new CircuitBreaker("fal", config.fal().breakerThreshold(), config.fal().breakerOpenFor());
+        AtelierConfig.Fal fal = config.fal();
+        this.guard = io.smallrye.faulttolerance.api.Guard.create().withDescription("fal")
+                // open after `breaker-threshold` calls in a row that fal failed (not the ones it refused: a 422 is an answer)
+                .withCircuitBreaker().name(BREAKER).requestVolumeThreshold(fal.breakerThreshold()).failureRatio(1.0).successThreshold(1)
+                .delay(fal.breakerOpenFor().toMillis(), java.time.temporal.ChronoUnit.MILLIS)
+                .when(e -> e instanceof FalException f && f.againstFal()).done()
+                // an open circuit is waited out with the same backoff, as fal's 503 would be
+                .withRetry().maxRetries(fal.maxAttempts() - 1).maxDuration(1, java.time.temporal.ChronoUnit.HOURS).jitter(0, java.time.temporal.ChronoUnit.MILLIS)
+                .delay(fal.backoff().toMillis(), java.time.temporal.ChronoUnit.MILLIS)
+                .whenException(e -> (e instanceof FalException f && f.retryable())
+                        || e instanceof org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException)
+                .withCustomBackoff().strategy(() -> new RetryAfterBackoff(fal.backoff(), fal.maxBackoff())).done()
+                .beforeRetry(e -> Log.warnf("fal call failed (%s); trying again", e instanceof FalException f ? f.code() : "circuit open"))
+                .done()
+                .build();
         this.http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000).setMaxPoolSize(200)
                 .setKeepAlive(true).setFollowRedirects(true).setUserAgent("atelier/1.0"));
         // status streams and sync-run streams: one long-lived connection each, so a pool as large as the streams a wait may open
@@ -81,8 +101,8 @@ public class FalClient {
      * {@link FalException} on an error answer. Not retried: a wait falls back to polling instead.
      */
     public Multi<FalStatus> statusStream(String endpointId, String requestId) {
-        if (!breaker.allows()) {
-            return Multi.createFrom().failure(new FalException(0, "circuit_open", "fal is failing; calls paused", null, false));
+        if (circuitOpen()) {
+            return Multi.createFrom().failure(circuitOpenException());
         }
         RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET)
                 .setAbsoluteURI(requestUrl(endpointId, requestId) + "/status/stream?logs=1")
@@ -100,7 +120,6 @@ public class FalClient {
                                 response.statusCode(), response.getHeader("X-Fal-Error-Type"), body.toString(), response.getHeader("Retry-After"),
                                 response.getHeader("x-fal-request-timeout-type"))));
                     }
-                    breaker.success();
                     return ai.atelier.util.ServerSentEvents.data(response.toMulti()).map(data -> FalStatus.of(new JsonObject(data)));
                 });
     }
@@ -154,9 +173,8 @@ public class FalClient {
      * answer, and when fal sends nothing for {@code idle}.
      */
     public Multi<JsonObject> stream(String endpointId, JsonObject input, Duration idle) {
-        if (!breaker.allows()) {
-            return io.smallrye.mutiny.Multi.createFrom().failure(new FalException(0, "circuit_open", "fal is failing; calls paused for "
-                    + config.breakerOpenFor(), null, false));
+        if (circuitOpen()) {
+            return io.smallrye.mutiny.Multi.createFrom().failure(circuitOpenException());
         }
         io.vertx.core.http.RequestOptions options = new io.vertx.core.http.RequestOptions().setMethod(io.vertx.core.http.HttpMethod.POST)
                 .setAbsoluteURI(config.runUrl() + "/" + endpointId + "/stream").setTimeout(config.callTimeout().toMillis())
@@ -169,13 +187,11 @@ public class FalClient {
                 .onItem().transformToMulti(response -> {
                     if (response.statusCode() != 200) {
                         return response.body().onItem().<JsonObject>transformToMulti(body -> {
-                            breaker.failure();
                             return io.smallrye.mutiny.Multi.createFrom().failure(toException(response.statusCode(),
                                     response.getHeader("X-Fal-Error-Type"), body.toString(), response.getHeader("Retry-After"),
                                     response.getHeader("x-fal-request-timeout-type")));
                         });
                     }
-                    breaker.success();
                     return ai.atelier.util.ServerSentEvents.data(response.toMulti()).map(JsonObject::new);
                 })
                 .ifNoItem().after(idle).failWith(() -> new FalException(0, "stream_idle", "fal sent nothing for " + idle, null, false));
@@ -203,34 +219,18 @@ public class FalClient {
 
     /** One call with the retry policy: answers 2xx responses, fails with a {@link FalException} otherwise. */
     private Uni<HttpResponse<Buffer>> retrying(String what, Supplier<Uni<HttpResponse<Buffer>>> call) {
-        return attempt(what, FalException::retryable, call, 1, config.callTimeout());
+        return attempt(what, FalException::retryable, call, config.callTimeout());
     }
 
     /** A call that may cost money (submit, run): retried only when {@code safe} says fal did not take it. */
     private Uni<HttpResponse<Buffer>> retrying(String what, java.util.function.Predicate<FalException> safe,
             Supplier<Uni<HttpResponse<Buffer>>> call, Duration timeout) {
-        return attempt(what, f -> f.retryable() && safe.test(f), call, 1, timeout);
+        return attempt(what, f -> f.retryable() && safe.test(f), call, timeout);
     }
 
     private Uni<HttpResponse<Buffer>> attempt(String what, java.util.function.Predicate<FalException> again,
-            Supplier<Uni<HttpResponse<Buffer>>> call, int n, Duration timeout) {
-        Uni<HttpResponse<Buffer>> guarded = breaker.allows() ? withTimeout(call, timeout)
-                .invoke(r -> {
-                    if (r.statusCode() >= 500 || r.statusCode() == 429) {
-                        breaker.failure();
-                    } else {
-                        breaker.success();
-                    }
-                })
-                .onFailure().invoke(breaker::failure)
-                : Uni.createFrom().failure(new FalException(0, "circuit_open", "fal is failing; calls paused for " + config.breakerOpenFor(),
-                        null, false) {
-                    @Override
-                    public boolean retryable() {
-                        return true; // wait out the open circuit with the usual backoff
-                    }
-                });
-        return guarded
+            Supplier<Uni<HttpResponse<Buffer>>> call, Duration timeout) {
+        Supplier<Uni<HttpResponse<Buffer>>> once = () -> withTimeout(call, timeout)
                 // refused or never connected: fal surely has nothing; lost after sending: it may have the request
                 .onFailure(e -> !(e instanceof FalException)).transform(e -> new FalException(0, connectFailure(e) ? "connection_error"
                         : "connection_lost", "fal could not be reached: " + e.getClass().getSimpleName(), null, false))
@@ -240,15 +240,47 @@ public class FalClient {
                     }
                     throw toException(r);
                 })
-                .onFailure(FalException.class).recoverWithUni(e -> {
-                    FalException f = (FalException) e;
-                    if (!again.test(f) || n >= config.maxAttempts()) {
-                        return Uni.createFrom().failure(f);
-                    }
-                    Duration delay = backoff(n, f);
-                    Log.warnf("fal %s failed (%s, try %d of %d); again in %d ms", what, f.code(), n, config.maxAttempts(), delay.toMillis());
-                    return Uni.createFrom().voidItem().onItem().delayIt().by(delay).chain(() -> attempt(what, again, call, n + 1, timeout));
-                });
+                // what this call must not retry (a paid call fal may have taken) is marked so before the guard sees it
+                .onFailure(FalException.class).transform(e -> again.test((FalException) e) ? e : ((FalException) e).notToRetry());
+        return guard.get(once, RESPONSE)
+                .onFailure(org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException.class)
+                .transform(e -> circuitOpenException())
+                .onFailure(FalException.class).invoke(e -> Log.debugf("fal %s failed: %s", what, ((FalException) e).code()));
+    }
+
+    private static final jakarta.enterprise.util.TypeLiteral<Uni<HttpResponse<Buffer>>> RESPONSE = new jakarta.enterprise.util.TypeLiteral<>() {
+    };
+
+    private boolean circuitOpen() {
+        return io.smallrye.faulttolerance.api.CircuitBreakerMaintenance.get().currentState(BREAKER)
+                == io.smallrye.faulttolerance.api.CircuitBreakerState.OPEN;
+    }
+
+    private FalException circuitOpenException() {
+        return new FalException(0, "circuit_open", "fal is failing; calls paused for " + config.breakerOpenFor(), null, false);
+    }
+
+    /**
+     * Exponential backoff with ±25 % jitter, never shorter than fal's Retry-After (SmallRye's own
+     * exponential backoff cannot read an answer's header). One instance per guarded call.
+     */
+    static final class RetryAfterBackoff implements io.smallrye.faulttolerance.api.CustomBackoffStrategy {
+        private final long base;
+        private final long max;
+        private int retries;
+
+        RetryAfterBackoff(Duration base, Duration max) {
+            this.base = base.toMillis();
+            this.max = max.toMillis();
+        }
+
+        @Override
+        public long nextDelayInMillis(Throwable cause) {
+            long exp = Math.min(max, base << Math.min(retries++, 20));
+            long jittered = (long) (exp * (0.75 + ThreadLocalRandom.current().nextDouble() * 0.5));
+            long retryAfter = cause instanceof FalException f ? f.retryAfter().map(Duration::toMillis).orElse(0L) : 0L;
+            return Math.max(jittered, retryAfter);
+        }
     }
 
     private static boolean connectFailure(Throwable e) {
@@ -259,13 +291,6 @@ public class FalClient {
             }
         }
         return false;
-    }
-
-    /** Exponential backoff with ±25 % jitter, never shorter than fal's Retry-After. */
-    private Duration backoff(int n, FalException f) {
-        long base = Math.min(config.maxBackoff().toMillis(), config.backoff().toMillis() << Math.min(n - 1, 20));
-        long jittered = (long) (base * (0.75 + ThreadLocalRandom.current().nextDouble() * 0.5));
-        return Duration.ofMillis(Math.max(jittered, f.retryAfter().map(Duration::toMillis).orElse(0L)));
     }
 
     static FalException toException(HttpResponse<Buffer> r) {

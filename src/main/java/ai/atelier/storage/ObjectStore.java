@@ -24,7 +24,12 @@ public class ObjectStore {
     private final S3AsyncClient s3;
     private final UrlSigner signer;
     private final AtelierConfig config;
-    private final ai.atelier.util.CircuitBreaker breaker;
+    /** The circuit breaker's name, for its state in health and metrics. */
+    public static final String BREAKER = "s3";
+
+    /** Every call: the named circuit breaker. Puts also retry (idempotent: the same key and bytes). */
+    private final io.smallrye.faulttolerance.api.Guard calls;
+    private final io.smallrye.faulttolerance.api.Guard puts;
 
     /** S3 did not answer usably (down, 5xx, unreachable) or its circuit is open; the message never holds a key. */
     public static final class Unavailable extends RuntimeException {
@@ -45,7 +50,16 @@ public class ObjectStore {
                 .setMaxPoolSize(64).setKeepAlive(true).setConnectTimeout(10_000).setIdleTimeout(60)
                 .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS).setTryUseCompression(false));
         this.config = config;
-        this.breaker = new ai.atelier.util.CircuitBreaker("s3", config.s3().breakerThreshold(), config.s3().breakerOpenFor());
+        this.calls = io.smallrye.faulttolerance.api.Guard.create().withDescription("s3")
+                .withCircuitBreaker().name(BREAKER).requestVolumeThreshold(config.s3().breakerThreshold()).failureRatio(1.0).successThreshold(1)
+                .delay(config.s3().breakerOpenFor().toMillis(), java.time.temporal.ChronoUnit.MILLIS)
+                // a 4xx is an answer: the store is up
+                .when(e -> !(e instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() < 500)).done()
+                .build();
+        this.puts = io.smallrye.faulttolerance.api.Guard.create().withDescription("s3 upload")
+                .withRetry().maxRetries(2).delay(200, java.time.temporal.ChronoUnit.MILLIS).jitter(100, java.time.temporal.ChronoUnit.MILLIS)
+                .whenException(ObjectStore::retriable).done()
+                .build();
     }
 
     public String bucket() {
@@ -54,9 +68,7 @@ public class ObjectStore {
 
     /** Stores the bytes (a PUT replaces: storing again after a crash is harmless); retried on 5xx and lost connections. */
     public Uni<Void> put(String key, byte[] bytes, String contentType) {
-        return call(() -> upload(key, bytes, contentType)
-                .onFailure(ObjectStore::retriable).retry().withBackOff(java.time.Duration.ofMillis(200), java.time.Duration.ofSeconds(2)).atMost(2)
-                .subscribeAsCompletionStage());
+        return call(() -> puts.get(() -> upload(key, bytes, contentType), VOID).subscribeAsCompletionStage());
     }
 
     private Uni<Void> upload(String key, byte[] bytes, String contentType) {
@@ -79,6 +91,9 @@ public class ObjectStore {
                     });
         });
     }
+
+    private static final jakarta.enterprise.util.TypeLiteral<Uni<Void>> VOID = new jakarta.enterprise.util.TypeLiteral<>() {
+    };
 
     private static boolean retriable(Throwable e) {
         return !(e instanceof software.amazon.awssdk.services.s3.model.S3Exception s) || s.statusCode() >= 500;
@@ -116,21 +131,19 @@ public class ObjectStore {
      * timeouts. A 4xx is an answer (the store is up), not a failure.
      */
     private <T> Uni<T> call(Supplier<CompletionStage<T>> request) {
-        if (!breaker.allows()) {
-            return Uni.createFrom().failure(new Unavailable("S3 is failing; calls paused for " + config.s3().breakerOpenFor()));
-        }
-        return Contexts.backOnCaller(Uni.createFrom().completionStage(request))
-                .invoke(breaker::success)
-                .onFailure().transform(e -> {
-                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-                    if (cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() < 500) {
-                        breaker.success();
-                        return cause;
-                    }
-                    breaker.failure();
-                    // words for a client or a job's error, never the SDK's class names
-                    return new Unavailable(cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s
-                            ? "S3 failed (HTTP " + s.statusCode() + ")" : "S3 failed: it could not be reached or did not answer in time");
-                });
+        Uni<T> guarded = calls.get(() -> Contexts.backOnCaller(Uni.createFrom().completionStage(request)), new jakarta.enterprise.util.TypeLiteral<Uni<T>>() {
+        });
+        return guarded.onFailure().transform(e -> {
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException) {
+                return new Unavailable("S3 is failing; calls paused for " + config.s3().breakerOpenFor());
+            }
+            if (cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() < 500) {
+                return cause;
+            }
+            // words for a client or a job's error, never the SDK's class names
+            return new Unavailable(cause instanceof software.amazon.awssdk.services.s3.model.S3Exception s
+                    ? "S3 failed (HTTP " + s.statusCode() + ")" : "S3 failed: it could not be reached or did not answer in time");
+        });
     }
 }
