@@ -47,7 +47,10 @@ public class FalClient {
     private final io.smallrye.faulttolerance.api.Guard guard;
     private final io.vertx.mutiny.core.http.HttpClient streamClient;
 
-    public FalClient(Vertx vertx, AtelierConfig config) {
+    private final ai.atelier.telemetry.Traces traces;
+
+    public FalClient(Vertx vertx, AtelierConfig config, ai.atelier.telemetry.Traces traces) {
+        this.traces = traces;
         this.config = config.fal();
         AtelierConfig.Fal fal = config.fal();
         this.guard = io.smallrye.faulttolerance.api.Guard.create().withDescription("fal")
@@ -162,6 +165,23 @@ public class FalClient {
      * 502/504 may hide a run fal bills, and a second run would be billed too.
      */
     public Uni<FalResult> run(String endpointId, JsonObject input, Duration timeout) {
+        return Uni.createFrom().deferred(() -> {
+            io.opentelemetry.api.trace.Span span = traces.startFal(null, "chat", endpointId, null);
+            return runOnce(endpointId, input, timeout).invoke(result -> {
+                span.setAttribute(ai.atelier.telemetry.Traces.RESPONSE_ID, String.valueOf(result.requestId()));
+                if (result.body().getValue("usage") instanceof JsonObject usage) {
+                    if (usage.getValue("prompt_tokens") instanceof Number in) {
+                        span.setAttribute(ai.atelier.telemetry.Traces.INPUT_TOKENS, in.longValue());
+                    }
+                    if (usage.getValue("completion_tokens") instanceof Number out) {
+                        span.setAttribute(ai.atelier.telemetry.Traces.OUTPUT_TOKENS, out.longValue());
+                    }
+                }
+            }).onTermination().invoke((result, failure, cancelled) -> ai.atelier.telemetry.Traces.end(span, failure));
+        });
+    }
+
+    private Uni<FalResult> runOnce(String endpointId, JsonObject input, Duration timeout) {
         return retrying("run " + endpointId, FalException::surelyNotTaken, () -> authed(http.postAbs(config.runUrl() + "/" + endpointId))
                 .sendJsonObject(input), timeout)
                 .map(r -> new FalResult(r.getHeader("x-fal-request-id"), json(r), units(r.getHeader("x-fal-billable-units"))));

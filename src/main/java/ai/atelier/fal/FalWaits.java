@@ -96,6 +96,11 @@ public class FalWaits {
         }
     }
 
+    /** Of those, the ones without a status stream: parked, polled by the one poller. */
+    public int parked() {
+        return Math.max(0, byRequest.size() - streams.get());
+    }
+
     void start(@Observes StartupEvent event) {
         completions.listen(this::completedByWebhook);
         timer = vertx.setPeriodic(Math.max(20, Math.min(250, config.pollInterval().toMillis() / 2)), t -> tick());

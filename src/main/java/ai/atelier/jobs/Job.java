@@ -67,6 +67,8 @@ public class Job {
     public java.util.UUID apiKeyId;
     /** What the job was expected to cost when it was accepted: it counts against the tenant's budget until the job ends. */
     public java.math.BigDecimal expectedCostUsd;
+    /** The W3C traceparent of the request that submitted the job: every run continues that trace. */
+    public String traceParent;
     /** What the job's fal calls cost, from fal's figures (the sum of its ledger rows). */
     public java.math.BigDecimal costUsd;
     /** How many times an instance claimed the job (a fencing count: 1 unless an instance died or handed it back). */

@@ -33,7 +33,7 @@ public class JobRepository {
             id, tenant, model, status, stage, progress, prompt, params, inputs, outputs, fal_endpoint, fal_request_id, fal_step,
             error_code, error_message, source, priority, cancel_requested_at, fal_cancel_status, may_be_billed, deadline_at,
             idempotency_key, request_hash, webhook_url, webhook_events, kind, options, categories, final_prompt, stages, shoot,
-            result, init_image, retries, claims, created_at, updated_at, started_at, finished_at, api_key_id, expected_cost_usd, cost_usd""";
+            result, init_image, retries, claims, created_at, updated_at, started_at, finished_at, api_key_id, expected_cost_usd, cost_usd, trace_parent""";
 
     /** A webhook delivery that a transition queues in the same statement (skipped when the payload is null). */
     private static final String DELIVERY = """
@@ -56,10 +56,10 @@ public class JobRepository {
             with job as (
                 insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
                                   request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot,
-                                  init_image, lease_owner, lease_until, claims, api_key_id, expected_cost_usd)
+                                  init_image, lease_owner, lease_until, claims, api_key_id, expected_cost_usd, trace_parent)
                 values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20,
                         $21, case when $21::text is null then null else now() + make_interval(secs => $22) end,
-                        case when $21::text is null then 0 else 1 end, $26, $27)
+                        case when $21::text is null then 0 else 1 end, $26, $27, $28)
                 returning id, lease_owner),
             hook as (%s)
             select pg_notify('%s', '') from job where lease_owner is null""".formatted(delivery("job", 23, 24, 25), NEW_JOBS_CHANNEL);
@@ -168,7 +168,7 @@ public class JobRepository {
                 .addString(job.kind).addJsonObject(Columns.json(job.options)).addJsonObject(Columns.json(job.shoot))
                 .addJsonObject(Columns.json(job.initImage)).addString(claimedBy).addDouble(leaseSeconds);
         addDelivery(row, queued);
-        row.addUUID(job.apiKeyId).addBigDecimal(job.expectedCostUsd);
+        row.addUUID(job.apiKeyId).addBigDecimal(job.expectedCostUsd).addString(job.traceParent);
         return client.preparedQuery(INSERT).execute(row).replaceWithVoid();
     }
 
@@ -434,6 +434,7 @@ public class JobRepository {
         j.apiKeyId = r.getUUID("api_key_id");
         j.expectedCostUsd = r.getBigDecimal("expected_cost_usd");
         j.costUsd = r.getBigDecimal("cost_usd");
+        j.traceParent = r.getString("trace_parent");
         return j;
     }
 

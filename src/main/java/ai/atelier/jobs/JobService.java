@@ -75,13 +75,18 @@ public class JobService {
     private final Quotes quotes;
     private final ai.atelier.auth.Tenants tenants;
     private final ai.atelier.usage.Ledger ledger;
+    private final ai.atelier.telemetry.Traces traces;
+    private final ai.atelier.telemetry.JobMetrics metrics;
     private final String shootModel;
     private final int maxStyles;
     private final double leaseSeconds;
 
     public JobService(ModelCatalog models, Ingest ingest, JobRepository jobs, JobTransitions transitions, JobViews views, LiveViews live,
             ProgressStore store, JobRunner runner, Webhooks webhooks, jakarta.enterprise.inject.Instance<JobViewFormat> formats,
-            Quotes quotes, ai.atelier.auth.Tenants tenants, ai.atelier.usage.Ledger ledger, ai.atelier.config.AtelierConfig config) {
+            Quotes quotes, ai.atelier.auth.Tenants tenants, ai.atelier.usage.Ledger ledger, ai.atelier.config.AtelierConfig config,
+            ai.atelier.telemetry.Traces traces, ai.atelier.telemetry.JobMetrics metrics) {
+        this.traces = traces;
+        this.metrics = metrics;
         this.quotes = quotes;
         this.tenants = tenants;
         this.ledger = ledger;
@@ -113,6 +118,8 @@ public class JobService {
     public Uni<Submitted> accept(Caller caller, Submission s) {
         String tenant = caller.tenantId();
         Checked c = check(s);
+        // the submit's trace, read now on the request's context: the job's runs continue it
+        String traceparent = traces.traceparent();
         String key = s.idempotencyKey() == null || s.idempotencyKey().isBlank() ? null : s.idempotencyKey().strip();
         if (key != null && key.length() > 255) {
             throw Problem.badRequest("invalid-idempotency-key", "Invalid Idempotency-Key", "An Idempotency-Key has at most 255 characters");
@@ -120,7 +127,7 @@ public class JobService {
         return webhooks.check(s.webhook()).chain(webhook -> {
             Prepared p = new Prepared(c.model(), c.prompt(), c.tuned(), c.priority(), c.options(), c.shoot(), webhook, c.init());
             if (key == null) {
-                return create(caller, p, s, null, null).map(j -> new Submitted(j, false));
+                return create(caller, p, s, null, null, traceparent).map(j -> new Submitted(j, false));
             }
             Map<String, Object> hashed = new LinkedHashMap<>(c.tuned());
             hashed.put("$options", c.options());
@@ -129,7 +136,7 @@ public class JobService {
             return jobs.findByIdempotencyKey(tenant, key)
                     .chain(existing -> existing != null
                             ? Uni.createFrom().item(replay(existing, hash))
-                            : create(caller, p, s, key, hash).map(j -> new Submitted(j, false))
+                            : create(caller, p, s, key, hash, traceparent).map(j -> new Submitted(j, false))
                                     // a concurrent request with the same key won the insert: answer its job
                                     .onFailure(JobService::isDuplicateKey)
                                     .recoverWithUni(() -> jobs.findByIdempotencyKey(tenant, key).map(j -> replay(j, hash))));
@@ -341,7 +348,7 @@ public class JobService {
         return ordered;
     }
 
-    private Uni<JobView> create(Caller caller, Prepared p, Submission s, String key, String hash) {
+    private Uni<JobView> create(Caller caller, Prepared p, Submission s, String key, String hash, String traceparent) {
         UUID id = UUID.randomUUID();
         ModelStrategy model = p.model();
         Webhooks.Spec webhook = p.webhook();
@@ -385,6 +392,7 @@ public class JobService {
                         job.deadlineAt = job.createdAt.plusSeconds(s.deadlineSeconds());
                     }
                     job.expectedCostUsd = ingested.getValue().totalUsd();
+                    job.traceParent = traceparent;
                     // room here: the job is this instance's from its first statement and starts at once
                     String owner = runner.reserve();
                     long sentAt = System.nanoTime();
@@ -401,6 +409,7 @@ public class JobService {
                             .onFailure().call(e -> ingest.discard(inputs))
                             .chain(() -> live.write(job, "Queued"))
                             .invoke(view -> {
+                                metrics.accepted(job.model);
                                 Log.infof("job %s: accepted %s%s with %d input(s)", job.id, job.kind.equals(Job.KIND_GENERATE) ? "" : job.kind + " on ",
                                         job.model, job.inputs.items().size());
                                 if (job.initImage != null) {

@@ -32,7 +32,10 @@ public class JobTransitions {
     private final JobRepository jobs;
     private final Webhooks webhooks;
 
-    public JobTransitions(JobRepository jobs, Webhooks webhooks) {
+    private final ai.atelier.telemetry.JobMetrics metrics;
+
+    public JobTransitions(JobRepository jobs, Webhooks webhooks, ai.atelier.telemetry.JobMetrics metrics) {
+        this.metrics = metrics;
         this.jobs = jobs;
         this.webhooks = webhooks;
     }
@@ -122,6 +125,7 @@ public class JobTransitions {
     public Uni<Job> cancel(String tenant, UUID id, String code, String reason) {
         return jobs.cancel(tenant, id, code, reason).chain(job -> {
             if (job != null) {
+                metrics.finished(job.model, "cancelled", null);
                 return webhooks.enqueue(job, "cancelled").replaceWith(job);
             }
             return jobs.find(tenant, id).map(found -> {

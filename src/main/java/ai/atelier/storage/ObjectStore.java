@@ -40,7 +40,10 @@ public class ObjectStore {
 
     private final io.vertx.ext.web.client.WebClient http;
 
-    public ObjectStore(S3AsyncClient s3, UrlSigner signer, AtelierConfig config, io.vertx.core.Vertx vertx) {
+    private final ai.atelier.telemetry.Traces traces;
+
+    public ObjectStore(S3AsyncClient s3, UrlSigner signer, AtelierConfig config, io.vertx.core.Vertx vertx, ai.atelier.telemetry.Traces traces) {
+        this.traces = traces;
         this.s3 = s3;
         this.signer = signer;
         // uploads go straight over Vert.x's client, signed by the SDK's signer: the SDK's async pipeline
@@ -68,7 +71,7 @@ public class ObjectStore {
 
     /** Stores the bytes (a PUT replaces: storing again after a crash is harmless); retried on 5xx and lost connections. */
     public Uni<Void> put(String key, byte[] bytes, String contentType) {
-        return call(() -> puts.get(() -> upload(key, bytes, contentType), VOID).subscribeAsCompletionStage());
+        return call("PutObject", () -> puts.get(() -> upload(key, bytes, contentType), VOID).subscribeAsCompletionStage());
     }
 
     private Uni<Void> upload(String key, byte[] bytes, String contentType) {
@@ -100,24 +103,24 @@ public class ObjectStore {
     }
 
     public Uni<Void> delete(String key) {
-        return call(() -> s3.deleteObject(b -> b.bucket(bucket()).key(key))).replaceWithVoid();
+        return call("DeleteObject", () -> s3.deleteObject(b -> b.bucket(bucket()).key(key))).replaceWithVoid();
     }
 
     public Uni<byte[]> get(String key) {
-        return call(() -> s3.getObject(b -> b.bucket(bucket()).key(key), AsyncResponseTransformer.toBytes()))
+        return call("GetObject", () -> s3.getObject(b -> b.bucket(bucket()).key(key), AsyncResponseTransformer.toBytes()))
                 .map(r -> r.asByteArray());
     }
 
     /** The object's size when it exists: lets a resumed store stage skip what it already copied. */
     public Uni<Long> size(String key) {
-        return call(() -> s3.headObject(b -> b.bucket(bucket()).key(key)))
+        return call("HeadObject", () -> s3.headObject(b -> b.bucket(bucket()).key(key)))
                 .map(HeadObjectResponse::contentLength)
                 .onFailure(NoSuchKeyException.class).recoverWithNull()
                 .onFailure(e -> e instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() == 404).recoverWithNull();
     }
 
     public Uni<Void> checkBucket() {
-        return call(() -> s3.headBucket(b -> b.bucket(bucket()))).replaceWithVoid();
+        return call("HeadBucket", () -> s3.headBucket(b -> b.bucket(bucket()))).replaceWithVoid();
     }
 
     /** A presigned GET URL; pure computation (signing), no I/O. */
@@ -130,7 +133,14 @@ public class ObjectStore {
      * breaker: after failures in a row, calls fail at once for a while instead of each waiting out its
      * timeouts. A 4xx is an answer (the store is up), not a failure.
      */
-    private <T> Uni<T> call(Supplier<CompletionStage<T>> request) {
+    private <T> Uni<T> call(String operation, Supplier<CompletionStage<T>> request) {
+        return Uni.createFrom().deferred(() -> {
+            io.opentelemetry.api.trace.Span span = traces.startS3(operation, bucket());
+            return guarded(request).onTermination().invoke((item, failure, cancelled) -> ai.atelier.telemetry.Traces.end(span, failure));
+        });
+    }
+
+    private <T> Uni<T> guarded(Supplier<CompletionStage<T>> request) {
         Uni<T> guarded = calls.get(() -> Contexts.backOnCaller(Uni.createFrom().completionStage(request)), new jakarta.enterprise.util.TypeLiteral<Uni<T>>() {
         });
         return guarded.onFailure().transform(e -> {

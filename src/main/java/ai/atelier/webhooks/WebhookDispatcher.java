@@ -57,7 +57,10 @@ public class WebhookDispatcher {
     private final AtomicBoolean busy = new AtomicBoolean();
     private long timer = -1;
 
-    public WebhookDispatcher(Vertx vertx, Pool pool, UrlGuard guard, AtelierConfig config) {
+    private final ai.atelier.telemetry.JobMetrics metrics;
+
+    public WebhookDispatcher(Vertx vertx, Pool pool, UrlGuard guard, AtelierConfig config, ai.atelier.telemetry.JobMetrics metrics) {
+        this.metrics = metrics;
         this.vertx = vertx;
         this.pool = pool;
         this.guard = guard;
@@ -129,6 +132,7 @@ public class WebhookDispatcher {
                 .chain(() -> pool.preparedQuery(OUTCOME).execute(Tuple.tuple().addUUID(id).addInteger(outcome.status())
                         .addString(outcome.error()).addString(status).addOffsetDateTime(next.atOffset(java.time.ZoneOffset.UTC))))
                 .invoke(() -> {
+                    metrics.webhook(outcome.delivered() ? "delivered" : status.equals("failed") ? "gave_up" : "failed");
                     if (!outcome.delivered()) {
                         Log.infof("webhook %s: attempt %d failed (%s); %s", id, attempt, outcome.error(),
                                 status.equals("failed") ? "giving up" : "next in " + delay + " ms");

@@ -277,7 +277,9 @@ class TenantsTest {
         for (String line : text.split("\n")) {
             if (line.startsWith(name + "{") && line.contains("tenant=\"" + tenant + "\"")
                     && (period == null || line.contains("period=\"" + period + "\""))) {
-                return Double.valueOf(line.substring(line.lastIndexOf(' ') + 1));
+                // a counter may carry an exemplar after " # " (the trace it was last counted in)
+                String sample = line.split(" # ", 2)[0];
+                return Double.valueOf(sample.substring(sample.lastIndexOf(' ') + 1));
             }
         }
         return null;

@@ -85,4 +85,28 @@ class TenantsIT {
         assertThat(ok).isEqualTo(10);
         assertThat(limited).isEqualTo(16 - ok);
     }
+
+    @Test
+    void productionLogsAreJsonLinesAndARunsLinesCarryItsJobId() throws Exception {
+        given().baseUri(instances.simulator()).contentType(ContentType.JSON).body(Map.of("queue_ms", 0, "latency_ms", 100))
+                .put("/_sim/settings").then().statusCode(200);
+        String id = given().baseUri(a.url()).contentType(ContentType.JSON).body(Map.of("model", "flux-schnell", "prompt", "logged"))
+                .post("/v1/jobs").then().statusCode(202).extract().path("id");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        java.nio.file.Path log = java.nio.file.Path.of("target", "it-logs", a.name() + ".log");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> java.nio.file.Files.readString(log)
+                .contains("job " + id + ": succeeded"));
+        List<com.fasterxml.jackson.databind.JsonNode> lines = new java.util.ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(log)) {
+            if (line.startsWith("{")) {
+                lines.add(json.readTree(line)); // every line the application logs parses as JSON
+            }
+        }
+        com.fasterxml.jackson.databind.JsonNode succeeded = lines.stream()
+                .filter(l -> l.path("message").asText().equals("job " + id + ": succeeded with 1 output(s)")).findFirst().orElseThrow();
+        assertThat(succeeded.path("level").asText()).isEqualTo("INFO");
+        assertThat(succeeded.path("mdc").path("jobId").asText()).isEqualTo(id);
+        assertThat(lines.stream().filter(l -> l.path("message").asText().startsWith("job " + id + ": running")).findFirst().orElseThrow()
+                .path("mdc").path("jobId").asText()).isEqualTo(id);
+    }
 }

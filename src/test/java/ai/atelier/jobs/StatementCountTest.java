@@ -28,7 +28,7 @@ import io.restassured.http.ContentType;
  * What a job costs the stores, counted by the stores themselves (pg_stat_statements, Redis's
  * commandstats): the happy path of a flux-schnell job is accept, record the fal request id, finish —
  * three statements — and a handful of Redis writes. Counts are deterministic, so this is a test; the
- * background looks that do not belong to any job (claiming, deadlines, webhooks) are slowed down in
+ * background looks that do not belong to any job (claiming, deadlines, webhooks, the gauges read from PostgreSQL) are slowed down in
  * this profile so that everything counted is the job's.
  */
 @QuarkusTest
@@ -39,7 +39,7 @@ class StatementCountTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of("atelier.jobs.claim-interval", "1h", "atelier.jobs.deadline-sweep-interval", "1h", "atelier.webhooks.poll-interval", "1h",
-                    "atelier.jobs.lease", "60s");
+                    "atelier.jobs.lease", "60s", "atelier.usage.metrics-refresh", "1h");
         }
     }
 

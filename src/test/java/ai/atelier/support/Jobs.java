@@ -17,9 +17,15 @@ public final class Jobs {
     }
 
     public static JsonPath awaitTerminal(String id) {
+        return awaitTerminal(id, null);
+    }
+
+    /** As {@code key}'s tenant (null: the test profile's anonymous tenant). */
+    public static JsonPath awaitTerminal(String id, String key) {
         JsonPath[] last = new JsonPath[1];
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
-            last[0] = given().get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath();
+            var request = key == null ? given() : given().header("Authorization", "Bearer " + key);
+            last[0] = request.get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath();
             return TERMINAL.contains(last[0].getString("status"));
         });
         return last[0];

@@ -13,6 +13,10 @@ import ai.atelier.fal.FalPricing;
 import ai.atelier.fal.FalResult;
 import ai.atelier.fal.FalStatus;
 import ai.atelier.fal.FalWaits;
+import ai.atelier.models.LlmCompletion;
+import ai.atelier.telemetry.JobMetrics;
+import ai.atelier.telemetry.Traces;
+import io.opentelemetry.api.trace.Span;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
@@ -31,8 +35,12 @@ public class FalCalls {
     private final Engine engine;
     private final FalPricing pricing;
     private final AtelierConfig.Fal config;
+    private final Traces traces;
+    private final JobMetrics metrics;
 
-    public FalCalls(FalClient fal, FalWaits waits, Engine engine, FalPricing pricing, AtelierConfig config) {
+    public FalCalls(FalClient fal, FalWaits waits, Engine engine, FalPricing pricing, AtelierConfig config, Traces traces, JobMetrics metrics) {
+        this.traces = traces;
+        this.metrics = metrics;
         this.pricing = pricing;
         this.fal = fal;
         this.waits = waits;
@@ -52,6 +60,10 @@ public class FalCalls {
      * cancelled at fal at once, so nobody pays for a job nobody wants.
      */
     public Uni<FalResult> call(RunContext ctx, Call call) {
+        String operation = LlmCompletion.VISION.equals(call.endpointId()) || LlmCompletion.ROUTER.equals(call.endpointId()) ? "chat"
+                : "generate_content";
+        Span span = traces.startFal(ctx.stageTrace != null ? ctx.stageTrace : ctx.trace, operation, call.endpointId(), ctx.job.id.toString());
+        Timing timing = new Timing(call.recordedRequestId() == null ? System.nanoTime() : 0);
         Uni<String> requestId = call.recordedRequestId() != null ? Uni.createFrom().item(call.recordedRequestId())
                 : Uni.createFrom().deferred(() -> {
                     ctx.ensureActive();
@@ -59,12 +71,73 @@ public class FalCalls {
                             .emitOn(ctx::onContext)
                             .call(rid -> recorded(ctx, call, rid));
                 });
-        return requestId.chain(rid -> engine.waiting(ctx, () -> waits.await(call.endpointId(), rid, config.requestDeadline(), call.onStatus()))
-                .chain(done -> Uni.createFrom().deferred(() -> {
-                    ctx.ensureActive();
-                    return fal.result(call.endpointId(), rid).emitOn(ctx::onContext);
-                }))
-                .call(result -> spent(ctx, call, result)));
+        java.util.function.Consumer<FalStatus> onStatus = status -> {
+            timing.saw(status, call.endpointId());
+            call.onStatus().accept(status);
+        };
+        return requestId.chain(rid -> {
+            span.setAttribute(Traces.RESPONSE_ID, rid);
+            return engine.waiting(ctx, () -> waits.await(call.endpointId(), rid, config.requestDeadline(), onStatus))
+                    .chain(done -> Uni.createFrom().deferred(() -> {
+                        timing.completed(done, call.endpointId());
+                        ctx.ensureActive();
+                        return fal.result(call.endpointId(), rid).emitOn(ctx::onContext);
+                    }))
+                    .call(result -> spent(ctx, call, result));
+        })
+                .onItem().invoke(result -> tokens(span, result))
+                .onTermination().invoke((result, failure, cancelled) -> Traces.end(span, failure instanceof RunContext.Stopped ? null : failure));
+    }
+
+    /** Token usage on LLM calls (fal's OpenRouter usage block), as the GenAI conventions name it. */
+    private static void tokens(Span span, FalResult result) {
+        if (result.body().getValue("usage") instanceof JsonObject usage) {
+            if (usage.getValue("prompt_tokens") instanceof Number in) {
+                span.setAttribute(Traces.INPUT_TOKENS, in.longValue());
+            }
+            if (usage.getValue("completion_tokens") instanceof Number out) {
+                span.setAttribute(Traces.OUTPUT_TOKENS, out.longValue());
+            }
+        }
+    }
+
+    /**
+     * A request's time in fal's queue and in inference, from the statuses a wait sees: submit → first
+     * IN_PROGRESS is queue time, IN_PROGRESS → COMPLETED inference (fal's own {@code inference_time} when it
+     * sends one). A resumed run did not see the submit, so it records no queue time.
+     */
+    private final class Timing {
+        final long submittedNanos;
+        long startedNanos;
+        boolean recorded;
+
+        Timing(long submittedNanos) {
+            this.submittedNanos = submittedNanos;
+        }
+
+        void saw(FalStatus status, String endpoint) {
+            if (startedNanos == 0 && !status.queued()) {
+                startedNanos = System.nanoTime();
+                if (submittedNanos != 0) {
+                    metrics.falQueue(endpoint, startedNanos - submittedNanos);
+                }
+            }
+        }
+
+        void completed(FalStatus status, String endpoint) {
+            if (recorded) {
+                return;
+            }
+            recorded = true;
+            if (status != null && status.inferenceSeconds() != null) {
+                metrics.falInference(endpoint, (long) (status.inferenceSeconds() * 1e9));
+            } else if (startedNanos != 0) {
+                metrics.falInference(endpoint, System.nanoTime() - startedNanos);
+            } else if (submittedNanos != 0) {
+                // completion was the first news (a webhook, or a poll after it ended): all of it counts as inference
+                metrics.falInference(endpoint, System.nanoTime() - submittedNanos);
+            }
+        }
     }
 
     /** The call's ledger row, from fal's own figures: billable units × the unit price in force; written with the run's next statement. */

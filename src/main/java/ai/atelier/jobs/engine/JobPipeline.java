@@ -13,6 +13,8 @@ import ai.atelier.jobs.JobFiles;
 import ai.atelier.jobs.JobStatus;
 import ai.atelier.jobs.JobTransitions;
 import ai.atelier.progress.Progress;
+import ai.atelier.telemetry.JobMetrics;
+import ai.atelier.telemetry.Traces;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 
@@ -31,9 +33,13 @@ public class JobPipeline {
     private final Engine engine;
     private final JobTransitions transitions;
     private final Outputs outputs;
+    private final Traces traces;
+    private final JobMetrics metrics;
 
     JobPipeline(CategoriseStage categorise, PromptStage prompt, InferStage infer, StoreStage store, ShootStage shootStage, Engine engine,
-            JobTransitions transitions, Outputs outputs) {
+            JobTransitions transitions, Outputs outputs, Traces traces, JobMetrics metrics) {
+        this.traces = traces;
+        this.metrics = metrics;
         this.generate = List.of(categorise, prompt, infer, store);
         this.shoot = List.of(categorise, shootStage);
         this.completion = List.of(prompt, infer);
@@ -49,12 +55,16 @@ public class JobPipeline {
             case Job.KIND_LLM -> completion;
             default -> generate;
         };
+        ctx.trace = traces.startRun(ctx.job.traceParent, ctx.job.id.toString(), ctx.job.tenant, ctx.job.model, ctx.context);
         return engine.work(ctx)
                 .invoke(() -> start(ctx))
                 .chain(() -> stages(ctx, stages, 0))
                 .chain(() -> succeed(ctx))
                 .onFailure().recoverWithUni(e -> ended(ctx, e))
-                .eventually(() -> engine.rest(ctx));
+                .eventually(() -> {
+                    engine.rest(ctx);
+                    Traces.end(ctx.trace, null);
+                });
     }
 
     private void start(RunContext ctx) {
@@ -76,7 +86,16 @@ public class JobPipeline {
             ctx.skipped(stage.name(), skip);
             return stages(ctx, stages, i + 1);
         }
-        return stage.run(ctx).chain(() -> stages(ctx, stages, i + 1));
+        long started = System.nanoTime();
+        ctx.stageTrace = traces.startStage(ctx.trace, stage.name(), ctx.job.id.toString(), ctx.context);
+        return stage.run(ctx)
+                .onTermination().invoke((ok, failure, cancelled) -> {
+                    metrics.stage(stage.name(), System.nanoTime() - started);
+                    Traces.end(ctx.stageTrace, failure instanceof RunContext.Stopped ? null : failure);
+                    ctx.stageTrace = null;
+                    Traces.makeCurrent(ctx.context, ctx.trace);
+                })
+                .chain(() -> stages(ctx, stages, i + 1));
     }
 
     /** The job's end when all went well: one statement (with the stages' records and the webhook), then the live state. */
@@ -95,6 +114,7 @@ public class JobPipeline {
                         return files.isEmpty() ? Uni.createFrom().voidItem() : outputs.discard(ctx.job.id, files);
                     }
                     Log.infof("job %s: succeeded with %d output(s)", ctx.job.id, files.size());
+                    metrics.finished(ctx.job.model, "succeeded", null);
                     return terminal(ctx, "Done");
                 });
     }
@@ -124,7 +144,15 @@ public class JobPipeline {
                             .onFailure().invoke(x -> ctx.restorePending(pending))
                             .call(won -> won ? Uni.createFrom().voidItem() : engine.spentAnyway(ctx, pending));
                 }))
-                .chain(won -> won ? terminal(ctx, why.message()) : Uni.createFrom().voidItem())
+                .chain(won -> {
+                    if (!won) {
+                        return Uni.createFrom().voidItem();
+                    }
+                    metrics.finished(ctx.job.model, "failed", why.code());
+                    io.opentelemetry.api.trace.Span.fromContext(ctx.trace).setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, why.message())
+                            .setAttribute(Traces.ERROR_TYPE, why.code());
+                    return terminal(ctx, why.message());
+                })
                 .onFailure().invoke(x -> Log.errorf(x, "job %s: could not record its failure", ctx.job.id))
                 .onFailure().recoverWithNull();
     }

@@ -45,6 +45,9 @@ public final class RunContext {
     public final Job job;
     public final ModelStrategy model;
     final String owner;
+    /** The run's trace context (its span), and the current stage's: fal calls are parented under the stage. */
+    io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.root();
+    io.opentelemetry.context.Context stageTrace;
     final Context context;
     private final Duration lease;
     private final LiveState live;

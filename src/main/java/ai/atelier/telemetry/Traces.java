@@ -1,0 +1,152 @@
+package ai.atelier.telemetry;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.quarkus.opentelemetry.runtime.QuarkusContextStorage;
+import io.quarkus.vertx.core.runtime.VertxMDC;
+
+/**
+ * Atelier's own spans: one per run of a job, one per stage, one per fal call (after the OpenTelemetry
+ * GenAI conventions) and per S3 call; HTTP requests get theirs from Quarkus.
+ *
+ * <p>A job outlives the request that submitted it and may run on another instance, or be parked and woken by
+ * a webhook: the submit's trace context (W3C {@code traceparent}) is stored in the job's row, and every run
+ * starts as its child, so one trace shows the request, the runs and every call they made. A run's spans are
+ * made current on the run's own Vert.x context: Quarkus's instrumented Vert.x HTTP client (fal, S3 uploads)
+ * then parents its client spans under the stage, and log lines carry {@code traceId} and {@code jobId} (MDC).
+ * With the SDK off (no OTLP endpoint) the tracer is a no-op and nothing here allocates much.
+ */
+@ApplicationScoped
+public class Traces {
+
+    public static final AttributeKey<String> JOB_ID = AttributeKey.stringKey("atelier.job.id");
+    public static final AttributeKey<String> TENANT = AttributeKey.stringKey("atelier.tenant");
+    public static final AttributeKey<String> STAGE = AttributeKey.stringKey("atelier.stage");
+    public static final AttributeKey<String> OPERATION = AttributeKey.stringKey("gen_ai.operation.name");
+    public static final AttributeKey<String> PROVIDER = AttributeKey.stringKey("gen_ai.provider.name");
+    public static final AttributeKey<String> REQUEST_MODEL = AttributeKey.stringKey("gen_ai.request.model");
+    public static final AttributeKey<String> RESPONSE_ID = AttributeKey.stringKey("gen_ai.response.id");
+    public static final AttributeKey<Long> INPUT_TOKENS = AttributeKey.longKey("gen_ai.usage.input_tokens");
+    public static final AttributeKey<Long> OUTPUT_TOKENS = AttributeKey.longKey("gen_ai.usage.output_tokens");
+    public static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
+
+    private static final TextMapGetter<Map<String, String>> GETTER = new TextMapGetter<>() {
+        @Override
+        public Iterable<String> keys(Map<String, String> carrier) {
+            return carrier.keySet();
+        }
+
+        @Override
+        public String get(Map<String, String> carrier, String key) {
+            return carrier == null ? null : carrier.get(key);
+        }
+    };
+
+    private final Tracer tracer;
+
+    public Traces(Tracer tracer) {
+        this.tracer = tracer;
+    }
+
+    /** The current span's context as a W3C traceparent, to store with a job; null without a valid span. */
+    public String traceparent() {
+        SpanContext current = Span.current().getSpanContext();
+        if (!current.isValid()) {
+            return null;
+        }
+        Map<String, String> carrier = new HashMap<>(2);
+        W3CTraceContextPropagator.getInstance().inject(Context.current(), carrier, Map::put);
+        return carrier.get("traceparent");
+    }
+
+    /** The stored traceparent as a parent context (the root when there is none or it does not parse). */
+    public Context parent(String traceparent) {
+        if (traceparent == null || traceparent.isBlank()) {
+            return Context.root();
+        }
+        return W3CTraceContextPropagator.getInstance().extract(Context.root(), Map.of("traceparent", traceparent), GETTER);
+    }
+
+    /** A run of a job: child of its submit's trace, current on the run's Vert.x context from now on. */
+    public Context startRun(String traceparent, String jobId, String tenant, String model, io.vertx.core.Context run) {
+        Context parent = parent(traceparent);
+        Span span = tracer.spanBuilder("job " + model).setParent(parent).setSpanKind(SpanKind.INTERNAL)
+                .setAttribute(JOB_ID, jobId).setAttribute(TENANT, tenant).setAttribute("atelier.model", model).startSpan();
+        Context context = parent.with(span);
+        VertxMDC.INSTANCE.put("jobId", jobId, run);
+        makeCurrent(run, context);
+        return context;
+    }
+
+    /** A stage of a run: child of the run's span, current on the run's context until it ends. */
+    public Context startStage(Context runContext, String stage, String jobId, io.vertx.core.Context run) {
+        Span span = tracer.spanBuilder("stage " + stage).setParent(runContext).setSpanKind(SpanKind.INTERNAL)
+                .setAttribute(STAGE, stage).setAttribute(JOB_ID, jobId).startSpan();
+        Context context = runContext.with(span);
+        makeCurrent(run, context);
+        return context;
+    }
+
+    /**
+     * A fal call (submit → wait → result) as a GenAI client span: {@code operation} is
+     * {@code generate_content} for pictures, {@code chat} for LLM completions; the model is fal's endpoint id.
+     */
+    public Span startFal(Context parent, String operation, String endpointId, String jobId) {
+        var builder = tracer.spanBuilder(operation + " " + endpointId).setSpanKind(SpanKind.CLIENT)
+                .setAttribute(OPERATION, operation).setAttribute(PROVIDER, "fal").setAttribute(REQUEST_MODEL, endpointId);
+        if (parent != null) {
+            builder.setParent(parent);
+        }
+        if (jobId != null) {
+            builder.setAttribute(JOB_ID, jobId);
+        }
+        return builder.startSpan();
+    }
+
+    /** An S3 call, child of whatever is current (a stage, or the HTTP request storing an upload). */
+    public Span startS3(String operation, String bucket) {
+        return tracer.spanBuilder("S3." + operation).setSpanKind(SpanKind.CLIENT).setAttribute("rpc.system", "aws-api")
+                .setAttribute("rpc.service", "S3").setAttribute("rpc.method", operation).setAttribute("aws.s3.bucket", bucket).startSpan();
+    }
+
+    /** Ends {@code span}; a failure marks it as an error with the failure's kind as {@code error.type}. */
+    public static void end(Span span, Throwable failure) {
+        if (failure != null) {
+            span.setStatus(StatusCode.ERROR, String.valueOf(failure.getMessage()));
+            span.setAttribute(ERROR_TYPE, errorType(failure));
+        }
+        span.end();
+    }
+
+    /** Ends the span of {@code context} (a run's or a stage's). */
+    public static void end(Context context, Throwable failure) {
+        end(Span.fromContext(context), failure);
+    }
+
+    /** Makes {@code context} current on a run's Vert.x context again (after a stage ended). */
+    public static void makeCurrent(io.vertx.core.Context run, Context context) {
+        QuarkusContextStorage.INSTANCE.attach(run, context);
+    }
+
+    private static String errorType(Throwable e) {
+        if (e instanceof ai.atelier.fal.FalException f) {
+            return f.code();
+        }
+        if (e instanceof ai.atelier.jobs.StageFailed s) {
+            return s.code();
+        }
+        return e.getClass().getName();
+    }
+}
