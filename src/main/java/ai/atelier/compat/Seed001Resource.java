@@ -16,7 +16,6 @@ import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 import ai.atelier.auth.Callers;
@@ -40,10 +39,12 @@ import io.smallrye.mutiny.Uni;
 public class Seed001Resource {
 
     static final String SUBMITTED = "Task submitted. Use /api/{session_id}/status to check progress.";
+    /** The parts seed 001's image-to-image form has ({@link ImageToImage}). */
+    static final java.util.Set<String> IMAGE_TO_IMAGE_FIELDS = java.util.Set.of("image", "prompt", "seed", "strength", "guidance_scale",
+            "num_inference_steps");
     static final String DEFAULT_I2I_PROMPT = "The same image, high quality, sharp details";
 
-    /** Seed 001's text-to-image body. */
-    @JsonIgnoreProperties(ignoreUnknown = true)
+    /** Seed 001's text-to-image body: its fields only (an unknown one, e.g. camelCase {@code negativePrompt}, is a 422 naming it). */
     public record TextToImage(String prompt, String negativePrompt, Integer width, Integer height, Integer numInferenceSteps,
             Double guidanceScale, Long seed) {
     }
@@ -87,6 +88,7 @@ public class Seed001Resource {
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ImageToImage.class)))
     public Uni<LegacyStatus.Submitted> fluxI2i(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
         ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        form.only(IMAGE_TO_IMAGE_FIELDS);
         ignoredLocked(form);
         String prompt = form.text("prompt");
         return submitImage("flux-general-i2i", form, prompt == null ? DEFAULT_I2I_PROMPT : prompt);
@@ -100,6 +102,7 @@ public class Seed001Resource {
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ImageToImage.class)))
     public Uni<LegacyStatus.Submitted> qwenI2i(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
         ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        form.only(IMAGE_TO_IMAGE_FIELDS);
         ignoredLocked(form);
         return submitImage("qwen-multiple-angles", form, null);
     }

@@ -24,6 +24,15 @@ public record UploadedForm(MultiMap fields, List<File> files) {
         return form == null ? new UploadedForm(MultiMap.caseInsensitiveMultiMap(), List.of()) : form;
     }
 
+    /** A 422 naming the first part (text or file) whose name is not one of {@code known}: a form's fields are never silently ignored. */
+    public void only(java.util.Set<String> known) {
+        java.util.stream.Stream.concat(fields.names().stream(), files.stream().map(File::field))
+                .filter(name -> !known.contains(name)).sorted().findFirst().ifPresent(name -> {
+                    throw new ai.atelier.problem.Problem(422, "unknown-field", "Unknown field", "Unknown field '" + name + "'; known fields: "
+                            + known.stream().sorted().collect(java.util.stream.Collectors.joining(", "))).with("field", name);
+                });
+    }
+
     /** A text field's value, or null when it is absent or blank. */
     public String text(String name) {
         String v = fields.get(name);

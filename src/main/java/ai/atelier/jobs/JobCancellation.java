@@ -44,10 +44,12 @@ public class JobCancellation {
     private final Event<Cancelled> cancelled;
     private final Vertx vertx;
     private final AtelierConfig.Jobs config;
+    private final ai.atelier.progress.ProgressStore store;
     private long sweep = -1;
 
     public JobCancellation(JobTransitions transitions, JobRepository jobs, FalClient fal, LiveViews live, ReactiveRedisDataSource redis,
-            Event<Cancelled> cancelled, Vertx vertx, AtelierConfig config) {
+            Event<Cancelled> cancelled, Vertx vertx, AtelierConfig config, ai.atelier.progress.ProgressStore store) {
+        this.store = store;
         this.transitions = transitions;
         this.jobs = jobs;
         this.fal = fal;
@@ -75,9 +77,27 @@ public class JobCancellation {
                     return redis.pubsub(String.class).publish(CHANNEL, id.toString()).onFailure().recoverWithNull();
                 })
                 .call(job -> inFlightAtFal(job).isEmpty() ? Uni.createFrom().voidItem() : cancelAtFal(job))
-                .chain(job -> live.write(job, reason))
+                .chain(job -> livePercent(job).chain(percent -> {
+                    // the row's progress is written less often than the live state's: the cancel never shows less than a client saw
+                    job.progress = Math.max(job.progress, percent);
+                    return live.write(job, reason);
+                }))
                 .invoke(view -> Log.infof("job %s: cancelled (%s)%s", id, code,
                         view.cancellation() == null || view.cancellation().falStatus() == null ? "" : "; fal answered " + view.cancellation().falStatus()));
+    }
+
+    /** The progress the job's live state shows now (0 when Redis has none or does not answer). */
+    private Uni<Integer> livePercent(Job job) {
+        return store.view(job.id, job.tenant, JobViewFormat.V1).map(view -> {
+            if (view == null) {
+                return 0;
+            }
+            try {
+                return new io.vertx.core.json.JsonObject(view).getInteger("progress", 0);
+            } catch (RuntimeException unreadable) {
+                return 0;
+            }
+        });
     }
 
     /** A request of the job that may still run at fal: the main one, a running stage's, an unfinished style's. */

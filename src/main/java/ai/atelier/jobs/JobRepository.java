@@ -119,7 +119,12 @@ public class JobRepository {
 
     private static final String CANCEL = """
             update jobs set status = 'cancelled', cancel_requested_at = now(), finished_at = now(), updated_at = now(),
-                   error_code = $3, error_message = $4, may_be_billed = false
+                   error_code = $3, error_message = $4, may_be_billed = false,
+                   -- every stage of an ended job has ended: the one that was running (or waiting) is cancelled with it
+                   stages = coalesce((select jsonb_object_agg(k, case when v ->> 'status' in ('running', 'pending', 'queued')
+                                                                   then v || jsonb_build_object('status', 'cancelled', 'ended_at', now())
+                                                                   else v end)
+                                      from jsonb_each(stages) as e(k, v)), stages)
             where id = $1 and tenant = $2 and status = any($5)
             returning %s""".formatted(COLUMNS);
 

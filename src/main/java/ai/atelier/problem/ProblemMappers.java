@@ -39,8 +39,12 @@ public class ProblemMappers {
         String message = String.valueOf(e.getOriginalMessage());
         String detail;
         if (e instanceof UnrecognizedPropertyException u) {
-            detail = "Unknown field '" + u.getPropertyName() + "'" + (u.getKnownPropertyIds() == null ? ""
-                    : "; known fields: " + u.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")));
+            // well-formed JSON this route does not understand: a 422 naming the field (a misspelt or camelCase
+            // name must never be silently ignored), with the names it knows
+            String field = where.isEmpty() ? u.getPropertyName() : where;
+            return respond(422, "unknown-field", "Unknown field", "Unknown field '" + u.getPropertyName() + "'" + (u.getKnownPropertyIds() == null ? ""
+                    : "; known fields: " + u.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", "))),
+                    uri, Map.of("field", field));
         } else if (message.startsWith("Duplicate field")) {
             String field = message.replaceAll("(?s)^Duplicate field '(.*)'.*$", "$1");
             return respond(400, "malformed-json", "Malformed JSON", "The field '" + field + "' appears more than once", uri, Map.of("field", field));

@@ -115,4 +115,17 @@ class SeedCompatibilityTest {
         assertThat(ids).contains(jobId);
         assertThat(Simulator.submissions("fal-ai/qwen-image-edit-plus-lora").get(0)).containsEntry("num_inference_steps", 28);
     }
+
+    @Test
+    void seed001RoutesRefuseFieldsTheyDoNotKnowNamingThem() {
+        long before = ai.atelier.support.Db.count();
+        // camelCase is not seed 001's spelling (negative_prompt is): refused, never silently ignored
+        given().contentType(ContentType.JSON).body(Map.of("prompt", "x", "negativePrompt", "blurry")).post("/api/flux/t2i").then()
+                .statusCode(422).contentType("application/problem+json").body("type", equalTo("/problems/unknown-field"))
+                .body("field", equalTo("negativePrompt")).body("detail", org.hamcrest.Matchers.containsString("negative_prompt"));
+        given().multiPart("image", "input.png", Images.png(512, 512), "image/png").multiPart("guidanceScale", "7.5")
+                .post("/api/flux/i2i").then().statusCode(422).body("type", equalTo("/problems/unknown-field"))
+                .body("field", equalTo("guidanceScale"));
+        org.assertj.core.api.Assertions.assertThat(ai.atelier.support.Db.count()).isEqualTo(before);
+    }
 }

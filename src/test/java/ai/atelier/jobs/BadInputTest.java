@@ -91,9 +91,9 @@ class BadInputTest {
 
     @Test
     void rejectsUnknownTopLevelFieldsInsteadOfIgnoringThem() {
-        postJson(Map.of("model", "flux-schnell", "prompt", "p", "num_inference_steps", 7)).statusCode(400)
-                .body("type", equalTo("/problems/malformed-json")).body("detail", containsString("Unknown field 'num_inference_steps'"))
-                .body("detail", containsString("params"));
+        postJson(Map.of("model", "flux-schnell", "prompt", "p", "num_inference_steps", 7)).statusCode(422)
+                .body("type", equalTo("/problems/unknown-field")).body("detail", containsString("Unknown field 'num_inference_steps'"))
+                .body("detail", containsString("params")).body("field", equalTo("num_inference_steps"));
     }
 
     @Test

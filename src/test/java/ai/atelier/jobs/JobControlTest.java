@@ -50,9 +50,16 @@ class JobControlTest {
         Simulator.settings(0, 3000);
         String id = submit(Map.of("model", "flux-schnell", "prompt", "cancel me"));
         await().atMost(Duration.ofSeconds(10)).until(() -> Db.job(UUID.fromString(id)).get("fal_request_id") != null);
+        int seen = given().get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath().getInt("progress");
 
         JsonPath job = given().post("/v1/jobs/" + id + "/cancel").then().statusCode(200).extract().jsonPath();
         assertThat(job.getString("status")).isEqualTo("cancelled");
+        // progress never goes backwards, and every stage of the ended job has ended
+        assertThat(job.getInt("progress")).isGreaterThanOrEqualTo(seen);
+        java.util.Map<String, java.util.Map<String, Object>> stages = job.getMap("stages");
+        assertThat(stages).containsKey("infer");
+        assertThat(stages.get("infer")).containsEntry("status", "cancelled");
+        assertThat(stages.values()).allSatisfy(st -> assertThat(st.get("status")).isIn("succeeded", "skipped", "failed", "cancelled"));
         assertThat(job.getString("cancellation.fal_status")).isEqualTo("CANCELLATION_REQUESTED");
         assertThat(job.getBoolean("cancellation.may_be_billed")).isTrue();
         assertThat(job.getString("error.code")).isEqualTo("cancelled");

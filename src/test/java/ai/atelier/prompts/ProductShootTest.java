@@ -165,9 +165,13 @@ class ProductShootTest {
         java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
                 io.restassured.RestAssured.baseURI + ":" + io.restassured.RestAssured.port + "/v1/jobs/" + id + "/events"))
                 .timeout(java.time.Duration.ofSeconds(30)).header("Accept", "text/event-stream").build();
-        List<String> messages = java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofLines()).body()
-                .filter(l -> l.startsWith("data:")).map(l -> new JsonPath(l.substring(5).trim()).getString("message"))
+        List<JsonPath> events = java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofLines()).body()
+                .filter(l -> l.startsWith("data:")).map(l -> new JsonPath(l.substring(5).trim())).toList();
+        List<String> messages = events.stream().map(e -> e.getString("message"))
                 .filter(m -> m != null && m.matches("\\d of 3 styles done")).distinct().toList();
+        // progress never goes backwards, event after event
+        List<Integer> progress = events.stream().map(e -> e.<Integer>get("percent")).filter(java.util.Objects::nonNull).toList();
+        assertThat(progress).hasSizeGreaterThanOrEqualTo(4).isSorted();
         assertThat(messages).containsExactly("0 of 3 styles done", "1 of 3 styles done", "2 of 3 styles done", "3 of 3 styles done");
         assertThat(Jobs.awaitTerminal(id).getString("status")).isEqualTo("succeeded");
     }

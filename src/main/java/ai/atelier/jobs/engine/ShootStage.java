@@ -58,6 +58,8 @@ class ShootStage implements Stage {
         this.config = config;
     }
 
+    private static final String STOPPED = "stopped";
+
     @Override
     public String name() {
         return NAME;
@@ -85,11 +87,19 @@ class ShootStage implements Stage {
                                     int n = done.incrementAndGet();
                                     ctx.report(NAME, 30 + 55 * n / Math.max(1, total), progressMessage(n, total), null, List.of());
                                 }
-                            });
+                            })
+                                    // a stopped run stops every style at once: carried as an item, so the merge ends once
+                                    // (a second failure after the first would be dropped and logged as an error)
+                                    .onFailure(RunContext.Stopped.class).recoverWithItem(e -> Map.<String, Object>of(STOPPED, e));
                         })
                         .merge(Math.max(1, config.shoots().maxParallelStyles()))
                         .collect().asList())
                 .invoke(results -> {
+                    for (Map<String, Object> r : results) {
+                        if (r.get(STOPPED) instanceof RunContext.Stopped stopped) {
+                            throw stopped;
+                        }
+                    }
                     List<Map<String, Object>> ordered = new ArrayList<>(results);
                     ordered.sort(Comparator.comparingInt(r -> (Integer) r.get("index")));
                     List<JobFile> files = new ArrayList<>();
