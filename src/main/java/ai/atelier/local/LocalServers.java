@@ -39,8 +39,16 @@ public final class LocalServers {
         long t0 = System.nanoTime();
         Map<String, String> config = new LinkedHashMap<>();
 
+        // stopped in one hook, in order (hooks run concurrently), then a test's folder goes: nothing left in /tmp
+        java.util.Deque<Runnable> stops = new java.util.ArrayDeque<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stops.forEach(LocalServers::quietly);
+            if (!dev) {
+                deleteTree(root);
+            }
+        }, "atelier-local-services-stop"));
         EmbeddedPostgres pg = EmbeddedPostgres.start(root.resolve("postgres"), freePort(), dev);
-        Runtime.getRuntime().addShutdownHook(new Thread(pg::close, "atelier-postgres-stop"));
+        stops.push(pg::close);
         config.put("quarkus.datasource.reactive.url", "postgresql://127.0.0.1:" + pg.port() + "/atelier");
         config.put("quarkus.datasource.jdbc.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/atelier");
         config.put("quarkus.datasource.username", pg.appUser);
@@ -53,14 +61,18 @@ public final class LocalServers {
         RedisServer redis = RedisServer.builder().port(redisPort).setting("bind 127.0.0.1")
                 .setting("dir " + redisDir).setting(dev ? "save 60 1" : "save \"\"").setting("appendonly no").build();
         redis.start();
-        Runtime.getRuntime().addShutdownHook(new Thread(redis::stop, "atelier-redis-stop"));
+        stops.push(redis::stop);
         config.put("quarkus.redis.hosts", "redis://127.0.0.1:" + redisPort);
 
         BlobStore store = dev ? new FilesystemNio2BlobStore(Files.createDirectories(root.resolve("s3")).toString())
                 : new TransientNio2BlobStore();
-        S3Proxy[] s3 = { startS3(store, 0) };
+        // dev keeps its S3 port across restarts, so presigned URLs handed out before a restart still work
+        S3Proxy[] s3 = { startS3(store, dev ? remembered(root.resolve("s3.port")) : 0) };
         int s3Port = s3[0].getPort();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stopS3(s3[0]), "atelier-s3-stop"));
+        if (dev) {
+            Files.writeString(root.resolve("s3.port"), Integer.toString(s3Port));
+        }
+        stops.push(() -> stopS3(s3[0]));
         String bucket = System.getenv().getOrDefault("ATELIER_S3_BUCKET", "atelier");
         if (!store.containerExists(bucket)) {
             store.createContainer(bucket);
@@ -76,7 +88,7 @@ public final class LocalServers {
         String falKey = System.getenv("FAL_KEY");
         if (falKey == null || falKey.isBlank()) {
             FalSimulator sim = FalSimulator.start(0);
-            Runtime.getRuntime().addShutdownHook(new Thread(sim::close, "atelier-fal-simulator-stop"));
+            stops.push(sim::close);
             config.put("atelier.fal.queue-url", sim.baseUrl() + "/queue");
             config.put("atelier.fal.run-url", sim.baseUrl() + "/run");
             config.put("atelier.fal.rest-url", sim.baseUrl() + "/rest");
@@ -89,10 +101,44 @@ public final class LocalServers {
             sim.localControl("redis-stop", redis::stop);
             sim.localControl("redis-start", redis::start);
         }
+        if (dev) {
+            // where the servers are, for a newcomer's curl calls (the README points here)
+            Files.writeString(root.resolve("services.properties"), "# written by quarkus:dev at every start\n"
+                    + "postgresql=" + config.get("quarkus.datasource.reactive.url") + "\nredis=" + config.get("quarkus.redis.hosts")
+                    + "\ns3=http://localhost:" + s3Port + "\nfal-simulator=" + config.getOrDefault("atelier-local.simulator-url", "") + "\n");
+        }
         LOG.infof("Local services up in %d ms (state in %s): PostgreSQL :%d, Redis :%d, S3 :%d, fal %s",
                 (System.nanoTime() - t0) / 1_000_000, root, pg.port(), redisPort, s3Port,
                 config.getOrDefault("atelier-local.simulator-url", "fal.ai (FAL_KEY set)"));
         return config;
+    }
+
+    /** The port this file remembers, when it is free again; else any free port (0). */
+    private static int remembered(Path file) {
+        try {
+            int port = Integer.parseInt(Files.readString(file).strip());
+            try (java.net.ServerSocket probe = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+                return port;
+            }
+        } catch (Exception noneOrTaken) {
+            return 0;
+        }
+    }
+
+    private static void quietly(Runnable stop) {
+        try {
+            stop.run();
+        } catch (RuntimeException e) {
+            LOG.debugf("stopping a local server: %s", e.getMessage());
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (Exception e) {
+            LOG.debugf("could not delete %s: %s", root, e.getMessage());
+        }
     }
 
     private static S3Proxy startS3(BlobStore store, int port) {

@@ -210,7 +210,7 @@ public final class FalSimulator implements AutoCloseable {
 
     private Future<HttpServer> listen(int port) {
         Router router = Router.router(vertx);
-        router.route().handler(BodyHandler.create().setBodyLimit(64L * 1024 * 1024));
+        router.route().handler(BodyHandler.create(false).setBodyLimit(64L * 1024 * 1024));
         router.route().handler(this::record);
         router.get("/_sim/requests").handler(ctx -> {
             // optional filters, so a benchmark with 10k jobs can count without downloading the journal
