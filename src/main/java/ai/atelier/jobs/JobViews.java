@@ -22,6 +22,8 @@ import ai.atelier.storage.ObjectStore;
  * what the live store keeps so that a status read is one Redis read with nothing to build.
  * Files are presigned here, once per view: a running job presigns its inputs once for all its updates.
  */
+// created at start: a run handed back during shutdown still renders its view, after the container stops making beans
+@io.quarkus.runtime.Startup
 @ApplicationScoped
 public class JobViews {
 

@@ -28,6 +28,8 @@ import io.vertx.mutiny.redis.client.Response;
  * One Lua script writes all three in one round trip. The braces make both keys of a job hash to the same
  * slot, so this also works on Redis Cluster. The TTL never outlives the presigned URLs the views hold.
  */
+// created at start, with its Redis data source: a live write timed to land during shutdown must not be the first use
+@io.quarkus.runtime.Startup
 @ApplicationScoped
 public class ProgressStore {
 
@@ -66,6 +68,7 @@ public class ProgressStore {
 
     public ProgressStore(ReactiveRedisDataSource redis, ObjectMapper json, AtelierConfig config) {
         this.redis = redis;
+        redis.getRedis(); // the data source itself now, not at its first write (see the class's @Startup)
         this.json = json;
         // a view holds presigned URLs: it must expire before they do (with room for a client to use them)
         long presigned = config.s3().presignExpiry().toSeconds();
