@@ -2,7 +2,6 @@ package ai.atelier.jobs;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.equalTo;
 
 import java.util.List;
@@ -44,11 +43,6 @@ class JobLifecycleTest {
 
     private byte[] s3Object(String key) {
         return ai.atelier.support.Objects.bytes(s3, key);
-    }
-
-    private String submit(Map<String, Object> body) {
-        return given().contentType(ContentType.JSON).body(body).post("/v1/jobs")
-                .then().statusCode(202).header("Location", endsWith("/v1/jobs/" + "")).extract().path("id");
     }
 
     @Test
@@ -220,5 +214,18 @@ class JobLifecycleTest {
 
     private static String submitJson(Map<String, Object> body) {
         return given().contentType(ContentType.JSON).body(body).post("/v1/jobs").then().statusCode(202).extract().path("id");
+    }
+
+    @Test
+    void theReadmeSamplePicturesAreServedAndWorkAsAnImageUrl() throws Exception {
+        byte[] sample = given().get("/samples/product.png").then().statusCode(200).contentType("image/png").extract().asByteArray();
+        try (var in = Thread.currentThread().getContextClassLoader().getResourceAsStream("META-INF/resources/samples/product.png")) {
+            assertThat(sample).isEqualTo(in.readAllBytes());
+        }
+        javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(sample)); // a real PNG
+        String url = io.restassured.RestAssured.baseURI + ":" + io.restassured.RestAssured.port + "/samples/product.png";
+        String id = submitJson(Map.of("model", "flux-general-i2i", "prompt", "the mug in matte black", "image_url", url));
+        assertThat(Jobs.awaitTerminal(id).getString("status")).isEqualTo("succeeded");
+        assertThat(s3Object("tenants/default/jobs/" + id + "/inputs/0.png")).isEqualTo(sample);
     }
 }
