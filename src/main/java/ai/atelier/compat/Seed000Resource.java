@@ -34,7 +34,8 @@ public class Seed000Resource {
 
     /** Seed 000's job as its clients read it. */
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record LegacyJob(String jobId, String status, String prompt, String resultUrl, String error, Instant createdAt) {
+    public record LegacyJob(String jobId, String status, String prompt, @org.eclipse.microprofile.openapi.annotations.media.Schema(nullable = true) String resultUrl, @org.eclipse.microprofile.openapi.annotations.media.Schema(nullable = true) String error,
+            Instant createdAt) {
     }
 
     private final JobService jobs;

@@ -51,7 +51,8 @@ public class Seed001Resource {
 
     /** Seed 001's status answer. */
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    public record Status(String sessionId, String status, int progress, String message, String resultUrl, String error) {
+    public record Status(String sessionId, String status, int progress, String message, @org.eclipse.microprofile.openapi.annotations.media.Schema(nullable = true) String resultUrl,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(nullable = true) String error) {
     }
 
     private final JobService jobs;

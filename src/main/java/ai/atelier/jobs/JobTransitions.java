@@ -133,7 +133,7 @@ public class JobTransitions {
                     throw Problem.notFound("There is no job " + id);
                 }
                 throw new Problem(409, "job-finished", "Job already finished", "Job " + id + " is already " + found.status.wire())
-                        .with("status", found.status.wire());
+                        .with("job_status", found.status.wire());
             });
         });
     }
@@ -151,7 +151,7 @@ public class JobTransitions {
             }
             if (job.status != JobStatus.FAILED) {
                 throw new Problem(409, "job-not-failed", "Job not failed", "Only a failed job can be retried; job " + id + " is "
-                        + job.status.wire()).with("status", job.status.wire());
+                        + job.status.wire()).with("job_status", job.status.wire());
             }
             boolean keepRequests = TRANSIENT.contains(job.errorCode);
             Map<String, Object> stages = new LinkedHashMap<>(job.stages);

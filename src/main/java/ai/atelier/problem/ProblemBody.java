@@ -14,6 +14,9 @@ public record ProblemBody(String type, String title, int status, String detail, 
     public static final String MEDIA_TYPE = "application/problem+json";
 
     public static ProblemBody of(int status, String slug, String title, String detail, String instance, Map<String, Object> extensions) {
-        return new ProblemBody("/problems/" + slug, title, status, detail, instance, new LinkedHashMap<>(extensions));
+        Map<String, Object> members = new LinkedHashMap<>(extensions);
+        // an extension never shadows RFC 9457's own members (a job's "status" is "job_status")
+        members.keySet().removeAll(java.util.Set.of("type", "title", "status", "detail", "instance"));
+        return new ProblemBody("/problems/" + slug, title, status, detail, instance, members);
     }
 }

@@ -70,15 +70,14 @@ class JobControlTest {
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
                 .until(() -> "cancelled".equals(Db.job(UUID.fromString(id)).get("status")) && outputsInS3(id) == 0);
         given().post("/v1/jobs/" + id + "/cancel").then().statusCode(409).contentType("application/problem+json")
-                .body("type", equalTo("/problems/job-finished"));
+                .body("type", equalTo("/problems/job-finished")).body("status", equalTo(409)).body("job_status", equalTo("cancelled"));
     }
 
     @Test
     void cancellingAQueuedJobIsImmediateAndNeverReachesFal() throws Throwable {
         // a queued job whose lease another (busy) instance holds: it has not reached fal
         UUID id = UUID.randomUUID();
-        Rows.insertJob(id, JobStatus.QUEUED, "never runs", job -> job.stage = "ingest");
-        Db.execute("update jobs set lease_owner = 'elsewhere', lease_until = now() + interval '10 minutes' where id = ?", id);
+        Rows.insertJob(id, JobStatus.QUEUED, "never runs", job -> job.stage = "ingest", "elsewhere");
         JsonPath job = given().post("/v1/jobs/" + id + "/cancel").then().statusCode(200).extract().jsonPath();
         assertThat(job.getString("status")).isEqualTo("cancelled");
         assertThat(job.getString("cancellation.requested_at")).isNotNull();

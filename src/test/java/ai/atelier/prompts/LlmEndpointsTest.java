@@ -58,7 +58,8 @@ class LlmEndpointsTest {
                 .contentType("application/problem+json").body("type", endsWith("/invalid-temperature"));
         given().contentType(ContentType.JSON).body(Map.of("model", "a/b")).post("/v1/llm/completions").then().statusCode(422)
                 .body("type", endsWith("/missing-prompt"));
-        given().contentType(ContentType.JSON).body(Map.of("prompt", "x", "top_p", 1)).post("/v1/llm/completions").then().statusCode(400)
+        given().contentType(ContentType.JSON).body(Map.of("prompt", "x", "top_p", 1)).post("/v1/llm/completions").then().statusCode(422)
+                .body("type", endsWith("/unknown-field")).body("field", org.hamcrest.Matchers.equalTo("top_p"))
                 .body("detail", org.hamcrest.Matchers.containsString("top_p"));
         assertThat(runs("/run/openrouter/router")).isEmpty();
         Llm.script("error", 1, Llm.ROUTER);

@@ -16,6 +16,11 @@ public final class Rows {
     }
 
     public static void insertJob(UUID id, JobStatus status, String prompt, Consumer<Job> more) {
+        insertJob(id, status, prompt, more, null);
+    }
+
+    /** With {@code leaseOwner}, the row is that instance's from its insert: no instance here can claim it first. */
+    public static void insertJob(UUID id, JobStatus status, String prompt, Consumer<Job> more, String leaseOwner) {
         Job job = new Job();
         job.id = id;
         job.tenant = JobService.DEFAULT_TENANT;
@@ -26,9 +31,10 @@ public final class Rows {
         job.createdAt = Instant.now();
         more.accept(job);
         Db.execute("""
-                insert into jobs (id, tenant, model, status, stage, prompt, source, fal_endpoint, fal_request_id, created_at, updated_at, started_at)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", job.id, job.tenant, job.model, job.status.wire(), job.stage, job.prompt, job.source,
-                job.falEndpoint, job.falRequestId, Timestamp.from(job.createdAt), Timestamp.from(job.createdAt),
-                job.startedAt == null ? null : Timestamp.from(job.startedAt));
+                insert into jobs (id, tenant, model, status, stage, prompt, source, fal_endpoint, fal_request_id, created_at, updated_at, started_at,
+                                  lease_owner, lease_until)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, case when ? then now() + interval '10 minutes' end)""", job.id, job.tenant, job.model,
+                job.status.wire(), job.stage, job.prompt, job.source, job.falEndpoint, job.falRequestId, Timestamp.from(job.createdAt),
+                Timestamp.from(job.createdAt), job.startedAt == null ? null : Timestamp.from(job.startedAt), leaseOwner, leaseOwner != null);
     }
 }

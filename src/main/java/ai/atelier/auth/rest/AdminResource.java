@@ -83,6 +83,9 @@ public class AdminResource {
     @Path("/tenants")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Create a tenant")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "The tenant",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = TenantView.class)),
+            headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
     public Uni<RestResponse<TenantView>> createTenant(NewTenant body) {
         if (body == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send {\"name\": \"...\"}");
@@ -121,6 +124,9 @@ public class AdminResource {
     @Path("/tenants/{id}/keys")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Make an API key for a tenant; the key is in this answer only")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "The key, shown this once",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = CreatedKey.class)),
+            headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
     public Uni<RestResponse<CreatedKey>> createKey(@PathParam("id") String tenantId, NewKey body) {
         if (body == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send {\"name\": \"...\", \"scopes\": [\"jobs:write\", \"jobs:read\"]}");
@@ -151,6 +157,7 @@ public class AdminResource {
     @DELETE
     @Path("/keys/{id}")
     @Operation(summary = "Revoke a key: every instance refuses it within seconds")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "204", description = "Revoked")
     public Uni<RestResponse<Void>> revoke(@PathParam("id") UUID id) {
         return keys.revoke(id).map(found -> {
             if (!found) {
@@ -163,6 +170,9 @@ public class AdminResource {
     @POST
     @Path("/keys/{id}/rotate")
     @Operation(summary = "Rotate a key: a new key with the same name and scopes, the old one revoked")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "The new key, shown this once",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = CreatedKey.class)),
+            headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
     public Uni<RestResponse<CreatedKey>> rotate(@PathParam("id") UUID id) {
         return keys.find(id).chain(old -> {
             if (old == null) {
