@@ -169,14 +169,7 @@ public class FalClient {
             io.opentelemetry.api.trace.Span span = traces.startFal(null, "chat", endpointId, null);
             return runOnce(endpointId, input, timeout).invoke(result -> {
                 span.setAttribute(ai.atelier.telemetry.Traces.RESPONSE_ID, String.valueOf(result.requestId()));
-                if (result.body().getValue("usage") instanceof JsonObject usage) {
-                    if (usage.getValue("prompt_tokens") instanceof Number in) {
-                        span.setAttribute(ai.atelier.telemetry.Traces.INPUT_TOKENS, in.longValue());
-                    }
-                    if (usage.getValue("completion_tokens") instanceof Number out) {
-                        span.setAttribute(ai.atelier.telemetry.Traces.OUTPUT_TOKENS, out.longValue());
-                    }
-                }
+                ai.atelier.telemetry.Traces.tokens(span, result.body());
             }).onTermination().invoke((result, failure, cancelled) -> ai.atelier.telemetry.Traces.end(span, failure));
         });
     }

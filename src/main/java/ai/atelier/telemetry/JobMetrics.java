@@ -77,6 +77,6 @@ public class JobMetrics {
     }
 
     private static String key(String name, String... tags) {
-        return tags.length == 2 ? name + '\u0000' + tags[1] : name + '\u0000' + String.join("\u0000", tags);
+        return name + '\u0000' + String.join("\u0000", tags);
     }
 }

@@ -121,6 +121,18 @@ public class Traces {
                 .setAttribute("rpc.service", "S3").setAttribute("rpc.method", operation).setAttribute("aws.s3.bucket", bucket).startSpan();
     }
 
+    /** An LLM call's token usage (fal's OpenRouter {@code usage} block), as the GenAI conventions name it. */
+    public static void tokens(Span span, io.vertx.core.json.JsonObject body) {
+        if (body.getValue("usage") instanceof io.vertx.core.json.JsonObject usage) {
+            if (usage.getValue("prompt_tokens") instanceof Number in) {
+                span.setAttribute(INPUT_TOKENS, in.longValue());
+            }
+            if (usage.getValue("completion_tokens") instanceof Number out) {
+                span.setAttribute(OUTPUT_TOKENS, out.longValue());
+            }
+        }
+    }
+
     /** Ends {@code span}; a failure marks it as an error with the failure's kind as {@code error.type}. */
     public static void end(Span span, Throwable failure) {
         if (failure != null) {

@@ -85,20 +85,8 @@ public class FalCalls {
                     }))
                     .call(result -> spent(ctx, call, result));
         })
-                .onItem().invoke(result -> tokens(span, result))
+                .onItem().invoke(result -> Traces.tokens(span, result.body()))
                 .onTermination().invoke((result, failure, cancelled) -> Traces.end(span, failure instanceof RunContext.Stopped ? null : failure));
-    }
-
-    /** Token usage on LLM calls (fal's OpenRouter usage block), as the GenAI conventions name it. */
-    private static void tokens(Span span, FalResult result) {
-        if (result.body().getValue("usage") instanceof JsonObject usage) {
-            if (usage.getValue("prompt_tokens") instanceof Number in) {
-                span.setAttribute(Traces.INPUT_TOKENS, in.longValue());
-            }
-            if (usage.getValue("completion_tokens") instanceof Number out) {
-                span.setAttribute(Traces.OUTPUT_TOKENS, out.longValue());
-            }
-        }
     }
 
     /**
