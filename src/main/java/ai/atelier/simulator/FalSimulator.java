@@ -63,6 +63,8 @@ import io.vertx.ext.web.handler.BodyHandler;
  * {@code DELETE /_sim/llm} drops the scripts;</li>
  * <li>{@code GET /_sim/requests[?method&path&prompt_prefix&count=true]}, {@code DELETE /_sim/requests}: the journal;</li>
  * <li>{@code POST /_sim/requests/{id}/webhook}: deliver a completed request's webhook again;</li>
+ * <li>{@code POST /_sim/inbox/{anything}}: a stand-in for the client's own service, so Atelier's webhooks have somewhere
+ * to go locally: answers 204 and journals the delivery with its Standard Webhooks headers;</li>
  * <li>{@code POST /_sim/reset}: journal, faults, LLM scripts, prices and settings back to the start.</li>
  * </ul>
  */
@@ -251,6 +253,7 @@ public final class FalSimulator implements AutoCloseable {
                 }
             });
         });
+        router.post("/_sim/inbox/*").handler(ctx -> ctx.response().setStatusCode(204).end());
         router.post("/_sim/reset").handler(ctx -> {
             journal.clear();
             journalSize.set(0);
@@ -335,14 +338,14 @@ public final class FalSimulator implements AutoCloseable {
 
     private void record(RoutingContext ctx) {
         String path = ctx.request().path();
-        if (path.startsWith("/_sim/")) {
+        if (path.startsWith("/_sim/") && !path.startsWith("/_sim/inbox/")) {
             ctx.next();
             return;
         }
         JsonObject headers = new JsonObject();
         ctx.request().headers().forEach(h -> {
             String name = h.getKey().toLowerCase();
-            if (name.startsWith("x-fal") || name.equals("content-type") || name.equals("accept")) {
+            if (name.startsWith("x-fal") || name.startsWith("webhook-") || name.equals("content-type") || name.equals("accept")) {
                 headers.put(name, h.getValue());
             }
         });
