@@ -18,9 +18,10 @@ import io.smallrye.config.common.MapBackedConfigSource;
 /**
  * Starts real PostgreSQL, Redis, an S3-compatible server and the fal simulator for the {@code dev}
  * and {@code test} profiles, on free ports, and hands their addresses to Quarkus as configuration.
- * This is what Dev Services would do if this machine had Docker. The {@code prod} profile never
- * reaches it, and the packaged application does not even contain the embedded servers
- * (they are optional dependencies, filtered out of the package).
+ * This is what Dev Services would do if this machine had Docker. It lives in {@code src/dev}: the build
+ * moves it, the simulator and this factory's registration out of {@code target/classes} before packaging,
+ * so the production artifact neither contains nor registers it (and the embedded servers are optional
+ * dependencies, filtered out of the package).
  *
  * <p>Quarkus may ask for configuration several times per JVM (build, run, every dev-mode reload, each
  * test profile), from different class loaders; the servers are started once per JVM and their
