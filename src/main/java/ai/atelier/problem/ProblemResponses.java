@@ -19,6 +19,18 @@ public class ProblemResponses implements OASFilter {
 
     static final String SCHEMA = "Problem";
 
+    /** What a refused field looks like: the most common problem a client meets while writing its first request. */
+    private static final Map<String, Object> EXAMPLE = new java.util.LinkedHashMap<>();
+
+    static {
+        EXAMPLE.put("type", "/problems/unknown-field");
+        EXAMPLE.put("title", "Unknown field");
+        EXAMPLE.put("status", 422);
+        EXAMPLE.put("detail", "Unknown field 'imageUrl'");
+        EXAMPLE.put("instance", "/v1/jobs");
+        EXAMPLE.put("field", "imageUrl");
+    }
+
     @Override
     public void filterOpenAPI(OpenAPI openAPI) {
         if (openAPI.getComponents() == null) {
@@ -84,7 +96,7 @@ public class ProblemResponses implements OASFilter {
             operation.getResponses().setDefaultValue(OASFactory.createAPIResponse()
                     .description("A problem (RFC 9457): every 4xx and 5xx answer")
                     .content(OASFactory.createContent().addMediaType(ProblemBody.MEDIA_TYPE, OASFactory.createMediaType()
-                            .schema(OASFactory.createSchema().ref(SCHEMA)))));
+                            .schema(OASFactory.createSchema().ref(SCHEMA)).example(EXAMPLE))));
         }
     }
 }

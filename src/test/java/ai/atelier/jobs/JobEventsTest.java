@@ -42,13 +42,19 @@ class JobEventsTest {
         assertThat(response.statusCode()).isEqualTo(200);
         List<Sse> events = new ArrayList<>();
         String[] id = { null };
+        java.util.Set<String> fields = new java.util.TreeSet<>();
         response.body().forEach(line -> {
+            if (!line.isEmpty() && !line.startsWith(":")) {
+                fields.add(line.substring(0, line.indexOf(':') < 0 ? line.length() : line.indexOf(':')));
+            }
             if (line.startsWith("id:")) {
                 id[0] = line.substring(3).trim();
             } else if (line.startsWith("data:")) {
                 events.add(new Sse(id[0], line.substring(5).trim()));
             }
         });
+        // only the fields the SSE standard defines (a client's parser may reject or mishandle others)
+        assertThat(java.util.Set.of("id", "event", "data", "retry")).containsAll(fields);
         return events;
     }
 

@@ -44,7 +44,12 @@ public class FalWebhookResource {
     @Consumes(MediaType.WILDCARD)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "fal's completion webhook (Ed25519-signed)")
-    public Uni<Map<String, Object>> receive(byte[] body, @RestHeader("X-Fal-Webhook-Request-Id") String requestId,
+    public Uni<Map<String, Object>> receive(
+            @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+                    mediaType = MediaType.APPLICATION_JSON, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(
+                            type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT,
+                            description = "fal's webhook body (read as bytes: the signature covers them exactly): request_id, "
+                                    + "gateway_request_id, status (OK or ERROR), payload, error"))) byte[] body, @RestHeader("X-Fal-Webhook-Request-Id") String requestId,
             @RestHeader("X-Fal-Webhook-User-Id") String userId, @RestHeader("X-Fal-Webhook-Timestamp") String timestamp,
             @RestHeader("X-Fal-Webhook-Signature") String signature) {
         return verifier.problem(requestId, userId, timestamp, signature, body == null ? new byte[0] : body)

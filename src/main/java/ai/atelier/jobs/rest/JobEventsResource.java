@@ -141,8 +141,8 @@ public class JobEventsResource {
             all = Multi.createBy().merging().streams(events.listen(id, after), checks, keepAlive);
         }
         return untilTerminal(all).map(e -> e == KEEP_ALIVE_MARK ? sse.newEventBuilder().comment("keep-alive").build()
-                : sse.newEventBuilder().id(e.id()).name("progress").mediaType(MediaType.APPLICATION_JSON_TYPE)
-                        .data(String.class, store.write(e.progress())).build());
+                // the data is JSON already: no media type, so no non-standard "content-type:" field in the stream
+                : sse.newEventBuilder().id(e.id()).name("progress").data(String.class, store.write(e.progress())).build());
     }
 
     /** Emits up to and including the first terminal event, then completes (and stops listening). */

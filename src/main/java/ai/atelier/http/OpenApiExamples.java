@@ -1,0 +1,121 @@
+package ai.atelier.http;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.eclipse.microprofile.openapi.OASFactory;
+import org.eclipse.microprofile.openapi.OASFilter;
+import org.eclipse.microprofile.openapi.models.OpenAPI;
+import org.eclipse.microprofile.openapi.models.Operation;
+import org.eclipse.microprofile.openapi.models.PathItem;
+import org.eclipse.microprofile.openapi.models.media.Content;
+import org.eclipse.microprofile.openapi.models.media.MediaType;
+import org.eclipse.microprofile.openapi.models.media.Schema;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.quarkus.smallrye.openapi.OpenApiFilter;
+
+/**
+ * Gives every operation of the OpenAPI document an example request and answer, from {@code openapi/examples.json}
+ * (answers recorded from {@code quarkus:dev}, trimmed), and describes the Server-Sent Events streams as what they
+ * are on the wire: text, one event per blank-line-separated block. The examples live in one data file rather than
+ * in annotations so that a test can check each against its route's schema, and that no route lacks one.
+ */
+@OpenApiFilter(OpenApiFilter.RunStage.BUILD)
+public class OpenApiExamples implements OASFilter {
+
+    static final String RESOURCE = "openapi/examples.json";
+    private static final String SSE = "text/event-stream";
+
+    record Example(Map<String, Object> request, Map<String, Map<String, Object>> responses) {
+    }
+
+    record Examples(Map<String, Example> operations) {
+    }
+
+    @Override
+    public void filterOpenAPI(OpenAPI openAPI) {
+        if (openAPI.getPaths() == null || openAPI.getPaths().getPathItems() == null) {
+            return;
+        }
+        Map<String, Example> examples = load().operations();
+        openAPI.getPaths().getPathItems().forEach((path, item) -> {
+            Map<PathItem.HttpMethod, Operation> operations = item.getOperations();
+            if (operations == null) {
+                return;
+            }
+            operations.forEach((method, operation) -> {
+                describeStreams(operation);
+                Example example = examples.get(method.name().toUpperCase(Locale.ROOT) + " " + path);
+                if (example != null) {
+                    apply(example, operation);
+                }
+            });
+        });
+    }
+
+    private static void apply(Example example, Operation operation) {
+        if (example.request() != null && operation.getRequestBody() != null && operation.getRequestBody().getContent() != null) {
+            example.request().forEach((type, value) -> {
+                MediaType media = operation.getRequestBody().getContent().getMediaType(type);
+                if (media != null) {
+                    media.setExample(value);
+                }
+            });
+        }
+        if (example.responses() == null || operation.getResponses() == null) {
+            return;
+        }
+        example.responses().forEach((code, byType) -> {
+            var response = operation.getResponses().getAPIResponse(code);
+            if (response == null || response.getContent() == null) {
+                return;
+            }
+            byType.forEach((type, value) -> {
+                MediaType media = response.getContent().getMediaType(type);
+                if (media != null) {
+                    media.setExample(value);
+                }
+            });
+        });
+    }
+
+    /** An event stream is text: the generated "array of OutboundSseEvent" (a server-side JAX-RS type) is not what goes over the wire. */
+    private static void describeStreams(Operation operation) {
+        if (operation.getResponses() == null || operation.getResponses().getAPIResponses() == null) {
+            return;
+        }
+        operation.getResponses().getAPIResponses().values().forEach(response -> {
+            Content content = response.getContent();
+            MediaType media = content == null ? null : content.getMediaType(SSE);
+            if (media != null) {
+                media.setSchema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING))
+                        .description("Server-Sent Events (text/event-stream): blocks of `id:`, `event:` and `data:` lines separated by "
+                                + "a blank line; each `data` is one JSON object. Comment lines (`:keep-alive`) keep the connection open."));
+            }
+        });
+    }
+
+    static Examples load() {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader == null) {
+            loader = OpenApiExamples.class.getClassLoader();
+        }
+        try (InputStream in = loader.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException(RESOURCE + " is missing");
+            }
+            return new ObjectMapper().configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+                    .readValue(in, new TypeReference<Examples>() {
+                    });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
