@@ -33,10 +33,12 @@ public class OpenApiExamples implements OASFilter {
     static final String RESOURCE = "openapi/examples.json";
     private static final String SSE = "text/event-stream";
 
-    record Example(Map<String, Object> request, Map<String, Map<String, Object>> responses) {
+    /** A route's examples, and the problem types it answers besides those of every route. */
+    public record Example(Map<String, Object> request, Map<String, Map<String, Object>> responses, List<String> problems) {
     }
 
-    record Examples(Map<String, Example> operations) {
+    /** {@code every_route_problems}: the types any route may answer (authentication, limits, malformed requests). */
+    public record Examples(Map<String, Example> operations, List<String> everyRouteProblems) {
     }
 
     @Override
@@ -102,7 +104,7 @@ public class OpenApiExamples implements OASFilter {
         });
     }
 
-    static Examples load() {
+    public static Examples load() {
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
         if (loader == null) {
             loader = OpenApiExamples.class.getClassLoader();
@@ -112,6 +114,7 @@ public class OpenApiExamples implements OASFilter {
                 throw new IllegalStateException(RESOURCE + " is missing");
             }
             return new ObjectMapper().configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+                    .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
                     .readValue(in, new TypeReference<Examples>() {
                     });
         } catch (IOException e) {

@@ -18,6 +18,7 @@ import org.eclipse.microprofile.openapi.models.media.Schema;
 public class ProblemResponses implements OASFilter {
 
     static final String SCHEMA = "Problem";
+    static final String TYPES = "x-problem-types";
 
     /** What a refused field looks like: the most common problem a client meets while writing its first request. */
     private static final Map<String, Object> EXAMPLE = new java.util.LinkedHashMap<>();
@@ -52,10 +53,16 @@ public class ProblemResponses implements OASFilter {
         if (openAPI.getPaths() == null || openAPI.getPaths().getPathItems() == null) {
             return;
         }
+        ai.atelier.http.OpenApiExamples.Examples examples = ai.atelier.http.OpenApiExamples.load();
+        List<String> everyRoute = examples.everyRouteProblems() == null ? List.of() : examples.everyRouteProblems();
+        openAPI.getComponents().getSchemas().get(SCHEMA).addExtension(TYPES, everyRoute);
         openAPI.getPaths().getPathItems().forEach((path, item) -> {
             Map<org.eclipse.microprofile.openapi.models.PathItem.HttpMethod, Operation> operations = item.getOperations();
             if (operations != null) {
-                operations.values().forEach(ProblemResponses::addDefault);
+                operations.forEach((method, operation) -> {
+                    var example = examples.operations().get(method.name() + " " + path);
+                    addDefault(operation, example == null || example.problems() == null ? List.of() : example.problems());
+                });
             }
         });
     }
@@ -88,13 +95,24 @@ public class ProblemResponses implements OASFilter {
         }
     }
 
-    private static void addDefault(Operation operation) {
+    /**
+     * The {@code default} answer: a problem, with the types this route answers ({@code x-problem-types}; the tests fail
+     * on a type a route answers that is not listed for it or for every route).
+     */
+    private static void addDefault(Operation operation, List<String> types) {
         if (operation.getResponses() == null) {
             operation.setResponses(OASFactory.createAPIResponses());
         }
         if (operation.getResponses().getDefaultValue() == null) {
+            String listed = types.isEmpty() ? "" : " Types on this route (`/problems/<type>`): " + String.join(", ", types)
+                    + "; and on every route those listed in the Problem schema's x-problem-types.";
             operation.getResponses().setDefaultValue(OASFactory.createAPIResponse()
-                    .description("A problem (RFC 9457): every 4xx and 5xx answer")
+                    .description("A problem (RFC 9457): every 4xx and 5xx answer." + listed)
+                    .addExtension(TYPES, types)
+                    .addHeader("Retry-After", OASFactory.createHeader().description("On a 429 or 503: seconds to wait before trying again")
+                            .schema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING))))
+                    .addHeader("WWW-Authenticate", OASFactory.createHeader().description("On a 401: Bearer")
+                            .schema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING))))
                     .content(OASFactory.createContent().addMediaType(ProblemBody.MEDIA_TYPE, OASFactory.createMediaType()
                             .schema(OASFactory.createSchema().ref(SCHEMA)).example(EXAMPLE))));
         }

@@ -30,6 +30,9 @@ public final class ContractFilter implements Filter {
     private static final Set<String> UNDOCUMENTED_PREFIXES = Set.of("/q/", "/playground", "/samples/", "/_sim/");
 
     private volatile OpenApiInteractionValidator validator;
+    private volatile java.util.Map<String, java.util.regex.Pattern> templates = java.util.Map.of();
+    private volatile java.util.Map<String, java.util.Set<String>> problemTypes = java.util.Map.of();
+    private volatile java.util.Set<String> everyRoute = java.util.Set.of();
     private volatile int validatorPort = -1;
 
     /** Adds the filter to RestAssured's global filters, once for this class loader. */
@@ -62,7 +65,41 @@ public final class ContractFilter implements Filter {
             throw new AssertionError(request.getMethod() + " " + path + " answered " + answer.statusCode()
                     + " and disagrees with the OpenAPI document:\n" + errors.stream().map(ContractFilter::describe).collect(java.util.stream.Collectors.joining("\n")));
         }
+        checkProblemType(request.getMethod(), path, answer);
         return answer;
+    }
+
+    /**
+     * A problem's {@code type} is one the document lists for that route ({@code x-problem-types} of its {@code default}
+     * answer) or for every route ({@code x-problem-types} of the {@code Problem} schema). With
+     * {@code -Dcontract.collect-problems=true} the types seen are written to {@code target/problem-types-observed.txt} instead.
+     */
+    private void checkProblemType(String method, String path, Response answer) {
+        String contentType = String.valueOf(answer.contentType());
+        if (!contentType.startsWith("application/problem+json")) {
+            return;
+        }
+        String type = answer.jsonPath().getString("type");
+        String slug = type == null ? "" : type.substring(type.lastIndexOf('/') + 1);
+        String template = templates.entrySet().stream().filter(e -> e.getValue().matcher(path).matches()).map(java.util.Map.Entry::getKey)
+                .findFirst().orElse(path);
+        String operation = method.toUpperCase(java.util.Locale.ROOT) + " " + template;
+        if (Boolean.getBoolean("contract.collect-problems")) {
+            synchronized (ContractFilter.class) {
+                try {
+                    java.nio.file.Files.writeString(java.nio.file.Path.of("target", "problem-types-observed.txt"), operation + " " + slug + "\n",
+                            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+            return;
+        }
+        java.util.Set<String> listed = problemTypes.getOrDefault(operation, java.util.Set.of());
+        if (!everyRoute.contains(slug) && !listed.contains(slug)) {
+            throw new AssertionError(operation + " answered a problem of type '" + slug + "' that the OpenAPI document does not list for it"
+                    + " (add it to the route's \"problems\" in src/main/resources/openapi/examples.json)");
+        }
     }
 
     /** A message with the ones nested in it (a failed allOf/oneOf says why only there). */
@@ -75,6 +112,29 @@ public final class ContractFilter implements Filter {
         return out.toString();
     }
 
+    private void readProblemTypes(String spec) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(spec);
+            java.util.Map<String, java.util.regex.Pattern> paths = new java.util.LinkedHashMap<>();
+            java.util.Map<String, java.util.Set<String>> types = new java.util.HashMap<>();
+            doc.path("paths").fields().forEachRemaining(p -> {
+                paths.put(p.getKey(), java.util.regex.Pattern.compile(p.getKey().replaceAll("\\{[^}]+}", "[^/]+")));
+                p.getValue().fields().forEachRemaining(op -> {
+                    java.util.Set<String> listed = new java.util.HashSet<>();
+                    op.getValue().path("responses").path("default").path("x-problem-types").forEach(t -> listed.add(t.asText()));
+                    types.put(op.getKey().toUpperCase(java.util.Locale.ROOT) + " " + p.getKey(), listed);
+                });
+            });
+            java.util.Set<String> all = new java.util.HashSet<>();
+            doc.path("components").path("schemas").path("Problem").path("x-problem-types").forEach(t -> all.add(t.asText()));
+            templates = paths;
+            problemTypes = types;
+            everyRoute = all;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** The document of the application under test (read again when a test profile restarts it on another port). */
     private OpenApiInteractionValidator validator(int port) {
         if (validator == null || validatorPort != port) {
@@ -83,6 +143,7 @@ public final class ContractFilter implements Filter {
                     String spec = RestAssured.given().filters(java.util.List.of()).accept("application/json")
                             .get(RestAssured.baseURI + ":" + port + "/q/openapi?format=json").then().statusCode(200).extract().asString();
                     validator = OpenApiInteractionValidator.createForInlineApiSpecification(spec).build();
+                    readProblemTypes(spec);
                     validatorPort = port;
                 }
             }
