@@ -47,7 +47,7 @@ import ai.atelier.local.LocalServers;
 class EngineBenchmark {
 
     /** The container image's JVM options (src/main/docker/Dockerfile.jvm), so Atelier runs as shipped. */
-    static final String IMAGE_JVM = "-Xmx160m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m -Xss512k";
+    static final String IMAGE_JVM = "-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m -Xss512k";
     static final String RULER = "ruler";
     static final String ATELIER = "Atelier";
 
