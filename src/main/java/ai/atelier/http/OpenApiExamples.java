@@ -24,7 +24,7 @@ import io.quarkus.smallrye.openapi.OpenApiFilter;
 /**
  * Gives every operation of the OpenAPI document an example request and answer, from {@code openapi/examples.json}
  * (answers recorded from {@code quarkus:dev}, trimmed), and describes the Server-Sent Events streams as what they
- * are on the wire: text, one event per blank-line-separated block. The examples live in one data file rather than
+ * are on the wire: text, one event per blank-line-separated block; and the headers of a submit's answers, once. The examples live in one data file rather than
  * in annotations so that a test can check each against its route's schema, and that no route lacks one.
  */
 @OpenApiFilter(OpenApiFilter.RunStage.BUILD)
@@ -54,6 +54,7 @@ public class OpenApiExamples implements OASFilter {
             }
             operations.forEach((method, operation) -> {
                 describeStreams(operation);
+                describeSubmitHeaders(operation);
                 Example example = examples.get(method.name().toUpperCase(Locale.ROOT) + " " + path);
                 if (example != null) {
                     apply(example, operation);
@@ -86,6 +87,27 @@ public class OpenApiExamples implements OASFilter {
                 }
             });
         });
+    }
+
+    /** The headers {@code JobResource.respond} sets on a submit's 202 and 200, on the operations marked as answered by it. */
+    private static void describeSubmitHeaders(Operation operation) {
+        String marker = ai.atelier.jobs.rest.JobResource.ANSWERED_BY_RESPOND;
+        if (operation.getExtensions() == null || !operation.getExtensions().containsKey(marker) || operation.getResponses() == null) {
+            return;
+        }
+        operation.removeExtension(marker); // a build-time marker, not for clients
+        for (String code : List.of("202", "200")) {
+            var response = operation.getResponses().getAPIResponse(code);
+            if (response != null) {
+                response.addHeader("Location", header("The job's URL"))
+                        .addHeader("Idempotent-Replayed", header("true when an earlier request with the same Idempotency-Key made this job"))
+                        .addHeader("Preference-Applied", header("wait=N when Prefer: wait=N was honoured"));
+            }
+        }
+    }
+
+    private static org.eclipse.microprofile.openapi.models.headers.Header header(String description) {
+        return OASFactory.createHeader().description(description).schema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING)));
     }
 
     /** An event stream is text: the generated "array of OutboundSseEvent" (a server-side JAX-RS type) is not what goes over the wire. */

@@ -66,15 +66,11 @@ public class JobResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Submit a job with image URLs or data URLs")
+    @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Idempotent-Replayed", description = "true when an earlier request with the same Idempotency-Key made this job", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N, or a dry run's quote",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT, description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT, description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
     public Uni<RestResponse<Object>> submit(SubmitJobRequest request, @RestHeader("Idempotency-Key") String idempotencyKey,
             @RestHeader("Prefer") String prefer) {
         if (request == null) {
@@ -95,15 +91,11 @@ public class JobResource {
     @Operation(summary = "Submit a job with uploaded image files")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = JobForm.class)))
+    @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Idempotent-Replayed", description = "true when an earlier request with the same Idempotency-Key made this job", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT, description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT, description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
     public Uni<RestResponse<JobView>> submitMultipart(@jakarta.ws.rs.core.Context RoutingContext rc,
             @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
         UploadedForm form = UploadedForm.of(rc);
@@ -170,6 +162,12 @@ public class JobResource {
     public Uni<JobView> cancel(@PathParam("id") UUID id) {
         return cancellation.cancel(callers.tenant(), id, "cancelled", "Cancelled by the client");
     }
+
+    /**
+     * Marks an operation whose answers come from {@link #respond}: {@code ai.atelier.http.OpenApiExamples} documents
+     * the headers it sets on them ({@code Location}, {@code Idempotent-Replayed}, {@code Preference-Applied}) once.
+     */
+    public static final String ANSWERED_BY_RESPOND = "x-answered-by-respond";
 
     /**
      * 202 with Location; with {@code Prefer: wait=N} (N at most 60) the finished job with 200 if it ends in

@@ -63,15 +63,11 @@ public class ProductShootResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Start a product shoot: one photo, several styles (default Studio, Lifestyle, Premium), one job")
+    @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Idempotent-Replayed", description = "true when an earlier request with the same Idempotency-Key made this job", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     public Uni<RestResponse<JobView>> shoot(ShootRequest r, @RestHeader("Idempotency-Key") String idempotencyKey,
             @RestHeader("Prefer") String prefer) {
         if (r == null || r.imageUrl() == null || r.imageUrl().isBlank()) {
@@ -88,15 +84,11 @@ public class ProductShootResource {
     @Operation(summary = "Start a product shoot with an uploaded photo (part 'image'; styles as a JSON field)")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ShootForm.class)))
+    @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Idempotent-Replayed", description = "true when an earlier request with the same Idempotency-Key made this job", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
-            headers = { @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", description = "The job's URL", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)),
-                    @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Preference-Applied", description = "wait=N when Prefer: wait=N was honoured", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)) })
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     public Uni<RestResponse<JobView>> shootUpload(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc,
             @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
         ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
