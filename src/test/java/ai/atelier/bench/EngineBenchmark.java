@@ -44,12 +44,26 @@ import ai.atelier.local.LocalServers;
  * {@code ./mvnw surefire:test -Dtest=EngineBenchmark [-Dbench.scenarios=t2i-200,burst-5000] [-Dbench.t2i-200.jobs=500]}.
  * Writes the table to {@code target/engine-benchmark.md}.
  */
-class EngineBenchmark {
+public class EngineBenchmark {
 
-    /** The container image's JVM options (src/main/docker/Dockerfile.jvm), so Atelier runs as shipped. */
-    static final String IMAGE_JVM = "-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m -Xss512k";
+    /** The container image's JVM options, read from its Dockerfile: Atelier runs as shipped, and the two cannot drift. */
+    static final String IMAGE_JVM = imageJvmOptions();
     static final String RULER = "ruler";
     static final String ATELIER = "Atelier";
+
+    /** The -X options of {@code JAVA_OPTS_APPEND} in src/main/docker/Dockerfile.jvm (the -D ones are the image's own business). */
+    public static String imageJvmOptions() {
+        try {
+            String dockerfile = java.nio.file.Files.readString(java.nio.file.Path.of("src/main/docker/Dockerfile.jvm"));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^ENV JAVA_OPTS_APPEND=\"([^\"]*)\"").matcher(dockerfile);
+            if (!m.find()) {
+                throw new IllegalStateException("no JAVA_OPTS_APPEND in src/main/docker/Dockerfile.jvm");
+            }
+            return java.util.Arrays.stream(m.group(1).trim().split("\\s+")).filter(o -> o.startsWith("-X")).collect(java.util.stream.Collectors.joining(" "));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     enum Mode {
         T2I, I2I, BURST

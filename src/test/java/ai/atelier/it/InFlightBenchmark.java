@@ -21,8 +21,9 @@ import io.restassured.http.ContentType;
  * Thousands of jobs in flight on one instance (the packaged jar, its own process) with the simulator
  * at a long latency: peak RSS, thread count, submit throughput, and that every job completes.
  * Not part of the suite; run after packaging:
- * {@code ./mvnw package -DskipTests && ./mvnw surefire:test -Dtest=InFlightBenchmark -Dbench.jobs=10000 -Dbench.latency-ms=60000
- * "-Dbench.jvm-args=-Xmx256m -XX:+UseSerialGC"}
+ * {@code ./mvnw package -DskipTests && MALLOC_ARENA_MAX=2 ./mvnw surefire:test -Dtest=InFlightBenchmark -Dbench.jobs=10000
+ * -Dbench.latency-ms=60000}. The instance runs with the container image's JVM options (its Dockerfile's) unless
+ * {@code -Dbench.jvm-args="…"} says otherwise.
  */
 class InFlightBenchmark {
 
@@ -33,7 +34,8 @@ class InFlightBenchmark {
         int clients = Integer.getInteger("bench.clients", 64);
         String heap = System.getProperty("bench.xmx", "");
         // JVM options for the instance, space-separated (e.g. "-Xmx256m -XX:+UseSerialGC", as in the container image)
-        List<String> jvm = new ArrayList<>(List.of(System.getProperty("bench.jvm-args", "").trim().split("\\s+")));
+        List<String> jvm = new ArrayList<>(List.of(System.getProperty("bench.jvm-args", ai.atelier.bench.EngineBenchmark.imageJvmOptions())
+                .trim().split("\\s+")));
         jvm.removeIf(String::isEmpty);
         if (!heap.isEmpty()) {
             jvm.add("-Xmx" + heap);

@@ -16,6 +16,7 @@ import ai.atelier.fal.FalWaits;
 import ai.atelier.models.LlmCompletion;
 import ai.atelier.telemetry.JobMetrics;
 import ai.atelier.telemetry.Traces;
+import ai.atelier.util.Unis;
 import io.opentelemetry.api.trace.Span;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
@@ -75,7 +76,8 @@ public class FalCalls {
             timing.saw(status, call.endpointId());
             call.onStatus().accept(status);
         };
-        return requestId.chain(rid -> {
+        // detached: a wait of minutes must not hold the finished submit (and its guard) in memory
+        return Unis.then(requestId, rid -> {
             span.setAttribute(Traces.RESPONSE_ID, rid);
             return engine.waiting(ctx, () -> waits.await(call.endpointId(), rid, config.requestDeadline(), onStatus))
                     .chain(done -> Uni.createFrom().deferred(() -> {

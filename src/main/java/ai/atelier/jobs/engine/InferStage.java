@@ -15,6 +15,7 @@ import ai.atelier.llm.LlmAnswer;
 import ai.atelier.models.FalCall;
 import ai.atelier.models.LlmCompletion;
 import ai.atelier.models.ModelStrategy;
+import ai.atelier.util.Unis;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -61,7 +62,7 @@ class InferStage implements Stage {
                     }
                 }).replaceWithVoid()
                 : Uni.createFrom().voidItem();
-        return running.chain(() -> urls).chain(u -> step(ctx, plan, first, u))
+        return Unis.then(running.chain(() -> urls), u -> step(ctx, plan, first, u))
                 .invoke(result -> {
                     ctx.inferResult = result;
                     Map<String, Object> measured = new LinkedHashMap<>();

@@ -15,6 +15,7 @@ import ai.atelier.jobs.JobTransitions;
 import ai.atelier.progress.Progress;
 import ai.atelier.telemetry.JobMetrics;
 import ai.atelier.telemetry.Traces;
+import ai.atelier.util.Unis;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 
@@ -56,9 +57,7 @@ public class JobPipeline {
             default -> generate;
         };
         ctx.trace = traces.startRun(ctx.job.traceParent, ctx.job.id.toString(), ctx.job.tenant, ctx.job.model, ctx.context);
-        return engine.work(ctx)
-                .invoke(() -> start(ctx))
-                .chain(() -> stages(ctx, stages, 0))
+        return Unis.then(engine.work(ctx).invoke(() -> start(ctx)), ok -> stages(ctx, stages, 0))
                 .chain(() -> succeed(ctx))
                 .onFailure().recoverWithUni(e -> ended(ctx, e))
                 .eventually(() -> {
@@ -88,14 +87,14 @@ public class JobPipeline {
         }
         long started = System.nanoTime();
         ctx.stageTrace = traces.startStage(ctx.trace, stage.name(), ctx.job.id.toString(), ctx.context);
-        return stage.run(ctx)
+        // detached: the stages after a finished one do not keep its operators alive (most of a job's life is one long wait)
+        return Unis.then(stage.run(ctx)
                 .onTermination().invoke((ok, failure, cancelled) -> {
                     metrics.stage(stage.name(), System.nanoTime() - started);
                     Traces.end(ctx.stageTrace, failure instanceof RunContext.Stopped ? null : failure);
                     ctx.stageTrace = null;
                     Traces.makeCurrent(ctx.context, ctx.trace);
-                })
-                .chain(() -> stages(ctx, stages, i + 1));
+                }), ok -> stages(ctx, stages, i + 1));
     }
 
     /** The job's end when all went well: one statement (with the stages' records and the webhook), then the live state. */
