@@ -5,7 +5,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import ai.atelier.jobs.JobView;
 import ai.atelier.jobs.JobViewFormat;
 
-/** The prototypes' status answers as live-store formats: a seed client's status poll is one Redis read too. */
+/** The prototypes' status answers as live-store formats: a seed client's status poll of a job it submitted is one Redis read too. */
 final class LegacyFormats {
 
     private LegacyFormats() {
@@ -19,6 +19,11 @@ final class LegacyFormats {
         @Override
         public String name() {
             return NAME;
+        }
+
+        @Override
+        public String source() {
+            return Seed001Resource.SOURCE;
         }
 
         @Override
@@ -36,6 +41,11 @@ final class LegacyFormats {
         @Override
         public String name() {
             return NAME;
+        }
+
+        @Override
+        public String source() {
+            return Seed000Resource.SOURCE;
         }
 
         @Override

@@ -32,6 +32,9 @@ import io.smallrye.mutiny.Uni;
 @Scopes.Requires(Scopes.JOBS_READ)
 public class Seed000Resource {
 
+    /** What its submits write as the job's source: the live store keeps this API's status format for them. */
+    static final String SOURCE = "seed-000";
+
     /** Seed 000's job as its clients read it. */
     @JsonInclude(JsonInclude.Include.ALWAYS)
     public record LegacyJob(String jobId, String status, String prompt, @org.eclipse.microprofile.openapi.annotations.media.Schema(nullable = true) String resultUrl, @org.eclipse.microprofile.openapi.annotations.media.Schema(nullable = true) String error,
@@ -58,7 +61,7 @@ public class Seed000Resource {
         ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
         var image = uploads.image(form, "image", "input", "the picture");
         return jobs.submit(callers.tenantCaller(), new JobService.Submission("qwen-image-edit-plus-lora", form.text("prompt"), List.of(image),
-                Map.of(), "seed-000")).map(Seed000Resource::legacy);
+                Map.of(), SOURCE)).map(Seed000Resource::legacy);
     }
 
     /** Seed 000's form: the picture and the edit to make. */

@@ -38,6 +38,9 @@ import io.smallrye.mutiny.Uni;
 @Scopes.Requires(Scopes.JOBS_WRITE)
 public class Seed001Resource {
 
+    /** What its submits write as the job's source: the live store keeps this API's status format for them. */
+    static final String SOURCE = "seed-001";
+
     static final String SUBMITTED = "Task submitted. Use /api/{session_id}/status to check progress.";
     /** The parts seed 001's image-to-image form has ({@link ImageToImage}). */
     static final java.util.Set<String> IMAGE_TO_IMAGE_FIELDS = java.util.Set.of("image", "prompt", "seed", "strength", "guidance_scale",
@@ -143,7 +146,7 @@ public class Seed001Resource {
         if (body.seed() != null) {
             params.put("seed", body.seed());
         }
-        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, body.prompt(), List.of(), params, "seed-001")));
+        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, body.prompt(), List.of(), params, SOURCE)));
     }
 
     private Uni<LegacyStatus.Submitted> submitImage(String model, ai.atelier.http.UploadedForm form, String prompt) {
@@ -153,7 +156,7 @@ public class Seed001Resource {
         if (seed != null) {
             params.put("seed", seed);
         }
-        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, prompt, List.of(image), params, "seed-001")));
+        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, prompt, List.of(image), params, SOURCE)));
     }
 
     private static Uni<LegacyStatus.Submitted> submitted(Uni<JobView> job) {

@@ -86,9 +86,9 @@ public class JobCancellation {
                         view.cancellation() == null || view.cancellation().falStatus() == null ? "" : "; fal answered " + view.cancellation().falStatus()));
     }
 
-    /** The progress the job's live state shows now (0 when Redis has none or does not answer). */
+    /** The progress the job's live state shows now (0 when Redis has none, does not answer, or its format has no progress). */
     private Uni<Integer> livePercent(Job job) {
-        return store.view(job.id, job.tenant, JobViewFormat.V1).map(view -> {
+        return store.view(job.id, job.tenant, live.format(job)).map(view -> {
             if (view == null) {
                 return 0;
             }

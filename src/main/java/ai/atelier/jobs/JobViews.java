@@ -18,8 +18,8 @@ import ai.atelier.storage.ObjectStore;
 
 /**
  * What a client sees of a job ({@link JobView}), built from the row and, while the job runs, its live
- * progress; and the same view in every format a status route answers ({@link JobViewFormat}), which is
- * what the live store keeps so that a status read is one Redis read with nothing to build.
+ * progress; and the same view in the format of the API the job came through ({@link JobViewFormat}), which
+ * is what the live store keeps so that a status read is one Redis read with nothing to build.
  * Files are presigned here, once per view: a running job presigns its inputs once for all its updates.
  */
 // created at start: a run handed back during shutdown still renders its view, after the container stops making beans
@@ -63,14 +63,28 @@ public class JobViews {
                 job.retries == 0 ? null : job.retries);
     }
 
-    /** The view in every format, by format name: what the live store keeps for status reads. */
-    public Map<String, String> formats(JobView view) {
-        Map<String, String> out = new LinkedHashMap<>();
-        out.put(JobViewFormat.V1, write(view));
+    /**
+     * The view in the format of the API the job was submitted through, by format name: what the live store
+     * keeps for status reads (v1 for every job no prototype's route submitted).
+     */
+    public Map<String, String> formats(Job job, JobView view) {
+        JobViewFormat f = legacyFormat(job);
+        return f == null ? Map.of(JobViewFormat.V1, write(view)) : Map.of(f.name(), write(f.render(view)));
+    }
+
+    /** The name of the format the live store keeps for this job. */
+    public String liveFormat(Job job) {
+        JobViewFormat f = legacyFormat(job);
+        return f == null ? JobViewFormat.V1 : f.name();
+    }
+
+    private JobViewFormat legacyFormat(Job job) {
         for (JobViewFormat f : formats) {
-            out.put(f.name(), write(f.render(view)));
+            if (f.source().equals(job.source)) {
+                return f;
+            }
         }
-        return out;
+        return null;
     }
 
     public String write(Object view) {

@@ -12,7 +12,7 @@ import io.smallrye.mutiny.Uni;
 
 /**
  * Writes a job's state to the live store outside a run (accepted, cancelled, queued again for a retry):
- * its views in every format and the event. Never fails the caller: the row is the truth, and a read
+ * its view (in its API's format) and the event. Never fails the caller: the row is the truth, and a read
  * that finds no live view reads the row.
  */
 @ApplicationScoped
@@ -26,11 +26,16 @@ public class LiveViews {
         this.views = views;
     }
 
+    /** The format the live store keeps the job's view in. */
+    public String format(Job job) {
+        return views.liveFormat(job);
+    }
+
     /** Writes the job as it is, with {@code message} in its event; answers the view written. */
     public Uni<JobView> write(Job job, String message) {
         JobView view = views.of(job);
         Progress event = new Progress(job.status.wire(), job.stage, job.progress, message, null, List.of(), Instant.now());
-        return store.put(job.id, job.tenant, job.retries, views.formats(view), event)
+        return store.put(job.id, job.tenant, job.retries, views.formats(job, view), event)
                 .onFailure().invoke(e -> Log.warnf("job %s: live state not written: %s", job.id, e.getMessage()))
                 .onFailure().recoverWithNull()
                 .replaceWith(view);

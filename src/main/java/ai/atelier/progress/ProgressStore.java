@@ -19,8 +19,8 @@ import io.vertx.mutiny.redis.client.Response;
 /**
  * A job's live state in Redis, all with a TTL; PostgreSQL stays the truth.
  * <ul>
- * <li>{@code atelier:job:{id}} (hash): the tenant and the job's view in every status format, rendered
- * when the job changed, so a status read is one {@code HMGET} answered as stored;</li>
+ * <li>{@code atelier:job:{id}} (hash): the tenant and the job's view in the status format of the API it
+ * was submitted through, rendered when the job changed, so a status read is one {@code HMGET} answered as stored;</li>
  * <li>{@code atelier:job:{id}:events}: a stream of every progress event, so an event stream can resume
  * after {@code Last-Event-ID};</li>
  * <li>channel {@code atelier:events}: each new event, so every instance can push it to its listeners.</li>

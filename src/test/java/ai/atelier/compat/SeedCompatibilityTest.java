@@ -25,6 +25,9 @@ import io.restassured.path.json.JsonPath;
 @QuarkusTest
 class SeedCompatibilityTest {
 
+    @jakarta.inject.Inject
+    io.quarkus.redis.datasource.RedisDataSource redis;
+
     @BeforeEach
     void reset() {
         Simulator.reset();
@@ -65,6 +68,36 @@ class SeedCompatibilityTest {
         assertThat(sent).containsEntry("num_inference_steps", 7).containsEntry("guidance_scale", 3.5f)
                 .containsEntry("image_size", Map.of("width", 1024, "height", 768));
         assertThat(Db.job(UUID.fromString(session))).containsEntry("source", "seed-001");
+    }
+
+    /**
+     * The live store keeps a job's view in the format of the API it came through, and only that one; a
+     * read through another API (v1 of a seed job, while it runs and after) answers from the row.
+     */
+    @Test
+    void aSeedJobIsKeptLiveInItsOwnFormatAndStillReadsThroughV1() {
+        Simulator.settings(0, 1500);
+        String session = given().contentType(ContentType.JSON).body(Map.of("prompt", "a lighthouse at dusk")).post("/api/flux/t2i")
+                .then().statusCode(200).extract().path("session_id");
+        String key = ai.atelier.progress.ProgressStore.key(UUID.fromString(session));
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                .until(() -> Db.job(UUID.fromString(session)).get("fal_request_id") != null && redis.hash(String.class).hget(key, "seed001") != null);
+        assertThat(redis.hash(String.class).hgetall(key)).containsKeys("tenant", "seed001").doesNotContainKeys("v1", "seed000");
+        assertThat(redis.hash(String.class).hget(key, "seed001")).contains("\"session_id\":\"" + session + "\"");
+        // v1 of the running seed job: from its row
+        given().get("/v1/jobs/" + session).then().statusCode(200).body("id", equalTo(session)).body("status", equalTo("running"));
+        assertThat(awaitSeed001(session).getString("status")).isEqualTo("completed");
+        given().get("/v1/jobs/" + session).then().statusCode(200).body("status", equalTo("succeeded")).body("outputs[0].url", notNullValue());
+
+        // and a v1 job's live state is v1 alone
+        String id = given().contentType(ContentType.JSON).body(Map.of("model", "flux-schnell", "prompt", "a lighthouse at dawn")).post("/v1/jobs")
+                .then().statusCode(202).extract().path("id");
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                .until(() -> redis.hash(String.class).hget(ai.atelier.progress.ProgressStore.key(UUID.fromString(id)), "v1") != null);
+        assertThat(redis.hash(String.class).hgetall(ai.atelier.progress.ProgressStore.key(UUID.fromString(id)))).containsKeys("tenant", "v1")
+                .doesNotContainKeys("seed001", "seed000");
+        // seed 001's status route reads it from the row
+        given().get("/api/" + id + "/status").then().statusCode(200).body("session_id", equalTo(id));
     }
 
     @Test
