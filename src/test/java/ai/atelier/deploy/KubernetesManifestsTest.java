@@ -59,7 +59,7 @@ class KubernetesManifestsTest {
             "ATELIER_WEBHOOKS_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
     /** Of those, the ones a pod may run without: IRSA or an instance role supplies AWS credentials. */
     static final Set<String> OPTIONAL_SECRET_ENV = Set.of("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
-    /** Measured 360 MiB RSS (peak 387) with 10,000 jobs waiting on fal (-Xmx192m plus metaspace, code cache, malloc arenas). */
+    /** Measured 358 MiB RSS (peak 386) with 10,000 jobs waiting on fal (-Xmx192m plus metaspace, code cache, malloc arenas). */
     static final long MIN_MEMORY_REQUEST = 512L << 20;
     static final Map<String, String> PROBES = Map.of(
             "startupProbe", "/q/health/started",
