@@ -71,7 +71,6 @@ public class JobService {
     private final ProgressStore store;
     private final JobRunner runner;
     private final Webhooks webhooks;
-    private final Map<String, JobViewFormat> formats;
     private final Quotes quotes;
     private final ai.atelier.auth.Tenants tenants;
     private final ai.atelier.usage.Ledger ledger;
@@ -82,7 +81,7 @@ public class JobService {
     private final double leaseSeconds;
 
     public JobService(ModelCatalog models, Ingest ingest, JobRepository jobs, JobTransitions transitions, JobViews views, LiveViews live,
-            ProgressStore store, JobRunner runner, Webhooks webhooks, jakarta.enterprise.inject.Instance<JobViewFormat> formats,
+            ProgressStore store, JobRunner runner, Webhooks webhooks,
             Quotes quotes, ai.atelier.auth.Tenants tenants, ai.atelier.usage.Ledger ledger, ai.atelier.config.AtelierConfig config,
             ai.atelier.telemetry.Traces traces, ai.atelier.telemetry.JobMetrics metrics) {
         this.traces = traces;
@@ -99,8 +98,6 @@ public class JobService {
         this.store = store;
         this.runner = runner;
         this.webhooks = webhooks;
-        this.formats = new java.util.HashMap<>();
-        formats.forEach(f -> this.formats.put(f.name(), f));
         this.shootModel = config.shoots().model();
         this.maxStyles = config.shoots().maxStyles();
         this.leaseSeconds = config.jobs().lease().toMillis() / 1000.0;
@@ -450,7 +447,7 @@ public class JobService {
     /** The job's view in {@code format} as JSON: one Redis read while its live view is there, else one row read. */
     public Uni<String> get(String tenant, UUID id, String format) {
         return store.view(id, tenant, format).chain(stored -> stored != null ? Uni.createFrom().item(stored)
-                : view(tenant, id).map(view -> JobViewFormat.V1.equals(format) ? views.write(view) : views.write(formats.get(format).render(view))));
+                : view(tenant, id).map(view -> views.json(view, format)));
     }
 
     /** The job's view from its row (the truth), for answers right after a change. */

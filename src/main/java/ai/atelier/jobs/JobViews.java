@@ -29,12 +29,17 @@ public class JobViews {
 
     private final ObjectStore store;
     private final ObjectMapper json;
-    private final List<JobViewFormat> formats;
+    /** The prototypes' formats, by name and by the {@link Job#source} they are kept live for. */
+    private final Map<String, JobViewFormat> byName = new java.util.HashMap<>();
+    private final Map<String, JobViewFormat> bySource = new java.util.HashMap<>();
 
     public JobViews(ObjectStore store, ObjectMapper json, Instance<JobViewFormat> formats) {
         this.store = store;
         this.json = json;
-        this.formats = formats.stream().toList();
+        formats.forEach(f -> {
+            byName.put(f.name(), f);
+            bySource.put(f.source(), f);
+        });
     }
 
     /** The view of a job as its row says (a finished job, or one whose live state is gone). */
@@ -67,24 +72,20 @@ public class JobViews {
      * The view in the format of the API the job was submitted through, by format name: what the live store
      * keeps for status reads (v1 for every job no prototype's route submitted).
      */
-    public Map<String, String> formats(Job job, JobView view) {
-        JobViewFormat f = legacyFormat(job);
-        return f == null ? Map.of(JobViewFormat.V1, write(view)) : Map.of(f.name(), write(f.render(view)));
+    public Map<String, String> forLiveStore(Job job, JobView view) {
+        String format = liveFormat(job);
+        return Map.of(format, json(view, format));
     }
 
     /** The name of the format the live store keeps for this job. */
     public String liveFormat(Job job) {
-        JobViewFormat f = legacyFormat(job);
+        JobViewFormat f = bySource.get(job.source);
         return f == null ? JobViewFormat.V1 : f.name();
     }
 
-    private JobViewFormat legacyFormat(Job job) {
-        for (JobViewFormat f : formats) {
-            if (f.source().equals(job.source)) {
-                return f;
-            }
-        }
-        return null;
+    /** The view as JSON in the format named (v1 or a prototype's). */
+    public String json(JobView view, String format) {
+        return JobViewFormat.V1.equals(format) ? write(view) : write(byName.get(format).render(view));
     }
 
     public String write(Object view) {

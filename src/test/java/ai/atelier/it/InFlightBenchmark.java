@@ -33,7 +33,7 @@ class InFlightBenchmark {
         long latency = Long.getLong("bench.latency-ms", 60_000);
         int clients = Integer.getInteger("bench.clients", 64);
         String heap = System.getProperty("bench.xmx", "");
-        // JVM options for the instance, space-separated (e.g. "-Xmx256m -XX:+UseSerialGC", as in the container image)
+        // JVM options for the instance, space-separated; by default the container image's (its Dockerfile's)
         List<String> jvm = new ArrayList<>(List.of(System.getProperty("bench.jvm-args", ai.atelier.bench.EngineBenchmark.imageJvmOptions())
                 .trim().split("\\s+")));
         jvm.removeIf(String::isEmpty);

@@ -122,7 +122,7 @@ final class LiveState {
             inputs = views.files(job.inputs.items()); // presigned once for all of the run's updates
         }
         JobView view = views.of(job, terminal(p) ? null : p, inputs);
-        store.put(job.id, job.tenant, job.retries, views.formats(job, view), p).subscribe().with(ok -> {
+        store.put(job.id, job.tenant, job.retries, views.forLiveStore(job, view), p).subscribe().with(ok -> {
             retry = FIRST_RETRY;
             synchronized (this) {
                 writing = false;
