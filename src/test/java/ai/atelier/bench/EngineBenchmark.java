@@ -41,7 +41,7 @@ import ai.atelier.local.LocalServers;
  * cores shared by the simulator, the load, PostgreSQL, Redis and S3); the ratios are the result.
  * <p>
  * Not part of the suite (the name does not end in Test). After {@code ./mvnw package -DskipTests}:
- * {@code ./mvnw surefire:test -Dtest=EngineBenchmark [-Dbench.scenarios=t2i-200,burst-5000] [-Dbench.t2i-200.jobs=500]}.
+ * {@code ./mvnw -Pbench surefire:test -Dtest=EngineBenchmark [-Dbench.scenarios=t2i-200,burst-5000] [-Dbench.t2i-200.jobs=500]}.
  * Writes the table to {@code target/engine-benchmark.md}.
  */
 public class EngineBenchmark {
@@ -83,7 +83,7 @@ public class EngineBenchmark {
     record Result(String server, int jobs, int completed, int failed, int timedOut, Double jobsPerSecond, Double submitsPerSecond,
             double submitP50Ms, double submitP95Ms, Double overheadP50Ms, Double overheadP95Ms, Double atFalAfterLastSubmitS,
             Double atFalAfterFirstSubmitS, double cpuSeconds, double machineCpuSeconds, long peakRssKb, Double readsPerJob,
-            Double pgStatementsPerJob, boolean pgAvailable, Double cpuMicrosPerRead, int readErrors) {
+            Double pgStatementsPerJob, boolean pgAvailable, Double cpuMicrosPerRead, int readErrors, Map<String, Double> cpuByPart) {
 
         double cpuMsPerJob() {
             return cpuSeconds * 1000 / jobs;
@@ -156,6 +156,8 @@ public class EngineBenchmark {
             }
             simSettings(s.latencyMs());
             clearJournal(); // a burst counts fal's submits from here
+            CpuParts parts = new CpuParts(pid, client.threadIds());
+            Map<String, Long> parts0 = parts.snapshot();
             long cpu0 = cpuTicks(pid);
             long machine0 = machineTicks();
             Long pg0 = atelier ? pgCalls() : null;
@@ -173,6 +175,7 @@ public class EngineBenchmark {
                 long allAtFal = System.nanoTime();
                 long cpu1 = cpuTicks(pid);
                 long machine1 = machineTicks();
+                Map<String, Double> byPart = CpuParts.between(parts0, parts.snapshot(), ticksPerSecond);
                 Long pg1 = atelier ? pgCalls() : null;
                 if (atFal < expected) {
                     System.out.printf("WARNING %s %s: only %d of %d submits reached fal%n", s.name(), server, atFal, expected);
@@ -182,7 +185,7 @@ public class EngineBenchmark {
                 partial = new Result(server, s.jobs(), atFal, b.failed(), expected - atFal, null,
                         s.jobs() / seconds(b.lastEnd() - b.firstStart()), ms(pct(sorted, 50)), ms(pct(sorted, 95)), null, null,
                         Math.max(0, seconds(allAtFal - b.lastEnd())), seconds(allAtFal - b.firstStart()), (cpu1 - cpu0) / (double) ticksPerSecond,
-                        (machine1 - machine0) / (double) ticksPerSecond, 0, null, perJob(pg0, pg1, s.jobs()), pg1 != null, null, 0);
+                        (machine1 - machine0) / (double) ticksPerSecond, 0, null, perJob(pg0, pg1, s.jobs()), pg1 != null, null, 0, byPart);
                 // the burst's jobs run on at fal; they finish before the reads (and before the next process, which
                 // would otherwise share the simulator with them, or take over Atelier's leases)
                 finished = Arrays.stream(b.ids()).filter(Objects::nonNull).toList();
@@ -191,8 +194,9 @@ public class EngineBenchmark {
                 LoadClient.Jobs jobs = client.run(kind, s.jobs(), s.clients(), jobTimeoutMs, "bench");
                 long cpu1 = cpuTicks(pid);
                 long machine1 = machineTicks();
+                Map<String, Double> byPart = CpuParts.between(parts0, parts.snapshot(), ticksPerSecond);
                 Long pg1 = atelier ? pgCalls() : null;
-                partial = pollingResult(server, s, jobs, cpu1 - cpu0, machine1 - machine0, perJob(pg0, pg1, s.jobs()), pg1 != null);
+                partial = pollingResult(server, s, jobs, cpu1 - cpu0, machine1 - machine0, perJob(pg0, pg1, s.jobs()), pg1 != null, byPart);
                 finished = jobs.completedIds();
             }
             long hwm = procStatus(pid, "VmHWM");
@@ -217,14 +221,14 @@ public class EngineBenchmark {
             return new Result(partial.server(), partial.jobs(), partial.completed(), partial.failed(), partial.timedOut(), partial.jobsPerSecond(),
                     partial.submitsPerSecond(), partial.submitP50Ms(), partial.submitP95Ms(), partial.overheadP50Ms(), partial.overheadP95Ms(),
                     partial.atFalAfterLastSubmitS(), partial.atFalAfterFirstSubmitS(), partial.cpuSeconds(), partial.machineCpuSeconds(), hwm,
-                    partial.readsPerJob(), partial.pgStatementsPerJob(), partial.pgAvailable(), perRead, readErrors);
+                    partial.readsPerJob(), partial.pgStatementsPerJob(), partial.pgAvailable(), perRead, readErrors, partial.cpuByPart());
         } finally {
             stop(proc.process());
         }
     }
 
     private Result pollingResult(String server, Scenario s, LoadClient.Jobs jobs, long cpuTicks, long machineTicks, Double pgPerJob,
-            boolean pgAvailable) {
+            boolean pgAvailable, Map<String, Double> cpuByPart) {
         int completed = jobs.count(LoadClient.COMPLETED);
         long first = Long.MAX_VALUE;
         long last = Long.MIN_VALUE;
@@ -250,7 +254,7 @@ public class EngineBenchmark {
                 jobs.count(LoadClient.TIMED_OUT), completed == 0 ? null : completed / seconds(last - first), null, ms(pct(submit, 50)),
                 ms(pct(submit, 95)), completed == 0 ? null : ms(pct(overhead, 50)), completed == 0 ? null : ms(pct(overhead, 95)), null, null,
                 cpuTicks / (double) ticksPerSecond, machineTicks / (double) ticksPerSecond, 0, reads / (double) jobs.n, pgPerJob, pgAvailable,
-                null, 0);
+                null, 0, cpuByPart);
     }
 
     /** Waits out fal's latency, then sweeps the sessions' statuses until all have ended. Not measured. */
@@ -552,6 +556,10 @@ public class EngineBenchmark {
                 .append(' ').append(System.getProperty("java.version")).append(", clock ticks ").append(ticksPerSecond).append("/s\n");
         md.append("- JVM options of both servers: `").append(String.join(" ", jvm)).append("`, MALLOC_ARENA_MAX=")
                 .append(System.getProperty("bench.malloc-arena-max", "2")).append('\n');
+        md.append("- the benchmark's own JVM (simulator, S3 server, load generator): `")
+                .append(String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                        .filter(o -> o.startsWith("-X")).toList()))
+                .append("`\n");
         md.append("- Atelier: the packaged jar, prod profile, shipped defaults")
                 .append(atelierExtra.isEmpty() ? "" : "; plus `" + atelierExtra + "`").append('\n');
         md.append("- ruler: `ai.atelier.bench.Ruler` (Vert.x, fal's sync endpoint, state in memory)\n");
@@ -597,6 +605,21 @@ public class EngineBenchmark {
                         ratio(atelier.cpuMicrosPerRead(), ruler.cpuMicrosPerRead())));
             }
         }
+        md.append("\n**Where the machine's CPU went**, ms per job over the measured phase (all processes share the same cores):\n\n| scenario | server | ");
+        md.append(String.join(" | ", CpuParts.ORDER.stream().map(p -> p.equals(CpuParts.SERVER) ? "the server" : p).toList())).append(" | total |\n|---|---|");
+        md.append("---|".repeat(CpuParts.ORDER.size() + 1)).append('\n');
+        for (Map.Entry<Scenario, List<Result>> e : results.entrySet()) {
+            for (Result r : e.getValue()) {
+                md.append("| ").append(e.getKey().name()).append(" | ").append(r.server()).append(" |");
+                double total = 0;
+                for (String part : CpuParts.ORDER) {
+                    double ms = r.cpuByPart().getOrDefault(part, 0.0) * 1000 / r.jobs();
+                    total += ms;
+                    md.append(String.format(Locale.ROOT, " %.2f |", ms));
+                }
+                md.append(String.format(Locale.ROOT, " %.2f |%n", total));
+            }
+        }
         md.append("""
 
                 overhead: the client's end-to-end time (submit sent → the status read that saw `completed`) minus fal's latency; it \
@@ -604,7 +627,10 @@ public class EngineBenchmark {
                 jobs/s: completed jobs ÷ (first submit → last completion). CPU: utime + stime of the server process over the measured \
                 phase (for a burst: until fal had every submit), per job submitted; machine CPU is all cores' busy time over the same \
                 phase (simulator, load generator, PostgreSQL, Redis and S3 included, and anything else running). Peak RSS: VmHWM, warm-up \
-                included. PG statements: `calls` in pg_stat_statements for the app's database over the measured phase. A burst counts \
+                included. PG statements: `calls` in pg_stat_statements for the app's database over the measured phase. \
+                Where the CPU went: utime + stime from /proc over the same phase, per process (PostgreSQL: all its processes) and, \
+                in the benchmark's own JVM, per thread (S3Proxy's Jetty pool, the simulator's Vert.x threads, the load generator's \
+                event loop, JIT and GC); kernel is the machine's busy time no process accounts for. A burst counts \
                 fal's received submits (`POST /queue/...` for Atelier, `POST /run/...` for the ruler) every 100 ms.
                 """);
         return md.toString();

@@ -103,6 +103,20 @@ final class LoadClient implements AutoCloseable {
         this.i2iBody = multipart(Png.render(size, size, 42), "bench i2i");
     }
 
+    /** The Linux thread id of the event loop doing this client's work, for {@link CpuParts}. */
+    java.util.Set<Long> threadIds() throws Exception {
+        CompletableFuture<Long> tid = new CompletableFuture<>();
+        loop.runOnContext(v -> {
+            try {
+                // /proc/thread-self links to PID/task/TID of the thread that reads it
+                tid.complete(Long.parseLong(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/thread-self")).getFileName().toString()));
+            } catch (Exception e) {
+                tid.completeExceptionally(e);
+            }
+        });
+        return java.util.Set.of(tid.get(10, TimeUnit.SECONDS));
+    }
+
     /** {@code n} jobs with {@code clients} in flight, each polled every 200 ms until it ends or {@code timeoutMs} passes. */
     Jobs run(Kind kind, int n, int clients, long timeoutMs, String prefix) throws Exception {
         Jobs jobs = new Jobs(n);

@@ -21,7 +21,7 @@ import io.restassured.http.ContentType;
  * Thousands of jobs in flight on one instance (the packaged jar, its own process) with the simulator
  * at a long latency: peak RSS, thread count, submit throughput, and that every job completes.
  * Not part of the suite; run after packaging:
- * {@code ./mvnw package -DskipTests && MALLOC_ARENA_MAX=2 ./mvnw surefire:test -Dtest=InFlightBenchmark -Dbench.jobs=10000
+ * {@code ./mvnw package -DskipTests && MALLOC_ARENA_MAX=2 ./mvnw -Pbench surefire:test -Dtest=InFlightBenchmark -Dbench.jobs=10000
  * -Dbench.latency-ms=60000}. The instance runs with the container image's JVM options (its Dockerfile's) unless
  * {@code -Dbench.jvm-args="…"} says otherwise.
  */
