@@ -560,7 +560,7 @@ public class EngineBenchmark {
                 .append(String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                         .filter(o -> o.startsWith("-X")).toList()))
                 .append("`\n");
-        md.append("- Atelier: the packaged jar, prod profile, shipped defaults")
+        md.append("- Atelier: the packaged jar, prod profile, shipped defaults but for its own log lines (`ai.atelier` at WARN: a job's INFO lines would fill the log file here)")
                 .append(atelierExtra.isEmpty() ? "" : "; plus `" + atelierExtra + "`").append('\n');
         md.append("- ruler: `ai.atelier.bench.Ruler` (Vert.x, fal's sync endpoint, state in memory)\n");
         md.append(String.format("- load: seed 001's routes, %dx%d pictures, status polled every %d ms, per-job timeout %d s; warm-up %d jobs "
