@@ -58,7 +58,14 @@ class StatementCountTest {
         String id = submit("counted");
         assertThat(Jobs.awaitTerminal(id).getString("status")).isEqualTo("succeeded");
         Map<String, Long> redisCalls = commandStats();
-        Map<String, Long> statements = statements();
+        Map<String, Long> all = statements();
+        // a tenant's limits are read at most once per tenant every few seconds (Tenants.CACHE_NANOS), not per job: on a
+        // slow machine the warm-up can outlast the cache, and the counted job's submit then reads them once
+        Map<String, Long> tenantReads = new LinkedHashMap<>(all);
+        tenantReads.keySet().removeIf(q -> !q.contains(" from tenants where id = "));
+        Map<String, Long> statements = new LinkedHashMap<>(all);
+        statements.keySet().removeAll(tenantReads.keySet());
+        assertThat(tenantReads.values().stream().mapToLong(Long::longValue).sum()).as("tenant reads: %s", tenantReads).isLessThanOrEqualTo(1);
 
         assertThat(statements.values().stream().mapToLong(Long::longValue).sum()).as("statements: %s", statements).isEqualTo(3);
         // accept, record the fal request id, finish (pg_stat_statements shows constants as $n)
