@@ -44,12 +44,10 @@ public class JobCancellation {
     private final Event<Cancelled> cancelled;
     private final Vertx vertx;
     private final AtelierConfig.Jobs config;
-    private final ai.atelier.progress.ProgressStore store;
     private long sweep = -1;
 
     public JobCancellation(JobTransitions transitions, JobRepository jobs, FalClient fal, LiveViews live, ReactiveRedisDataSource redis,
-            Event<Cancelled> cancelled, Vertx vertx, AtelierConfig config, ai.atelier.progress.ProgressStore store) {
-        this.store = store;
+            Event<Cancelled> cancelled, Vertx vertx, AtelierConfig config) {
         this.transitions = transitions;
         this.jobs = jobs;
         this.fal = fal;
@@ -88,7 +86,7 @@ public class JobCancellation {
 
     /** The progress the job's live state shows now (0 when Redis has none, does not answer, or its format has no progress). */
     private Uni<Integer> livePercent(Job job) {
-        return store.view(job.id, job.tenant, live.format(job)).map(view -> {
+        return live.stored(job).map(view -> {
             if (view == null) {
                 return 0;
             }

@@ -73,8 +73,8 @@ public class JobViews {
      * keeps for status reads (v1 for every job no prototype's route submitted).
      */
     public Map<String, String> forLiveStore(Job job, JobView view) {
-        String format = liveFormat(job);
-        return Map.of(format, json(view, format));
+        JobViewFormat f = bySource.get(job.source);
+        return f == null ? Map.of(JobViewFormat.V1, write(view)) : Map.of(f.name(), write(f.render(view)));
     }
 
     /** The name of the format the live store keeps for this job. */

@@ -11,7 +11,7 @@ import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 
 /**
- * Writes a job's state to the live store outside a run (accepted, cancelled, queued again for a retry):
+ * Writes (and reads back) a job's state in the live store outside a run (accepted, cancelled, queued again for a retry):
  * its view (in its API's format) and the event. Never fails the caller: the row is the truth, and a read
  * that finds no live view reads the row.
  */
@@ -26,9 +26,9 @@ public class LiveViews {
         this.views = views;
     }
 
-    /** The format the live store keeps the job's view in. */
-    public String format(Job job) {
-        return views.liveFormat(job);
+    /** The job's live view as stored (in its API's format), or null when Redis has none. */
+    public Uni<String> stored(Job job) {
+        return store.view(job.id, job.tenant, views.liveFormat(job));
     }
 
     /** Writes the job as it is, with {@code message} in its event; answers the view written. */

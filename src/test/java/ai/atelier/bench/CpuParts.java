@@ -107,7 +107,7 @@ final class CpuParts {
         }
     }
 
-    /** The command name, then the fields after it (proc(5): field 3 onwards). */
+    /** The command name, then the fields after it (proc(5): field 3 onwards); the name may hold spaces and parentheses. */
     private static String[] stat(Path file) throws IOException {
         String s = Files.readString(file);
         int open = s.indexOf('(');
@@ -117,6 +117,11 @@ final class CpuParts {
         out[0] = s.substring(open + 1, close);
         System.arraycopy(rest, 0, out, 1, rest.length);
         return out;
+    }
+
+    /** utime + stime of the process or thread whose stat file this is. */
+    static long ticks(Path statFile) throws IOException {
+        return ticks(stat(statFile));
     }
 
     /** utime + stime (fields 14 and 15). */

@@ -488,10 +488,7 @@ public class EngineBenchmark {
 
     /** utime + stime of the whole process (all its threads), in clock ticks. */
     static long cpuTicks(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        // the command name, in parentheses, may hold spaces: count fields from after its closing parenthesis
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of proc(5)
+        return CpuParts.ticks(Path.of("/proc/" + pid + "/stat"));
     }
 
     /** Busy time of all CPUs (user, nice, system, irq, softirq, steal), in clock ticks. */
