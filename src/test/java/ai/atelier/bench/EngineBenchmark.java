@@ -49,6 +49,10 @@ public class EngineBenchmark {
     /** The container image's JVM options, read from its Dockerfile: Atelier runs as shipped, and the two cannot drift. */
     static final String IMAGE_JVM = imageJvmOptions();
     static final String RULER = "ruler";
+    /** The ruler plus the least a server must do to lose nothing: see {@link Ruler}. */
+    static final String FLOOR = "floor";
+    /** The least a server built as issue 8 asks (fal's queue API, live state in Redis) can do: see {@link Ruler}. */
+    static final String DESIGN_FLOOR = "design-floor";
     static final String ATELIER = "Atelier";
 
     /** The -X options of {@code JAVA_OPTS_APPEND} in src/main/docker/Dockerfile.jvm (the -D ones are the image's own business). */
@@ -107,7 +111,7 @@ public class EngineBenchmark {
         long jobTimeoutMs = TimeUnit.SECONDS.toMillis(Long.getLong("bench.job-timeout-s", 120));
         jvm = split(System.getProperty("bench.jvm-args", IMAGE_JVM));
         atelierExtra = pairs(System.getProperty("bench.atelier-props", ""));
-        List<String> servers = split(System.getProperty("bench.servers", RULER + "," + ATELIER).replace(',', ' '));
+        List<String> servers = split(System.getProperty("bench.servers", String.join(",", RULER, FLOOR, DESIGN_FLOOR, ATELIER)).replace(',', ' '));
         List<Scenario> scenarios = scenarios();
         ticksPerSecond = clockTicks();
 
@@ -120,8 +124,7 @@ public class EngineBenchmark {
             for (Scenario s : scenarios) {
                 List<Result> pair = new ArrayList<>();
                 for (String server : servers) {
-                    Result r = measure(s, server.equalsIgnoreCase(ATELIER) ? ATELIER : RULER, size, warmup, warmupLatency, reads, readClients,
-                            jobTimeoutMs);
+                    Result r = measure(s, serverName(server), size, warmup, warmupLatency, reads, readClients, jobTimeoutMs);
                     System.out.println(s.name() + " " + r);
                     pair.add(r);
                 }
@@ -137,13 +140,19 @@ public class EngineBenchmark {
                 .forEach(r -> assertThat(r.completed()).as(r.server() + " completed jobs").isPositive());
     }
 
+    private static String serverName(String asked) {
+        return java.util.stream.Stream.of(RULER, FLOOR, DESIGN_FLOOR, ATELIER).filter(asked::equalsIgnoreCase).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("bench.servers: " + asked + " is not one of ruler, floor, design-floor, Atelier"));
+    }
+
     /** One fresh server process through warm-up, the measured phase and the status-read measurement. */
     private Result measure(Scenario s, String server, int size, int warmup, long warmupLatency, int reads, int readClients, long jobTimeoutMs)
             throws Exception {
         boolean atelier = server.equals(ATELIER);
+        boolean stores = !server.equals(RULER); // keeps its jobs in PostgreSQL: its statements are counted
         clearJournal();
         simSettings(Math.min(s.latencyMs(), warmupLatency));
-        Server proc = atelier ? startAtelier("bench-" + s.name()) : startRuler("ruler-" + s.name());
+        Server proc = atelier ? startAtelier("bench-" + s.name()) : startRuler(server + "-" + s.name(), server);
         long pid = proc.process().pid();
         LoadClient.Kind kind = s.mode() == Mode.I2I ? LoadClient.Kind.I2I : LoadClient.Kind.T2I;
         try (LoadClient client = new LoadClient(proc.url(), Math.max(s.clients(), readClients), size, proc.key())) {
@@ -160,12 +169,12 @@ public class EngineBenchmark {
             Map<String, Long> parts0 = parts.snapshot();
             long cpu0 = cpuTicks(pid);
             long machine0 = machineTicks();
-            Long pg0 = atelier ? pgCalls() : null;
+            Long pg0 = stores ? pgCalls() : null;
             Result partial;
             List<String> finished;
             if (s.mode() == Mode.BURST) {
                 LoadClient.Burst b = client.burst(s.jobs(), s.clients(), "burst");
-                String falPath = atelier ? "/queue/fal-ai/flux/schnell" : "/run/fal-ai/flux/schnell";
+                String falPath = atelier || server.equals(DESIGN_FLOOR) ? "/queue/fal-ai/flux/schnell" : "/run/fal-ai/flux/schnell";
                 int expected = s.jobs() - b.failed();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("bench.burst-wait-s", 600));
                 int atFal;
@@ -176,7 +185,7 @@ public class EngineBenchmark {
                 long cpu1 = cpuTicks(pid);
                 long machine1 = machineTicks();
                 Map<String, Double> byPart = CpuParts.between(parts0, parts.snapshot(), ticksPerSecond);
-                Long pg1 = atelier ? pgCalls() : null;
+                Long pg1 = stores ? pgCalls() : null;
                 if (atFal < expected) {
                     System.out.printf("WARNING %s %s: only %d of %d submits reached fal%n", s.name(), server, atFal, expected);
                 }
@@ -195,13 +204,19 @@ public class EngineBenchmark {
                 long cpu1 = cpuTicks(pid);
                 long machine1 = machineTicks();
                 Map<String, Double> byPart = CpuParts.between(parts0, parts.snapshot(), ticksPerSecond);
-                Long pg1 = atelier ? pgCalls() : null;
+                Long pg1 = stores ? pgCalls() : null;
                 partial = pollingResult(server, s, jobs, cpu1 - cpu0, machine1 - machine0, perJob(pg0, pg1, s.jobs()), pg1 != null, byPart);
                 finished = jobs.completedIds();
             }
             long hwm = procStatus(pid, "VmHWM");
             if (atelier) {
                 awaitIdle(s);
+            } else if (stores) {
+                // the floor did what it is there to cost: every job the client saw completed has its row finished
+                long stored = floorSucceeded();
+                if (stored < partial.completed()) {
+                    throw new IllegalStateException("the floor reported " + partial.completed() + " jobs completed but finished " + stored + " rows");
+                }
             }
             // the price of one status read of a finished job, on an otherwise idle server
             Double perRead = null;
@@ -341,10 +356,28 @@ public class EngineBenchmark {
         }
     }
 
-    private Server startRuler(String name) throws Exception {
+    private Server startRuler(String name, String server) throws Exception {
         int port = freePort();
         List<String> cmd = new ArrayList<>(List.of(javaBin()));
         cmd.addAll(jvm);
+        if (!server.equals(RULER)) {
+            // each floor starts on an empty table: what it finished is then what this run asked of it
+            try (Connection c = db()) {
+                c.createStatement().execute("drop schema if exists bench_floor cascade");
+            }
+            // the same database, role and bucket Atelier uses
+            cmd.add("-Druler.pg=" + services.get("quarkus.datasource.reactive.url"));
+            cmd.add("-Druler.pg-user=" + services.get("quarkus.datasource.username"));
+            cmd.add("-Druler.pg-password=" + services.get("quarkus.datasource.password"));
+            cmd.add("-Druler.s3=" + services.get("quarkus.s3.endpoint-override"));
+            cmd.add("-Druler.s3-bucket=" + services.get("atelier.s3.bucket"));
+            cmd.add("-Druler.s3-region=" + services.get("quarkus.s3.aws.region"));
+            cmd.add("-Druler.s3-access-key=" + services.get("quarkus.s3.aws.credentials.static-provider.access-key-id"));
+            cmd.add("-Druler.s3-secret-key=" + services.get("quarkus.s3.aws.credentials.static-provider.secret-access-key"));
+            if (server.equals(DESIGN_FLOOR)) {
+                cmd.add("-Druler.redis=" + services.get("quarkus.redis.hosts"));
+            }
+        }
         // the test classpath as the build set it: surefire writes the real one into java.class.path
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Ruler.class.getName(), String.valueOf(port), sim));
         Server s = launch(name, cmd, port);
@@ -440,6 +473,14 @@ public class EngineBenchmark {
             return rs.getLong(1);
         } catch (SQLException e) {
             return null;
+        }
+    }
+
+    private long floorSucceeded() throws SQLException {
+        try (Connection c = db(); ResultSet rs = c.createStatement()
+                .executeQuery("select count(*) from bench_floor.jobs where status = 'succeeded' and output_key is not null")) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
@@ -547,7 +588,7 @@ public class EngineBenchmark {
     private String report(Map<Scenario, List<Result>> results, int size, int warmup, long warmupLatency, int reads, int readClients,
             long jobTimeoutMs) {
         StringBuilder md = new StringBuilder();
-        md.append("# Atelier against the ruler\n\n");
+        md.append("# Atelier against the ruler and the floor\n\n");
         md.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
         md.append("- machine: ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ").append(System.getProperty("java.vm.name"))
                 .append(' ').append(System.getProperty("java.version")).append(", clock ticks ").append(ticksPerSecond).append("/s\n");
@@ -560,7 +601,14 @@ public class EngineBenchmark {
         md.append("- Atelier: the packaged jar, prod profile, shipped defaults but for its own log lines (`ai.atelier` at WARN: a job's INFO lines would fill the log file here)")
                 .append(atelierExtra.isEmpty() ? "" : "; plus `" + atelierExtra + "`").append('\n');
         md.append("- ruler: `ai.atelier.bench.Ruler` (Vert.x, fal's sync endpoint, state in memory)\n");
-        md.append(String.format("- load: seed 001's routes, %dx%d pictures, status polled every %d ms, per-job timeout %d s; warm-up %d jobs "
+        md.append("- floor: the ruler plus the least a server must do to lose neither an accepted job nor its output: an upload PUT to S3 "
+                + "and the job's row INSERTed before the submit is answered, the output PUT to S3 and the row UPDATEd at the end (still "
+                + "fal's sync endpoint, status from memory: a lower bound for any durable design)\n");
+        md.append("- design-floor: the least a server built as issue 8 asks can do, in plain Vert.x: the floor's row and S3 work, with the "
+                + "fal request id recorded (Atelier's 3 statements), fal's queue API (submit, status stream to its end, result), the output "
+                + "URL presigned once, the live view in Redis (one batched HSET + PEXPIRE + PUBLISH per step: accepted, at fal, finished) "
+                + "and every status read one Redis HGET\n");
+        md.append(String.format("- load: seed 001's routes, %dx%d pictures, status polled every %d ms (each job's first read at its own offset within the first step), per-job timeout %d s; warm-up %d jobs "
                 + "(fal latency %d ms) on each fresh process; status reads: %,d of finished jobs, %d in flight%n", size, size, LoadClient.POLL_MS,
                 jobTimeoutMs / 1000, warmup, warmupLatency, reads, readClients));
         for (Scenario s : results.keySet()) {
@@ -571,8 +619,7 @@ public class EngineBenchmark {
                 + "| CPU µs/status read |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Map.Entry<Scenario, List<Result>> e : results.entrySet()) {
-            Result ruler = null;
-            Result atelier = null;
+            Map<String, Result> byServer = new LinkedHashMap<>();
             for (Result r : e.getValue()) {
                 md.append(String.format("| %s | %s | %s | %s | %.0f / %.0f | %s | %s | %,d / %d / %d | %.1f | %.2f | %.1f | %d | %s | %s | %s |%n",
                         e.getKey().name(), r.server(), num(r.jobsPerSecond(), "%.0f"), num(r.submitsPerSecond(), "%.0f"), r.submitP50Ms(),
@@ -580,26 +627,18 @@ public class EngineBenchmark {
                         r.atFalAfterLastSubmitS() == null ? "—"
                                 : String.format("%.1f s (%.1f s after the first)", r.atFalAfterLastSubmitS(), r.atFalAfterFirstSubmitS()),
                         r.completed(), r.failed(), r.timedOut(), r.cpuSeconds(), r.cpuMsPerJob(), r.machineCpuSeconds(), r.peakRssKb() / 1024,
-                        num(r.readsPerJob(), "%.1f"), r.server().equals(ATELIER) ? (r.pgAvailable() ? num(r.pgStatementsPerJob(), "%.1f") : "n/a") : "—",
+                        num(r.readsPerJob(), "%.1f"), !r.server().equals(RULER) ? (r.pgAvailable() ? num(r.pgStatementsPerJob(), "%.1f") : "n/a") : "—",
                         num(r.cpuMicrosPerRead(), "%.0f")));
-                if (r.server().equals(RULER)) {
-                    ruler = r;
-                } else {
-                    atelier = r;
+                byServer.put(r.server(), r);
+            }
+            Result ruler = byServer.get(RULER);
+            for (String server : List.of(FLOOR, DESIGN_FLOOR, ATELIER)) {
+                if (ruler != null && byServer.containsKey(server)) {
+                    md.append(ratioRow(e.getKey(), server + " ÷ ruler", byServer.get(server), ruler));
                 }
             }
-            if (ruler != null && atelier != null) {
-                md.append(String.format("| %s | **Atelier ÷ ruler** | %s | %s | %s | %s | %s | | %s | %s | %s | %s | | | %s |%n", e.getKey().name(),
-                        ratio(atelier.jobsPerSecond(), ruler.jobsPerSecond()), ratio(atelier.submitsPerSecond(), ruler.submitsPerSecond()),
-                        String.format("%+.0f / %+.0f ms", atelier.submitP50Ms() - ruler.submitP50Ms(), atelier.submitP95Ms() - ruler.submitP95Ms()),
-                        atelier.overheadP50Ms() == null || ruler.overheadP50Ms() == null ? "—"
-                                : String.format("%+.0f / %+.0f ms", atelier.overheadP50Ms() - ruler.overheadP50Ms(),
-                                        atelier.overheadP95Ms() - ruler.overheadP95Ms()),
-                        atelier.atFalAfterLastSubmitS() == null || ruler.atFalAfterLastSubmitS() == null ? "—"
-                                : String.format("%+.1f s", atelier.atFalAfterLastSubmitS() - ruler.atFalAfterLastSubmitS()),
-                        ratio(atelier.cpuSeconds(), ruler.cpuSeconds()), ratio(atelier.cpuMsPerJob(), ruler.cpuMsPerJob()),
-                        ratio(atelier.machineCpuSeconds(), ruler.machineCpuSeconds()), ratio((double) atelier.peakRssKb(), (double) ruler.peakRssKb()),
-                        ratio(atelier.cpuMicrosPerRead(), ruler.cpuMicrosPerRead())));
+            if (byServer.containsKey(DESIGN_FLOOR) && byServer.containsKey(ATELIER)) {
+                md.append(ratioRow(e.getKey(), "Atelier ÷ design-floor", byServer.get(ATELIER), byServer.get(DESIGN_FLOOR)));
             }
         }
         md.append("\n**Where the machine's CPU went**, ms per job over the measured phase (all processes share the same cores):\n\n| scenario | server | ");
@@ -620,7 +659,7 @@ public class EngineBenchmark {
         md.append("""
 
                 overhead: the client's end-to-end time (submit sent → the status read that saw `completed`) minus fal's latency; it \
-                includes the 200 ms polling step (about 100 ms on average), the same for both servers, so the difference is Atelier's. \
+                includes the 200 ms polling step (about 100 ms on average), the same for every server (the first read of each job at its own offset, spread over the step), so differences are the servers'. \
                 jobs/s: completed jobs ÷ (first submit → last completion). CPU: utime + stime of the server process over the measured \
                 phase (for a burst: until fal had every submit), per job submitted; machine CPU is all cores' busy time over the same \
                 phase (simulator, load generator, PostgreSQL, Redis and S3 included, and anything else running). Peak RSS: VmHWM, warm-up \
@@ -628,9 +667,22 @@ public class EngineBenchmark {
                 Where the CPU went: utime + stime from /proc over the same phase, per process (PostgreSQL: all its processes) and, \
                 in the benchmark's own JVM, per thread (S3Proxy's Jetty pool, the simulator's Vert.x threads, the load generator's \
                 event loop, JIT and GC); kernel is the machine's busy time no process accounts for. A burst counts \
-                fal's received submits (`POST /queue/...` for Atelier, `POST /run/...` for the ruler) every 100 ms.
+                fal's received submits (`POST /queue/...` for Atelier and the design floor, `POST /run/...` for the ruler and the floor) every 100 ms.
                 """);
         return md.toString();
+    }
+
+    /** {@code a} against {@code b}: throughput and costs as ratios, latencies as differences. */
+    private static String ratioRow(Scenario s, String label, Result a, Result b) {
+        return String.format("| %s | **%s** | %s | %s | %s | %s | %s | | %s | %s | %s | %s | | | %s |%n", s.name(), label,
+                ratio(a.jobsPerSecond(), b.jobsPerSecond()), ratio(a.submitsPerSecond(), b.submitsPerSecond()),
+                String.format("%+.0f / %+.0f ms", a.submitP50Ms() - b.submitP50Ms(), a.submitP95Ms() - b.submitP95Ms()),
+                a.overheadP50Ms() == null || b.overheadP50Ms() == null ? "—"
+                        : String.format("%+.0f / %+.0f ms", a.overheadP50Ms() - b.overheadP50Ms(), a.overheadP95Ms() - b.overheadP95Ms()),
+                a.atFalAfterLastSubmitS() == null || b.atFalAfterLastSubmitS() == null ? "—"
+                        : String.format("%+.1f s", a.atFalAfterLastSubmitS() - b.atFalAfterLastSubmitS()),
+                ratio(a.cpuSeconds(), b.cpuSeconds()), ratio(a.cpuMsPerJob(), b.cpuMsPerJob()), ratio(a.machineCpuSeconds(), b.machineCpuSeconds()),
+                ratio((double) a.peakRssKb(), (double) b.peakRssKb()), ratio(a.cpuMicrosPerRead(), b.cpuMicrosPerRead()));
     }
 
     private static String num(Double v, String format) {
