@@ -33,9 +33,11 @@ import org.junit.jupiter.api.Test;
 import ai.atelier.local.LocalServers;
 
 /**
- * Atelier against a ruler, in the same run, as ratios. The ruler ({@link Ruler}) answers seed 001's
- * routes with the least work a server can do (fal's sync endpoint, state in a map); Atelier is the
- * packaged jar with its shipped defaults. Both are their own processes, started fresh for each
+ * Atelier against a ruler and two floors, in the same run, as ratios. The ruler ({@link Ruler}) answers
+ * seed 001's routes with the least work a server can do (fal's sync endpoint, state in a map); the floor
+ * adds the least a server must do to keep its jobs (a row, the files in S3), the design floor the least a
+ * server built as Atelier's engine is specified can do (fal's queue API, live state in Redis); Atelier is
+ * the packaged jar with its shipped defaults. All are their own processes, started fresh for each
  * scenario, one after the other, against the same simulator settings and the same load generator
  * ({@link LoadClient}), so what differs is the server. Absolute figures depend on the machine (two
  * cores shared by the simulator, the load, PostgreSQL, Redis and S3); the ratios are the result.
@@ -588,7 +590,7 @@ public class EngineBenchmark {
     private String report(Map<Scenario, List<Result>> results, int size, int warmup, long warmupLatency, int reads, int readClients,
             long jobTimeoutMs) {
         StringBuilder md = new StringBuilder();
-        md.append("# Atelier against the ruler and the floor\n\n");
+        md.append("# Atelier against the ruler and the floors\n\n");
         md.append("- date: ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)).append('\n');
         md.append("- machine: ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ").append(System.getProperty("java.vm.name"))
                 .append(' ').append(System.getProperty("java.version")).append(", clock ticks ").append(ticksPerSecond).append("/s\n");
