@@ -104,7 +104,18 @@ public class ApiKeys {
 
     static byte[] hash(String key) {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            // a clone of one digest: looking the algorithm up in the security providers on every request cost as much as hashing
+            return ((MessageDigest) SHA_256.clone()).digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final MessageDigest SHA_256 = sha256();
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

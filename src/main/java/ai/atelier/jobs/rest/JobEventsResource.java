@@ -72,6 +72,7 @@ public class JobEventsResource {
     }
 
     @GET
+    @EventStream
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @Operation(summary = "Live progress as Server-Sent Events; resumes after Last-Event-ID; ends on the terminal state")
     public RestMulti<OutboundSseEvent> stream(@PathParam("id") UUID id, @RestHeader("Last-Event-ID") String lastEventId, @Context Sse sse) {
@@ -84,7 +85,18 @@ public class JobEventsResource {
      * Once an event stream has started its status is 200: an unknown job must be refused before that,
      * so this filter looks the job up first and answers the 404 problem itself.
      */
+    /**
+     * Binds {@link #unknownJob} to the event stream alone: unbound, the filter ran (and suspended the request
+     * for its Uni) on every request of the API, status reads included.
+     */
+    @jakarta.ws.rs.NameBinding
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target({ java.lang.annotation.ElementType.METHOD, java.lang.annotation.ElementType.TYPE })
+    public @interface EventStream {
+    }
+
     @ServerRequestFilter
+    @EventStream
     public Uni<Response> unknownJob(ContainerRequestContext request, io.vertx.ext.web.RoutingContext rc) {
         java.util.regex.Matcher m = EVENTS_PATH.matcher(request.getUriInfo().getPath());
         if (!m.matches() || !"GET".equals(request.getMethod())) {
