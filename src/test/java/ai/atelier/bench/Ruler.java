@@ -293,7 +293,9 @@ public final class Ruler {
                         json(req, 200, new JsonObject().put("session_id", s.id).put("status", "pending").put("message", SUBMITTED));
                         String[] owner = endpoint.split("/");
                         String requests = sim + "/queue/" + owner[0] + "/" + owner[1] + "/requests/";
-                        fal.postAbs(sim + "/queue/" + endpoint).putHeader("Content-Type", "application/json").sendBuffer(body.toBuffer())
+                        // as Atelier does, fal fetches an upload from S3 through a presigned URL rather than receiving it inline
+                        JsonObject sent = input == null ? body : body.copy().put("image_url", durable.presign(Durable.inputKey(s.id)));
+                        fal.postAbs(sim + "/queue/" + endpoint).putHeader("Content-Type", "application/json").sendBuffer(sent.toBuffer())
                                 .compose(res -> res.statusCode() / 100 == 2 ? Future.succeededFuture(res.bodyAsJsonObject().getString("request_id"))
                                         : Future.<String>failedFuture("fal answered " + res.statusCode()))
                                 .compose(requestId -> durable.recordRequest(s.id, requestId).map(requestId))
@@ -400,11 +402,15 @@ public final class Ruler {
                     .execute()).mapEmpty();
         }
 
+        static String inputKey(String id) {
+            return "floor/" + id + "-input";
+        }
+
         /** An uploaded picture PUT to S3 first (the row must not point at nothing), then the row: the job is accepted. */
         Future<Void> accept(String id, String endpoint, JsonObject body, Buffer upload, String uploadType) {
             // the row keeps the request, not the picture inline: that is what the S3 object is for
-            JsonObject row = upload == null ? body : body.copy().put("image_url", "s3://" + bucket + "/floor/" + id + "-input");
-            Future<Void> stored = upload == null ? Future.succeededFuture() : put("floor/" + id + "-input", upload, uploadType);
+            JsonObject row = upload == null ? body : body.copy().put("image_url", "s3://" + bucket + "/" + inputKey(id));
+            Future<Void> stored = upload == null ? Future.succeededFuture() : put(inputKey(id), upload, uploadType);
             return stored.compose(v -> pg.preparedQuery("insert into bench_floor.jobs (id, endpoint, input, status) values ($1, $2, $3, 'running')")
                     .execute(Tuple.of(UUID.fromString(id), endpoint, row)).mapEmpty());
         }
