@@ -102,6 +102,9 @@ public class ApiKeys {
         return pool.preparedQuery(TOUCH).execute(Tuple.of(id)).replaceWithVoid();
     }
 
+    /** Cloned for each hash (a MessageDigest is not thread-safe); never used itself. */
+    private static final MessageDigest SHA_256 = sha256();
+
     static byte[] hash(String key) {
         try {
             // a clone of one digest: looking the algorithm up in the security providers on every request cost as much as hashing
@@ -110,8 +113,6 @@ public class ApiKeys {
             throw new IllegalStateException(e);
         }
     }
-
-    private static final MessageDigest SHA_256 = sha256();
 
     private static MessageDigest sha256() {
         try {

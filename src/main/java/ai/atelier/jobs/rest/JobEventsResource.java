@@ -82,10 +82,6 @@ public class JobEventsResource {
     }
 
     /**
-     * Once an event stream has started its status is 200: an unknown job must be refused before that,
-     * so this filter looks the job up first and answers the 404 problem itself.
-     */
-    /**
      * Binds {@link #unknownJob} to the event stream alone: unbound, the filter ran (and suspended the request
      * for its Uni) on every request of the API, status reads included.
      */
@@ -95,6 +91,10 @@ public class JobEventsResource {
     public @interface EventStream {
     }
 
+    /**
+     * Once an event stream has started its status is 200: an unknown job must be refused before that,
+     * so this filter looks the job up first and answers the 404 problem itself.
+     */
     @ServerRequestFilter
     @EventStream
     public Uni<Response> unknownJob(ContainerRequestContext request, io.vertx.ext.web.RoutingContext rc) {
