@@ -116,7 +116,9 @@ class DurableExecutionIT {
 
     @Test
     void killNineWithJobsInFlightLosesNoneAndNeverSubmitsTwice() throws Exception {
-        latency(3000);
+        // long enough that none finishes before the kill: on a slow machine the 20 submits to a freshly started
+        // instance took 4.2 s, and with fal at 3 s the first job had succeeded on crash-a before it was killed
+        latency(10_000);
         // at most 5 at once: the other 15 wait in PostgreSQL, not in the instance's memory
         Instances.Instance a = instances.start("crash-a", Map.of("atelier.jobs.max-in-flight", "5"));
         List<String> ids = new ArrayList<>();
@@ -129,16 +131,22 @@ class DurableExecutionIT {
         a.process().destroyForcibly(); // SIGKILL: no shutdown hook, no hand-back
         assertThat(a.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
 
+        assertThat(instances.count(in(ids) + " and status in ('succeeded', 'failed')")).as("ended before the kill").isZero();
+
         latency(200);
         Instances.Instance b = instances.start("crash-b", Map.of());
-        await().atMost(Duration.ofSeconds(60)).until(() -> instances.count(in(ids) + " and status in ('succeeded', 'failed')") == ids.size());
-        assertThat(instances.count(in(ids) + " and status = 'succeeded'")).isEqualTo(20);
-        List<String> prompts = falSubmissions();
-        assertThat(prompts).hasSize(20);
-        assertThat(new HashSet<>(prompts)).hasSize(20);
-        assertThat(instances.count(in(ids) + " and lease_owner = 'crash-b'")).isEqualTo(20);
-        b.process().destroy();
-        b.process().waitFor(30, TimeUnit.SECONDS);
+        try {
+            await().atMost(Duration.ofSeconds(60)).until(() -> instances.count(in(ids) + " and status in ('succeeded', 'failed')") == ids.size());
+            assertThat(instances.count(in(ids) + " and status = 'succeeded'")).isEqualTo(20);
+            List<String> prompts = falSubmissions();
+            assertThat(prompts).hasSize(20);
+            assertThat(new HashSet<>(prompts)).hasSize(20);
+            assertThat(instances.count(in(ids) + " and lease_owner = 'crash-b'")).isEqualTo(20);
+        } finally {
+            // a failure here must not leave crash-b running: it would claim the next tests' jobs
+            b.process().destroy();
+            b.process().waitFor(30, TimeUnit.SECONDS);
+        }
     }
 
     @Test
