@@ -431,14 +431,26 @@ public final class Ruler {
         /** A GET URL for the output, signed once (valid a day), as Atelier's views carry. */
         String presign(String key) {
             SdkHttpRequest request = SdkHttpRequest.builder().method(SdkHttpMethod.GET).uri(URI.create(s3 + "/" + bucket + "/" + key)).build();
-            return signer.sign(r -> r.identity(credentials).request(request)
-                    .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")
-                    .putProperty(AwsV4HttpSigner.REGION_NAME, region)
-                    .putProperty(AwsV4HttpSigner.AUTH_LOCATION, software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner.AuthLocation.QUERY_STRING)
-                    .putProperty(AwsV4HttpSigner.EXPIRATION_DURATION, java.time.Duration.ofDays(1))
-                    .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
-                    .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
-                    .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false)).request().getUri().toString();
+            return sign(request, java.time.Duration.ofDays(1)).getUri().toString();
+        }
+
+        /**
+         * SigV4 with Atelier's settings (UrlSigner): payload unsigned, the path signed as sent; in the headers, or in
+         * the query string valid for {@code presignedFor} when that is set.
+         */
+        private SdkHttpRequest sign(SdkHttpRequest request, java.time.Duration presignedFor) {
+            return signer.sign(r -> {
+                r.identity(credentials).request(request)
+                        .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")
+                        .putProperty(AwsV4HttpSigner.REGION_NAME, region)
+                        .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
+                        .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
+                        .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false);
+                if (presignedFor != null) {
+                    r.putProperty(AwsV4HttpSigner.AUTH_LOCATION, software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner.AuthLocation.QUERY_STRING)
+                            .putProperty(AwsV4HttpSigner.EXPIRATION_DURATION, presignedFor);
+                }
+            }).request();
         }
 
         private Future<Void> put(String key, Buffer bytes, String contentType) {
@@ -447,12 +459,7 @@ public final class Ruler {
             SdkHttpRequest request = SdkHttpRequest.builder()
                     .method(SdkHttpMethod.PUT).uri(target).putHeader("Content-Type", type)
                     .putHeader("Content-Length", String.valueOf(bytes.length())).build();
-            SdkHttpRequest signed = signer.sign(r -> r.identity(credentials).request(request)
-                    .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")
-                    .putProperty(AwsV4HttpSigner.REGION_NAME, region)
-                    .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
-                    .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
-                    .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false)).request();
+            SdkHttpRequest signed = sign(request, null);
             var put = http.putAbs(target.toString());
             signed.forEachHeader((name, values) -> {
                 if (!name.equalsIgnoreCase("Host") && !name.equalsIgnoreCase("Content-Length")) {

@@ -49,7 +49,6 @@ import io.smallrye.mutiny.Uni;
 @Scopes.Requires(Scopes.JOBS_READ)
 public class JobEventsResource {
 
-    private static final java.util.regex.Pattern EVENTS_PATH = java.util.regex.Pattern.compile("/v1/jobs/([^/]+)/events");
     private static final Set<String> TERMINAL = Set.of("succeeded", "failed", "cancelled");
     /** How often an open stream checks the job itself, in case its end never reaches it through Redis. */
     private static final Duration CHECK_ROW = Duration.ofSeconds(2);
@@ -98,13 +97,10 @@ public class JobEventsResource {
     @ServerRequestFilter
     @EventStream
     public Uni<Response> unknownJob(ContainerRequestContext request, io.vertx.ext.web.RoutingContext rc) {
-        java.util.regex.Matcher m = EVENTS_PATH.matcher(request.getUriInfo().getPath());
-        if (!m.matches() || !"GET".equals(request.getMethod())) {
-            return Uni.createFrom().nullItem();
-        }
+        // bound to the stream method alone (EventStream): the request is that GET, its path already matched
         UUID id;
         try {
-            id = UUID.fromString(m.group(1));
+            id = UUID.fromString(request.getUriInfo().getPathParameters().getFirst("id"));
         } catch (IllegalArgumentException e) {
             return Uni.createFrom().nullItem(); // the path parameter conversion answers that one
         }
