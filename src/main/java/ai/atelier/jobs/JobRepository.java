@@ -185,14 +185,18 @@ public class JobRepository {
     public record InFlight(long jobs, java.math.BigDecimal reservedUsd, java.math.BigDecimal spentToday, java.math.BigDecimal spentThisMonth) {
     }
 
+    private static InFlight inFlight(Row r) {
+        return new InFlight(r.getLong("jobs"), r.getBigDecimal("reserved"), r.getBigDecimal("today"), r.getBigDecimal("month"));
+    }
+
     private static final String LOCK_TENANT = "select id from tenants where id = $1 for update";
     private static final String IN_FLIGHT = """
-            select count(*) as jobs, coalesce(sum(expected_cost_usd), 0) as reserved,
+            select count(*) as jobs, coalesce(sum(expected_cost_usd), 0) + %s as reserved,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')) as month
-            from jobs where tenant = $1 and status in ('queued', 'running')""";
+            from jobs where tenant = $1 and status in ('queued', 'running')""".formatted(ai.atelier.usage.Ledger.held("$1"));
 
     /**
      * Accepts a job of a tenant with limits (jobs in flight, budgets) in one transaction: the tenant's row
@@ -202,10 +206,7 @@ public class JobRepository {
     public Uni<Void> insertLimited(Job job, String claimedBy, double leaseSeconds, WebhookEvent queued, java.util.function.Consumer<InFlight> admit) {
         return pool.withTransaction(conn -> conn.preparedQuery(LOCK_TENANT).execute(Tuple.of(job.tenant))
                 .chain(() -> conn.preparedQuery(IN_FLIGHT).execute(Tuple.of(job.tenant)))
-                .invoke(rows -> {
-                    Row r = rows.iterator().next();
-                    admit.accept(new InFlight(r.getLong("jobs"), r.getBigDecimal("reserved"), r.getBigDecimal("today"), r.getBigDecimal("month")));
-                })
+                .invoke(rows -> admit.accept(inFlight(rows.iterator().next())))
                 .chain(() -> insert(conn, job, claimedBy, leaseSeconds, queued)));
     }
 
@@ -295,11 +296,18 @@ public class JobRepository {
     }
 
     /** failed → queued with the stages and shoot a retry starts from; null when someone else moved it first. */
-    Uni<Job> retry(Job read, JsonObject stages, JsonObject shoot) {
+    Uni<Job> retry(Job read, JsonObject stages, JsonObject shoot, java.util.function.Consumer<InFlight> admit) {
         Tuple t = Tuple.tuple().addUUID(read.id).addString(read.tenant).addJsonObject(stages).addJsonObject(shoot)
                 .addString(read.falRequestId).addString(read.falEndpoint).addInteger(read.falStep)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.QUEUED))).addInteger(read.retries);
-        return pool.preparedQuery(RETRY).execute(t).map(JobRepository::firstJob);
+        if (admit == null) {
+            return pool.preparedQuery(RETRY).execute(t).map(JobRepository::firstJob);
+        }
+        // as at submit: the tenant's row locked first, so two retries (or a retry and a submit) cannot both take the last place
+        return pool.withTransaction(conn -> conn.preparedQuery(LOCK_TENANT).execute(Tuple.of(read.tenant))
+                .chain(() -> conn.preparedQuery(IN_FLIGHT).execute(Tuple.of(read.tenant)))
+                .invoke(rows -> admit.accept(inFlight(rows.iterator().next())))
+                .chain(() -> conn.preparedQuery(RETRY).execute(t)).map(JobRepository::firstJob));
     }
 
     // ---- other writes ---------------------------------------------------------------------------------------

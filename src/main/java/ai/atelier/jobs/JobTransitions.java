@@ -69,6 +69,7 @@ public class JobTransitions {
                 main == null ? null : main.requestId(), main == null ? null : main.endpoint(), main == null ? null : main.step()), started, p.spend())
                 .invoke(won -> {
                     if (won) {
+                        job.updatedAt = Instant.now();
                         addCost(job, p.spend());
                     } else {
                         job.status = before;
@@ -86,6 +87,7 @@ public class JobTransitions {
             job.result = result;
         }
         job.finishedAt = Instant.now();
+        job.updatedAt = job.finishedAt; // the row's own: the statement sets both to the same now()
         addCost(job, pending.spend()); // the webhook tells the job's cost
         return jobs.succeed(job.id, owner, outputs, result == null ? null : new JsonObject(result), pending.stagesPatch(),
                 webhooks.event(job, "completed"), pending.spend())
@@ -94,6 +96,7 @@ public class JobTransitions {
                         return false;
                     }
                     job.finishedAt = at;
+                    job.updatedAt = at;
                     return true;
                 });
     }
@@ -104,6 +107,7 @@ public class JobTransitions {
         job.errorCode = why.code();
         job.errorMessage = why.message();
         job.finishedAt = Instant.now();
+        job.updatedAt = job.finishedAt;
         addCost(job, pending.spend());
         return jobs.fail(job.id, owner, why.code(), why.message(), pending.stagesPatch(), webhooks.event(job, "failed"), pending.spend())
                 .map(at -> {
@@ -111,6 +115,7 @@ public class JobTransitions {
                         return false;
                     }
                     job.finishedAt = at;
+                    job.updatedAt = at;
                     return true;
                 });
     }
@@ -142,9 +147,10 @@ public class JobTransitions {
      * failed → queued, from the stage that failed. What the earlier stages produced (categories, the
      * prompt, a shoot's finished styles) is kept and not paid for again; the failed stage's own fal
      * request is dropped, unless the failure was one the request may have outlived (fal unreachable, a
-     * deadline), in which case the retry waits for that request.
+     * deadline), in which case the retry waits for that request. {@code admit}, when given, sees what the
+     * tenant has in flight (its row locked, as at submit) and throws to refuse.
      */
-    public Uni<Job> retry(String tenant, UUID id) {
+    public Uni<Job> retry(String tenant, UUID id, java.util.function.BiConsumer<JobRepository.InFlight, Job> admit) {
         return jobs.find(tenant, id).chain(job -> {
             if (job == null) {
                 throw Problem.notFound("There is no job " + id);
@@ -193,7 +199,8 @@ public class JobTransitions {
                 shoot.put("styles", styles);
             }
             String resumeAt = failedStage;
-            return jobs.retry(job, Columns.json(stages), Columns.json(shoot)).map(retried -> {
+            return jobs.retry(job, Columns.json(stages), Columns.json(shoot), admit == null ? null : inFlight -> admit.accept(inFlight, job))
+                    .map(retried -> {
                 if (retried == null) {
                     throw new Problem(409, "job-not-failed", "Job not failed", "Job " + id + " was retried or changed meanwhile");
                 }

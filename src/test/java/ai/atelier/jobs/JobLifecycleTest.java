@@ -55,6 +55,13 @@ class JobLifecycleTest {
         JsonPath job = Jobs.awaitTerminal(id);
         assertThat(job.getString("status")).isEqualTo("succeeded");
         assertThat(job.getInt("progress")).isEqualTo(100);
+        // the times a client reads say what happened: it changed when it finished, after it was made
+        java.time.Instant created = java.time.Instant.parse(job.getString("created_at"));
+        java.time.Instant updated = java.time.Instant.parse(job.getString("updated_at"));
+        java.time.Instant finished = java.time.Instant.parse(job.getString("finished_at"));
+        assertThat(updated).isAfter(created).isEqualTo(finished);
+        JsonPath fromRow = given().get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath();
+        assertThat(fromRow.getString("updated_at")).isEqualTo(job.getString("updated_at"));
 
         // the exact body fal received
         List<Map<String, Object>> sent = Simulator.submissions("fal-ai/flux/schnell");
