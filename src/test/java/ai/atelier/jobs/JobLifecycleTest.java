@@ -74,6 +74,13 @@ class JobLifecycleTest {
         Map<String, Object> row = Db.job(UUID.fromString(id));
         assertThat(row).containsEntry("status", "succeeded").containsEntry("model", "flux-schnell").containsEntry("stage", "finish");
         assertThat((String) row.get("fal_request_id")).isNotBlank();
+        // the job's one home of fal requests: the infer stage's request, completed, the same one the row mirrors
+        io.vertx.core.json.JsonObject requests = new io.vertx.core.json.JsonObject(String.valueOf(row.get("fal_requests")));
+        assertThat(requests.fieldNames()).containsExactly("infer/0");
+        assertThat(requests.getJsonObject("infer/0").getString("request_id")).isEqualTo(row.get("fal_request_id"));
+        assertThat(requests.getJsonObject("infer/0").getString("state")).isEqualTo("completed");
+        assertThat(requests.getJsonObject("infer/0").getString("endpoint")).isEqualTo("fal-ai/flux/schnell");
+        assertThat(job.getString("stages.infer.fal_request_id")).isEqualTo(row.get("fal_request_id"));
         String key = "tenants/default/jobs/" + id + "/outputs/0.png";
         assertThat((String) row.get("outputs")).contains(key);
 
