@@ -170,7 +170,12 @@ public class JobService {
     }
 
     /** What a request would cost, and where the tenant's budgets stand: {@code dry_run}, which stores and submits nothing. */
-    public record DryRun(boolean dryRun, String model, BigDecimal expectedCostUsd, String currency, List<Quotes.Line> calls, List<String> assumptions,
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "DryRun")
+    public record DryRun(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true, enumeration = "true") boolean dryRun,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String model,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) BigDecimal expectedCostUsd,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String currency,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) List<Quotes.Line> calls, List<String> assumptions,
             Map<String, Object> budgets) {
     }
 
