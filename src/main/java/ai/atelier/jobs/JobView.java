@@ -7,8 +7,12 @@ import java.util.UUID;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
 /** What a client sees of a job: the row, completed with live progress from Redis, file URLs presigned. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// also written by hand (the live view in Redis, the event stream), with its nested views
+@RegisterForReflection(ignoreNested = false)
 public record JobView(UUID id, String model, String priority, String status, String stage, int progress, String message, Integer queuePosition,
         String prompt, Map<String, Object> params, List<FileView> inputs, List<FileView> outputs, ErrorView error,
         String falRequestId, List<String> logs, Instant createdAt, Instant updatedAt, Instant finishedAt, Instant deadlineAt,
