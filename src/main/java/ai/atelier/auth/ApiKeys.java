@@ -28,7 +28,6 @@ import io.vertx.mutiny.sqlclient.Tuple;
 public class ApiKeys {
 
     static final String PREFIX = "atl_";
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     /** A key as stored (never the key itself). */
     public record KeyRow(UUID id, String tenantId, String name, String prefix, List<String> scopes, Instant createdAt, Instant expiresAt,
@@ -62,6 +61,11 @@ public class ApiKeys {
     private static final String TOUCH = "update api_keys set last_used_at = now() where id = $1";
 
     private final Pool pool;
+    /**
+     * Seeded when the bean is made, at run time. A static one would be made while a native image is built (Quarkus
+     * initialises classes at build time) and every binary would start from the same seed: the native check refuses it.
+     */
+    private final SecureRandom random = new SecureRandom();
 
     public ApiKeys(Pool pool) {
         this.pool = pool;
@@ -73,7 +77,7 @@ public class ApiKeys {
 
     private static Uni<NewKey> create(io.vertx.mutiny.sqlclient.SqlClient client, String tenantId, String name, Set<String> scopes, Instant expiresAt) {
         byte[] secret = new byte[24];
-        RANDOM.nextBytes(secret);
+        random.nextBytes(secret);
         String key = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         String prefix = key.substring(0, PREFIX.length() + 6);
         return client.preparedQuery(INSERT).execute(Tuple.tuple().addUUID(UUID.randomUUID()).addString(tenantId).addString(name)

@@ -27,7 +27,8 @@ public class Tenants {
 
     /** How long an instance trusts what it read of a tenant's limits. */
     static final long CACHE_NANOS = 3_000_000_000L;
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Seeded at run time, when the bean is made (see ApiKeys: a static one would be seeded while a native image is built). */
+    private final SecureRandom random = new SecureRandom();
 
     private static final String LIMITS = """
             select id, name, requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month from tenants where id = $1""";
@@ -181,9 +182,9 @@ public class Tenants {
         return false;
     }
 
-    private static byte[] randomBytes(int n) {
+    private byte[] randomBytes(int n) {
         byte[] b = new byte[n];
-        RANDOM.nextBytes(b);
+        random.nextBytes(b);
         return b;
     }
 

@@ -13,6 +13,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * by the fal call itself the moment fal returns the id: a resumed run waits for it, a cancel cancels it at
  * fal, a retry keeps or drops it, all by reading it there.
  */
+// written to and read from the row's JSON by Jackson (FalRequests), never through a REST signature Quarkus would register it from
+@io.quarkus.runtime.annotations.RegisterForReflection
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record FalRequest(String stage, Integer style, int step, String endpoint, @JsonProperty("request_id") String requestId, State state,
         @JsonProperty("submitted_at") Instant submittedAt) {

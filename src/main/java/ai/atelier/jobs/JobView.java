@@ -9,8 +9,12 @@ import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
 /** What a client sees of a job: the row, completed with live progress from Redis, file URLs presigned. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// also written by hand (the live view in Redis, the event stream), with its nested views
+@RegisterForReflection(ignoreNested = false)
 public record JobView(@Schema(required = true) UUID id, @Schema(required = true) String model,
         @Schema(required = true, enumeration = { "high", "normal", "low" }) String priority,
         @Schema(required = true, enumeration = { "queued", "running", "succeeded", "failed", "cancelled" }) String status,

@@ -3,12 +3,15 @@ package ai.atelier.progress;
 import java.time.Instant;
 import java.util.List;
 
+import io.quarkus.runtime.annotations.RegisterForReflection;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
  * A job's live progress as kept in Redis: cheap to write on every poll, gone after its TTL. Also each event of a job's
  * event stream, as the API document shows it (Jackson writes every field, null ones too).
  */
+// written to and read from Redis as JSON by ProgressStore, never through a REST signature Quarkus would register it from
+@RegisterForReflection
 @Schema(name = "ProgressEvent", description = "One event of a job's stream: where the job is now")
 public record Progress(
         @Schema(required = true, enumeration = { "queued", "running", "succeeded", "failed", "cancelled" }) String status,

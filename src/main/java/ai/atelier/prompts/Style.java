@@ -2,7 +2,11 @@ package ai.atelier.prompts;
 
 import java.util.List;
 
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
 /** A look for a product photo: a short name and the description the prompt is written from. */
+// also read by hand from a multipart field's JSON (JobResource.Uploads), besides the JSON bodies Quarkus registers it for
+@RegisterForReflection
 public record Style(String name, String description) {
 
     /** Seed 002's three defaults. */

@@ -42,6 +42,11 @@ final class Instances implements AutoCloseable {
     }
 
     Instance start(String name, Map<String, String> extra, List<String> jvmOptions) throws Exception {
+        return start(name, extra, jvmOptions, Duration.ofMillis(200));
+    }
+
+    /** As above, asking for readiness every {@code poll} (a start-time measurement wants a fine one). */
+    Instance start(String name, Map<String, String> extra, List<String> jvmOptions, Duration poll) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -73,7 +78,7 @@ final class Instances implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         started.add(p);
         String url = "http://localhost:" + port;
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(poll).until(() -> {
             if (!p.isAlive()) {
                 throw new IllegalStateException(name + " exited: see " + log);
             }

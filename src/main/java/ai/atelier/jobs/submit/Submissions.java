@@ -52,6 +52,8 @@ public class Submissions {
     }
 
     /** What a request would cost, and where the tenant's budgets stand: {@code dry_run}, which stores and submits nothing. */
+    // answered as an Object (RestResponse<Object>, beside the JobView a submit answers): Quarkus cannot see it in a signature
+    @io.quarkus.runtime.annotations.RegisterForReflection(targets = { DryRun.class, Quotes.Line.class })
     @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "DryRun")
     public record DryRun(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true, enumeration = "true") boolean dryRun,
             @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String model,
