@@ -75,7 +75,7 @@ public class ApiKeys {
         return create(pool, tenantId, name, scopes, expiresAt);
     }
 
-    private static Uni<NewKey> create(io.vertx.mutiny.sqlclient.SqlClient client, String tenantId, String name, Set<String> scopes, Instant expiresAt) {
+    private Uni<NewKey> create(io.vertx.mutiny.sqlclient.SqlClient client, String tenantId, String name, Set<String> scopes, Instant expiresAt) {
         byte[] secret = new byte[24];
         random.nextBytes(secret);
         String key = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
