@@ -76,18 +76,12 @@ public class Engine {
 
     /** Takes a work permit for the run unless it holds one; waits (without a thread) while all are in use. */
     Uni<Void> work(RunContext ctx) {
-        if (ctx.holdsPermit) {
-            return Uni.createFrom().voidItem();
-        }
-        return ctx.interruptible(() -> permits.acquire(ctx.job.priority)).invoke(() -> ctx.holdsPermit = true);
+        return ctx.interruptible(() -> permits.acquire(ctx.permit, ctx.job.priority));
     }
 
     /** Gives the run's permit back (it is about to wait, or it ended). */
     void rest(RunContext ctx) {
-        if (ctx.holdsPermit) {
-            ctx.holdsPermit = false;
-            permits.release();
-        }
+        permits.release(ctx.permit);
     }
 
     /** Waits without a permit (ended at once if the run is stopped), then takes one again to carry on. */

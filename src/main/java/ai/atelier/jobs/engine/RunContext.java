@@ -67,8 +67,8 @@ public final class RunContext {
     private java.math.BigDecimal pendingSpend = java.math.BigDecimal.ZERO;
     private String currentStage;
     private int percent;
-    /** Whether the run holds a work permit: taken and given back by the {@link Engine} alone. */
-    boolean holdsPermit;
+    /** The run's work permit, when it holds one: taken and given back by the {@link Engine} alone. */
+    final WorkPermits.Holder permit = new WorkPermits.Holder();
 
     RunContext(Job job, ModelStrategy model, String owner, Context context, Duration lease, long leaseFromNanos, LiveState live) {
         this.job = job;
