@@ -131,7 +131,7 @@ class DurableExecutionIT {
         a.process().destroyForcibly(); // SIGKILL: no shutdown hook, no hand-back
         assertThat(a.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
 
-        assertThat(instances.count(in(ids) + " and status in ('succeeded', 'failed')")).as("ended before the kill").isZero();
+        assertThat(instances.count(in(ids) + " and status in ('succeeded', 'failed')")).as("ended before the kill: most must be in flight").isLessThan(n / 10);
 
         latency(200);
         Instances.Instance b = instances.start("crash-b", Map.of());
@@ -147,6 +147,59 @@ class DurableExecutionIT {
             b.process().destroy();
             b.process().waitFor(30, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void killNineWithAThousandJobsInFlightLosesNoneAndPaysEachOnce() throws Exception {
+        latency(8_000); // every job is waiting on fal when the instance dies
+        Instances.Instance a = instances.start("kill-a", Map.of());
+        int n = 1_000;
+        List<String> ids = submitAll(a, "thousand-", n);
+        Thread.sleep(1_500); // the kill lands 1.5 s after the last submit, as the issue measured it
+        a.process().destroyForcibly();
+        assertThat(a.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(instances.count(in(ids) + " and status in ('succeeded', 'failed')")).as("ended before the kill: most must be in flight").isLessThan(n / 10);
+
+        Instances.Instance b = instances.start("kill-b", Map.of());
+        try {
+            await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(1)).until(() -> instances.count(in(ids)
+                    + " and status in ('succeeded', 'failed', 'cancelled')") == n);
+            assertThat(instances.count(in(ids) + " and status = 'succeeded'")).isEqualTo(n);
+            List<String> prompts = falSubmissions();
+            assertThat(prompts).as("fal was paid once for each job").hasSize(n);
+            assertThat(new HashSet<>(prompts)).hasSize(n);
+            assertThat(instances.count(in(ids) + " and lease_owner = 'kill-b'")).as("every job finished by the instance that resumed it")
+                    .isEqualTo(n);
+        } finally {
+            b.process().destroy();
+            b.process().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** {@code n} submits to one instance, 32 at a time (as many clients would); their job ids. */
+    private static List<String> submitAll(Instances.Instance to, String prefix, int n) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().executor(java.util.concurrent.Executors.newFixedThreadPool(4)).build();
+        java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(32);
+        List<java.util.concurrent.CompletableFuture<String>> answers = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            window.acquire();
+            String body = "{\"model\": \"flux-schnell\", \"prompt\": \"" + prefix + i + "\"}";
+            answers.add(http.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(to.url() + "/v1/jobs"))
+                    .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                    .whenComplete((r, e) -> window.release())
+                    .thenApply(r -> {
+                        if (r.statusCode() != 202) {
+                            throw new IllegalStateException("submit answered " + r.statusCode() + ": " + r.body());
+                        }
+                        return io.restassured.path.json.JsonPath.from(r.body()).getString("id");
+                    }));
+        }
+        List<String> ids = new ArrayList<>();
+        for (var a : answers) {
+            ids.add(a.get(60, TimeUnit.SECONDS));
+        }
+        return ids;
     }
 
     @Test
