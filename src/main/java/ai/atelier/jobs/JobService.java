@@ -121,7 +121,7 @@ public class JobService {
         if (key != null && key.length() > 255) {
             throw Problem.badRequest("invalid-idempotency-key", "Invalid Idempotency-Key", "An Idempotency-Key has at most 255 characters");
         }
-        return webhooks.check(s.webhook()).chain(webhook -> {
+        return webhooks.check(tenant, s.webhook()).chain(webhook -> {
             Prepared p = new Prepared(c.model(), c.prompt(), c.tuned(), c.priority(), c.options(), c.shoot(), webhook, c.init());
             if (key == null) {
                 return create(caller, p, s, null, null, traceparent).map(j -> new Submitted(j, false));
