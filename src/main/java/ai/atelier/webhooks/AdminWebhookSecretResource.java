@@ -1,17 +1,18 @@
 package ai.atelier.webhooks;
 
-import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.RestResponse;
@@ -19,7 +20,6 @@ import org.jboss.resteasy.reactive.RestResponse;
 import ai.atelier.auth.Scopes;
 import ai.atelier.auth.Tenants;
 import ai.atelier.webhooks.WebhookSecretResource.CreatedSecret;
-import ai.atelier.webhooks.WebhookSecretResource.Rotation;
 import ai.atelier.webhooks.WebhookSecretResource.SecretView;
 import io.smallrye.mutiny.Uni;
 
@@ -54,12 +54,12 @@ public class AdminWebhookSecretResource {
 
     @POST
     @Path("/rotate")
-    @Consumes(MediaType.APPLICATION_JSON)
     @Operation(summary = "Replace a tenant's webhook secret; the old one still signs for grace_seconds (deliveries carry both signatures)")
     @APIResponse(responseCode = "201", description = "The new secret, shown this once",
             content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = CreatedSecret.class)))
-    public Uni<RestResponse<CreatedSecret>> rotate(@PathParam("id") String tenant, @RequestBody(required = false) Rotation body) {
-        var grace = WebhookSecrets.grace(body == null ? null : body.graceSeconds());
+    public Uni<RestResponse<CreatedSecret>> rotate(@PathParam("id") String tenant, @Parameter(description = WebhookSecretResource.GRACE,
+            schema = @Schema(type = SchemaType.INTEGER, minimum = "0", maximum = "604800")) @QueryParam("grace_seconds") String graceSeconds) {
+        var grace = WebhookSecrets.grace(graceSeconds);
         return tenants.find(tenant).chain(t -> secrets.rotate(t.id, grace).map(m -> WebhookSecretResource.created(t.id, m)));
     }
 }

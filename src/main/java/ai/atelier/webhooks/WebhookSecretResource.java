@@ -4,17 +4,18 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
-import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
-import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.RestResponse;
@@ -62,10 +63,9 @@ public class WebhookSecretResource {
         }
     }
 
-    /** How long the rotated-out secret still signs. */
-    public record Rotation(@Schema(description = "0 to 604800 (7 days); default ATELIER_WEBHOOKS_SECRET_GRACE (24 h)", minimum = "0",
-            maximum = "604800") Integer graceSeconds) {
-    }
+    /** The rotation's one parameter (read as text, so that a non-number is this API's own 422, like every other value). */
+    static final String GRACE = "Seconds the rotated-out secret still signs: 0 (it stops at once) to 604800 (7 days); default "
+            + "ATELIER_WEBHOOKS_SECRET_GRACE (24 h)";
 
     private final WebhookSecrets secrets;
     private final Callers callers;
@@ -95,14 +95,14 @@ public class WebhookSecretResource {
 
     @POST
     @Path("/rotate")
-    @Consumes(MediaType.APPLICATION_JSON)
     @Scopes.Requires(Scopes.JOBS_WRITE)
     @Operation(summary = "Replace the tenant's webhook secret; the old one still signs for grace_seconds (deliveries carry both signatures)")
     @APIResponse(responseCode = "201", description = "The new secret, shown this once",
             content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = CreatedSecret.class)))
-    public Uni<RestResponse<CreatedSecret>> rotate(@RequestBody(required = false) Rotation body) {
+    public Uni<RestResponse<CreatedSecret>> rotate(@Parameter(description = GRACE, schema = @Schema(type = SchemaType.INTEGER,
+            minimum = "0", maximum = "604800")) @QueryParam("grace_seconds") String graceSeconds) {
         String tenant = callers.tenant();
-        return secrets.rotate(tenant, WebhookSecrets.grace(body == null ? null : body.graceSeconds())).map(m -> created(tenant, m));
+        return secrets.rotate(tenant, WebhookSecrets.grace(graceSeconds)).map(m -> created(tenant, m));
     }
 
     static Uni<SecretView> view(WebhookSecrets secrets, String tenant) {

@@ -161,13 +161,19 @@ public class WebhookSecrets {
     }
 
     /** Checks a grace period a client asked for. */
-    public static Duration grace(Integer seconds) {
-        if (seconds == null) {
+    public static Duration grace(String text) {
+        if (text == null || text.isBlank()) {
             return null;
         }
+        long seconds;
+        try {
+            seconds = Long.parseLong(text.strip());
+        } catch (NumberFormatException e) {
+            seconds = -1;
+        }
         if (seconds < 0 || seconds > MAX_GRACE.toSeconds()) {
-            throw Problem.invalid("invalid-grace", "Invalid grace period", "grace_seconds is from 0 (the old secret stops signing at "
-                    + "once) to " + MAX_GRACE.toSeconds() + " (7 days)").with("field", "grace_seconds");
+            throw Problem.invalid("invalid-grace", "Invalid grace period", "grace_seconds is a whole number from 0 (the old secret stops "
+                    + "signing at once) to " + MAX_GRACE.toSeconds() + " (7 days)").with("parameter", "grace_seconds");
         }
         return Duration.ofSeconds(seconds);
     }

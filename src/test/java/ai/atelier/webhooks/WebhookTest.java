@@ -230,10 +230,10 @@ class WebhookTest {
         Tenant t = tenant();
         String old = secret(t);
         String oldId = t.as().get("/v1/webhook-secret").then().extract().path("id");
-        admin().body(Map.of("grace_seconds", 604_801)).post("/v1/admin/tenants/" + t.id() + "/webhook-secret/rotate").then().statusCode(422)
+        admin().queryParam("grace_seconds", 604_801).post("/v1/admin/tenants/" + t.id() + "/webhook-secret/rotate").then().statusCode(422)
                 .body("type", equalTo("/problems/invalid-grace"));
         // the operator rotates it, with a short grace
-        var rotated = admin().body(Map.of("grace_seconds", 3)).post("/v1/admin/tenants/" + t.id() + "/webhook-secret/rotate").then()
+        var rotated = admin().queryParam("grace_seconds", 3).post("/v1/admin/tenants/" + t.id() + "/webhook-secret/rotate").then()
                 .statusCode(201).body("previous[0].id", equalTo(oldId)).extract();
         String current = rotated.path("secret");
         assertThat(current).startsWith("whsec_").isNotEqualTo(old);
@@ -255,7 +255,8 @@ class WebhookTest {
         assertThat(verifies(old, afterGrace)).as("the old secret after the grace period").isFalse();
 
         // the tenant rotates its own, with the default grace (a day): the previous one is listed with its end, never its value
-        String own = t.as().post("/v1/webhook-secret/rotate").then().statusCode(201).extract().path("secret");
+        String own = given().header("Authorization", "Bearer " + t.key()).post("/v1/webhook-secret/rotate").then().statusCode(201)
+                .extract().path("secret"); // as a bare curl -X POST sends it
         JsonPath state = t.as().get("/v1/webhook-secret").then().statusCode(200).extract().jsonPath();
         assertThat(state.getList("previous")).hasSize(1);
         assertThat(Instant.parse(state.getString("previous[0].expires_at"))).isAfter(Instant.now().plus(Duration.ofHours(23)));
@@ -333,6 +334,20 @@ class WebhookTest {
         JsonPath listed = t.as().get("/v1/jobs/" + id + "/webhooks").then().statusCode(200).extract().jsonPath();
         assertThat(listed.getList("sequence", Integer.class)).containsExactly(1, 2, 3);
         assertThat(listed.getList("event_type", String.class)).containsExactly("job.queued", "job.started", "job.completed");
+    }
+
+    @Test
+    void aCancelledJobsEventFollowsItsQueuedOneInSequence() {
+        Tenant t = tenant();
+        String secret = secret(t);
+        Simulator.settings(0, 3000);
+        String hook = inbox("cancelled");
+        String id = submit(t, hook, List.of("queued", "cancelled"));
+        t.as().post("/v1/jobs/" + id + "/cancel").then().statusCode(200);
+        List<Map<String, Object>> got = awaitInboxed(hook, 2);
+        assertThat(got).extracting(r -> new JsonPath((String) r.get("body_raw")).getString("type")).containsExactly("job.queued", "job.cancelled");
+        assertThat(got).extracting(r -> new JsonPath((String) r.get("body_raw")).getInt("data.sequence")).containsExactly(1, 2);
+        assertThat(got).allSatisfy(r -> assertThat(verifies(secret, r)).isTrue());
     }
 
     @Test
