@@ -34,7 +34,7 @@ public class ApiKeys {
     public record KeyRow(UUID id, String tenantId, String name, String prefix, List<String> scopes, Instant createdAt, Instant expiresAt,
             Instant revokedAt, Instant lastUsedAt) {
 
-        boolean usable(Instant now) {
+        public boolean usable(Instant now) {
             return revokedAt == null && (expiresAt == null || expiresAt.isAfter(now));
         }
     }
@@ -55,6 +55,10 @@ public class ApiKeys {
     private static final String BY_ID = """
             select id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at from api_keys where id = $1""";
     private static final String REVOKE = "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 returning id";
+    /** Revokes a key only while it is live: a revoked or expired key is never rotated into a working one. */
+    private static final String REVOKE_LIVE = """
+            update api_keys set revoked_at = now() where id = $1 and revoked_at is null and (expires_at is null or expires_at > now())
+            returning id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at""";
     private static final String TOUCH = "update api_keys set last_used_at = now() where id = $1";
 
     private final Pool pool;
@@ -64,15 +68,34 @@ public class ApiKeys {
     }
 
     public Uni<NewKey> create(String tenantId, String name, Set<String> scopes, Instant expiresAt) {
+        return create(pool, tenantId, name, scopes, expiresAt);
+    }
+
+    private static Uni<NewKey> create(io.vertx.mutiny.sqlclient.SqlClient client, String tenantId, String name, Set<String> scopes, Instant expiresAt) {
         byte[] secret = new byte[24];
         RANDOM.nextBytes(secret);
         String key = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
         String prefix = key.substring(0, PREFIX.length() + 6);
-        return pool.preparedQuery(INSERT).execute(Tuple.tuple().addUUID(UUID.randomUUID()).addString(tenantId).addString(name)
+        return client.preparedQuery(INSERT).execute(Tuple.tuple().addUUID(UUID.randomUUID()).addString(tenantId).addString(name)
                 .addString(prefix).addValue(io.vertx.core.buffer.Buffer.buffer(hash(key)))
                 .addArrayOfString(scopes.stream().sorted().toArray(String[]::new))
                 .addOffsetDateTime(expiresAt == null ? null : expiresAt.atOffset(ZoneOffset.UTC)))
                 .map(rows -> new NewKey(row(rows.iterator().next()), key));
+    }
+
+    /**
+     * A new key in place of a live one, same tenant, name, scopes and expiry, the old one revoked, in one
+     * transaction: null when the key is not live (unknown, revoked, expired), so rotating can never bring a
+     * dead key back, and two rotations of one key make one new key, not two.
+     */
+    public Uni<NewKey> rotate(UUID id) {
+        return pool.withTransaction(conn -> conn.preparedQuery(REVOKE_LIVE).execute(Tuple.of(id)).chain(rows -> {
+            if (rows.rowCount() == 0) {
+                return Uni.createFrom().nullItem();
+            }
+            KeyRow old = row(rows.iterator().next());
+            return create(conn, old.tenantId(), old.name(), new java.util.LinkedHashSet<>(old.scopes()), old.expiresAt());
+        }));
     }
 
     /** The key whose SHA-256 this is, or null. */

@@ -26,7 +26,9 @@ import io.vertx.ext.web.RoutingContext;
  * Keys are looked up by their SHA-256 and compared in constant time; what an instance read of a key is
  * trusted for {@link #CACHE_NANOS}, so a revoked key stops working on every instance within seconds.
  * A tenant with a request limit pays one token per request from a bucket shared by every instance;
- * failed authentications are limited per client address so keys cannot be guessed at speed.
+ * failed authentications are limited per client address ({@link ai.atelier.net.ClientAddress}: behind a
+ * trusted proxy, the address it reports) so keys cannot be guessed at speed, while a valid key always
+ * gets through.
  * A key, its hash or the admin key never reaches a log or a response.
  */
 @ApplicationScoped
@@ -45,13 +47,15 @@ public class Authenticator {
     private final Tenants tenants;
     private final RateLimiter limiter;
     private final AtelierConfig config;
+    private final ai.atelier.net.ClientAddress clientAddress;
     private final byte[] adminKeyHash;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
     private final Map<UUID, Long> touched = new ConcurrentHashMap<>();
     /** Client addresses over the failed-authentication limit, until when (this instance's view). */
     private final Map<String, Long> blocked = new ConcurrentHashMap<>();
 
-    public Authenticator(ApiKeys keys, Tenants tenants, RateLimiter limiter, AtelierConfig config) {
+    public Authenticator(ApiKeys keys, Tenants tenants, RateLimiter limiter, AtelierConfig config, ai.atelier.net.ClientAddress clientAddress) {
+        this.clientAddress = clientAddress;
         this.keys = keys;
         this.tenants = tenants;
         this.limiter = limiter;
@@ -83,20 +87,6 @@ public class Authenticator {
             rc.next();
             return;
         }
-        // nobody blocked (the usual case): the address is not worked out, which costs Vert.x a parse of the forwarding headers
-        if (!blocked.isEmpty()) {
-            String address = address(rc);
-            Long until = blocked.get(address);
-            if (until != null) {
-                long left = (until - System.nanoTime()) / 1_000_000_000L;
-                if (left > 0) {
-                    problem(rc, 429, "authentication-rate-limited", "Too many failed authentications",
-                            "Too many requests with a missing or wrong key came from this address; wait before trying again", null, left + 1);
-                    return;
-                }
-                blocked.remove(address, until);
-            }
-        }
         String key = presented(rc);
         if (key == null) {
             String anonymous = config.auth().anonymousTenant().filter(t -> !t.isBlank()).orElse(null);
@@ -113,6 +103,8 @@ public class Authenticator {
             admit(rc, new Caller(null, null, null, Set.of(Scopes.ADMIN), true));
             return;
         }
+        // A key is always checked, even from an address over the failed-authentication limit: the limit slows
+        // guessing down, and must never lock a tenant (or, behind a proxy, every tenant) out with its right key.
         String cacheKey = java.util.HexFormat.of().formatHex(hash);
         Cached c = cache.get(cacheKey);
         Uni<ApiKeys.KeyRow> row = c != null && c.until() > System.nanoTime() ? Uni.createFrom().item(c.key())
@@ -162,17 +154,38 @@ public class Authenticator {
                 });
     }
 
+    /**
+     * A request without a usable key: a 401, or a 429 once its client address failed too often this minute.
+     * An address this instance already knows to be over the limit is answered without asking Redis.
+     */
     private void refuse(RoutingContext rc, String slug, String title, String detail, String challenge) {
-        String address = address(rc);
+        String address = clientAddress.of(rc.request());
+        Long until = blocked.get(address);
+        if (until != null) {
+            long left = (until - System.nanoTime()) / 1_000_000_000L;
+            if (left > 0) {
+                tooManyFailures(rc, left + 1);
+                return;
+            }
+            blocked.remove(address, until);
+        }
         limiter.failed(address).subscribe().with(count -> {
             if (count[0] > config.auth().failuresPerMinute()) {
+                if (blocked.size() > CACHE_MAX) {
+                    blocked.clear(); // addresses without end (IPv6): Redis still counts them, this is only a shortcut
+                }
                 blocked.put(address, System.nanoTime() + count[1] * 1_000_000_000L);
-                problem(rc, 429, "authentication-rate-limited", "Too many failed authentications",
-                        "Too many requests with a missing or wrong key came from this address; wait before trying again", null, count[1]);
+                tooManyFailures(rc, count[1]);
                 return;
             }
             problem(rc, 401, slug, title, detail, challenge, null);
         }, e -> problem(rc, 401, slug, title, detail, challenge, null));
+    }
+
+    private void tooManyFailures(RoutingContext rc, long retryAfter) {
+        problem(rc, 429, "authentication-rate-limited", "Too many failed authentications",
+                "Too many requests with a missing or wrong key came from this address; a valid key is still served, "
+                        + "other attempts wait", null, retryAfter);
     }
 
     private void unavailable(RoutingContext rc, Throwable e) {
@@ -210,10 +223,6 @@ public class Authenticator {
         }
         String header = rc.request().getHeader("X-API-Key");
         return header == null || header.isBlank() ? null : header.trim();
-    }
-
-    private static String address(RoutingContext rc) {
-        return rc.request().remoteAddress() == null ? "unknown" : rc.request().remoteAddress().hostAddress();
     }
 
     /** Writes a problem+json answer here (no resource ran); the connection closes if the request's body is still coming. */

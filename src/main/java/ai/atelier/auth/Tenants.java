@@ -39,9 +39,12 @@ public class Tenants {
 
     private final Pool pool;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    /** The anonymous tenant's name (its id too), which no other tenant may take; null when there is none. */
+    private final String anonymous;
 
-    public Tenants(Pool pool) {
+    public Tenants(Pool pool, ai.atelier.config.AtelierConfig config) {
         this.pool = pool;
+        this.anonymous = config.auth().anonymousTenant().filter(t -> !t.isBlank()).map(String::strip).orElse(null);
     }
 
     /** The tenant's limits (cached for a few seconds); fails with a 404 problem when there is no such tenant. */
@@ -73,15 +76,36 @@ public class Tenants {
 
     // ---- the admin API -----------------------------------------------------------------------------------
 
-    public Uni<Tenant> create(String name) {
+    /**
+     * A name a new or renamed tenant may take: not another tenant's id (ids are {@code ten_…}, and a name that
+     * looks like one misleads every log and dashboard) nor the anonymous tenant's name; names are told apart
+     * without regard to case (a unique index on {@code lower(name)} holds it across instances).
+     */
+    private String checkTenantName(Object value) {
+        String name = TenantNames.check(value);
+        if (name.regionMatches(true, 0, "ten_", 0, 4)) {
+            throw Problem.invalid("invalid-name", "Invalid name", "A tenant's name may not start with 'ten_': that is how tenant ids look")
+                    .with("field", "name");
+        }
+        if (anonymous != null && name.equalsIgnoreCase(anonymous)) {
+            throw new Problem(409, "tenant-exists", "Tenant exists", "'" + name + "' is the anonymous tenant's name").with("field", "name");
+        }
+        return name;
+    }
+
+    private static Problem exists(String name) {
+        return new Problem(409, "tenant-exists", "Tenant exists", "There is already a tenant named '" + name + "' (names are compared "
+                + "without regard to case)").with("field", "name");
+    }
+
+    public Uni<Tenant> create(String rawName) {
+        String name = checkTenantName(rawName);
         Tenant t = new Tenant();
         t.id = "ten_" + HexFormat.of().formatHex(randomBytes(8));
         t.name = name;
         t.createdAt = Instant.now();
         t.updatedAt = t.createdAt;
-        return Panache.withTransaction(t::persist).replaceWith(t)
-                .onFailure(Tenants::isDuplicateName).transform(e -> new Problem(409, "tenant-exists", "Tenant exists",
-                        "There is already a tenant named '" + name + "'").with("field", "name"));
+        return Panache.withTransaction(t::persist).replaceWith(t).onFailure(Tenants::isDuplicateName).transform(e -> exists(name));
     }
 
     public Uni<Tenant> find(String id) {
@@ -107,7 +131,7 @@ public class Tenants {
                             case "max_jobs_in_flight" -> t.maxJobsInFlight = positive(name, value);
                             case "budget_usd_per_day" -> t.budgetUsdPerDay = usd(name, value);
                             case "budget_usd_per_month" -> t.budgetUsdPerMonth = usd(name, value);
-                            case "name" -> t.name = TenantNames.check(value);
+                            case "name" -> t.name = checkTenantName(value);
                             default -> throw Problem.invalid("unknown-field", "Unknown field", "A tenant has no field '" + name
                                     + "'; the limits are requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month")
                                     .with("field", name);
@@ -115,6 +139,7 @@ public class Tenants {
                     });
                     t.updatedAt = Instant.now();
                 }))
+                .onFailure(Tenants::isDuplicateName).transform(e -> exists(String.valueOf(fields.get("name"))))
                 .invoke(t -> cache.remove(id));
     }
 
@@ -137,12 +162,19 @@ public class Tenants {
             throw Problem.invalid("invalid-limit", "Invalid limit", field + " must be a number of US dollars from 0 to 1000000000, or null for none")
                     .with("field", field);
         }
-        return new BigDecimal(n.toString());
+        // kept to a hundredth of a cent (numeric(14, 4)): a finer budget would be stored as another one than the one sent,
+        // 1e-30 as 0, which refuses every submit while the answer says otherwise
+        BigDecimal usd = new BigDecimal(n.toString()).stripTrailingZeros();
+        if (usd.scale() > 4) {
+            throw Problem.invalid("invalid-limit", "Invalid limit", field + " has at most 4 decimal places (a hundredth of a cent)")
+                    .with("field", field);
+        }
+        return usd.scale() < 0 ? usd.setScale(0) : usd;
     }
 
     private static boolean isDuplicateName(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (String.valueOf(c.getMessage()).contains("tenants_name_key") || String.valueOf(c.getMessage()).contains("23505")) {
+            if (String.valueOf(c.getMessage()).contains("tenants_name") || String.valueOf(c.getMessage()).contains("23505")) {
                 return true;
             }
         }

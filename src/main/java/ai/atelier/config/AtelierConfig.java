@@ -60,6 +60,14 @@ public interface AtelierConfig {
          */
         @WithDefault("96M")
         io.quarkus.runtime.configuration.MemorySize maxUploadMemory();
+
+        /**
+         * The proxies in front of Atelier (an ingress, a load balancer), as addresses or blocks
+         * ({@code 10.0.0.0/8,fd00::/8}). Only a connection from one of them may name the client in
+         * {@code X-Forwarded-For} or {@code Forwarded}; from anyone else those headers are ignored. Unset:
+         * the peer's address is the client's. See {@link ai.atelier.net.ClientAddress}.
+         */
+        Optional<List<String>> trustedProxies();
     }
 
     /** What tenants spend, as metrics. */

@@ -73,6 +73,13 @@ public class Job {
     public java.math.BigDecimal costUsd;
     /** How many times an instance claimed the job (a fencing count: 1 unless an instance died or handed it back). */
     public int claims;
+    /** Every request the job made at fal, by place: the one home of its fal request ids (see {@link FalRequests}). */
+    public FalRequests falRequests = FalRequests.NONE;
+    /**
+     * Whether the row has its own {@code fal_requests}; false for a job the previous version made, whose requests
+     * were read from where that version kept them (its first statement here then writes them all).
+     */
+    public boolean falRequestsStored = true;
     public Instant createdAt;
     public Instant updatedAt;
     public Instant startedAt;

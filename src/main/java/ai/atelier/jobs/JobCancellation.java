@@ -1,8 +1,6 @@
 package ai.atelier.jobs;
 
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -74,7 +72,7 @@ public class JobCancellation {
                     cancelled.fire(new Cancelled(id));
                     return redis.pubsub(String.class).publish(CHANNEL, id.toString()).onFailure().recoverWithNull();
                 })
-                .call(job -> inFlightAtFal(job).isEmpty() ? Uni.createFrom().voidItem() : cancelAtFal(job))
+                .call(job -> job.falRequests.open().isEmpty() ? Uni.createFrom().voidItem() : cancelAtFal(job))
                 .chain(job -> livePercent(job).chain(percent -> {
                     // the row's progress is written less often than the live state's: the cancel never shows less than a client saw
                     job.progress = Math.max(job.progress, percent);
@@ -98,42 +96,15 @@ public class JobCancellation {
         });
     }
 
-    /** A request of the job that may still run at fal: the main one, a running stage's, an unfinished style's. */
-    record AtFal(String endpointId, String requestId) {
-    }
-
-    static List<AtFal> inFlightAtFal(Job job) {
-        List<AtFal> out = new ArrayList<>();
-        if (job.falRequestId != null && job.falEndpoint != null) {
-            out.add(new AtFal(job.falEndpoint, job.falRequestId));
-        }
-        if (job.stages != null) {
-            for (Object entry : job.stages.values()) {
-                if (entry instanceof Map<?, ?> m && "running".equals(m.get("status")) && m.get("fal_request_id") instanceof String rid
-                        && m.get("fal_endpoint") instanceof String endpoint && !rid.equals(job.falRequestId)) {
-                    out.add(new AtFal(endpoint, rid));
-                }
-            }
-        }
-        for (Map<String, Object> style : ShootStyles.of(job)) {
-            if (!"succeeded".equals(style.get("status")) && !"failed".equals(style.get("status"))) {
-                if (style.get("fal_request_id") instanceof String rid && style.get("fal_endpoint") instanceof String endpoint) {
-                    out.add(new AtFal(endpoint, rid));
-                } else if (style.get("prompt_request_id") instanceof String rid && style.get("prompt_endpoint") instanceof String endpoint) {
-                    out.add(new AtFal(endpoint, rid));
-                }
-            }
-        }
-        return out;
-    }
-
     /**
-     * Cancels every request of the job that may still run at fal and records fal's answers: one word for
-     * one request, the distinct words joined for several; billable when any request may have run.
+     * Cancels every request of the job that may still run at fal (its open requests, wherever in the job they
+     * were made) and records fal's answers: one word for one request, the distinct words joined for several;
+     * billable when any request may have run. The requests are marked cancelled in the job's fal requests.
      */
     private Uni<Void> cancelAtFal(Job job) {
-        return Multi.createFrom().iterable(inFlightAtFal(job))
-                .onItem().transformToUniAndMerge(r -> fal.cancel(r.endpointId(), r.requestId()).onFailure().recoverWithItem(e -> "UNREACHABLE"))
+        List<FalRequest> open = job.falRequests.open();
+        return Multi.createFrom().iterable(open)
+                .onItem().transformToUniAndMerge(r -> fal.cancel(r.endpoint(), r.requestId()).onFailure().recoverWithItem(e -> "UNREACHABLE"))
                 .collect().asList()
                 .chain(answers -> {
                     // removed from fal's queue (OK) or unknown there: nothing ran, nothing billed
@@ -141,7 +112,10 @@ public class JobCancellation {
                     String answer = String.join(",", answers.stream().distinct().sorted().toList());
                     job.falCancelStatus = answer;
                     job.mayBeBilled = billable;
-                    return jobs.recordCancelAnswer(job.id, answer, billable).call(() -> billable ? mayBeBilled(job) : Uni.createFrom().voidItem());
+                    List<FalRequest> cancelled = open.stream().map(r -> r.moved(FalRequest.State.CANCELLED)).toList();
+                    cancelled.forEach(r -> job.falRequests = job.falRequests.with(r));
+                    return jobs.recordCancelAnswer(job.id, answer, billable, FalRequests.json(cancelled))
+                            .call(() -> billable ? mayBeBilled(job, open) : Uni.createFrom().voidItem());
                 });
     }
 
@@ -149,13 +123,13 @@ public class JobCancellation {
      * fal may bill what it ran of a cancelled request: the ledger says so, at what was still expected of the
      * job (the reservation it had), so budgets and usage do not count it as free.
      */
-    private Uni<Void> mayBeBilled(Job job) {
+    private Uni<Void> mayBeBilled(Job job, List<FalRequest> cancelled) {
         java.math.BigDecimal expected = job.expectedCostUsd == null ? java.math.BigDecimal.ZERO : job.expectedCostUsd;
         java.math.BigDecimal recorded = job.costUsd == null ? java.math.BigDecimal.ZERO : job.costUsd;
         java.math.BigDecimal usd = expected.subtract(recorded).max(java.math.BigDecimal.ZERO);
         io.vertx.core.json.JsonArray rows = new io.vertx.core.json.JsonArray();
-        for (AtFal r : inFlightAtFal(job)) {
-            rows.add(ai.atelier.usage.Ledger.row(job.tenant, job.apiKeyId, job.id, "cancelled", job.model, r.endpointId(), r.requestId(), null, null,
+        for (FalRequest r : cancelled) {
+            rows.add(ai.atelier.usage.Ledger.row(job.tenant, job.apiKeyId, job.id, "cancelled", job.model, r.endpoint(), r.requestId(), null, null,
                     null, rows.isEmpty() ? usd : java.math.BigDecimal.ZERO, null, true));
         }
         job.costUsd = recorded.add(usd);

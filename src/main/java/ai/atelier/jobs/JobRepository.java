@@ -33,7 +33,17 @@ public class JobRepository {
             id, tenant, model, status, stage, progress, prompt, params, inputs, outputs, fal_endpoint, fal_request_id, fal_step,
             error_code, error_message, source, priority, cancel_requested_at, fal_cancel_status, may_be_billed, deadline_at,
             idempotency_key, request_hash, webhook_url, webhook_events, kind, options, categories, final_prompt, stages, shoot,
-            result, init_image, retries, claims, created_at, updated_at, started_at, finished_at, api_key_id, expected_cost_usd, cost_usd, trace_parent""";
+            result, init_image, retries, claims, created_at, updated_at, started_at, finished_at, api_key_id, expected_cost_usd, cost_usd, trace_parent,
+            fal_requests""";
+
+    /**
+     * Merges a patch of fal requests ({@link FalRequests#json}) into the column, parameter {@code $n}. An empty patch
+     * changes nothing (a row of the previous version keeps its null, so its requests are still read where it put them).
+     */
+    private static String mergeRequests(int n) {
+        return "fal_requests = case when $%1$d::jsonb = '{}'::jsonb then fal_requests else coalesce(fal_requests, '{}'::jsonb) || $%1$d::jsonb end"
+                .formatted(n);
+    }
 
     /** A webhook delivery that a transition queues in the same statement (its SQL is the webhooks': {@link ai.atelier.webhooks.Webhooks#TRANSITION_DELIVERY}). */
     private static String delivery(String from, int id, int type, int payload) {
@@ -52,10 +62,10 @@ public class JobRepository {
             with job as (
                 insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
                                   request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot,
-                                  init_image, lease_owner, lease_until, claims, api_key_id, expected_cost_usd, trace_parent)
+                                  init_image, lease_owner, lease_until, claims, api_key_id, expected_cost_usd, trace_parent, fal_requests)
                 values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20,
                         $21, case when $21::text is null then null else now() + make_interval(secs => $22) end,
-                        case when $21::text is null then 0 else 1 end, $26, $27, $28)
+                        case when $21::text is null then 0 else 1 end, $26, $27, $28, '{}'::jsonb)
                 returning id, lease_owner),
             hook as (%s)
             select pg_notify('%s', '') from job where lease_owner is null""".formatted(delivery("job", 23, 24, 25), NEW_JOBS_CHANNEL);
@@ -84,34 +94,34 @@ public class JobRepository {
                        progress = greatest(progress, $4), stages = stages || $5, categories = coalesce($6, categories),
                        final_prompt = coalesce($7, final_prompt), fal_request_id = coalesce($8, fal_request_id),
                        fal_endpoint = coalesce($9, fal_endpoint), fal_step = coalesce($10, fal_step), updated_at = now(),
-                       cost_usd = case when $16::numeric > 0 then coalesce(cost_usd, 0) + $16 else cost_usd end
+                       cost_usd = case when $16::numeric > 0 then coalesce(cost_usd, 0) + $16 else cost_usd end, %s
                 where id = $1 and lease_owner = $2 and status = any($11)
                 returning id, tenant),
             hook as (%s),
             %s
-            select id from moved""".formatted(delivery("moved", 12, 13, 14), spend(15, 16, "moved"));
+            select id from moved""".formatted(mergeRequests(17), delivery("moved", 12, 13, 14), spend(15, 16, "moved"));
 
     private static final String SUCCEED = """
             with done as (
                 update jobs set status = 'succeeded', stage = 'finish', progress = 100, outputs = $3, result = coalesce($4, result),
                        stages = stages || $5, finished_at = now(), updated_at = now(), lease_until = null,
-                       cost_usd = case when $11::numeric > 0 then coalesce(cost_usd, 0) + $11 else cost_usd end
+                       cost_usd = case when $11::numeric > 0 then coalesce(cost_usd, 0) + $11 else cost_usd end, %s
                 where id = $1 and lease_owner = $2 and status = any($6)
                 returning id, tenant, finished_at),
             hook as (%s),
             %s
-            select finished_at from done""".formatted(delivery("done", 7, 8, 9), spend(10, 11, "done"));
+            select finished_at from done""".formatted(mergeRequests(12), delivery("done", 7, 8, 9), spend(10, 11, "done"));
 
     private static final String FAIL = """
             with done as (
                 update jobs set status = 'failed', error_code = $3, error_message = $4, stages = stages || $5, finished_at = now(),
                        updated_at = now(), lease_until = null,
-                       cost_usd = case when $11::numeric > 0 then coalesce(cost_usd, 0) + $11 else cost_usd end
+                       cost_usd = case when $11::numeric > 0 then coalesce(cost_usd, 0) + $11 else cost_usd end, %s
                 where id = $1 and lease_owner = $2 and status = any($6)
                 returning id, tenant, finished_at),
             hook as (%s),
             %s
-            select finished_at from done""".formatted(delivery("done", 7, 8, 9), spend(10, 11, "done"));
+            select finished_at from done""".formatted(mergeRequests(12), delivery("done", 7, 8, 9), spend(10, 11, "done"));
 
     private static final String CANCEL = """
             update jobs set status = 'cancelled', cancel_requested_at = now(), finished_at = now(), updated_at = now(),
@@ -124,12 +134,13 @@ public class JobRepository {
             where id = $1 and tenant = $2 and status = any($5)
             returning %s""".formatted(COLUMNS);
 
-    private static final String RECORD_CANCEL_ANSWER = "update jobs set fal_cancel_status = $2, may_be_billed = $3 where id = $1";
+    private static final String RECORD_CANCEL_ANSWER = "update jobs set fal_cancel_status = $2, may_be_billed = $3, %s where id = $1"
+            .formatted(mergeRequests(4));
 
     private static final String RETRY = """
             update jobs set status = 'queued', stage = 'queued', error_code = null, error_message = null, finished_at = null,
                    retries = retries + 1, stages = $3, shoot = $4, fal_request_id = $5, fal_endpoint = $6, fal_step = $7,
-                   lease_owner = null, lease_until = null, updated_at = now()
+                   lease_owner = null, lease_until = null, updated_at = now(), fal_requests = $10
             where id = $1 and tenant = $2 and status = any($8) and retries = $9
             returning %s""".formatted(COLUMNS);
 
@@ -140,9 +151,9 @@ public class JobRepository {
     private static final String OVERDUE = "select id, tenant from jobs where deadline_at < now() and status = any($1) limit 100";
     private static final String PATCH_STYLE = """
             update jobs set updated_at = now(),
-                   shoot = jsonb_set(shoot, array['styles', $2::text], (shoot -> 'styles' -> $3::int) || $4)
+                   shoot = jsonb_set(shoot, array['styles', $2::text], (shoot -> 'styles' -> $3::int) || $4), %s
             where id = $1 and lease_owner = $5 and status = any($6)
-            returning id""";
+            returning id""".formatted(mergeRequests(7));
 
     private static final String[] UNFINISHED = JobStatus.words(JobStatus.UNFINISHED);
 
@@ -181,14 +192,18 @@ public class JobRepository {
     public record InFlight(long jobs, java.math.BigDecimal reservedUsd, java.math.BigDecimal spentToday, java.math.BigDecimal spentThisMonth) {
     }
 
+    private static InFlight inFlight(Row r) {
+        return new InFlight(r.getLong("jobs"), r.getBigDecimal("reserved"), r.getBigDecimal("today"), r.getBigDecimal("month"));
+    }
+
     private static final String LOCK_TENANT = "select id from tenants where id = $1 for update";
     private static final String IN_FLIGHT = """
-            select count(*) as jobs, coalesce(sum(expected_cost_usd), 0) as reserved,
+            select count(*) as jobs, coalesce(sum(expected_cost_usd), 0) + %s as reserved,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')) as month
-            from jobs where tenant = $1 and status in ('queued', 'running')""";
+            from jobs where tenant = $1 and status in ('queued', 'running')""".formatted(ai.atelier.usage.Ledger.held("$1"));
 
     /**
      * Accepts a job of a tenant with limits (jobs in flight, budgets) in one transaction: the tenant's row
@@ -198,10 +213,7 @@ public class JobRepository {
     public Uni<Void> insertLimited(Job job, String claimedBy, double leaseSeconds, WebhookEvent queued, java.util.function.Consumer<InFlight> admit) {
         return pool.withTransaction(conn -> conn.preparedQuery(LOCK_TENANT).execute(Tuple.of(job.tenant))
                 .chain(() -> conn.preparedQuery(IN_FLIGHT).execute(Tuple.of(job.tenant)))
-                .invoke(rows -> {
-                    Row r = rows.iterator().next();
-                    admit.accept(new InFlight(r.getLong("jobs"), r.getBigDecimal("reserved"), r.getBigDecimal("today"), r.getBigDecimal("month")));
-                })
+                .invoke(rows -> admit.accept(inFlight(rows.iterator().next())))
                 .chain(() -> insert(conn, job, claimedBy, leaseSeconds, queued)));
     }
 
@@ -240,7 +252,7 @@ public class JobRepository {
 
     /** What a run learned and writes at its next statement; null fields leave the column as it is. */
     record Advance(String stage, int progress, JsonObject stagesPatch, JsonObject categories, String finalPrompt, String falRequestId,
-            String falEndpoint, Integer falStep) {
+            String falEndpoint, Integer falStep, JsonObject falRequests) {
     }
 
     /** Spend a transition carries: ledger rows and their sum. */
@@ -259,27 +271,29 @@ public class JobRepository {
                 .addString(a.finalPrompt()).addString(a.falRequestId()).addString(a.falEndpoint()).addInteger(a.falStep())
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.RUNNING)));
         addDelivery(t, started);
-        t.addValue(spend.ledger()).addBigDecimal(spend.usd());
+        t.addValue(spend.ledger()).addBigDecimal(spend.usd()).addJsonObject(patch(a.falRequests()));
         return pool.preparedQuery(ADVANCE).execute(t).map(rows -> rows.rowCount() == 1);
     }
 
     /** → succeeded; null when the job was not this instance's to finish (cancelled meanwhile, lease lost). */
-    Uni<Instant> succeed(UUID id, String owner, JobFiles outputs, JsonObject result, JsonObject stagesPatch, WebhookEvent completed, Spend spend) {
+    Uni<Instant> succeed(UUID id, String owner, JobFiles outputs, JsonObject result, JsonObject stagesPatch, JsonObject falRequests,
+            WebhookEvent completed, Spend spend) {
         Tuple t = Tuple.tuple().addUUID(id).addString(owner).addJsonObject(Columns.json(outputs)).addJsonObject(result)
                 .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.SUCCEEDED)));
         addDelivery(t, completed);
-        t.addValue(spend.ledger()).addBigDecimal(spend.usd());
+        t.addValue(spend.ledger()).addBigDecimal(spend.usd()).addJsonObject(patch(falRequests));
         return pool.preparedQuery(SUCCEED).execute(t).map(JobRepository::finishedAt);
     }
 
     /** → failed; null when the job was not this instance's (cancelled meanwhile: the cancellation is its end). */
-    Uni<Instant> fail(UUID id, String owner, String code, String message, JsonObject stagesPatch, WebhookEvent failed, Spend spend) {
+    Uni<Instant> fail(UUID id, String owner, String code, String message, JsonObject stagesPatch, JsonObject falRequests, WebhookEvent failed,
+            Spend spend) {
         Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(code).addString(message)
                 .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.FAILED)));
         addDelivery(t, failed);
-        t.addValue(spend.ledger()).addBigDecimal(spend.usd());
+        t.addValue(spend.ledger()).addBigDecimal(spend.usd()).addJsonObject(patch(falRequests));
         return pool.preparedQuery(FAIL).execute(t).map(JobRepository::finishedAt);
     }
 
@@ -291,26 +305,35 @@ public class JobRepository {
     }
 
     /** failed → queued with the stages and shoot a retry starts from; null when someone else moved it first. */
-    Uni<Job> retry(Job read, JsonObject stages, JsonObject shoot) {
+    Uni<Job> retry(Job read, JsonObject stages, JsonObject shoot, java.util.function.Consumer<InFlight> admit) {
         Tuple t = Tuple.tuple().addUUID(read.id).addString(read.tenant).addJsonObject(stages).addJsonObject(shoot)
                 .addString(read.falRequestId).addString(read.falEndpoint).addInteger(read.falStep)
-                .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.QUEUED))).addInteger(read.retries);
-        return pool.preparedQuery(RETRY).execute(t).map(JobRepository::firstJob);
+                .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.QUEUED))).addInteger(read.retries)
+                .addJsonObject(read.falRequests.json());
+        if (admit == null) {
+            return pool.preparedQuery(RETRY).execute(t).map(JobRepository::firstJob);
+        }
+        // as at submit: the tenant's row locked first, so two retries (or a retry and a submit) cannot both take the last place
+        return pool.withTransaction(conn -> conn.preparedQuery(LOCK_TENANT).execute(Tuple.of(read.tenant))
+                .chain(() -> conn.preparedQuery(IN_FLIGHT).execute(Tuple.of(read.tenant)))
+                .invoke(rows -> admit.accept(inFlight(rows.iterator().next())))
+                .chain(() -> conn.preparedQuery(RETRY).execute(t)).map(JobRepository::firstJob));
     }
 
     // ---- other writes ---------------------------------------------------------------------------------------
 
     /** fal's answer to our cancel, and whether fal may bill the job. */
-    public Uni<Void> recordCancelAnswer(UUID id, String falStatus, boolean mayBeBilled) {
-        return pool.preparedQuery(RECORD_CANCEL_ANSWER).execute(Tuple.of(id, falStatus, mayBeBilled)).replaceWithVoid();
+    public Uni<Void> recordCancelAnswer(UUID id, String falStatus, boolean mayBeBilled, JsonObject cancelledRequests) {
+        return pool.preparedQuery(RECORD_CANCEL_ANSWER).execute(Tuple.of(id, falStatus, mayBeBilled, patch(cancelledRequests))).replaceWithVoid();
     }
 
     /**
      * Merges fields into one style of a running product shoot (styles run concurrently: each write touches
      * only its own); false when the shoot is no longer this instance's to run.
      */
-    public Uni<Boolean> patchStyle(UUID id, String owner, int index, JsonObject fields) {
-        return pool.preparedQuery(PATCH_STYLE).execute(Tuple.of(id, String.valueOf(index), index, fields, owner, UNFINISHED))
+    public Uni<Boolean> patchStyle(UUID id, String owner, int index, JsonObject fields, JsonObject falRequests) {
+        return pool.preparedQuery(PATCH_STYLE).execute(Tuple.tuple().addUUID(id).addString(String.valueOf(index)).addInteger(index)
+                .addJsonObject(fields).addString(owner).addArrayOfString(UNFINISHED).addJsonObject(patch(falRequests)))
                 .map(rows -> rows.rowCount() == 1);
     }
 
@@ -372,6 +395,10 @@ public class JobRepository {
     }
 
     // ---- mapping ------------------------------------------------------------------------------------------
+
+    private static JsonObject patch(JsonObject falRequests) {
+        return falRequests == null ? new JsonObject() : falRequests;
+    }
 
     private static void addDelivery(Tuple t, WebhookEvent e) {
         t.addUUID(e == null ? null : e.deliveryId()).addString(e == null ? null : e.type()).addString(e == null ? null : e.payload());
@@ -436,6 +463,9 @@ public class JobRepository {
         j.expectedCostUsd = r.getBigDecimal("expected_cost_usd");
         j.costUsd = r.getBigDecimal("cost_usd");
         j.traceParent = r.getString("trace_parent");
+        FalRequests requests = FalRequests.parse(r.getJsonObject("fal_requests"));
+        j.falRequestsStored = requests != null;
+        j.falRequests = requests != null ? requests : FalRequests.legacy(j);
         return j;
     }
 

@@ -424,7 +424,7 @@ public class JobService {
         if (limits.maxJobsInFlight() != null && inFlight.jobs() >= limits.maxJobsInFlight()) {
             throw new Problem(429, "too-many-jobs-in-flight", "Too many jobs in flight", "This tenant may have " + limits.maxJobsInFlight()
                     + " jobs queued or running at once; wait for one to end").with("max_jobs_in_flight", limits.maxJobsInFlight())
-                    .with("retry_after", 5);
+                    .with("retry_after", 5).retryAfter(5);
         }
         if (limits.budgeted()) {
             ai.atelier.usage.Ledger.admit(limits, inFlight.spentToday(), inFlight.spentThisMonth(), inFlight.reservedUsd(),
@@ -432,9 +432,14 @@ public class JobService {
         }
     }
 
-    /** Runs a failed job again from the stage that failed (see {@link JobTransitions#retry}); any instance takes it. */
+    /**
+     * Runs a failed job again from the stage that failed (see {@link JobTransitions#retry}); any instance takes it.
+     * The tenant's cap on jobs in flight and its budgets apply as to a new submit (the rate limit already did).
+     */
     public Uni<JobView> retry(String tenant, UUID id) {
-        return transitions.retry(tenant, id)
+        // admitted exactly like a submit: a retry puts the job back in flight and reserves its expected cost again
+        return tenants.limits(tenant)
+                .chain(limits -> transitions.retry(tenant, id, limits.limited() ? (inFlight, job) -> admit(limits, inFlight, job) : null))
                 .chain(job -> live.write(job, "Retrying"))
                 .invoke(runner::poke);
     }

@@ -45,11 +45,17 @@ public class JobTransitions {
      * results of earlier stages, and what its fal calls cost since the last statement.
      */
     public record Progress(String stage, int percent, JsonObject stagesPatch, JsonObject categories, String finalPrompt,
-            JobRepository.Spend spend) {
+            JsonObject falRequests, JobRepository.Spend spend) {
     }
 
-    /** A fal request to record with the progress: the main one (endpoint and step set) or a stage's (its id lives in the stage record). */
+    /**
+     * The infer stage's request, mirrored into {@code fal_request_id}/{@code fal_endpoint}/{@code fal_step} for the previous
+     * version during a rolling update (every request lives in {@link FalRequests}; the mirror goes in a later release).
+     */
     public record Request(String requestId, String endpoint, Integer step) {
+        public static Request mirror(FalRequest r) {
+            return new Request(r.requestId(), r.endpoint(), r.step());
+        }
     }
 
     /**
@@ -66,9 +72,11 @@ public class JobTransitions {
         }
         JobRepository.WebhookEvent started = firstStart ? webhooks.event(job, "started") : null;
         return jobs.advance(job.id, owner, new JobRepository.Advance(p.stage(), p.percent(), p.stagesPatch(), p.categories(), p.finalPrompt(),
-                main == null ? null : main.requestId(), main == null ? null : main.endpoint(), main == null ? null : main.step()), started, p.spend())
+                main == null ? null : main.requestId(), main == null ? null : main.endpoint(), main == null ? null : main.step(), p.falRequests()),
+                started, p.spend())
                 .invoke(won -> {
                     if (won) {
+                        job.updatedAt = Instant.now();
                         addCost(job, p.spend());
                     } else {
                         job.status = before;
@@ -86,14 +94,16 @@ public class JobTransitions {
             job.result = result;
         }
         job.finishedAt = Instant.now();
+        job.updatedAt = job.finishedAt; // the row's own: the statement sets both to the same now()
         addCost(job, pending.spend()); // the webhook tells the job's cost
-        return jobs.succeed(job.id, owner, outputs, result == null ? null : new JsonObject(result), pending.stagesPatch(),
+        return jobs.succeed(job.id, owner, outputs, result == null ? null : new JsonObject(result), pending.stagesPatch(), pending.falRequests(),
                 webhooks.event(job, "completed"), pending.spend())
                 .map(at -> {
                     if (at == null) {
                         return false;
                     }
                     job.finishedAt = at;
+                    job.updatedAt = at;
                     return true;
                 });
     }
@@ -104,13 +114,16 @@ public class JobTransitions {
         job.errorCode = why.code();
         job.errorMessage = why.message();
         job.finishedAt = Instant.now();
+        job.updatedAt = job.finishedAt;
         addCost(job, pending.spend());
-        return jobs.fail(job.id, owner, why.code(), why.message(), pending.stagesPatch(), webhooks.event(job, "failed"), pending.spend())
+        return jobs.fail(job.id, owner, why.code(), why.message(), pending.stagesPatch(), pending.falRequests(), webhooks.event(job, "failed"),
+                pending.spend())
                 .map(at -> {
                     if (at == null) {
                         return false;
                     }
                     job.finishedAt = at;
+                    job.updatedAt = at;
                     return true;
                 });
     }
@@ -142,9 +155,10 @@ public class JobTransitions {
      * failed → queued, from the stage that failed. What the earlier stages produced (categories, the
      * prompt, a shoot's finished styles) is kept and not paid for again; the failed stage's own fal
      * request is dropped, unless the failure was one the request may have outlived (fal unreachable, a
-     * deadline), in which case the retry waits for that request.
+     * deadline), in which case the retry waits for that request. {@code admit}, when given, sees what the
+     * tenant has in flight (its row locked, as at submit) and throws to refuse.
      */
-    public Uni<Job> retry(String tenant, UUID id) {
+    public Uni<Job> retry(String tenant, UUID id, java.util.function.BiConsumer<JobRepository.InFlight, Job> admit) {
         return jobs.find(tenant, id).chain(job -> {
             if (job == null) {
                 throw Problem.notFound("There is no job " + id);
@@ -157,18 +171,20 @@ public class JobTransitions {
             Map<String, Object> stages = new LinkedHashMap<>(job.stages);
             String failedStage = null;
             for (Map.Entry<String, Object> e : stages.entrySet()) {
-                if (e.getValue() instanceof Map<?, ?> m && "failed".equals(m.get("status"))) {
+                if (e.getValue() instanceof Map<?, ?> m && StageStatus.of(m.get("status")) == StageStatus.FAILED) {
                     failedStage = e.getKey();
                     @SuppressWarnings("unchecked")
                     Map<String, Object> entry = new LinkedHashMap<>((Map<String, Object>) m);
-                    entry.put("status", "retrying");
-                    if (!keepRequests) {
-                        entry.remove("fal_request_id");
-                    }
+                    entry.put("status", StageStatus.move(m.get("status"), StageStatus.RETRYING, failedStage).wire());
+                    entry.remove("fal_request_id"); // a row of the previous version kept it here; its home is fal_requests now
                     e.setValue(entry);
                 }
             }
-            if ("infer".equals(failedStage) && !keepRequests) {
+            // the failed stage's requests: waited for again when the failure may have outlived them, else given up
+            String dropStage = keepRequests ? null : failedStage;
+            FalRequests requests = job.falRequests.moved(r -> r.state().usable() && r.style() == null && r.stage().equals(dropStage),
+                    FalRequest.State.DROPPED);
+            if ("infer".equals(dropStage)) {
                 job.falRequestId = null;
                 job.falEndpoint = null;
                 job.falStep = 0;
@@ -176,15 +192,22 @@ public class JobTransitions {
             Map<String, Object> shoot = null;
             if (job.shoot != null) {
                 List<Map<String, Object>> styles = new ArrayList<>();
-                for (Map<String, Object> st : ShootStyles.of(job)) {
-                    if ("failed".equals(st.get("status"))) {
-                        // each style by its own failure: one that may have outlived its error keeps its request
+                List<Map<String, Object>> before = ShootStyles.of(job);
+                for (int i = 0; i < before.size(); i++) {
+                    Map<String, Object> st = before.get(i);
+                    if (StyleStatus.of(st.get("status")) == StyleStatus.FAILED) {
+                        // each style by its own failure: one that may have outlived its error keeps its requests
                         boolean keepStyle = st.get("error") instanceof Map<?, ?> err && TRANSIENT.contains(err.get("code"));
-                        st.put("status", "pending");
+                        st.put("status", StyleStatus.move(st.get("status"), StyleStatus.PENDING).wire());
                         st.remove("error");
+                        // ids a row of the previous version kept on the style; their home is fal_requests now
+                        st.remove("fal_request_id");
+                        st.remove("fal_endpoint");
+                        st.remove("prompt_request_id");
+                        st.remove("prompt_endpoint");
                         if (!keepStyle) {
-                            st.remove("fal_request_id");
-                            st.remove("prompt_request_id");
+                            int index = i;
+                            requests = requests.moved(r -> r.state().usable() && Integer.valueOf(index).equals(r.style()), FalRequest.State.DROPPED);
                         }
                     }
                     styles.add(st);
@@ -192,8 +215,10 @@ public class JobTransitions {
                 shoot = new LinkedHashMap<>(job.shoot);
                 shoot.put("styles", styles);
             }
+            job.falRequests = requests;
             String resumeAt = failedStage;
-            return jobs.retry(job, Columns.json(stages), Columns.json(shoot)).map(retried -> {
+            return jobs.retry(job, Columns.json(stages), Columns.json(shoot), admit == null ? null : inFlight -> admit.accept(inFlight, job))
+                    .map(retried -> {
                 if (retried == null) {
                     throw new Problem(409, "job-not-failed", "Job not failed", "Job " + id + " was retried or changed meanwhile");
                 }

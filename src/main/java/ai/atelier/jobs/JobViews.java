@@ -57,14 +57,15 @@ public class JobViews {
                 useLive ? live.stage() : job.stage, useLive ? Math.max(live.percent(), job.progress) : job.progress,
                 useLive ? live.message() : job.status == JobStatus.FAILED ? job.errorMessage : null,
                 useLive ? live.queuePosition() : null, job.prompt, job.params, inputs, files(job.outputs.items()),
-                job.errorCode == null ? null : new JobView.ErrorView(job.errorCode, job.errorMessage), job.falRequestId,
+                job.errorCode == null ? null : new JobView.ErrorView(job.errorCode, job.errorMessage),
+                job.falRequests.last("infer").map(FalRequest::requestId).orElse(job.falRequestId),
                 useLive && live.logs() != null && !live.logs().isEmpty() ? live.logs() : null,
                 job.createdAt, useLive && live.updatedAt() != null ? live.updatedAt() : job.updatedAt, job.finishedAt, job.deadlineAt,
                 job.cancelRequestedAt == null ? null : new JobView.CancellationView(job.cancelRequestedAt, job.falCancelStatus, job.mayBeBilled),
                 job.kind, ordered(job.categories), job.finalPrompt,
                 job.initImage == null ? null : new JobView.InitImageView(String.valueOf(job.initImage.get("role")),
                         job.initImage.get("index") instanceof Number n ? n.intValue() : null, String.valueOf(job.initImage.get("reason"))),
-                job.stages == null || job.stages.isEmpty() ? null : job.stages, cost(job), shootView(job), job.result,
+                job.stages == null || job.stages.isEmpty() ? null : stagesView(job), cost(job), shootView(job), job.result,
                 job.retries == 0 ? null : job.retries);
     }
 
@@ -100,6 +101,27 @@ public class JobViews {
     public List<JobView.FileView> files(List<JobFile> files) {
         return files.stream().map(f -> new JobView.FileView(store.presignGet(f.key()), f.key(), f.contentType(), f.width(), f.height(),
                 f.bytes(), f.role())).toList();
+    }
+
+    /**
+     * The stage records as clients read them: each with the id of the fal request it made last (its home is the
+     * job's fal requests; clients have always found it on the stage).
+     */
+    private static Map<String, Object> stagesView(Job job) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        job.stages.forEach((name, entry) -> {
+            if (entry instanceof Map<?, ?> m) {
+                Map<String, Object> view = new LinkedHashMap<>();
+                m.forEach((k, v) -> view.put(String.valueOf(k), v));
+                job.falRequests.select(r -> name.equals(r.stage()) && r.style() == null).stream()
+                        .max(java.util.Comparator.comparingInt(FalRequest::step))
+                        .ifPresent(r -> view.put("fal_request_id", r.requestId()));
+                out.put(name, view);
+            } else {
+                out.put(name, entry);
+            }
+        });
+        return out;
     }
 
     /** The categories in seed 002's order (jsonb keeps its own key order). */

@@ -29,6 +29,6 @@ public final class ShootStyles {
 
     /** Whether a style needs nothing more: generated and stored. */
     public static boolean finished(Map<String, Object> style) {
-        return "succeeded".equals(style.get("status"));
+        return StyleStatus.of(style.get("status")).finished();
     }
 }

@@ -42,41 +42,47 @@ public class LlmService {
     /** A completion: the images (if any) are fetched and checked like job inputs, then sent as data URLs. */
     public Uni<LlmAnswer> complete(Caller caller, LlmRequest request) {
         LlmRequest checked = request.checked(config.completionModel());
-        return spending.admit(caller, checked.endpoint())
-                .chain(() -> withImages(checked))
-                .chain(r -> fal.run(r.endpoint(), r.payload(), config.timeout())
-                        .call(result -> spending.record(caller, "completion", r.endpoint(), result))
-                        .map(result -> LlmAnswer.of(result.body(), r.model())))
+        return spending.call(caller, "completion", checked.endpoint(),
+                () -> withImages(checked).chain(r -> fal.run(r.endpoint(), r.payload(), config.timeout())))
+                .map(result -> LlmAnswer.of(result.body(), checked.model()))
                 .invoke(a -> a.requireOutput("the model"))
                 .invoke(a -> Log.infof("llm completion on %s: %s tokens, $%s", a.model(), a.totalTokens(), a.cost()));
     }
 
+    /** A stream ready to start: the checked request, and the money held for it until it ends. */
+    public record PreparedStream(LlmRequest request, Spending.Hold hold) {
+    }
+
     /**
      * Everything a stream needs checked before it starts (the request, the budget, each image URL fetched
-     * and checked), so a bad request is a problem+json 4xx and not a 200 with an error event.
+     * and checked), so a bad request is a problem+json 4xx and not a 200 with an error event. The stream's
+     * expected cost is held from here; {@link #stream} lets it go however the stream ends.
      */
-    public Uni<LlmRequest> prepareStream(Caller caller, LlmRequest request) {
+    public Uni<PreparedStream> prepareStream(Caller caller, LlmRequest request) {
         LlmRequest checked = request.checked(config.completionModel());
-        return spending.admit(caller, checked.endpoint()).chain(() -> withImages(checked));
+        return spending.hold(caller, checked.endpoint()).chain(hold -> withImages(checked)
+                .onFailure().call(e -> spending.release(hold))
+                .map(r -> new PreparedStream(r, hold)));
     }
 
     /** A prepared completion streamed: fal's events as they come, the last one with the usage. */
-    public Multi<JsonObject> stream(Caller caller, LlmRequest prepared) {
-        return fal.stream(prepared.endpoint(), prepared.payload(), config.streamIdleTimeout())
+    public Multi<JsonObject> stream(Caller caller, PreparedStream prepared) {
+        LlmRequest r = prepared.request();
+        return fal.stream(r.endpoint(), r.payload(), config.streamIdleTimeout())
                 // the last event is the whole answer, with what it cost
                 .onItem().call(event -> event.getValue("usage") instanceof JsonObject && !event.getBoolean("partial", false)
-                        ? spending.record(caller, "completion", prepared.endpoint(), new ai.atelier.fal.FalResult(null, event, null))
-                        : Uni.createFrom().voidItem());
+                        ? spending.settle(caller, prepared.hold(), "completion", r.endpoint(), new ai.atelier.fal.FalResult(null, event, null))
+                        : Uni.createFrom().voidItem())
+                // settled or not (failed, the client left), the hold goes: a settled one is gone already
+                .onTermination().call((failure, cancelled) -> spending.release(prepared.hold()));
     }
 
     /** The nine categories of a product photo, with what the call cost. */
     public Uni<Map<String, Object>> analyse(Caller caller, Ingest.Source image, String model) {
         String visionModel = model == null || model.isBlank() ? config.visionModel() : model;
-        return spending.admit(caller, LlmCompletion.VISION)
-                .chain(() -> ingest.asDataUrl(image))
+        return spending.call(caller, "analysis", LlmCompletion.VISION, () -> ingest.asDataUrl(image)
                 .chain(url -> fal.run(LlmCompletion.VISION,
-                        Categories.visionRequest(visionModel, config.visionTemperature(), config.visionMaxTokens(), List.of(url)), config.timeout()))
-                .call(result -> spending.record(caller, "analysis", LlmCompletion.VISION, result))
+                        Categories.visionRequest(visionModel, config.visionTemperature(), config.visionMaxTokens(), List.of(url)), config.timeout())))
                 .map(result -> {
                     LlmAnswer answer = LlmAnswer.of(result.body(), visionModel);
                     Categories.Parsed parsed = Categories.parse(answer.requireOutput("the vision model"));
@@ -99,10 +105,8 @@ public class LlmService {
             return Uni.createFrom().item(out);
         }
         String promptModel = model == null || model.isBlank() ? config.promptModel() : model;
-        return spending.admit(caller, LlmCompletion.ROUTER)
-                .chain(() -> fal.run(LlmCompletion.ROUTER, Prompts.writerRequest(style, categories, null, promptModel, config.promptTemperature()),
-                        config.timeout()))
-                .call(result -> spending.record(caller, "background_prompt", LlmCompletion.ROUTER, result))
+        return spending.call(caller, "background_prompt", LlmCompletion.ROUTER, () -> fal.run(LlmCompletion.ROUTER,
+                Prompts.writerRequest(style, categories, null, promptModel, config.promptTemperature()), config.timeout()))
                 .map(result -> {
                     LlmAnswer answer = LlmAnswer.of(result.body(), promptModel);
                     String text = answer.requirePrompt();

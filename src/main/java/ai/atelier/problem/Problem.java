@@ -13,6 +13,7 @@ public class Problem extends RuntimeException {
     private final String slug;
     private final String title;
     private final Map<String, Object> extensions = new LinkedHashMap<>();
+    private Long retryAfterSeconds;
 
     public Problem(int status, String slug, String title, String detail) {
         super(detail, null, false, false);
@@ -40,6 +41,16 @@ public class Problem extends RuntimeException {
     public Problem with(String key, Object value) {
         extensions.put(key, value);
         return this;
+    }
+
+    /** When to try again: the {@code Retry-After} header of the answer (RFC 9110), in seconds. */
+    public Problem retryAfter(long seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
+    }
+
+    public Long retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public int status() {

@@ -22,7 +22,11 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response problem(Problem p, UriInfo uri) {
-        return respond(p.status(), p.slug(), p.title(), p.getMessage(), uri, p.extensions());
+        Response r = respond(p.status(), p.slug(), p.title(), p.getMessage(), uri, p.extensions());
+        if (p.retryAfterSeconds() != null) {
+            r.getHeaders().putSingle("Retry-After", String.valueOf(p.retryAfterSeconds()));
+        }
+        return r;
     }
 
     /**

@@ -56,12 +56,32 @@ public class Ledger {
             with t as (select $1::text as tenant), %s
             select 1""".formatted(TRANSITION_SPEND.formatted("$2", "$3", "t"));
 
+    /**
+     * What a tenant (the SQL expression {@code tenant}) holds for calls made outside jobs that are still
+     * running: their expected cost, until they end or their hold expires (an instance that died mid-call).
+     */
+    public static String held(String tenant) {
+        return "(select coalesce(sum(usd), 0) from spend_holds where tenant_id = " + tenant + " and expires_at > now())";
+    }
+
     private static final String SPENT = """
             select (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')) as month,
-                   (select coalesce(sum(expected_cost_usd), 0) from jobs where tenant = $1 and status in ('queued', 'running')) as reserved""";
+                   (select coalesce(sum(expected_cost_usd), 0) from jobs where tenant = $1 and status in ('queued', 'running')) + %s as reserved"""
+            .formatted(held("$1"));
+
+    private static final String LOCK_TENANT = "select id from tenants where id = $1 for update";
+    /** A new hold; the tenant's expired ones (their call's instance died) are dropped on the way. */
+    private static final String HOLD = """
+            with expired as (delete from spend_holds where tenant_id = $2 and expires_at <= now())
+            insert into spend_holds (id, tenant_id, usd, created_at, expires_at) values ($1, $2, $3, now(), now() + $4 * interval '1 millisecond')""";
+    private static final String RELEASE = "delete from spend_holds where id = $1";
+    /** A call's ledger rows and spend, and its hold let go, in one statement. */
+    private static final String SETTLE = """
+            with t as (select $1::text as tenant), released as (delete from spend_holds where id = $4), %s
+            select 1""".formatted(TRANSITION_SPEND.formatted("$2", "$3", "t"));
 
     private final Pool pool;
 
@@ -74,15 +94,40 @@ public class Ledger {
         return pool.preparedQuery(RECORD).execute(Tuple.of(tenant, rows, usd)).replaceWithVoid();
     }
 
-    /** What the tenant spent today and this month (UTC), and the expected cost of its unfinished jobs. */
+    /**
+     * Holds {@code usd} of the tenant's budgets for a call about to be made outside a job, if {@code admit} lets
+     * it (it sees what the tenant spent and holds, and throws a 402 to refuse). The tenant's row is locked
+     * first, as at a job's submit, so parallel calls cannot all take the last dollar.
+     */
+    public Uni<java.util.UUID> hold(String tenant, BigDecimal usd, java.time.Duration ttl, java.util.function.Consumer<Spent> admit) {
+        java.util.UUID id = java.util.UUID.randomUUID();
+        return pool.withTransaction(conn -> conn.preparedQuery(LOCK_TENANT).execute(Tuple.of(tenant))
+                .chain(() -> conn.preparedQuery(SPENT).execute(Tuple.of(tenant)))
+                .invoke(rows -> admit.accept(spent(rows.iterator().next())))
+                .chain(() -> conn.preparedQuery(HOLD).execute(Tuple.of(id, tenant, usd, ttl.toMillis()))))
+                .replaceWith(id);
+    }
+
+    /** Records the call's rows and spend and lets its hold go. */
+    public Uni<Void> settle(String tenant, java.util.UUID hold, JsonArray rows, BigDecimal usd) {
+        return pool.preparedQuery(SETTLE).execute(Tuple.of(tenant, rows, usd, hold)).replaceWithVoid();
+    }
+
+    /** Lets a hold go without a charge (the call failed before fal billed anything); nothing when it is gone already. */
+    public Uni<Void> release(java.util.UUID hold) {
+        return pool.preparedQuery(RELEASE).execute(Tuple.of(hold)).replaceWithVoid();
+    }
+
+    /** What the tenant spent today and this month (UTC), and what is reserved: its unfinished jobs' expected cost and its holds. */
     public record Spent(BigDecimal today, BigDecimal thisMonth, BigDecimal reserved) {
     }
 
     public Uni<Spent> spent(String tenant) {
-        return pool.preparedQuery(SPENT).execute(Tuple.of(tenant)).map(rows -> {
-            Row r = rows.iterator().next();
-            return new Spent(r.getBigDecimal("today"), r.getBigDecimal("month"), r.getBigDecimal("reserved"));
-        });
+        return pool.preparedQuery(SPENT).execute(Tuple.of(tenant)).map(rows -> spent(rows.iterator().next()));
+    }
+
+    private static Spent spent(Row r) {
+        return new Spent(r.getBigDecimal("today"), r.getBigDecimal("month"), r.getBigDecimal("reserved"));
     }
 
     /**

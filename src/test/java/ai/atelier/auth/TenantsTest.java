@@ -49,7 +49,8 @@ class TenantsTest {
     public static class KeysOnly implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("atelier.auth.anonymous-tenant", "", "atelier.auth.failures-per-minute", "5", "atelier.fal.pricing-refresh", "1s");
+            return Map.of("atelier.auth.anonymous-tenant", "", "atelier.auth.failures-per-minute", "5", "atelier.fal.pricing-refresh", "1s",
+                    "atelier.http.trusted-proxies", "127.0.0.9");
         }
     }
 
@@ -171,7 +172,7 @@ class TenantsTest {
         assertThat(admin().get("/v1/admin/tenants/" + a[0] + "/keys").asString()).doesNotContain(a[1]);
         long t0 = System.nanoTime();
         admin().delete("/v1/admin/keys/" + a[2]).then().statusCode(204);
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> as(a[1]).get("/v1/models").statusCode() == 401);
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(100)).until(() -> refused(as(a[1]).get("/v1/models")));
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
         assertThat(admin().get("/v1/admin/tenants/" + a[0] + "/keys").then().extract().jsonPath().getString("[0].revoked_at")).isNotNull();
     }
@@ -272,6 +273,174 @@ class TenantsTest {
         assertThat(metric("atelier_tenant_budget_remaining_usd", a[0], "month")).as("no monthly budget, no series").isNull();
     }
 
+    @Test
+    void aRetryIsAdmittedLikeASubmit() {
+        Simulator.reset();
+        Simulator.settings(0, 200);
+        String[] a = tenantWithKey("retry", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        Simulator.fault(Map.of("target", "complete", "status", 422, "detail", "Image too dark", "times", 1));
+        String failed = submit(a[1], Map.of("model", "flux-schnell", "prompt", "a failure to retry"));
+        assertThat(awaitEnd(a[1], failed).getString("status")).isEqualTo("failed");
+        assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(1);
+
+        // a full house: the retry is refused like a submit would be, with Retry-After, and nothing moves or is paid
+        admin().body(Map.of("max_jobs_in_flight", 1)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        Simulator.settings(0, 3000);
+        String busy = submit(a[1], Map.of("model", "flux-schnell", "prompt", "holding the only place"));
+        Response full = as(a[1]).post("/v1/jobs/" + failed + "/retry");
+        assertThat(full.statusCode()).isEqualTo(429);
+        assertThat(full.jsonPath().getString("type")).endsWith("/too-many-jobs-in-flight");
+        assertThat(full.getHeader("Retry-After")).isEqualTo("5");
+        assertThat(Db.job(UUID.fromString(failed))).containsEntry("status", "failed").containsEntry("retries", 0);
+        awaitEnd(a[1], busy);
+
+        // no money left: a 402 naming the budget, and the job stays failed
+        admin().body(Map.of("budget_usd_per_day", 0)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        Response broke = as(a[1]).post("/v1/jobs/" + failed + "/retry");
+        assertThat(broke.statusCode()).isEqualTo(402);
+        assertThat(broke.jsonPath().getString("type")).endsWith("/budget-exceeded");
+        assertThat(broke.jsonPath().getString("budget")).isEqualTo("day");
+        assertThat(Db.job(UUID.fromString(failed))).containsEntry("status", "failed").containsEntry("retries", 0);
+        assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(2);
+
+        // room and money again: six retries at once make one retry, and fal is paid once more, not six times
+        admin().body(java.util.Collections.singletonMap("budget_usd_per_day", null)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        Simulator.settings(0, 200);
+        List<Integer> statuses = parallel(6, i -> as(a[1]).post("/v1/jobs/" + failed + "/retry").statusCode());
+        assertThat(statuses).filteredOn(c -> c == 202).hasSize(1);
+        assertThat(statuses).filteredOn(c -> c != 202).allSatisfy(c -> assertThat(c).isIn(409, 429));
+        assertThat(awaitEnd(a[1], failed).getString("status")).isEqualTo("succeeded");
+        assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(3);
+        assertThat(Db.job(UUID.fromString(failed))).containsEntry("retries", 1);
+    }
+
+    @Test
+    void llmCallsHoldTheirExpectedCostSoParallelOnesCannotCrossABudget() {
+        Simulator.reset();
+        Simulator.settings(0, 3000); // every call arrives while the first one is still running
+        String[] a = tenantWithKey("llm-budget", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        // fal's estimate of a typical router call here is $0.0002: room for one call, not two
+        admin().body(Map.of("budget_usd_per_day", 0.0003)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        List<Integer> completions = parallel(20, i -> as(a[1]).contentType(ContentType.JSON).body(Map.of("prompt", "say hello " + i))
+                .post("/v1/llm/completions").statusCode());
+        assertThat(completions).filteredOn(c -> c == 200).hasSize(1);
+        assertThat(completions).filteredOn(c -> c == 402).hasSize(19);
+        assertThat(Simulator.requests().stream().filter(r -> "/run/openrouter/router".equals(r.get("path"))).count()).isEqualTo(1);
+        // its real cost, from fal's figures, is in the ledger; its hold is gone
+        Map<String, Object> row = Db.queryOne("select * from ledger where tenant_id = ? and stage = 'completion'", a[0]);
+        assertThat(row).isNotNull();
+        assertThat((BigDecimal) row.get("usd")).isPositive();
+        assertThat(row.get("fal_request_id")).isNotNull();
+        assertThat(((Number) Db.queryOne("select count(*) as n from spend_holds where tenant_id = ?", a[0]).get("n")).longValue()).isZero();
+
+        // streams hold too: five at once with room for one
+        String[] b = tenantWithKey("llm-stream-budget", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        admin().body(Map.of("budget_usd_per_day", 0.0003)).patch("/v1/admin/tenants/" + b[0]).then().statusCode(200);
+        List<Integer> streams = parallel(5, i -> as(b[1]).contentType(ContentType.JSON).accept("text/event-stream")
+                .body(Map.of("prompt", "stream hello " + i)).post("/v1/llm/completions/stream").statusCode());
+        assertThat(streams).filteredOn(c -> c == 200).hasSize(1);
+        assertThat(streams).filteredOn(c -> c == 402).hasSize(4);
+        Map<String, Object> streamed = Db.queryOne("select * from ledger where tenant_id = ? and stage = 'completion'", b[0]);
+        assertThat((BigDecimal) streamed.get("usd")).isPositive();
+        assertThat(((Number) Db.queryOne("select count(*) as n from spend_holds where tenant_id = ?", b[0]).get("n")).longValue()).isZero();
+        // the held dollar is free again once the call ended: spent is what fal billed, far below the budget, so one more fits
+        as(b[1]).contentType(ContentType.JSON).body(Map.of("prompt", "one more")).post("/v1/llm/completions").then().statusCode(200);
+    }
+
+    /**
+     * Whether a key was refused as invalid: a 401, or, once this test class's requests from 127.0.0.1 passed the
+     * profile's low failed-authentication limit, the 429 that replaces it (a valid key never gets that 429).
+     */
+    private static boolean refused(Response r) {
+        return r.statusCode() == 401 || r.statusCode() == 429 && r.jsonPath().getString("type").endsWith("/authentication-rate-limited");
+    }
+
+    /** {@code n} calls at once, each on its own thread; their answers in order. */
+    private static <T> List<T> parallel(int n, java.util.function.IntFunction<T> call) {
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            var start = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<T>> futures = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int k = i;
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    return call.apply(k);
+                }));
+            }
+            start.countDown();
+            List<T> out = new java.util.ArrayList<>();
+            for (var f : futures) {
+                out.add(f.get(60, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            return out;
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void revocationIsFinalAndARotationMakesOneKey() {
+        String[] a = tenantWithKey("rotate", Scopes.JOBS_READ);
+        // two rotations of one live key at once: one new key, the old one revoked
+        List<Integer> rotations = parallel(2, i -> admin().post("/v1/admin/keys/" + a[2] + "/rotate").statusCode());
+        assertThat(rotations).containsExactlyInAnyOrder(201, 409);
+        List<Map<String, Object>> keys = admin().get("/v1/admin/tenants/" + a[0] + "/keys").then().statusCode(200).extract().jsonPath().getList("$");
+        assertThat(keys).hasSize(2);
+        assertThat(keys).filteredOn(k -> k.get("revoked_at") == null).hasSize(1);
+        String live = keys.stream().filter(k -> k.get("revoked_at") == null).map(k -> (String) k.get("id")).findFirst().orElseThrow();
+        // a revoked key rotates into nothing, however often it is asked
+        for (int i = 0; i < 3; i++) {
+            admin().post("/v1/admin/keys/" + a[2] + "/rotate").then().statusCode(409).body("type", endsWith("/key-revoked"));
+        }
+        admin().delete("/v1/admin/keys/" + live).then().statusCode(204);
+        admin().post("/v1/admin/keys/" + live + "/rotate").then().statusCode(409).body("type", endsWith("/key-revoked"));
+        assertThat(admin().get("/v1/admin/tenants/" + a[0] + "/keys").then().extract().jsonPath().getList("revoked_at")).doesNotContainNull();
+        // an expired key neither
+        JsonPath soon = admin().body(Map.of("name", "short-lived", "expires_at", java.time.Instant.now().plusSeconds(1).toString()))
+                .post("/v1/admin/tenants/" + a[0] + "/keys").then().statusCode(201).extract().jsonPath();
+        await().atMost(Duration.ofSeconds(10)).until(() -> refused(as(soon.getString("key")).get("/v1/models")));
+        admin().post("/v1/admin/keys/" + soon.getString("id") + "/rotate").then().statusCode(409).body("type", endsWith("/key-expired"));
+        assertThat(admin().get("/v1/admin/tenants/" + a[0] + "/keys").then().extract().jsonPath().getList("id")).hasSize(3);
+        admin().post("/v1/admin/keys/" + UUID.randomUUID() + "/rotate").then().statusCode(404);
+    }
+
+    @Test
+    void adminInputsThatCannotBeStoredAreRefusedNotFailed() {
+        String[] a = tenantWithKey("inputs", Scopes.JOBS_READ);
+        String keys = "/v1/admin/tenants/" + a[0] + "/keys";
+        admin().body("{\"name\": \"k\", \"scopes\": [null]}").post(keys).then().statusCode(422).body("type", endsWith("/invalid-scope"))
+                .body("field", equalTo("scopes"));
+        admin().body(Map.of("name", "k", "scopes", List.of())).post(keys).then().statusCode(422).body("type", endsWith("/invalid-scope"));
+        admin().body(Map.of("name", "k", "expires_at", "+1000000000-01-01T00:00:00Z")).post(keys).then().statusCode(422)
+                .body("type", endsWith("/invalid-expiry"));
+        // without scopes a key reads and writes jobs, as documented
+        admin().body(Map.of("name", "k")).post(keys).then().statusCode(201).body("scopes", org.hamcrest.Matchers.containsInAnyOrder("jobs:read", "jobs:write"));
+
+        // names: unique without regard to case, never another tenant's id or the anonymous tenant's
+        String name = "Case-" + UUID.randomUUID().toString().substring(0, 8);
+        String first = admin().body(Map.of("name", name)).post("/v1/admin/tenants").then().statusCode(201).extract().path("id");
+        admin().body(Map.of("name", name.toLowerCase())).post("/v1/admin/tenants").then().statusCode(409).body("type", endsWith("/tenant-exists"));
+        admin().body(Map.of("name", a[0])).post("/v1/admin/tenants").then().statusCode(422).body("type", endsWith("/invalid-name"));
+        admin().body(Map.of("name", name.toUpperCase())).patch("/v1/admin/tenants/" + a[0]).then().statusCode(409)
+                .body("type", endsWith("/tenant-exists"));
+        admin().body(Map.of("name", name + "-renamed")).patch("/v1/admin/tenants/" + first).then().statusCode(200)
+                .body("name", equalTo(name + "-renamed"));
+
+        // budgets are kept to a hundredth of a cent: what is stored is what is answered, or the request is refused
+        admin().body(Map.of("budget_usd_per_day", 1e-30)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(422)
+                .body("type", endsWith("/invalid-limit")).body("field", equalTo("budget_usd_per_day"));
+        admin().body(Map.of("budget_usd_per_day", 12.34567)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(422);
+        admin().body(Map.of("budget_usd_per_day", 12.3456)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200)
+                .body("budget_usd_per_day", equalTo(12.3456f));
+        assertThat((BigDecimal) Db.queryOne("select budget_usd_per_day from tenants where id = ?", a[0]).get("budget_usd_per_day"))
+                .isEqualByComparingTo("12.3456");
+        assertThat(admin().get("/v1/admin/tenants/" + a[0]).then().statusCode(200).extract().jsonPath().getDouble("budget_usd_per_day"))
+                .isEqualTo(12.3456);
+    }
+
     /** One series' value from /q/metrics (Prometheus text), or null when the series is absent. */
     private static Double metric(String name, String tenant, String period) {
         String text = given().get("/q/metrics").then().statusCode(200).extract().asString();
@@ -307,7 +476,7 @@ class TenantsTest {
     }
 
     @Test
-    void failedAuthenticationIsLimitedPerClientAddress() throws Exception {
+    void aValidKeyGetsThroughFromAnAddressOverTheFailedKeyLimit() throws Exception {
         // from a loopback address of its own, so the block does not reach the other tests' requests
         int failures = 0;
         String last = "";
@@ -319,21 +488,57 @@ class TenantsTest {
         }
         assertThat(failures).isEqualTo(5);
         assertThat(last).startsWith("HTTP/1.1 429").contains("authentication-rate-limited").contains("Retry-After");
-        // a right key from that address is refused too for now; other addresses are not affected
+        // guessing stays slowed down, but a right key from that address is served: a tenant's and the operator's
         String[] a = tenantWithKey("guessed", Scopes.JOBS_READ);
-        assertThat(rawGet("127.0.0.7", "/v1/models", "Bearer " + a[1])).startsWith("HTTP/1.1 429");
+        assertThat(rawGet("127.0.0.7", "/v1/models", "Bearer " + a[1])).startsWith("HTTP/1.1 200");
+        assertThat(rawGet("127.0.0.7", "/v1/admin/tenants/" + a[0], "Bearer " + ADMIN)).startsWith("HTTP/1.1 200").contains(a[0]);
+        assertThat(rawGet("127.0.0.7", "/v1/models", "Bearer atl_guess_again")).startsWith("HTTP/1.1 429");
+        assertThat(rawGet("127.0.0.7", "/v1/models", null)).as("no key at all is a failure too").startsWith("HTTP/1.1 429");
         as(a[1]).get("/v1/models").then().statusCode(200);
     }
 
-    /** One HTTP/1.1 request from a chosen local address. */
-    private String rawGet(String from, String path, String authorization) throws Exception {
+    @Test
+    void behindATrustedProxyOnlyTheClientItReportsIsLimited() throws Exception {
+        // 127.0.0.9 is the profile's trusted proxy; it appends the address it saw, as ingresses do
+        String proxy = "127.0.0.9";
+        for (int i = 0; i < 5; i++) {
+            assertThat(rawGet(proxy, "/v1/models", "Bearer atl_wrong_" + i, "X-Forwarded-For: 198.51.100.1, 203.0.113.5"))
+                    .startsWith("HTTP/1.1 401");
+        }
+        assertThat(rawGet(proxy, "/v1/models", "Bearer atl_wrong", "X-Forwarded-For: 203.0.113.5")).startsWith("HTTP/1.1 429");
+        // the right-most address the proxy did not add is the client: a forged entry to its left changes nothing
+        assertThat(rawGet(proxy, "/v1/models", "Bearer atl_wrong", "X-Forwarded-For: 203.0.113.77, 203.0.113.5")).startsWith("HTTP/1.1 429");
+        assertThat(rawGet(proxy, "/v1/models", "Bearer atl_wrong", "Forwarded: for=203.0.113.5")).as("RFC 7239 too").startsWith("HTTP/1.1 429");
+        // other clients behind the same proxy are not affected, nor is one who forges the blocked address on the left
+        assertThat(rawGet(proxy, "/v1/models", "Bearer atl_wrong", "X-Forwarded-For: 203.0.113.6")).startsWith("HTTP/1.1 401");
+        assertThat(rawGet(proxy, "/v1/models", "Bearer atl_wrong", "X-Forwarded-For: 203.0.113.5, 203.0.113.8")).startsWith("HTTP/1.1 401");
+        // a connection that is not from a trusted proxy cannot name a client: its failures are its own
+        for (int i = 0; i < 5; i++) {
+            assertThat(rawGet("127.0.0.8", "/v1/models", "Bearer atl_spoof_" + i, "X-Forwarded-For: 203.0.113.6")).startsWith("HTTP/1.1 401");
+        }
+        assertThat(rawGet("127.0.0.8", "/v1/models", "Bearer atl_spoof", "X-Forwarded-For: 203.0.113.6")).startsWith("HTTP/1.1 429");
+        assertThat(rawGet(proxy, "/v1/models", "Bearer atl_wrong", "X-Forwarded-For: 203.0.113.6"))
+                .as("203.0.113.6 has two failures of its own, not the spoofer's").startsWith("HTTP/1.1 401");
+        // and the blocked client's valid key goes through the proxy
+        String[] a = tenantWithKey("proxied", Scopes.JOBS_READ);
+        assertThat(rawGet(proxy, "/v1/models", "Bearer " + a[1], "X-Forwarded-For: 203.0.113.5")).startsWith("HTTP/1.1 200");
+    }
+
+    /** One HTTP/1.1 request from a chosen local address, with an Authorization header (unless null) and more headers. */
+    private String rawGet(String from, String path, String authorization, String... headers) throws Exception {
         try (Socket s = new Socket()) {
             s.bind(new InetSocketAddress(from, 0));
             s.connect(new InetSocketAddress("127.0.0.1", base.getPort()), 2000);
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
-            out.write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + authorization + "\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            StringBuilder request = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n");
+            if (authorization != null) {
+                request.append("Authorization: ").append(authorization).append("\r\n");
+            }
+            for (String h : headers) {
+                request.append(h).append("\r\n");
+            }
+            out.write(request.append("Connection: close\r\n\r\n").toString().getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = s.getInputStream();
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

@@ -55,6 +55,13 @@ class JobLifecycleTest {
         JsonPath job = Jobs.awaitTerminal(id);
         assertThat(job.getString("status")).isEqualTo("succeeded");
         assertThat(job.getInt("progress")).isEqualTo(100);
+        // the times a client reads say what happened: it changed when it finished, after it was made
+        java.time.Instant created = java.time.Instant.parse(job.getString("created_at"));
+        java.time.Instant updated = java.time.Instant.parse(job.getString("updated_at"));
+        java.time.Instant finished = java.time.Instant.parse(job.getString("finished_at"));
+        assertThat(updated).isAfter(created).isEqualTo(finished);
+        JsonPath fromRow = given().get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath();
+        assertThat(fromRow.getString("updated_at")).isEqualTo(job.getString("updated_at"));
 
         // the exact body fal received
         List<Map<String, Object>> sent = Simulator.submissions("fal-ai/flux/schnell");
@@ -67,6 +74,13 @@ class JobLifecycleTest {
         Map<String, Object> row = Db.job(UUID.fromString(id));
         assertThat(row).containsEntry("status", "succeeded").containsEntry("model", "flux-schnell").containsEntry("stage", "finish");
         assertThat((String) row.get("fal_request_id")).isNotBlank();
+        // the job's one home of fal requests: the infer stage's request, completed, the same one the row mirrors
+        io.vertx.core.json.JsonObject requests = new io.vertx.core.json.JsonObject(String.valueOf(row.get("fal_requests")));
+        assertThat(requests.fieldNames()).containsExactly("infer/0");
+        assertThat(requests.getJsonObject("infer/0").getString("request_id")).isEqualTo(row.get("fal_request_id"));
+        assertThat(requests.getJsonObject("infer/0").getString("state")).isEqualTo("completed");
+        assertThat(requests.getJsonObject("infer/0").getString("endpoint")).isEqualTo("fal-ai/flux/schnell");
+        assertThat(job.getString("stages.infer.fal_request_id")).isEqualTo(row.get("fal_request_id"));
         String key = "tenants/default/jobs/" + id + "/outputs/0.png";
         assertThat((String) row.get("outputs")).contains(key);
 

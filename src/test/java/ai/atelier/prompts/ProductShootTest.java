@@ -88,8 +88,19 @@ class ProductShootTest {
             assertThat(s3Object(key)).isEqualTo(Png.render(300, 260, 5));
         }
         assertThat(done.getString("shoot.styles[1].output.url")).contains("outputs/1.png");
-        JsonObject shootColumn = new JsonObject(String.valueOf(Db.job(UUID.fromString(id)).get("shoot")));
-        assertThat(shootColumn.getJsonArray("styles").stream().map(o -> ((JsonObject) o).getString("fal_request_id"))).doesNotContainNull();
+        // every style's picture request is in the job's one home of fal requests, completed
+        assertThat(styleRequests(id)).hasSize(3).allSatisfy(r -> assertThat(r.getString("state")).isEqualTo("completed"));
+    }
+
+    /** The picture requests of a shoot's styles, from the row's fal_requests (one per style once fal took it). */
+    private static List<JsonObject> styleRequests(String id) {
+        Object column = Db.job(UUID.fromString(id)).get("fal_requests");
+        if (column == null) {
+            return List.of();
+        }
+        JsonObject requests = new JsonObject(String.valueOf(column));
+        return requests.fieldNames().stream().map(requests::getJsonObject)
+                .filter(r -> "shoot".equals(r.getString("stage")) && r.getInteger("step") == 1).toList();
     }
 
     @Test
@@ -180,15 +191,13 @@ class ProductShootTest {
     void cancellingAShootCancelsEveryStyleAtFalAndStoresNothing() {
         Simulator.settings(0, 3000);
         String id = shoot(Map.of("image_url", Images.dataUrl(Images.png(300, 300))));
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> {
-            JsonObject shoot = new JsonObject(String.valueOf(Db.job(UUID.fromString(id)).get("shoot")));
-            return shoot.getJsonArray("styles").stream().allMatch(o -> ((JsonObject) o).getString("fal_request_id") != null);
-        });
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> styleRequests(id).size() == 3);
         JsonPath cancelled = given().post("/v1/jobs/" + id + "/cancel").then().statusCode(200).extract().jsonPath();
         assertThat(cancelled.getString("status")).isEqualTo("cancelled");
         assertThat(cancelled.getString("cancellation.fal_status")).isNotBlank();
-        JsonObject shoot = new JsonObject(String.valueOf(Db.job(UUID.fromString(id)).get("shoot")));
-        List<String> requestIds = shoot.getJsonArray("styles").stream().map(o -> ((JsonObject) o).getString("fal_request_id")).toList();
+        List<JsonObject> requests = styleRequests(id);
+        assertThat(requests).allSatisfy(r -> assertThat(r.getString("state")).as("marked where it lives").isEqualTo("cancelled"));
+        List<String> requestIds = requests.stream().map(r -> r.getString("request_id")).toList();
         List<String> cancels = Simulator.requests().stream().filter(r -> "PUT".equals(r.get("method"))).map(r -> (String) r.get("path")).toList();
         for (String rid : requestIds) {
             assertThat(cancels).contains("/queue/fal-ai/bria/requests/" + rid + "/cancel");

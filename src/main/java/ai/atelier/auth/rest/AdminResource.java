@@ -69,6 +69,9 @@ public class AdminResource {
     public record CreatedKey(UUID id, String key, String prefix, String name, List<String> scopes, Instant createdAt, Instant expiresAt) {
     }
 
+    /** RFC 3339 has four-digit years; PostgreSQL and every client read dates before this one. */
+    private static final Instant LATEST_EXPIRY = Instant.parse("9999-12-31T23:59:59Z");
+
     private final Tenants tenants;
     private final ApiKeys keys;
     private final Ledger ledger;
@@ -132,15 +135,24 @@ public class AdminResource {
             throw Problem.badRequest("missing-body", "Missing body", "Send {\"name\": \"...\", \"scopes\": [\"jobs:write\", \"jobs:read\"]}");
         }
         String name = ai.atelier.auth.Tenants.checkName(body.name());
-        Set<String> scopes = new LinkedHashSet<>(body.scopes() == null || body.scopes().isEmpty() ? List.of(Scopes.JOBS_WRITE, Scopes.JOBS_READ)
-                : body.scopes());
-        for (String s : scopes) {
-            if (!Scopes.ALL.contains(s)) {
-                throw Problem.invalid("invalid-scope", "Invalid scope", "Unknown scope '" + s + "'; scopes: " + Scopes.ALL).with("field", "scopes");
+        // absent: the usual pair; given, exactly what it names (an empty list would be a key that can do nothing)
+        Set<String> scopes = new LinkedHashSet<>(body.scopes() == null ? List.of(Scopes.JOBS_WRITE, Scopes.JOBS_READ) : List.of());
+        if (body.scopes() != null) {
+            if (body.scopes().isEmpty()) {
+                throw Problem.invalid("invalid-scope", "Invalid scope", "scopes must name at least one of " + Scopes.ALL
+                        + " (leave it out for jobs:write and jobs:read)").with("field", "scopes");
+            }
+            for (String s : body.scopes()) {
+                if (s == null || !Scopes.ALL.contains(s)) {
+                    throw Problem.invalid("invalid-scope", "Invalid scope", (s == null ? "A scope is null" : "Unknown scope '" + s + "'")
+                            + "; scopes: " + Scopes.ALL).with("field", "scopes");
+                }
+                scopes.add(s);
             }
         }
-        if (body.expiresAt() != null && !body.expiresAt().isAfter(Instant.now())) {
-            throw Problem.invalid("invalid-expiry", "Invalid expiry", "expires_at must be in the future").with("field", "expires_at");
+        if (body.expiresAt() != null && (!body.expiresAt().isAfter(Instant.now()) || body.expiresAt().isAfter(LATEST_EXPIRY))) {
+            throw Problem.invalid("invalid-expiry", "Invalid expiry", "expires_at must be in the future and before the year 10000")
+                    .with("field", "expires_at");
         }
         return tenants.find(tenantId).chain(t -> keys.create(t.id, name, scopes, body.expiresAt()))
                 .map(k -> RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, new CreatedKey(k.row().id(), k.key(), k.row().prefix(),
@@ -169,18 +181,23 @@ public class AdminResource {
 
     @POST
     @Path("/keys/{id}/rotate")
-    @Operation(summary = "Rotate a key: a new key with the same name and scopes, the old one revoked")
+    @Operation(summary = "Rotate a live key: a new key with the same name, scopes and expiry, the old one revoked; a revoked or expired key is a 409")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "The new key, shown this once",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = CreatedKey.class)),
             headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
     public Uni<RestResponse<CreatedKey>> rotate(@PathParam("id") UUID id) {
-        return keys.find(id).chain(old -> {
+        return keys.rotate(id).chain(k -> k != null ? Uni.createFrom().item(k) : keys.find(id).map(old -> {
+            // not rotated: say why, and never make a working key out of a dead one
             if (old == null) {
                 throw Problem.notFound("There is no key " + id);
             }
-            return keys.create(old.tenantId(), old.name(), new LinkedHashSet<>(old.scopes()), old.expiresAt())
-                    .call(k -> keys.revoke(id));
-        }).map(k -> RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, new CreatedKey(k.row().id(), k.key(), k.row().prefix(),
+            if (old.revokedAt() != null) {
+                throw new Problem(409, "key-revoked", "Key revoked", "Key " + id + " was revoked at " + old.revokedAt()
+                        + " (revocation is final, and a rotated key is revoked); make a new key instead").with("revoked_at", old.revokedAt().toString());
+            }
+            throw new Problem(409, "key-expired", "Key expired", "Key " + id + " expired at " + old.expiresAt() + "; make a new key instead")
+                    .with("expires_at", String.valueOf(old.expiresAt()));
+        })).map(k -> RestResponse.ResponseBuilder.create(RestResponse.Status.CREATED, new CreatedKey(k.row().id(), k.key(), k.row().prefix(),
                 k.row().name(), k.row().scopes(), k.row().createdAt(), k.row().expiresAt())).build());
     }
 

@@ -45,18 +45,15 @@ class CategoriseStage implements Stage {
     }
 
     @Override
-    public Uni<Void> run(RunContext ctx) {
+    public Uni<Produced> run(RunContext ctx, Produced before) {
         String visionModel = Options.string(ctx.job, "vision_model", config.visionModel());
         long t0 = ctx.begin(NAME, 15, "Looking at the product");
+        ctx.note(NAME, Map.of("model", visionModel));
         return inputs.of(ctx.job, 1)
-                .chain(urls -> calls.call(ctx, new FalCalls.Call(NAME, NAME, LlmCompletion.VISION,
+                .chain(urls -> calls.call(ctx, new FalCalls.Call(NAME, null, 0, NAME, LlmCompletion.VISION,
                         () -> Categories.visionRequest(visionModel, config.visionTemperature(), config.visionMaxTokens(), urls),
-                        Options.recorded(ctx.entry(NAME), "fal_request_id"),
-                        rid -> {
-                            ctx.note(NAME, Map.of("fal_request_id", rid, "fal_endpoint", LlmCompletion.VISION, "model", visionModel));
-                            return engine.advance(ctx, null);
-                        }, new FalProgress(ctx, NAME, 15, 19, 0, 1)::accept)))
-                .invoke(result -> {
+                        r -> engine.advance(ctx, null), new FalProgress(ctx, NAME, 15, 19, 0, 1)::accept)))
+                .map(result -> {
                     LlmAnswer answer = LlmAnswer.of(result.body(), visionModel);
                     Map<String, Object> measured = answer.measuredMap();
                     Categories.Parsed parsed;
@@ -70,7 +67,7 @@ class CategoriseStage implements Stage {
                     measured.put("missing_keys", parsed.missing());
                     ctx.succeeded(NAME, t0, measured);
                     Log.infof("job %s: categories %s (%s, $%s)", ctx.job.id, parsed.values(), visionModel, answer.cost());
-                })
-                .replaceWithVoid();
+                    return before;
+                });
     }
 }

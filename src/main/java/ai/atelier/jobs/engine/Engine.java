@@ -40,20 +40,32 @@ public class Engine {
     }
 
     /**
-     * Writes what the run learned (pending stage records, categories, the prompt) and, when given, the
-     * fal request it just submitted; the job is running from here on. False when the job is no longer
-     * this run's (cancelled, lease lost): the caller must stop without paying fal.
+     * The one way a run writes its job: what it learned since its last statement (stage records, categories,
+     * the prompt, fal requests, what fal calls cost) goes into {@code transition}'s statement, tried again
+     * through an outage; if that statement fails for good, what it carried is pending again; if the job is no
+     * longer the run's (a cancel won, the lease went), what was spent is recorded all the same. Answers
+     * whether the job is still the run's.
      */
-    Uni<Boolean> advance(RunContext ctx, JobTransitions.Request main) {
-        return durably(ctx, main == null ? "record progress" : "record fal request " + main.requestId(), () -> {
+    Uni<Boolean> commit(RunContext ctx, String what, java.util.function.Function<JobTransitions.Progress, Uni<Boolean>> transition) {
+        return durably(ctx, what, () -> {
             JobTransitions.Progress p = ctx.takePending();
-            return transitions.advance(ctx.job, ctx.owner, p, main).onFailure().invoke(e -> ctx.restorePending(p))
+            return transition.apply(p).onFailure().invoke(e -> ctx.restorePending(p))
                     .call(won -> won ? Uni.createFrom().voidItem() : spentAnyway(ctx, p));
         });
     }
 
+    /**
+     * queued|running → running with what the run learned and, when given, the infer stage's fal request it just
+     * submitted (mirrored for the previous version). False when the job is no longer this run's (cancelled,
+     * lease lost): the caller must stop without paying fal.
+     */
+    Uni<Boolean> advance(RunContext ctx, JobTransitions.Request main) {
+        return commit(ctx, main == null ? "record progress" : "record fal request " + main.requestId(),
+                p -> transitions.advance(ctx.job, ctx.owner, p, main));
+    }
+
     /** The run lost its job (a cancel won): what its fal calls cost is recorded all the same, it was spent. */
-    Uni<Void> spentAnyway(RunContext ctx, JobTransitions.Progress lost) {
+    private Uni<Void> spentAnyway(RunContext ctx, JobTransitions.Progress lost) {
         if (lost.spend().ledger().isEmpty()) {
             return Uni.createFrom().voidItem();
         }

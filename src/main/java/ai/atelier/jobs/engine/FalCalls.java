@@ -1,6 +1,5 @@
 package ai.atelier.jobs.engine;
 
-import java.time.Duration;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -13,6 +12,7 @@ import ai.atelier.fal.FalPricing;
 import ai.atelier.fal.FalResult;
 import ai.atelier.fal.FalStatus;
 import ai.atelier.fal.FalWaits;
+import ai.atelier.jobs.FalRequest;
 import ai.atelier.models.LlmCompletion;
 import ai.atelier.telemetry.JobMetrics;
 import ai.atelier.telemetry.Traces;
@@ -23,10 +23,11 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
 
 /**
- * Every fal call a stage makes, made durable the same way: submit → record the request id (before
- * anything else: a run resumed after a crash waits for that request instead of paying fal again) →
- * wait ({@link FalWaits}: stream, webhook, poll, park) → fetch the result. A stage that already has a
- * request id recorded skips the submit. The run holds its work permit to submit and to fetch, not to wait.
+ * Every fal call a stage makes, made durable the same way: submit → record the request in the job's fal
+ * requests and persist it (before anything else: a run resumed after a crash waits for that request instead
+ * of paying fal again) → wait ({@link FalWaits}: stream, webhook, poll, park) → fetch the result → its ledger
+ * row. A place that already has a usable request skips the submit. The run holds its work permit to submit
+ * and to fetch, not to wait.
  */
 @ApplicationScoped
 public class FalCalls {
@@ -49,42 +50,54 @@ public class FalCalls {
         this.config = config.fal();
     }
 
-    /** One fal call as a stage describes it. */
-    public record Call(String stage, String what, String endpointId, Supplier<JsonObject> payload, String recordedRequestId,
-            Function<String, Uni<Boolean>> record, Consumer<FalStatus> onStatus) {
+    /**
+     * One fal call as a stage describes it: where it belongs (stage, a shoot's style, the step of the plan), what
+     * to send, and how its request is persisted ({@code persist}: the statement that writes the job's pending
+     * state, answering whether the job is still the run's).
+     */
+    public record Call(String stage, Integer style, int step, String what, String endpointId, Supplier<JsonObject> payload,
+            Function<FalRequest, Uni<Boolean>> persist, Consumer<FalStatus> onStatus) {
     }
 
     /**
-     * The result of the call's request: the recorded one, or a new one submitted now (only while the run
-     * is active). {@code record} writes the new id where a resumed run finds it and answers whether the
-     * job is still this run's; when it is not (a cancel won the race, the lease is gone), the request is
-     * cancelled at fal at once, so nobody pays for a job nobody wants.
+     * The result of the call's request: the one recorded at its place, or a new one submitted now (only while
+     * the run is active). The call itself records the request in the job's fal requests ({@link ai.atelier.jobs.FalRequests}, the
+     * one home of request ids) and has it persisted before anything else; when the job is no longer the run's
+     * (a cancel won the race, the lease is gone), the request is cancelled at fal at once, so nobody pays for a
+     * job nobody wants. Its result fetched, the request is completed (written with the run's next statement).
      */
     public Uni<FalResult> call(RunContext ctx, Call call) {
         String operation = LlmCompletion.VISION.equals(call.endpointId()) || LlmCompletion.ROUTER.equals(call.endpointId()) ? "chat"
                 : "generate_content";
         Span span = traces.startFal(ctx.stageTrace != null ? ctx.stageTrace : ctx.trace, operation, call.endpointId(), ctx.job.id.toString());
-        Timing timing = new Timing(call.recordedRequestId() == null ? System.nanoTime() : 0);
-        Uni<String> requestId = call.recordedRequestId() != null ? Uni.createFrom().item(call.recordedRequestId())
+        FalRequest recorded = ctx.job.falRequests.get(FalRequest.key(call.stage(), call.style(), call.step()))
+                .filter(r -> r.state().usable() && (r.endpoint() == null || r.endpoint().equals(call.endpointId()))).orElse(null);
+        Timing timing = new Timing(recorded == null ? System.nanoTime() : 0);
+        Uni<FalRequest> request = recorded != null ? Uni.createFrom().item(recorded)
                 : Uni.createFrom().deferred(() -> {
                     ctx.ensureActive();
                     return fal.submit(call.endpointId(), call.payload().get(), ctx.job.priority == 2 ? "low" : "normal")
                             .emitOn(ctx::onContext)
-                            .call(rid -> recorded(ctx, call, rid));
+                            .chain(rid -> recorded(ctx, call, FalRequest.submitted(call.stage(), call.style(), call.step(), call.endpointId(), rid)));
                 });
         java.util.function.Consumer<FalStatus> onStatus = status -> {
             timing.saw(status, call.endpointId());
             call.onStatus().accept(status);
         };
         // detached: a wait of minutes must not hold the finished submit (and its guard) in memory
-        return Unis.then(requestId, rid -> {
-            span.setAttribute(Traces.RESPONSE_ID, rid);
-            return engine.waiting(ctx, () -> waits.await(call.endpointId(), rid, config.requestDeadline(), onStatus))
+        return Unis.then(request, r -> {
+            span.setAttribute(Traces.RESPONSE_ID, r.requestId());
+            return engine.waiting(ctx, () -> waits.await(call.endpointId(), r.requestId(), config.requestDeadline(), onStatus))
                     .chain(done -> Uni.createFrom().deferred(() -> {
                         timing.completed(done, call.endpointId());
                         ctx.ensureActive();
-                        return fal.result(call.endpointId(), rid).emitOn(ctx::onContext);
+                        return fal.result(call.endpointId(), r.requestId()).emitOn(ctx::onContext);
                     }))
+                    .invoke(result -> {
+                        if (r.state() == FalRequest.State.SUBMITTED) {
+                            ctx.requested(r.moved(FalRequest.State.COMPLETED));
+                        }
+                    })
                     .call(result -> spent(ctx, call, result));
         })
                 .onItem().invoke(result -> Traces.tokens(span, result.body()))
@@ -150,22 +163,18 @@ public class FalCalls {
         }).replaceWithVoid();
     }
 
-    private Uni<Void> recorded(RunContext ctx, Call call, String rid) {
-        return call.record().apply(rid)
+    private Uni<FalRequest> recorded(RunContext ctx, Call call, FalRequest r) {
+        ctx.requested(r);
+        return call.persist().apply(r)
                 .chain(won -> {
                     if (won) {
-                        Log.infof("job %s: %s: fal request %s on %s", ctx.job.id, call.what(), rid, call.endpointId());
-                        return Uni.createFrom().voidItem();
+                        Log.infof("job %s: %s: fal request %s on %s", ctx.job.id, call.what(), r.requestId(), call.endpointId());
+                        return Uni.createFrom().item(r);
                     }
                     Log.infof("job %s: no longer this run's (cancelled or taken over) while fal request %s was submitted; cancelling it at fal",
-                            ctx.job.id, rid);
-                    return fal.cancel(call.endpointId(), rid).onFailure().recoverWithItem("UNREACHABLE")
-                            .chain(answer -> Uni.createFrom().<Void>failure(new RunContext.Stopped(RunContext.Stop.CANCELLED)));
+                            ctx.job.id, r.requestId());
+                    return fal.cancel(call.endpointId(), r.requestId()).onFailure().recoverWithItem("UNREACHABLE")
+                            .chain(answer -> Uni.createFrom().<FalRequest>failure(new RunContext.Stopped(RunContext.Stop.CANCELLED)));
                 });
-    }
-
-    /** A wait's deadline, for stages that wait on fal without {@link #call}. */
-    Duration deadline() {
-        return config.requestDeadline();
     }
 }

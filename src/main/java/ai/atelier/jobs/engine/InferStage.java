@@ -9,7 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import ai.atelier.fal.FalException;
 import ai.atelier.fal.FalImage;
 import ai.atelier.fal.FalResult;
-import ai.atelier.jobs.JobStatus;
+import ai.atelier.jobs.FalRequest;
 import ai.atelier.jobs.JobTransitions;
 import ai.atelier.llm.LlmAnswer;
 import ai.atelier.models.FalCall;
@@ -20,8 +20,8 @@ import io.smallrye.mutiny.Uni;
 
 /**
  * Runs each fal call of the model's plan through fal's queue; each call gets the previous call's
- * outputs (generate, then turn). The main request id is recorded in the row the moment fal returns it;
- * a resumed job waits for the recorded request of the step it was at, and never submits it again.
+ * outputs (generate, then turn). Each step's request is recorded the moment fal returns it; a resumed
+ * job waits for the request of the step it was at, and never submits it again.
  */
 @ApplicationScoped
 class InferStage implements Stage {
@@ -44,33 +44,25 @@ class InferStage implements Stage {
     }
 
     @Override
-    public Uni<Void> run(RunContext ctx) {
+    public Uni<Produced> run(RunContext ctx, Produced before) {
         ModelStrategy model = ctx.model;
         String prompt = ctx.job.finalPrompt != null ? ctx.job.finalPrompt : ctx.job.prompt;
         int images = Math.min(ctx.job.inputs.items().size(), model.maxImages());
         List<FalCall> plan = model.plan(prompt, ctx.job.params, images);
-        boolean resuming = ctx.job.falRequestId != null;
-        long t0 = resuming ? System.nanoTime() : ctx.begin(NAME, 25, null);
-        int first = resuming ? Math.min(ctx.job.falStep, plan.size() - 1) : 0;
+        // the step an earlier run was at, whose request this run waits for instead of submitting it again
+        FalRequest resumed = ctx.job.falRequests.last(NAME).filter(r -> r.step() < plan.size()).orElse(null);
+        long t0 = ctx.begin(NAME, 25, null);
+        int first = resumed == null ? 0 : resumed.step();
         // resuming: the request was submitted with its inputs already; reading them again would only add a way to fail
-        Uni<List<String>> urls = resuming ? Uni.createFrom().item(List.of()) : inputs.of(ctx.job, model.maxImages());
-        // a retried job that waits for the request it had is queued until it says it runs again (no new request will)
-        Uni<Void> running = resuming && ctx.job.status != JobStatus.RUNNING
-                ? engine.advance(ctx, null).invoke(active -> {
-                    if (!active) {
-                        throw new RunContext.Stopped(RunContext.Stop.CANCELLED);
-                    }
-                }).replaceWithVoid()
-                : Uni.createFrom().voidItem();
-        return Unis.then(running.chain(() -> urls), u -> step(ctx, plan, first, u))
-                .invoke(result -> {
-                    ctx.inferResult = result;
+        Uni<List<String>> urls = resumed != null ? Uni.createFrom().item(List.of()) : inputs.of(ctx.job, model.maxImages());
+        return Unis.then(urls, u -> step(ctx, plan, first, u))
+                .map(result -> {
                     Map<String, Object> measured = new LinkedHashMap<>();
-                    measured.put("fal_request_id", ctx.job.falRequestId);
-                    measured.put("endpoint", ctx.job.falEndpoint);
+                    measured.put("endpoint", plan.get(plan.size() - 1).endpointId());
                     if (result.billableUnits() != null) {
                         measured.put("billable_units", result.billableUnits());
                     }
+                    Produced produced = before.withInferResult(result);
                     if (model.output() == ModelStrategy.Output.TEXT) {
                         String llmModel = result.body().getString("model",
                                 String.valueOf(ctx.job.params.getOrDefault("model", LlmCompletion.DEFAULT_MODEL)));
@@ -78,25 +70,17 @@ class InferStage implements Stage {
                         measured.putAll(answer.measuredMap());
                         ctx.note(NAME, measured);
                         answer.requireOutput("the model");
-                        ctx.textResult = answer.asResult();
+                        produced = produced.withTextResult(answer.asResult());
                     }
                     ctx.succeeded(NAME, t0, measured);
-                })
-                .replaceWithVoid();
+                    return produced;
+                });
     }
 
     private Uni<FalResult> step(RunContext ctx, List<FalCall> plan, int index, List<String> imageUrls) {
         FalCall call = plan.get(index);
-        String recorded = ctx.job.falRequestId != null && ctx.job.falStep == index && call.endpointId().equals(ctx.job.falEndpoint)
-                ? ctx.job.falRequestId : null;
-        return calls.call(ctx, new FalCalls.Call(NAME, NAME, call.endpointId(), () -> call.payload().apply(imageUrls), recorded,
-                rid -> {
-                    ctx.job.falRequestId = rid;
-                    ctx.job.falEndpoint = call.endpointId();
-                    ctx.job.falStep = index;
-                    ctx.note(NAME, Map.of("fal_request_id", rid, "endpoint", call.endpointId()));
-                    return engine.advance(ctx, new JobTransitions.Request(rid, call.endpointId(), index));
-                }, new FalProgress(ctx, NAME, 25, 80, index, plan.size())::accept))
+        return calls.call(ctx, new FalCalls.Call(NAME, null, index, NAME, call.endpointId(), () -> call.payload().apply(imageUrls),
+                r -> engine.advance(ctx, JobTransitions.Request.mirror(r)), new FalProgress(ctx, NAME, 25, 80, index, plan.size())::accept))
                 .chain(result -> {
                     if (index + 1 == plan.size()) {
                         return Uni.createFrom().item(result);

@@ -9,6 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.jobs.Failure;
 import ai.atelier.jobs.Job;
+import ai.atelier.jobs.JobFile;
 import ai.atelier.jobs.JobFiles;
 import ai.atelier.jobs.JobStatus;
 import ai.atelier.jobs.JobTransitions;
@@ -20,10 +21,11 @@ import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 
 /**
- * A job's stages, top to bottom: categorise → prompt → infer → store → finish (a product shoot:
- * categorise → shoot → finish; an LLM completion: prompt → infer → finish). Each stage is its own
- * class; a run skips the stages an earlier run finished (see {@link Stage}). The job ends in exactly one
- * transition: succeeded, failed with a stored reason, or (by someone else) cancelled.
+ * A job's run, top to bottom: start (queued → running) → categorise → prompt → infer → store → finish
+ * (a product shoot: start → categorise → shoot → finish; an LLM completion: start → prompt → infer →
+ * finish). Each stage is its own class and returns what it produced ({@link Produced}) for the stages
+ * after it; a run skips the stages an earlier run finished (see {@link Stage}). The job ends in exactly
+ * one transition: succeeded, failed with a stored reason, or (by someone else) cancelled.
  */
 @ApplicationScoped
 public class JobPipeline {
@@ -57,8 +59,8 @@ public class JobPipeline {
             default -> generate;
         };
         ctx.trace = traces.startRun(ctx.job.traceParent, ctx.job.id.toString(), ctx.job.tenant, ctx.job.model, ctx.context);
-        return Unis.then(engine.work(ctx).invoke(() -> start(ctx)), ok -> stages(ctx, stages, 0))
-                .chain(() -> succeed(ctx))
+        return Unis.then(engine.work(ctx).chain(() -> start(ctx)), ok -> stages(ctx, stages, 0, Produced.NOTHING))
+                .chain(produced -> succeed(ctx, produced))
                 .onFailure().recoverWithUni(e -> ended(ctx, e))
                 .eventually(() -> {
                     engine.rest(ctx);
@@ -66,46 +68,58 @@ public class JobPipeline {
                 });
     }
 
-    private void start(RunContext ctx) {
+    /**
+     * queued → running, the run's first step. A fresh job's first stage records a fal request within
+     * milliseconds, and that statement carries the move; a job that may not write before it waits or ends (a
+     * shoot, whose styles write only themselves; a retried job that resumes a fal request it already has, or
+     * only stores what one produced) writes it now: a client never reads queued while fal works on it, and the
+     * job's end always finds it running.
+     */
+    private Uni<Void> start(RunContext ctx) {
         Job job = ctx.job;
-        // no "starting" update of its own: the first stage reports within a millisecond
-        Log.infof("job %s: running %s (%s)", job.id, job.model, job.falRequestId == null ? "new" : "resuming fal request " + job.falRequestId);
+        boolean fresh = job.falRequests.select(r -> r.state().usable()).isEmpty();
+        Log.infof("job %s: running %s (%s)", job.id, job.model, fresh ? "new" : "resuming its fal requests");
+        boolean writesSoon = !Job.KIND_SHOOT.equals(job.kind) && fresh;
+        if (job.status == JobStatus.RUNNING || writesSoon) {
+            return Uni.createFrom().voidItem();
+        }
+        return engine.advance(ctx, null).invoke(active -> {
+            if (!active) {
+                throw new RunContext.Stopped(RunContext.Stop.CANCELLED);
+            }
+        }).replaceWithVoid();
     }
 
-    private Uni<Void> stages(RunContext ctx, List<Stage> stages, int i) {
+    private Uni<Produced> stages(RunContext ctx, List<Stage> stages, int i, Produced produced) {
         if (i == stages.size()) {
-            return Uni.createFrom().voidItem();
+            return Uni.createFrom().item(produced);
         }
         Stage stage = stages.get(i);
         if (ctx.finished(stage.name())) {
-            return stages(ctx, stages, i + 1);
+            return stages(ctx, stages, i + 1, produced);
         }
         String skip = stage.skipReason(ctx);
         if (skip != null) {
             ctx.skipped(stage.name(), skip);
-            return stages(ctx, stages, i + 1);
+            return stages(ctx, stages, i + 1, produced);
         }
         long started = System.nanoTime();
+        ctx.entering(stage.name());
         ctx.stageTrace = traces.startStage(ctx.trace, stage.name(), ctx.job.id.toString(), ctx.context);
         // detached: the stages after a finished one do not keep its operators alive (most of a job's life is one long wait)
-        return Unis.then(stage.run(ctx)
+        return Unis.then(stage.run(ctx, produced)
                 .onTermination().invoke((ok, failure, cancelled) -> {
                     metrics.stage(stage.name(), System.nanoTime() - started);
                     Traces.end(ctx.stageTrace, failure instanceof RunContext.Stopped ? null : failure);
                     ctx.stageTrace = null;
                     Traces.makeCurrent(ctx.context, ctx.trace);
-                }), ok -> stages(ctx, stages, i + 1));
+                }), next -> stages(ctx, stages, i + 1, next));
     }
 
     /** The job's end when all went well: one statement (with the stages' records and the webhook), then the live state. */
-    private Uni<Void> succeed(RunContext ctx) {
-        List<ai.atelier.jobs.JobFile> files = ctx.outputs == null ? List.of() : ctx.outputs;
-        return engine.durably(ctx, "record the job's end", () -> {
-            JobTransitions.Progress pending = ctx.takePending();
-            return transitions.succeed(ctx.job, ctx.owner, JobFiles.of(files), ctx.textResult, pending)
-                    .onFailure().invoke(e -> ctx.restorePending(pending))
-                    .call(won -> won ? Uni.createFrom().voidItem() : engine.spentAnyway(ctx, pending));
-        })
+    private Uni<Void> succeed(RunContext ctx, Produced produced) {
+        List<JobFile> files = produced.outputs() == null ? List.of() : produced.outputs();
+        return engine.commit(ctx, "record the job's end", p -> transitions.succeed(ctx.job, ctx.owner, JobFiles.of(files), produced.textResult(), p))
                 .chain(won -> {
                     if (!won) {
                         // cancelled while it stored (or taken over): what it stored must not stay
@@ -113,7 +127,7 @@ public class JobPipeline {
                         return files.isEmpty() ? Uni.createFrom().voidItem() : outputs.discard(ctx.job.id, files);
                     }
                     Log.infof("job %s: succeeded with %d output(s)", ctx.job.id, files.size());
-                    metrics.finished(ctx.job.model, "succeeded", null);
+                    metrics.finished(ctx.job.model, JobStatus.SUCCEEDED.wire(), null);
                     return terminal(ctx, "Done");
                 });
     }
@@ -128,26 +142,21 @@ public class JobPipeline {
         if (why.unexpected()) {
             Log.errorf(e, "job %s: unexpected failure", ctx.job.id);
         }
-        // the failed stage is marked in the same statement that says failed: a retry always finds it
+        // the stage that failed is marked in the same statement that says failed: a retry always finds it
         String stage = ctx.currentStage();
-        if (stage != null && ctx.job.stageEntry(stage) != null) {
+        if (stage != null && ctx.stageRunning(stage)) {
             Map<String, Object> error = new LinkedHashMap<>();
             error.put("code", why.code());
             error.put("message", why.message());
-            ctx.note(stage, Map.of("status", "failed", "error", error, "failed_at", Instant.now().toString()));
+            ctx.failed(stage, error);
         }
         return engine.work(ctx)
-                .chain(() -> engine.durably(ctx, "record the job's failure", () -> {
-                    JobTransitions.Progress pending = ctx.takePending();
-                    return transitions.fail(ctx.job, ctx.owner, why, pending)
-                            .onFailure().invoke(x -> ctx.restorePending(pending))
-                            .call(won -> won ? Uni.createFrom().voidItem() : engine.spentAnyway(ctx, pending));
-                }))
+                .chain(() -> engine.commit(ctx, "record the job's failure", p -> transitions.fail(ctx.job, ctx.owner, why, p)))
                 .chain(won -> {
                     if (!won) {
                         return Uni.createFrom().voidItem();
                     }
-                    metrics.finished(ctx.job.model, "failed", why.code());
+                    metrics.finished(ctx.job.model, JobStatus.FAILED.wire(), why.code());
                     io.opentelemetry.api.trace.Span.fromContext(ctx.trace).setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, why.message())
                             .setAttribute(Traces.ERROR_TYPE, why.code());
                     return terminal(ctx, why.message());

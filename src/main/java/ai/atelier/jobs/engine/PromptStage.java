@@ -7,7 +7,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.jobs.StageFailed;
-import ai.atelier.models.LlmCompletion;
 import ai.atelier.models.ModelStrategy;
 import ai.atelier.prompts.Prompts;
 import ai.atelier.prompts.Style;
@@ -45,12 +44,12 @@ class PromptStage implements Stage {
     }
 
     @Override
-    public Uni<Void> run(RunContext ctx) {
+    public Uni<Produced> run(RunContext ctx, Produced before) {
         ModelStrategy model = ctx.model;
         if (model.output() == ModelStrategy.Output.TEXT || ctx.job.inputs.items().stream().anyMatch(f -> "reference".equals(f.role()))) {
             // a completion's prompt is the question itself; a reference background photo replaces the prompt
             save(ctx, ctx.job.prompt, System.nanoTime(), Map.of("mode", "client"));
-            return Uni.createFrom().voidItem();
+            return Uni.createFrom().item(before);
         }
         Style style = Options.style(ctx.job.options.get("style"));
         long t0 = ctx.begin(NAME, 20, "Writing the prompt");
@@ -60,20 +59,17 @@ class PromptStage implements Stage {
                 return Uni.createFrom().failure(new StageFailed("missing_prompt", "There is no prompt: give one, or a style"));
             }
             save(ctx, text, t0, Map.of("mode", "template"));
-            return Uni.createFrom().voidItem();
+            return Uni.createFrom().item(before);
         }
         String promptModel = Options.string(ctx.job, "prompt_model", config.promptModel());
-        return writer.write(ctx, NAME, NAME, style, ctx.job.categories, ctx.job.prompt, promptModel, Options.recorded(ctx.entry(NAME), "fal_request_id"),
-                rid -> {
-                    ctx.note(NAME, Map.of("fal_request_id", rid, "fal_endpoint", LlmCompletion.ROUTER, "model", promptModel));
-                    return engine.advance(ctx, null);
-                })
-                .invoke(written -> {
+        ctx.note(NAME, Map.of("model", promptModel));
+        return writer.write(ctx, NAME, null, 0, NAME, style, ctx.job.categories, ctx.job.prompt, promptModel, r -> engine.advance(ctx, null))
+                .map(written -> {
                     Map<String, Object> measured = written.answer().measuredMap();
                     measured.put("mode", "llm");
                     save(ctx, written.text(), t0, measured);
-                })
-                .replaceWithVoid();
+                    return before;
+                });
     }
 
     private static void save(RunContext ctx, String text, long t0, Map<String, Object> measured) {

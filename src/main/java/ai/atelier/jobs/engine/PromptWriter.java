@@ -28,12 +28,14 @@ class PromptWriter {
         this.config = config.llm();
     }
 
-    /** An empty answer is a failure, not a silent template. */
-    Uni<Written> write(RunContext ctx, String stage, String what, Style style, Map<String, Object> categories, String clientPrompt, String promptModel,
-            String recordedRequestId, Function<String, Uni<Boolean>> record) {
-        return calls.call(ctx, new FalCalls.Call(stage, what, LlmCompletion.ROUTER,
-                () -> Prompts.writerRequest(style, categories, clientPrompt, promptModel, config.promptTemperature()), recordedRequestId, record,
-                status -> { }))
+    /**
+     * An empty answer is a failure, not a silent template. The request belongs to {@code stage} (and a shoot's
+     * {@code styleIndex}, else null) at {@code step}; {@code persist} writes it (see {@link FalCalls.Call}).
+     */
+    Uni<Written> write(RunContext ctx, String stage, Integer styleIndex, int step, String what, Style style, Map<String, Object> categories,
+            String clientPrompt, String promptModel, Function<ai.atelier.jobs.FalRequest, Uni<Boolean>> persist) {
+        return calls.call(ctx, new FalCalls.Call(stage, styleIndex, step, what, LlmCompletion.ROUTER,
+                () -> Prompts.writerRequest(style, categories, clientPrompt, promptModel, config.promptTemperature()), persist, status -> { }))
                 .map(result -> {
                     LlmAnswer answer = LlmAnswer.of(result.body(), promptModel);
                     return new Written(answer.requirePrompt(), answer);

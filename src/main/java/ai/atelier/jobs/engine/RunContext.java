@@ -9,9 +9,8 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
-import ai.atelier.fal.FalResult;
 import ai.atelier.jobs.Job;
-import ai.atelier.jobs.JobFile;
+import ai.atelier.jobs.StageStatus;
 import ai.atelier.jobs.JobTransitions;
 import ai.atelier.models.ModelStrategy;
 import ai.atelier.progress.Progress;
@@ -22,7 +21,9 @@ import io.vertx.core.json.JsonObject;
 /**
  * One run of one job on this instance: the job as the run knows it, its lease, its stop signal (a
  * cancel, a lost lease), what the run learned and will write at its next statement, and its live
- * progress. Every stage gets it; nothing is threaded through signatures besides it.
+ * progress. It is the one writer of the run's state: stages tell it what changed (a stage began or
+ * ended, a fal request was made), {@link Engine#commit} takes what is pending into the next statement,
+ * and what stages produce for the stages after them is returned ({@link Produced}), never left here.
  *
  * <p>A run's continuations all execute on its own duplicated Vert.x context (one event loop), so its
  * state needs no locks; completions that arrive on other threads are brought back with {@link #onContext}.
@@ -45,7 +46,7 @@ public final class RunContext {
     public final Job job;
     public final ModelStrategy model;
     final String owner;
-    /** The run's trace context (its span), and the current stage's: fal calls are parented under the stage. */
+    /** The run's trace context (its span), and the current stage's: set by the pipeline alone; fal calls are parented under the stage. */
     io.opentelemetry.context.Context trace = io.opentelemetry.context.Context.root();
     io.opentelemetry.context.Context stageTrace;
     final Context context;
@@ -59,17 +60,15 @@ public final class RunContext {
     private final Map<String, Object> pendingStages = new LinkedHashMap<>();
     private JsonObject pendingCategories;
     private String pendingPrompt;
+    /** fal requests made or moved on since the last statement, by place. */
+    private final Map<String, ai.atelier.jobs.FalRequest> pendingRequests = new LinkedHashMap<>();
     /** Ledger rows of fal calls finished since the last statement, and their sum. */
     private final io.vertx.core.json.JsonArray pendingLedger = new io.vertx.core.json.JsonArray();
     private java.math.BigDecimal pendingSpend = java.math.BigDecimal.ZERO;
     private String currentStage;
     private int percent;
+    /** Whether the run holds a work permit: taken and given back by the {@link Engine} alone. */
     boolean holdsPermit;
-
-    /** In memory only until the job's end: the last fal result of the infer stage, and what it produced. */
-    FalResult inferResult;
-    List<JobFile> outputs;
-    Map<String, Object> textResult;
 
     RunContext(Job job, ModelStrategy model, String owner, Context context, Duration lease, long leaseFromNanos, LiveState live) {
         this.job = job;
@@ -81,6 +80,10 @@ public final class RunContext {
         this.live = live;
         this.percent = job.progress;
         this.currentStage = job.stage;
+        if (!job.falRequestsStored) {
+            // a row of the previous version: its requests were read from where it kept them; the first statement writes them home
+            job.falRequests.all().forEach(r -> pendingRequests.put(r.key(), r));
+        }
     }
 
     // ---- lease and stop signal -------------------------------------------------------------------------
@@ -156,7 +159,8 @@ public final class RunContext {
     /** Whether an earlier run finished the stage (succeeded or skipped): the one rule for resuming. */
     boolean finished(String stage) {
         Map<String, Object> e = job.stageEntry(stage);
-        return e != null && ("succeeded".equals(e.get("status")) || "skipped".equals(e.get("status")));
+        StageStatus status = e == null ? null : StageStatus.of(e.get("status"));
+        return status != null && status.finished();
     }
 
     /** Replaces the stage's record; written by the next statement. */
@@ -168,7 +172,7 @@ public final class RunContext {
     /** Marks a stage running, makes it the current stage and reports it. */
     public long begin(String stage, int percent, String message) {
         Map<String, Object> e = entry(stage);
-        e.put("status", "running");
+        e.put("status", StageStatus.move(e.get("status"), StageStatus.RUNNING, stage).wire());
         e.put("started_at", Instant.now().toString());
         e.remove("error");
         record(stage, e);
@@ -180,7 +184,7 @@ public final class RunContext {
     /** Marks a stage done, with its duration since {@code startedNanos} and whatever else it measured (cost, model…). */
     public void succeeded(String stage, long startedNanos, Map<String, Object> measured) {
         Map<String, Object> e = entry(stage);
-        e.put("status", "succeeded");
+        e.put("status", StageStatus.move(e.get("status"), StageStatus.SUCCEEDED, stage).wire());
         e.put("duration_ms", (System.nanoTime() - startedNanos) / 1_000_000);
         e.put("finished_at", Instant.now().toString());
         if (measured != null) {
@@ -192,16 +196,37 @@ public final class RunContext {
     /** Marks a stage skipped (nothing for it to do). */
     public void skipped(String stage, String why) {
         Map<String, Object> e = new LinkedHashMap<>();
-        e.put("status", "skipped");
+        e.put("status", StageStatus.move(job.stageEntry(stage) == null ? null : job.stageEntry(stage).get("status"), StageStatus.SKIPPED, stage).wire());
         e.put("reason", why);
         record(stage, e);
     }
 
-    /** Merges fields into the stage's record (a fal request id, a model). */
+    /** Marks the stage failed with this error (carried by the statement that fails the job: a retry always finds it). */
+    void failed(String stage, Map<String, Object> error) {
+        Map<String, Object> e = entry(stage);
+        e.put("status", StageStatus.move(e.get("status"), StageStatus.FAILED, stage).wire());
+        e.put("error", error);
+        e.put("failed_at", Instant.now().toString());
+        record(stage, e);
+    }
+
+    /** Merges fields into the stage's record (a model, what it measured). */
     public void note(String stage, Map<String, Object> fields) {
         Map<String, Object> e = entry(stage);
         e.putAll(fields);
         record(stage, e);
+    }
+
+    /** The pipeline enters a stage: a failure from here on is the stage's, whether or not it got to {@link #begin}. */
+    void entering(String stage) {
+        currentStage = stage;
+    }
+
+    /** Whether the stage was entered by this run and not ended (a failure now is its failure). */
+    boolean stageRunning(String stage) {
+        Map<String, Object> e = job.stageEntry(stage);
+        StageStatus status = e == null ? null : StageStatus.of(e.get("status"));
+        return StageStatus.canMove(status, StageStatus.FAILED);
     }
 
     /** The stage the run is in (where a failure is recorded). */
@@ -222,13 +247,35 @@ public final class RunContext {
     /** What the next statement writes; taken (and forgotten) now, given back with {@link #restorePending} if that statement fails. */
     JobTransitions.Progress takePending() {
         JobTransitions.Progress p = new JobTransitions.Progress(currentStage, percent, new JsonObject(new LinkedHashMap<>(pendingStages)),
-                pendingCategories, pendingPrompt, new ai.atelier.jobs.JobRepository.Spend(pendingLedger.copy(), pendingSpend));
+                pendingCategories, pendingPrompt, ai.atelier.jobs.FalRequests.json(pendingRequests.values()),
+                new ai.atelier.jobs.JobRepository.Spend(pendingLedger.copy(), pendingSpend));
         pendingStages.clear();
+        pendingRequests.clear();
         pendingCategories = null;
         pendingPrompt = null;
         pendingLedger.clear();
         pendingSpend = java.math.BigDecimal.ZERO;
         return p;
+    }
+
+    // ---- fal requests ----------------------------------------------------------------------------------------
+
+    /** A fal request made (or moved on): the job knows it at once, the next statement writes it home. */
+    void requested(ai.atelier.jobs.FalRequest r) {
+        job.falRequests = job.falRequests.with(r);
+        pendingRequests.put(r.key(), r);
+    }
+
+    /** The fal requests written since the last statement, taken for a statement of their own (a shoot style's). */
+    JsonObject takeRequests() {
+        JsonObject patch = ai.atelier.jobs.FalRequests.json(pendingRequests.values());
+        pendingRequests.clear();
+        return patch;
+    }
+
+    /** A statement that carried {@code patch} failed: its requests are pending again. */
+    void restoreRequests(JsonObject patch) {
+        patch.forEach(e -> job.falRequests.get(e.getKey()).ifPresent(r -> pendingRequests.putIfAbsent(e.getKey(), r)));
     }
 
     /** A fal call that may be billed finished: its ledger row is written with the next statement. */
@@ -240,6 +287,12 @@ public final class RunContext {
     /** A statement that carried {@code p} failed: what it carried is pending again (newer changes win). */
     void restorePending(JobTransitions.Progress p) {
         p.stagesPatch().getMap().forEach(pendingStages::putIfAbsent);
+        p.falRequests().forEach(e -> {
+            ai.atelier.jobs.FalRequest r = job.falRequests.get(e.getKey()).orElse(null);
+            if (r != null) {
+                pendingRequests.putIfAbsent(e.getKey(), r);
+            }
+        });
         p.spend().ledger().forEach(pendingLedger::add);
         pendingSpend = pendingSpend.add(p.spend().usd());
         if (pendingCategories == null) {

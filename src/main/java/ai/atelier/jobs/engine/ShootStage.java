@@ -17,10 +17,11 @@ import ai.atelier.jobs.Columns;
 import ai.atelier.jobs.Failure;
 import ai.atelier.jobs.JobFile;
 import ai.atelier.jobs.JobRepository;
+import ai.atelier.jobs.FalRequest;
 import ai.atelier.jobs.ShootStyles;
+import ai.atelier.jobs.StyleStatus;
 import ai.atelier.jobs.StageFailed;
 import ai.atelier.models.FalCall;
-import ai.atelier.models.LlmCompletion;
 import ai.atelier.prompts.Prompts;
 import ai.atelier.prompts.Style;
 import io.quarkus.logging.Log;
@@ -30,10 +31,11 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * A product shoot after categorisation: one prompt per style, then each style generated and stored,
- * several at once (bounded). Each style's state lives in the row's {@code shoot} column and is written
- * as it changes: its prompt, its fal request id the moment fal returns it, its output or its error. A
- * resumed shoot skips finished styles and waits for submitted ones instead of paying again; one style
- * failing does not fail the others. Progress counts finished styles and never goes back.
+ * several at once (bounded). Each style's state ({@link StyleStatus}, its prompt, output or error) lives in
+ * the row's {@code shoot} column, its fal requests (prompt and picture) in the job's fal requests, each
+ * written the moment it changes by a statement of its own (styles run concurrently). A resumed shoot skips
+ * finished styles and waits for submitted requests instead of paying again; one style failing does not fail
+ * the others. Progress counts finished styles and never goes back.
  */
 @ApplicationScoped
 class ShootStage implements Stage {
@@ -66,19 +68,13 @@ class ShootStage implements Stage {
     }
 
     @Override
-    public Uni<Void> run(RunContext ctx) {
+    public Uni<Produced> run(RunContext ctx, Produced before) {
         List<Map<String, Object>> styles = ShootStyles.of(ctx.job);
         int total = styles.size();
         // styles a previous run finished count as done from the start, and are not counted again
         AtomicInteger done = new AtomicInteger((int) styles.stream().filter(ShootStyles::finished).count());
         long t0 = ctx.begin(NAME, 30, progressMessage(done.get(), total));
-        return engine.advance(ctx, null) // the job is running from here on (and it is still ours)
-                .chain(active -> {
-                    if (!active) {
-                        throw new RunContext.Stopped(RunContext.Stop.CANCELLED);
-                    }
-                    return inputs.of(ctx.job, 1);
-                })
+        return inputs.of(ctx.job, 1)
                 .chain(urls -> Multi.createFrom().range(0, total)
                         .onItem().transformToUni(i -> {
                             boolean already = ShootStyles.finished(styles.get(i));
@@ -94,7 +90,7 @@ class ShootStage implements Stage {
                         })
                         .merge(Math.max(1, config.shoots().maxParallelStyles()))
                         .collect().asList())
-                .invoke(results -> {
+                .map(results -> {
                     for (Map<String, Object> r : results) {
                         if (r.get(STOPPED) instanceof RunContext.Stopped stopped) {
                             throw stopped;
@@ -114,10 +110,9 @@ class ShootStage implements Stage {
                     if (files.isEmpty()) {
                         throw new StageFailed("no_style_generated", "None of the " + total + " styles was generated: " + String.join("; ", errors));
                     }
-                    ctx.outputs = files;
                     ctx.succeeded(NAME, t0, Map.of("styles", total, "generated", files.size()));
-                })
-                .replaceWithVoid();
+                    return before.withOutputs(files);
+                });
     }
 
     private static String progressMessage(int done, int total) {
@@ -127,19 +122,24 @@ class ShootStage implements Stage {
     /** One style: prompt, generate, store. Never fails for the style's own reasons; those are recorded on it. */
     private Uni<Map<String, Object>> runStyle(RunContext ctx, int index, Map<String, Object> state, List<String> urls) {
         Style style = new Style(String.valueOf(state.get("name")), String.valueOf(state.get("description")));
-        if (ShootStyles.finished(state) && state.get("output") instanceof Map<?, ?> out) {
+        if (StyleStatus.of(state.get("status")).finished() && state.get("output") instanceof Map<?, ?> out) {
             return Uni.createFrom().item(result(index, style, Columns.file(out), null));
+        }
+        if (StyleStatus.of(state.get("status")) == StyleStatus.FAILED) {
+            // failed in an earlier run of this attempt (the run was resumed after a crash): it stays failed until a client retries
+            Object message = state.get("error") instanceof Map<?, ?> e ? e.get("message") : null;
+            return Uni.createFrom().item(result(index, style, null, String.valueOf(message)));
         }
         long t0 = System.nanoTime();
         return prompt(ctx, index, style, state)
                 .chain(prompt -> generate(ctx, index, style, state, prompt, urls))
-                .call(file -> patch(ctx, index, new JsonObject().put("status", "succeeded").put("output", Columns.json(file))
+                .call(file -> patch(ctx, index, StyleStatus.SUCCEEDED, new JsonObject().put("output", Columns.json(file))
                         .put("duration_ms", (System.nanoTime() - t0) / 1_000_000).put("finished_at", Instant.now().toString())))
                 .map(file -> result(index, style, file, null))
                 .onFailure(e -> !(e instanceof RunContext.Stopped)).recoverWithUni(e -> {
                     Failure why = Failure.of(e, "on this style");
                     Log.warnf("job %s: style %s failed: %s: %s", ctx.job.id, style.name(), why.code(), why.message());
-                    return patch(ctx, index, new JsonObject().put("status", "failed")
+                    return patch(ctx, index, StyleStatus.FAILED, new JsonObject()
                             .put("error", new JsonObject().put("code", why.code()).put("message", why.message())))
                             .replaceWith(result(index, style, null, why.message()));
                 });
@@ -151,15 +151,13 @@ class ShootStage implements Stage {
         }
         if (!"llm".equals(ctx.job.options.get("prompt_mode"))) {
             String text = Prompts.template(style, ctx.job.categories, ctx.job.prompt);
-            return patch(ctx, index, new JsonObject().put("status", "generating").put("prompt", text).put("prompt_mode", "template"))
+            return patch(ctx, index, StyleStatus.GENERATING, new JsonObject().put("prompt", text).put("prompt_mode", "template"))
                     .invoke(() -> logPrompt(ctx, style, text)).replaceWith(text);
         }
         String promptModel = Options.string(ctx.job, "prompt_model", config.llm().promptModel());
-        return writer.write(ctx, NAME, "prompt for " + style.name(), style, ctx.job.categories, ctx.job.prompt, promptModel,
-                Options.recorded(state, "prompt_request_id"),
-                rid -> patch(ctx, index, new JsonObject().put("status", "prompting").put("prompt_request_id", rid)
-                        .put("prompt_endpoint", LlmCompletion.ROUTER)))
-                .call(w -> patch(ctx, index, new JsonObject().put("status", "generating").put("prompt", w.text()).put("prompt_mode", "llm")
+        return writer.write(ctx, NAME, index, FalRequest.STYLE_PROMPT, "prompt for " + style.name(), style, ctx.job.categories, ctx.job.prompt,
+                promptModel, r -> patch(ctx, index, StyleStatus.PROMPTING, new JsonObject()))
+                .call(w -> patch(ctx, index, StyleStatus.GENERATING, new JsonObject().put("prompt", w.text()).put("prompt_mode", "llm")
                         .put("prompt_model", promptModel).put("prompt_cost_usd", w.answer().cost())
                         .put("prompt_usage", w.answer().usage() == null ? null : w.answer().usage().copy())))
                 .invoke(w -> logPrompt(ctx, style, w.text()))
@@ -168,10 +166,8 @@ class ShootStage implements Stage {
 
     private Uni<JobFile> generate(RunContext ctx, int index, Style style, Map<String, Object> state, String prompt, List<String> urls) {
         FalCall call = ctx.model.plan(prompt, ctx.job.params, 1).get(0);
-        return calls.call(ctx, new FalCalls.Call(NAME, "style " + style.name(), call.endpointId(), () -> call.payload().apply(urls),
-                Options.recorded(state, "fal_request_id"),
-                rid -> patch(ctx, index, new JsonObject().put("fal_request_id", rid).put("fal_endpoint", call.endpointId())),
-                status -> { }))
+        return calls.call(ctx, new FalCalls.Call(NAME, index, FalRequest.STYLE_PICTURE, "style " + style.name(), call.endpointId(),
+                () -> call.payload().apply(urls), r -> patch(ctx, index, StyleStatus.GENERATING, new JsonObject()), status -> { }))
                 .chain(result -> {
                     List<FalImage> images = ctx.model.outputs(result.body());
                     if (images.isEmpty()) {
@@ -198,9 +194,18 @@ class ShootStage implements Stage {
         return r;
     }
 
-    /** Writes into one style; answers whether the job is still this run's (false: cancelled, or another instance's). */
-    private Uni<Boolean> patch(RunContext ctx, int index, JsonObject fields) {
-        return engine.durably(ctx, "record style " + index, () -> jobs.patchStyle(ctx.job.id, ctx.owner, index, fields))
+    /**
+     * Moves one style to {@code to} with these fields, in a statement that also carries the job's fal requests made
+     * since the last one (a style's request is written the moment fal returns it); answers whether the job is
+     * still this run's (false: cancelled, or another instance's).
+     */
+    private Uni<Boolean> patch(RunContext ctx, int index, StyleStatus to, JsonObject fields) {
+        Object current = ShootStyles.of(ctx.job).get(index).get("status");
+        fields.put("status", StyleStatus.move(current, to).wire());
+        return engine.durably(ctx, "record style " + index, () -> {
+            JsonObject requests = ctx.takeRequests();
+            return jobs.patchStyle(ctx.job.id, ctx.owner, index, fields, requests).onFailure().invoke(e -> ctx.restoreRequests(requests));
+        })
                 .emitOn(ctx::onContext)
                 .invoke(won -> {
                     if (won) {
