@@ -28,7 +28,8 @@ public class RootResource {
 
     @GET
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Seed 001: health with Redis status")
+    @Operation(operationId = "legacyHealth", summary = "Seed 001: health with Redis status",
+            description = "Open: no API key. Kept for seed 001's clients; probes belong on /q/health.")
     public Uni<Health> health() {
         return redis.execute("PING").map(r -> "connected").onFailure().recoverWithItem("disconnected")
                 .map(r -> new Health("healthy", "atelier", r));

@@ -54,7 +54,7 @@ public class Seed000Resource {
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Seed 000: edit an image with Qwen (multipart image + prompt)")
+    @Operation(operationId = "legacySubmitQwenEdit", summary = "Seed 000: edit an image with Qwen (multipart image + prompt)")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = Form.class)))
     public Uni<LegacyJob> submit(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
@@ -73,7 +73,7 @@ public class Seed000Resource {
 
     @GET
     @Path("/{job_id}")
-    @Operation(summary = "Seed 000: one job")
+    @Operation(operationId = "legacyGetJob", summary = "Seed 000: one job")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = LegacyJob.class)))
@@ -83,7 +83,7 @@ public class Seed000Resource {
     }
 
     @GET
-    @Operation(summary = "Seed 000: the latest 100 jobs")
+    @Operation(operationId = "legacyListJobs", summary = "Seed 000: the latest 100 jobs")
     public Uni<List<LegacyJob>> list() {
         return jobs.list(callers.tenant(), null, null, null, 100).map(p -> p.items().stream().map(Seed000Resource::legacy).toList());
     }

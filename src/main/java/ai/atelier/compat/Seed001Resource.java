@@ -71,7 +71,7 @@ public class Seed001Resource {
     @POST
     @Path("/flux/t2i")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Seed 001: FLUX text-to-image")
+    @Operation(operationId = "legacyFluxTextToImage", summary = "Seed 001: FLUX text-to-image")
     public Uni<LegacyStatus.Submitted> fluxT2i(TextToImage body) {
         return submitText("flux-schnell", body);
     }
@@ -79,7 +79,7 @@ public class Seed001Resource {
     @POST
     @Path("/qwen-multi-angle/t2i")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Seed 001: multi-angle from text")
+    @Operation(operationId = "legacyMultiAngleFromText", summary = "Seed 001: multi-angle from text")
     public Uni<LegacyStatus.Submitted> qwenT2i(TextToImage body) {
         return submitText("qwen-multi-angle-t2i", body);
     }
@@ -87,7 +87,7 @@ public class Seed001Resource {
     @POST
     @Path("/flux/i2i")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    @Operation(summary = "Seed 001: FLUX image-to-image (multipart)")
+    @Operation(operationId = "legacyFluxImageToImage", summary = "Seed 001: FLUX image-to-image (multipart)")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ImageToImage.class)))
     public Uni<LegacyStatus.Submitted> fluxI2i(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
@@ -101,7 +101,7 @@ public class Seed001Resource {
     @POST
     @Path("/qwen-multi-angle/i2i")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    @Operation(summary = "Seed 001: multi-angle from a photo (multipart)")
+    @Operation(operationId = "legacyMultiAngleFromImage", summary = "Seed 001: multi-angle from a photo (multipart)")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ImageToImage.class)))
     public Uni<LegacyStatus.Submitted> qwenI2i(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
@@ -124,7 +124,7 @@ public class Seed001Resource {
     @GET
     @Path("/{session_id}/status")
     @Scopes.Requires(Scopes.JOBS_READ)
-    @Operation(summary = "Seed 001: status of a session")
+    @Operation(operationId = "legacySessionStatus", summary = "Seed 001: status of a session")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The session's status",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = Status.class)))

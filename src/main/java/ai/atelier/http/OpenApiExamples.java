@@ -19,12 +19,13 @@ import org.eclipse.microprofile.openapi.models.media.Schema;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import ai.atelier.util.ServerSentEvents;
 import io.quarkus.smallrye.openapi.OpenApiFilter;
 
 /**
  * Gives every operation of the OpenAPI document an example request and answer, from {@code openapi/examples.json}
- * (answers recorded from {@code quarkus:dev}, trimmed), and describes the Server-Sent Events streams as what they
- * are on the wire: text, one event per blank-line-separated block; and the headers of a submit's answers, once. The examples live in one data file rather than
+ * (answers recorded from {@code quarkus:dev}, trimmed); describes the Server-Sent Events streams (each event's data
+ * schema, as the resource declares it, and how events are framed on the wire); and the headers of a submit's answers, once. The examples live in one data file rather than
  * in annotations so that a test can check each against its route's schema, and that no route lacks one.
  */
 @OpenApiFilter(OpenApiFilter.RunStage.BUILD)
@@ -82,7 +83,13 @@ public class OpenApiExamples implements OASFilter {
             }
             byType.forEach((type, value) -> {
                 MediaType media = response.getContent().getMediaType(type);
-                if (media != null) {
+                if (media != null && SSE.equals(type) && value instanceof String stream) {
+                    // the stream as recorded goes in the description, as a reader sees it on the wire; the example is its
+                    // last event's data, one object of the event schema (as linters and generators read an example)
+                    response.setDescription(response.getDescription() + "\n\nFor example:\n\n```\n" + stream.strip() + "\n```");
+                    List<String> events = ServerSentEvents.dataOf(stream);
+                    media.setExample(events.isEmpty() ? null : json(events.get(events.size() - 1)));
+                } else if (media != null) {
                     media.setExample(value);
                 }
             });
@@ -95,7 +102,15 @@ public class OpenApiExamples implements OASFilter {
         if (operation.getExtensions() == null || !operation.getExtensions().containsKey(marker) || operation.getResponses() == null) {
             return;
         }
-        operation.removeExtension(marker); // a build-time marker, not for clients
+        // a build-time marker, not for clients: the scanner copies a method's extensions onto its body and answers too
+        operation.removeExtension(marker);
+        if (operation.getRequestBody() != null) {
+            operation.getRequestBody().removeExtension(marker);
+        }
+        operation.getResponses().removeExtension(marker);
+        if (operation.getResponses().getAPIResponses() != null) {
+            operation.getResponses().getAPIResponses().values().forEach(r -> r.removeExtension(marker));
+        }
         for (String code : List.of("202", "200")) {
             var response = operation.getResponses().getAPIResponse(code);
             if (response != null) {
@@ -110,7 +125,11 @@ public class OpenApiExamples implements OASFilter {
         return OASFactory.createHeader().description(description).schema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING)));
     }
 
-    /** An event stream is text: the generated "array of OutboundSseEvent" (a server-side JAX-RS type) is not what goes over the wire. */
+    /**
+     * An event stream's schema is the schema of each event's {@code data} (a JSON object), as the resource declares it:
+     * what a generated client parses each event into (the scanner's "array of OutboundSseEvent", a server-side JAX-RS
+     * type, is not what goes over the wire). The response says how the events are framed.
+     */
     private static void describeStreams(Operation operation) {
         if (operation.getResponses() == null || operation.getResponses().getAPIResponses() == null) {
             return;
@@ -118,12 +137,27 @@ public class OpenApiExamples implements OASFilter {
         operation.getResponses().getAPIResponses().values().forEach(response -> {
             Content content = response.getContent();
             MediaType media = content == null ? null : content.getMediaType(SSE);
-            if (media != null) {
-                media.setSchema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING))
-                        .description("Server-Sent Events (text/event-stream): blocks of `id:`, `event:` and `data:` lines separated by "
-                                + "a blank line; each `data` is one JSON object. Comment lines (`:keep-alive`) keep the connection open."));
+            if (media == null) {
+                return;
             }
+            Schema schema = media.getSchema();
+            if (schema == null || (schema.getRef() == null && (schema.getType() == null || !schema.getType().contains(Schema.SchemaType.OBJECT)))) {
+                // a stream whose resource declares no event schema: text, until it does (OpenApiDocumentTest asks for one)
+                media.setSchema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING)));
+            }
+            String framing = "Server-Sent Events (text/event-stream): blocks of `id:`, `event:` and `data:` lines separated by a blank "
+                    + "line; each `data` is one JSON object of the schema below. Comment lines (`:keep-alive`) keep the connection open.";
+            response.setDescription(response.getDescription() == null || response.getDescription().isBlank() || response.getDescription().equals("OK")
+                    ? framing : response.getDescription() + "\n\n" + framing);
         });
+    }
+
+    private static Object json(String text) {
+        try {
+            return new ObjectMapper().readValue(text, Object.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static Examples load() {

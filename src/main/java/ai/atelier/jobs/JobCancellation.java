@@ -127,11 +127,8 @@ public class JobCancellation {
         java.math.BigDecimal expected = job.expectedCostUsd == null ? java.math.BigDecimal.ZERO : job.expectedCostUsd;
         java.math.BigDecimal recorded = job.costUsd == null ? java.math.BigDecimal.ZERO : job.costUsd;
         java.math.BigDecimal usd = expected.subtract(recorded).max(java.math.BigDecimal.ZERO);
-        io.vertx.core.json.JsonArray rows = new io.vertx.core.json.JsonArray();
-        for (FalRequest r : cancelled) {
-            rows.add(ai.atelier.usage.Ledger.row(job.tenant, job.apiKeyId, job.id, "cancelled", job.model, r.endpoint(), r.requestId(), null, null,
-                    null, rows.isEmpty() ? usd : java.math.BigDecimal.ZERO, null, true));
-        }
+        io.vertx.core.json.JsonArray rows = ai.atelier.usage.Charges.mayBeBilled(job.tenant, job.apiKeyId, job.id, job.model, usd,
+                cancelled.stream().map(r -> new String[] { r.endpoint(), r.requestId() }).toList());
         job.costUsd = recorded.add(usd);
         return jobs.recordSpend(job.id, job.tenant, rows, usd);
     }

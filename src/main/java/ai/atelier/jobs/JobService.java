@@ -21,6 +21,7 @@ import ai.atelier.prompts.Style;
 import ai.atelier.jobs.engine.JobRunner;
 import ai.atelier.models.InputRules;
 import ai.atelier.progress.ProgressStore;
+import ai.atelier.usage.Quotes;
 import ai.atelier.webhooks.Webhooks;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
@@ -169,7 +170,12 @@ public class JobService {
     }
 
     /** What a request would cost, and where the tenant's budgets stand: {@code dry_run}, which stores and submits nothing. */
-    public record DryRun(boolean dryRun, String model, BigDecimal expectedCostUsd, String currency, List<Quotes.Line> calls, List<String> assumptions,
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "DryRun")
+    public record DryRun(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true, enumeration = "true") boolean dryRun,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String model,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) BigDecimal expectedCostUsd,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String currency,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) List<Quotes.Line> calls, List<String> assumptions,
             Map<String, Object> budgets) {
     }
 
@@ -184,21 +190,8 @@ public class JobService {
         int styles = c.shoot() == null ? 0 : ShootStyles.count(c.shoot());
         return quotes.of(c.model(), c.tuned(), sizes, c.options(), styles)
                 .chain(q -> tenants.limits(caller.tenantId()).chain(limits -> !limits.budgeted() ? Uni.createFrom().item(Map.<String, Object>of())
-                        : ledger.spent(caller.tenantId()).map(spent -> budgets(limits, spent)))
+                        : ledger.spent(caller.tenantId()).map(spent -> ai.atelier.usage.Budgets.view(limits, spent)))
                         .map(budgets -> new DryRun(true, c.model().id(), q.totalUsd(), "USD", q.calls(), q.assumptions(), budgets)));
-    }
-
-    private static Map<String, Object> budgets(ai.atelier.auth.TenantLimits limits, ai.atelier.usage.Ledger.Spent spent) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        if (limits.budgetUsdPerDay() != null) {
-            out.put("day", Map.of("budget_usd", limits.budgetUsdPerDay(), "spent_usd", spent.today(), "reserved_usd", spent.reserved(),
-                    "remaining_usd", limits.budgetUsdPerDay().subtract(spent.today()).subtract(spent.reserved()).max(BigDecimal.ZERO)));
-        }
-        if (limits.budgetUsdPerMonth() != null) {
-            out.put("month", Map.of("budget_usd", limits.budgetUsdPerMonth(), "spent_usd", spent.thisMonth(), "reserved_usd", spent.reserved(),
-                    "remaining_usd", limits.budgetUsdPerMonth().subtract(spent.thisMonth()).subtract(spent.reserved()).max(BigDecimal.ZERO)));
-        }
-        return out;
     }
 
     private Submitted replay(Job existing, String hash) {
@@ -427,7 +420,7 @@ public class JobService {
                     .with("retry_after", 5).retryAfter(5);
         }
         if (limits.budgeted()) {
-            ai.atelier.usage.Ledger.admit(limits, inFlight.spentToday(), inFlight.spentThisMonth(), inFlight.reservedUsd(),
+            ai.atelier.usage.Budgets.admit(limits, inFlight.spentToday(), inFlight.spentThisMonth(), inFlight.reservedUsd(),
                     job.expectedCostUsd == null ? BigDecimal.ZERO : job.expectedCostUsd);
         }
     }

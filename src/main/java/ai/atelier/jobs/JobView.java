@@ -5,14 +5,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 /** What a client sees of a job: the row, completed with live progress from Redis, file URLs presigned. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record JobView(UUID id, String model, String priority, String status, String stage, int progress, String message, Integer queuePosition,
-        String prompt, Map<String, Object> params, List<FileView> inputs, List<FileView> outputs, ErrorView error,
-        String falRequestId, List<String> logs, Instant createdAt, Instant updatedAt, Instant finishedAt, Instant deadlineAt,
-        CancellationView cancellation, String kind, Map<String, Object> categories, String finalPrompt, InitImageView initImage,
+public record JobView(@Schema(required = true) UUID id, @Schema(required = true) String model,
+        @Schema(required = true, enumeration = { "high", "normal", "low" }) String priority,
+        @Schema(required = true, enumeration = { "queued", "running", "succeeded", "failed", "cancelled" }) String status,
+        @Schema(description = "ingest, categorise, prompt, infer, shoot, store or finish") String stage,
+        @Schema(required = true, minimum = "0", maximum = "100") int progress, String message, Integer queuePosition,
+        String prompt, @Schema(required = true) Map<String, Object> params, @Schema(required = true) List<FileView> inputs,
+        @Schema(required = true) List<FileView> outputs, ErrorView error,
+        String falRequestId, List<String> logs, @Schema(required = true) Instant createdAt, @Schema(required = true) Instant updatedAt,
+        Instant finishedAt, Instant deadlineAt, CancellationView cancellation,
+        @Schema(required = true, enumeration = { "generate", "product_shoot", "llm" }) String kind, Map<String, Object> categories, String finalPrompt, InitImageView initImage,
         Map<String, Object> stages, Double costUsd, ShootView shoot, Map<String, Object> result, Integer retries) {
 
     /** Which of the request's photos became the init image (seed 004's rule: face, else first product, else background). */
@@ -45,6 +53,7 @@ public record JobView(UUID id, String model, String priority, String status, Str
 
     /** A page of jobs, newest first, and the cursor of the next page (absent on the last). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Page(List<JobView> items, String nextCursor) {
+    public record Page(@Schema(required = true) List<JobView> items,
+            @Schema(description = "The cursor of the next page; absent on the last") String nextCursor) {
     }
 }

@@ -2,8 +2,6 @@ package ai.atelier.usage;
 
 import java.math.BigDecimal;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,7 +10,6 @@ import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import ai.atelier.auth.TenantLimits;
 import ai.atelier.problem.Problem;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonArray;
@@ -128,33 +125,6 @@ public class Ledger {
 
     private static Spent spent(Row r) {
         return new Spent(r.getBigDecimal("today"), r.getBigDecimal("month"), r.getBigDecimal("reserved"));
-    }
-
-    /**
-     * Refuses, with a 402 problem naming the budget and when it resets, a charge of {@code expected} that
-     * would take the tenant past its day or month budget (what it spent, plus what its unfinished jobs are
-     * expected to cost, plus this).
-     */
-    public static void admit(TenantLimits limits, BigDecimal spentToday, BigDecimal spentThisMonth, BigDecimal reserved, BigDecimal expected) {
-        check("day", limits.budgetUsdPerDay(), spentToday, reserved, expected,
-                LocalDate.now(ZoneOffset.UTC).plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC));
-        check("month", limits.budgetUsdPerMonth(), spentThisMonth, reserved, expected,
-                YearMonth.now(ZoneOffset.UTC).plusMonths(1).atDay(1).atStartOfDay().toInstant(ZoneOffset.UTC));
-    }
-
-    private static void check(String period, BigDecimal budget, BigDecimal spent, BigDecimal reserved, BigDecimal expected, Instant resets) {
-        if (budget == null) {
-            return;
-        }
-        BigDecimal after = spent.add(reserved).add(expected);
-        if (after.compareTo(budget) > 0) {
-            throw new Problem(402, "budget-exceeded", "Budget exceeded", "This would take the tenant past its " + period + " budget of $"
-                    + budget.stripTrailingZeros().toPlainString() + " (spent $" + spent.stripTrailingZeros().toPlainString() + ", $"
-                    + reserved.stripTrailingZeros().toPlainString() + " expected by jobs still running, $"
-                    + expected.stripTrailingZeros().toPlainString() + " for this one); it resets at " + resets)
-                    .with("budget", period).with("budget_usd", budget).with("spent_usd", spent).with("reserved_usd", reserved)
-                    .with("expected_cost_usd", expected).with("resets_at", resets.toString());
-        }
     }
 
     /** One group of usage: its key (a model, a day, a key's id, a tenant), what it cost and how many calls. */

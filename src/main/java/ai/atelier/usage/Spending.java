@@ -1,6 +1,5 @@
 package ai.atelier.usage;
 
-import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -14,7 +13,6 @@ import ai.atelier.fal.FalResult;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 
 /**
  * Fal calls made outside a job (the LLM endpoints, product analysis), paid like a job's: before a call
@@ -58,23 +56,16 @@ public class Spending {
     public Uni<Hold> hold(Caller caller, String endpoint) {
         return tenants.limits(caller.tenantId()).chain(limits -> !limits.budgeted() ? Uni.createFrom().item(Hold.NONE)
                 : pricing.typicalCall(endpoint).chain(expected -> ledger.hold(caller.tenantId(), expected, HOLD_TTL,
-                        spent -> Ledger.admit(limits, spent.today(), spent.thisMonth(), spent.reserved(), expected)))
+                        spent -> Budgets.admit(limits, spent.today(), spent.thisMonth(), spent.reserved(), expected)))
                         .map(Hold::new));
     }
 
     /** Records what the call cost and lets its hold go; never fails the caller (the answer is already paid for). */
     public Uni<Void> settle(Caller caller, Hold hold, String stage, String endpoint, FalResult result) {
         return pricing.price(endpoint).chain(price -> {
-            Double units = result.billableUnits();
-            if (units == null && price != null && price.perDollar() && result.body().getValue("usage") instanceof JsonObject u
-                    && u.getValue("cost") instanceof Number cost) {
-                units = cost.doubleValue();
-            }
-            BigDecimal usd = units == null ? BigDecimal.ZERO : FalPricing.cost(price, units);
-            JsonObject row = Ledger.row(caller.tenantId(), caller.keyId(), null, stage, null, endpoint, result.requestId(), units,
-                    price == null ? null : price.unit(), price == null ? null : price.unitPrice(), usd, price == null ? null : price.readAt(), false);
-            JsonArray rows = new JsonArray().add(row);
-            return hold.id() == null ? ledger.record(caller.tenantId(), rows, usd) : ledger.settle(caller.tenantId(), hold.id(), rows, usd);
+            Charges.Charge charge = Charges.of(caller.tenantId(), caller.keyId(), null, stage, null, endpoint, price, result);
+            JsonArray rows = new JsonArray().add(charge.row());
+            return hold.id() == null ? ledger.record(caller.tenantId(), rows, charge.usd()) : ledger.settle(caller.tenantId(), hold.id(), rows, charge.usd());
         }).onFailure().invoke(e -> Log.warnf("spend of a %s call not recorded: %s", endpoint, e.getMessage())).onFailure().recoverWithNull();
     }
 

@@ -25,6 +25,14 @@ public final class ServerSentEvents {
         });
     }
 
+    /** The data of each event of a whole stream's text (the API document's examples, a test's recorded stream). */
+    public static List<String> dataOf(String stream) {
+        Parser parser = new Parser();
+        List<String> events = new ArrayList<>(parser.feed(stream.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        events.addAll(parser.end());
+        return events;
+    }
+
     /**
      * One stream's state: the bytes of the line being read (decoded as UTF-8 only once the line is whole,
      * so a character cut between two chunks survives) and the data lines of the event being read.

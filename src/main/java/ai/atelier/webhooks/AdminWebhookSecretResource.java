@@ -39,13 +39,13 @@ public class AdminWebhookSecretResource {
     }
 
     @GET
-    @Operation(summary = "A tenant's webhook secret (its id and dates, never its value) and the rotated-out ones still signing")
+    @Operation(operationId = "getTenantWebhookSecret", summary = "A tenant's webhook secret (its id and dates, never its value) and the rotated-out ones still signing")
     public Uni<SecretView> get(@PathParam("id") String tenant) {
         return tenants.find(tenant).chain(t -> WebhookSecretResource.view(secrets, t.id));
     }
 
     @POST
-    @Operation(summary = "Make a tenant's webhook signing secret; its value is in this answer only")
+    @Operation(operationId = "createTenantWebhookSecret", summary = "Make a tenant's webhook signing secret; its value is in this answer only")
     @APIResponse(responseCode = "201", description = "The secret, shown this once",
             content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = CreatedSecret.class)))
     public Uni<RestResponse<CreatedSecret>> create(@PathParam("id") String tenant) {
@@ -54,7 +54,7 @@ public class AdminWebhookSecretResource {
 
     @POST
     @Path("/rotate")
-    @Operation(summary = "Replace a tenant's webhook secret; the old one still signs for grace_seconds (deliveries carry both signatures)")
+    @Operation(operationId = "rotateTenantWebhookSecret", summary = "Replace a tenant's webhook secret; the old one still signs for grace_seconds (deliveries carry both signatures)")
     @APIResponse(responseCode = "201", description = "The new secret, shown this once",
             content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = CreatedSecret.class)))
     public Uni<RestResponse<CreatedSecret>> rotate(@PathParam("id") String tenant, @Parameter(description = WebhookSecretResource.GRACE,

@@ -60,7 +60,7 @@ public class WebhookResource {
     }
 
     @GET
-    @Operation(summary = "The job's webhook deliveries, each with its attempts")
+    @Operation(operationId = "listWebhookDeliveries", summary = "The job's webhook deliveries, each with its attempts")
     public Uni<List<Delivery>> list(@PathParam("id") UUID id) {
         return jobs.get(callers.tenant(), id).chain(job -> pool.preparedQuery("""
                 select d.*, a.attempted_at, a.status_code, a.error, a.duration_ms
@@ -89,7 +89,7 @@ public class WebhookResource {
     @POST
     @Path("/{delivery}/redeliver")
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Send a delivery again now (a delivered or given-up one too)")
+    @Operation(operationId = "redeliverWebhook", summary = "Send a delivery again now (a delivered or given-up one too)")
     public Uni<Map<String, Object>> redeliver(@PathParam("id") UUID id, @PathParam("delivery") UUID delivery) {
         return jobs.get(callers.tenant(), id).chain(job -> pool.preparedQuery("""
                 update webhook_deliveries set status = 'pending', next_attempt_at = now(), lease_until = null

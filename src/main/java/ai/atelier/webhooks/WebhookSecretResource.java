@@ -35,24 +35,25 @@ import io.smallrye.mutiny.Uni;
 public class WebhookSecretResource {
 
     /** A tenant's webhook secret as shown after it was made: never its value. */
-    public record SecretView(UUID id, String tenantId, Instant createdAt,
-            @Schema(description = "Rotated-out secrets that still sign until expires_at") List<PreviousSecret> previous) {
+    public record SecretView(@Schema(required = true) UUID id, @Schema(required = true) String tenantId, @Schema(required = true) Instant createdAt,
+            @Schema(required = true, description = "Rotated-out secrets that still sign until expires_at") List<PreviousSecret> previous) {
         static SecretView of(String tenant, WebhookSecrets.State s) {
             return new SecretView(s.current().id(), tenant, s.current().createdAt(), PreviousSecret.of(s.previous()));
         }
     }
 
     /** A rotated-out secret in its grace period: deliveries carry its signature too until {@code expires_at}. */
-    public record PreviousSecret(UUID id, Instant createdAt, Instant expiresAt) {
+    public record PreviousSecret(@Schema(required = true) UUID id, @Schema(required = true) Instant createdAt,
+            @Schema(required = true) Instant expiresAt) {
         static List<PreviousSecret> of(List<WebhookSecrets.Info> infos) {
             return infos.stream().map(i -> new PreviousSecret(i.id(), i.createdAt(), i.expiresAt())).toList();
         }
     }
 
     /** A secret just made: {@code secret} appears here and nowhere else, ever. */
-    public record CreatedSecret(UUID id, String tenantId,
-            @Schema(description = "whsec_ and 32 random bytes in base64: verify deliveries with it (Standard Webhooks)") String secret,
-            Instant createdAt, List<PreviousSecret> previous) {
+    public record CreatedSecret(@Schema(required = true) UUID id, @Schema(required = true) String tenantId,
+            @Schema(required = true, description = "whsec_ and 32 random bytes in base64: verify deliveries with it (Standard Webhooks)") String secret,
+            @Schema(required = true) Instant createdAt, @Schema(required = true) List<PreviousSecret> previous) {
         static CreatedSecret of(String tenant, WebhookSecrets.Made m) {
             return new CreatedSecret(m.secret().id(), tenant, m.value(), m.secret().createdAt(), PreviousSecret.of(m.previous()));
         }
@@ -77,7 +78,7 @@ public class WebhookSecretResource {
 
     @GET
     @Scopes.Requires(Scopes.JOBS_READ)
-    @Operation(summary = "The tenant's webhook secret (its id and dates, never its value) and the rotated-out ones still signing")
+    @Operation(operationId = "getWebhookSecret", summary = "The tenant's webhook secret (its id and dates, never its value) and the rotated-out ones still signing")
     public Uni<SecretView> get() {
         String tenant = callers.tenant();
         return view(secrets, tenant);
@@ -85,7 +86,7 @@ public class WebhookSecretResource {
 
     @POST
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Make the tenant's webhook signing secret; its value is in this answer only")
+    @Operation(operationId = "createWebhookSecret", summary = "Make the tenant's webhook signing secret; its value is in this answer only")
     @APIResponse(responseCode = "201", description = "The secret, shown this once",
             content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = CreatedSecret.class)))
     public Uni<RestResponse<CreatedSecret>> create() {
@@ -96,7 +97,7 @@ public class WebhookSecretResource {
     @POST
     @Path("/rotate")
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Replace the tenant's webhook secret; the old one still signs for grace_seconds (deliveries carry both signatures)")
+    @Operation(operationId = "rotateWebhookSecret", summary = "Replace the tenant's webhook secret; the old one still signs for grace_seconds (deliveries carry both signatures)")
     @APIResponse(responseCode = "201", description = "The new secret, shown this once",
             content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = CreatedSecret.class)))
     public Uni<RestResponse<CreatedSecret>> rotate(@Parameter(description = GRACE, schema = @Schema(type = SchemaType.INTEGER,

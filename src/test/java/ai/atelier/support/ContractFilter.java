@@ -1,5 +1,6 @@
 package ai.atelier.support;
 
+import java.util.List;
 import java.util.Set;
 
 import com.atlassian.oai.validator.OpenApiInteractionValidator;
@@ -22,7 +23,9 @@ import io.restassured.specification.FilterableResponseSpecification;
  * <p>What is checked: every answer (status documented, content type, body against its schema: problem answers against
  * {@code Problem}); and the request, when Atelier accepted it. A request Atelier refused with a 4xx is the test's
  * deliberate bad input (a malformed body, an unknown field): its answer is checked, the request is not. The validator
- * cannot read multipart bodies, so for those only the body's presence is not checked.
+ * cannot read multipart bodies, so for those only the body's presence is not checked. It reads no event stream either:
+ * each event's {@code data} of a {@code text/event-stream} answer is checked against the document's event schema
+ * ({@link EventStreams}).
  */
 public final class ContractFilter implements Filter {
 
@@ -34,6 +37,7 @@ public final class ContractFilter implements Filter {
     private volatile java.util.Map<String, java.util.Set<String>> problemTypes = java.util.Map.of();
     private volatile java.util.Set<String> everyRoute = java.util.Set.of();
     private volatile int validatorPort = -1;
+    private volatile EventStreams events;
 
     /** Adds the filter to RestAssured's global filters, once for this class loader. */
     public static synchronized void install() {
@@ -66,6 +70,15 @@ public final class ContractFilter implements Filter {
                     + " and disagrees with the OpenAPI document:\n" + errors.stream().map(ContractFilter::describe).collect(java.util.stream.Collectors.joining("\n")));
         }
         checkProblemType(request.getMethod(), path, answer);
+        if (String.valueOf(answer.contentType()).startsWith(EventStreams.MEDIA_TYPE)) {
+            // the validator reads no event stream: each event's data is checked against the schema the document gives it
+            List<String> wrongEvents = events.check(path, com.atlassian.oai.validator.model.Request.Method.valueOf(request.getMethod().toUpperCase()),
+                    answer.asString());
+            if (!wrongEvents.isEmpty()) {
+                throw new AssertionError(request.getMethod() + " " + path + " sent events that disagree with the OpenAPI document:\n  "
+                        + String.join("\n  ", wrongEvents));
+            }
+        }
         return answer;
     }
 
@@ -135,6 +148,18 @@ public final class ContractFilter implements Filter {
         }
     }
 
+    /**
+     * A validator of the document that does not ask for the key: the tests' profile (like dev mode) serves a request
+     * without one as the anonymous tenant, which the document, written for production, does not offer. Which key each
+     * route takes is checked by DocumentedAccessTest and TenantsTest.
+     */
+    public static OpenApiInteractionValidator validatorFor(String spec) {
+        return OpenApiInteractionValidator.createForInlineApiSpecification(spec)
+                .withLevelResolver(com.atlassian.oai.validator.report.LevelResolver.create()
+                        .withLevel("validation.request.security.missing", ValidationReport.Level.IGNORE).build())
+                .build();
+    }
+
     /** The document of the application under test (read again when a test profile restarts it on another port). */
     private OpenApiInteractionValidator validator(int port) {
         if (validator == null || validatorPort != port) {
@@ -142,7 +167,8 @@ public final class ContractFilter implements Filter {
                 if (validator == null || validatorPort != port) {
                     String spec = RestAssured.given().filters(java.util.List.of()).accept("application/json")
                             .get(RestAssured.baseURI + ":" + port + "/q/openapi?format=json").then().statusCode(200).extract().asString();
-                    validator = OpenApiInteractionValidator.createForInlineApiSpecification(spec).build();
+                    validator = validatorFor(spec);
+                    events = new EventStreams(spec);
                     readProblemTypes(spec);
                     validatorPort = port;
                 }

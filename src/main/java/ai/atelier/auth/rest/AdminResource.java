@@ -20,7 +20,9 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.RestResponse;
 
@@ -41,8 +43,9 @@ import io.smallrye.mutiny.Uni;
 public class AdminResource {
 
     /** A tenant as the admin API shows it. */
-    public record TenantView(String id, String name, Integer requestsPerMinute, Integer maxJobsInFlight, BigDecimal budgetUsdPerDay,
-            BigDecimal budgetUsdPerMonth, Instant createdAt, Instant updatedAt) {
+    public record TenantView(@Schema(required = true) String id, @Schema(required = true) String name, Integer requestsPerMinute,
+            Integer maxJobsInFlight, BigDecimal budgetUsdPerDay, BigDecimal budgetUsdPerMonth, @Schema(required = true) Instant createdAt,
+            @Schema(required = true) Instant updatedAt) {
         static TenantView of(Tenant t) {
             return new TenantView(t.id, t.name, t.requestsPerMinute, t.maxJobsInFlight, t.budgetUsdPerDay, t.budgetUsdPerMonth, t.createdAt,
                     t.updatedAt);
@@ -66,7 +69,9 @@ public class AdminResource {
     }
 
     /** A key just made: {@code key} appears here and nowhere else, ever. */
-    public record CreatedKey(UUID id, String key, String prefix, String name, List<String> scopes, Instant createdAt, Instant expiresAt) {
+    public record CreatedKey(@Schema(required = true) UUID id, @Schema(required = true) String key, @Schema(required = true) String prefix,
+            @Schema(required = true) String name, @Schema(required = true) List<String> scopes, @Schema(required = true) Instant createdAt,
+            Instant expiresAt) {
     }
 
     /** RFC 3339 has four-digit years; PostgreSQL and every client read dates before this one. */
@@ -85,7 +90,7 @@ public class AdminResource {
     @POST
     @Path("/tenants")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Create a tenant")
+    @Operation(operationId = "createTenant", summary = "Create a tenant")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "The tenant",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = TenantView.class)),
             headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
@@ -100,14 +105,14 @@ public class AdminResource {
 
     @GET
     @Path("/tenants")
-    @Operation(summary = "Every tenant")
+    @Operation(operationId = "listTenants", summary = "Every tenant")
     public Uni<List<TenantView>> tenants() {
         return tenants.all().map(list -> list.stream().map(TenantView::of).toList());
     }
 
     @GET
     @Path("/tenants/{id}")
-    @Operation(summary = "A tenant and its limits")
+    @Operation(operationId = "getTenant", summary = "A tenant and its limits")
     public Uni<TenantView> tenant(@PathParam("id") String id) {
         return tenants.find(id).map(TenantView::of);
     }
@@ -115,7 +120,7 @@ public class AdminResource {
     @PATCH
     @Path("/tenants/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month (null removes one)")
+    @Operation(operationId = "updateTenant", summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month (null removes one)")
     public Uni<TenantView> change(@PathParam("id") String id, Map<String, Object> fields) {
         if (fields == null || fields.isEmpty()) {
             throw Problem.invalid("nothing-to-change", "Nothing to change", "Send the limits to change, e.g. {\"requests_per_minute\": 600}");
@@ -126,7 +131,7 @@ public class AdminResource {
     @POST
     @Path("/tenants/{id}/keys")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Make an API key for a tenant; the key is in this answer only")
+    @Operation(operationId = "createKey", summary = "Make an API key for a tenant; the key is in this answer only")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "The key, shown this once",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = CreatedKey.class)),
             headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
@@ -161,14 +166,14 @@ public class AdminResource {
 
     @GET
     @Path("/tenants/{id}/keys")
-    @Operation(summary = "A tenant's keys (never the keys themselves)")
+    @Operation(operationId = "listKeys", summary = "A tenant's keys (never the keys themselves)")
     public Uni<List<KeyView>> keys(@PathParam("id") String tenantId) {
         return tenants.find(tenantId).chain(t -> keys.ofTenant(t.id)).map(list -> list.stream().map(KeyView::of).toList());
     }
 
     @DELETE
     @Path("/keys/{id}")
-    @Operation(summary = "Revoke a key: every instance refuses it within seconds")
+    @Operation(operationId = "revokeKey", summary = "Revoke a key: every instance refuses it within seconds")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "204", description = "Revoked")
     public Uni<RestResponse<Void>> revoke(@PathParam("id") UUID id) {
         return keys.revoke(id).map(found -> {
@@ -181,7 +186,8 @@ public class AdminResource {
 
     @POST
     @Path("/keys/{id}/rotate")
-    @Operation(summary = "Rotate a live key: a new key with the same name, scopes and expiry, the old one revoked; a revoked or expired key is a 409")
+    @Operation(operationId = "rotateKey", summary = "Rotate a live key: a new key with the same name, scopes and expiry, the old one revoked; "
+            + "a revoked or expired key is a 409")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "201", description = "The new key, shown this once",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = CreatedKey.class)),
             headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
@@ -203,8 +209,11 @@ public class AdminResource {
 
     @GET
     @Path("/usage")
-    @Operation(summary = "Every tenant's usage from fal's figures, grouped by tenant, model or day")
-    public Uni<List<Ledger.Usage>> usage(@QueryParam("from") String from, @QueryParam("to") String to, @QueryParam("group_by") String groupBy) {
+    @Operation(operationId = "getAllTenantsUsage", summary = "Every tenant's usage from fal's figures, grouped by tenant, model or day")
+    public Uni<List<Ledger.Usage>> usage(@Parameter(description = UsageResource.FROM) @QueryParam("from") String from,
+            @Parameter(description = UsageResource.TO) @QueryParam("to") String to,
+            @Parameter(description = "How the usage is grouped", schema = @Schema(type = SchemaType.STRING,
+                    enumeration = { "tenant", "model", "day", "key", "endpoint" }, defaultValue = "tenant")) @QueryParam("group_by") String groupBy) {
         UsageResource.Period p = UsageResource.period(from, to);
         return ledger.usage(null, p.from(), p.to(), groupBy == null ? "tenant" : groupBy);
     }

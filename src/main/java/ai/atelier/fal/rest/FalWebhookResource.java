@@ -33,6 +33,12 @@ import io.smallrye.mutiny.Uni;
 @Tag(name = "fal")
 public class FalWebhookResource {
 
+    /** What fal reads back: the request the webhook was about, and whether it was a repeat. */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "FalWebhookAcknowledged")
+    public record Acknowledged(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String requestId,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) boolean duplicate) {
+    }
+
     /** Binds {@link #whileOff} to this route alone. */
     @jakarta.ws.rs.NameBinding
     @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
@@ -64,7 +70,16 @@ public class FalWebhookResource {
     @FalWebhookRoute
     @Consumes(MediaType.WILDCARD)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "fal's completion webhook (Ed25519-signed)")
+    @Operation(operationId = "receiveFalWebhook", summary = "fal's completion webhook (Ed25519-signed)",
+            description = "Open: no API key, since fal calls it; the request is trusted only if its signature verifies against fal's "
+                    + "published keys, and even then it only says \"look now\": the result is read from fal's queue API.")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "Taken (or a repeat, ignored)",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = Acknowledged.class)))
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "401",
+            description = "The signature does not verify, or its timestamp is stale")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "404",
+            description = "fal webhooks are off on this service (ATELIER_FAL_PUBLIC_BASE_URL is unset)")
     public Uni<Map<String, Object>> receive(
             @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
                     mediaType = MediaType.APPLICATION_JSON, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(

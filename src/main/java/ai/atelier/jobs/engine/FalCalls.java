@@ -143,23 +143,16 @@ public class FalCalls {
         }
     }
 
-    /** The call's ledger row, from fal's own figures: billable units × the unit price in force; written with the run's next statement. */
+    /** The call's ledger row ({@link ai.atelier.usage.Charges}, from fal's own figures); written with the run's next statement. */
     private Uni<Void> spent(RunContext ctx, Call call, FalResult result) {
         return pricing.price(call.endpointId()).emitOn(ctx::onContext).invoke(price -> {
-            Double units = result.billableUnits();
-            if (units == null && price != null && price.perDollar() && result.body().getValue("usage") instanceof JsonObject u
-                    && u.getValue("cost") instanceof Number cost) {
-                units = cost.doubleValue(); // a token-priced call: its units are the dollars its usage says
-            }
-            java.math.BigDecimal usd = units == null ? java.math.BigDecimal.ZERO : FalPricing.cost(price, units);
-            JsonObject row = ai.atelier.usage.Ledger.row(ctx.job.tenant, ctx.job.apiKeyId, ctx.job.id, call.stage(), ctx.job.model,
-                    call.endpointId(), result.requestId(), units, price == null ? null : price.unit(), price == null ? null : price.unitPrice(), usd,
-                    price == null ? null : price.readAt(), false);
-            if (price == null || units == null) {
+            ai.atelier.usage.Charges.Charge charge = ai.atelier.usage.Charges.of(ctx.job.tenant, ctx.job.apiKeyId, ctx.job.id, call.stage(),
+                    ctx.job.model, call.endpointId(), price, result);
+            if (!charge.priced()) {
                 Log.warnf("job %s: fal call %s on %s recorded without a price (%s)", ctx.job.id, result.requestId(), call.endpointId(),
                         price == null ? "fal's pricing API gave none" : "fal sent no billable units");
             }
-            ctx.spent(row, usd);
+            ctx.spent(charge.row(), charge.usd());
         }).replaceWithVoid();
     }
 

@@ -73,7 +73,11 @@ public class JobEventsResource {
     @GET
     @EventStream
     @Produces(MediaType.SERVER_SENT_EVENTS)
-    @Operation(summary = "Live progress as Server-Sent Events; resumes after Last-Event-ID; ends on the terminal state")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job's events, event "
+            + "name `progress`, each `id` a position to resume after (Last-Event-ID); the last is the job's terminal state",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.SERVER_SENT_EVENTS,
+                    schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = Progress.class)))
+    @Operation(operationId = "streamJobEvents", summary = "Live progress as Server-Sent Events; resumes after Last-Event-ID; ends on the terminal state")
     public RestMulti<OutboundSseEvent> stream(@PathParam("id") UUID id, @RestHeader("Last-Event-ID") String lastEventId, @Context Sse sse) {
         String after = lastEventId != null && lastEventId.matches("\\d{1,20}-\\d{1,20}") ? lastEventId : "0";
         String tenant = callers.tenant();
@@ -94,7 +98,8 @@ public class JobEventsResource {
      * Once an event stream has started its status is 200: an unknown job must be refused before that,
      * so this filter looks the job up first and answers the 404 problem itself.
      */
-    @ServerRequestFilter
+    // after the scope check (ScopeCheck, at the default priority): a key without jobs:read learns nothing of a job id
+    @ServerRequestFilter(priority = jakarta.ws.rs.Priorities.USER + 10)
     @EventStream
     public Uni<Response> unknownJob(ContainerRequestContext request, io.vertx.ext.web.RoutingContext rc) {
         // bound to the stream method alone (EventStream): the request is that GET, its path already matched

@@ -16,6 +16,9 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.resteasy.reactive.RestHeader;
 import org.jboss.resteasy.reactive.RestResponse;
@@ -65,12 +68,13 @@ public class JobResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Submit a job with image URLs or data URLs")
+    @Operation(operationId = "submitJob", summary = "Submit a job with image URLs or data URLs")
     @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N, or a dry run's quote",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT, description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(oneOf = { JobView.class, JobService.DryRun.class },
+                    description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
     public Uni<RestResponse<Object>> submit(SubmitJobRequest request, @RestHeader("Idempotency-Key") String idempotencyKey,
             @RestHeader("Prefer") String prefer) {
         if (request == null) {
@@ -88,14 +92,15 @@ public class JobResource {
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Submit a job with uploaded image files")
+    @Operation(operationId = "submitJob", summary = "Submit a job with uploaded image files")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = JobForm.class)))
     @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.OBJECT, description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(oneOf = { JobView.class, JobService.DryRun.class },
+                    description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
     public Uni<RestResponse<JobView>> submitMultipart(@jakarta.ws.rs.core.Context RoutingContext rc,
             @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
         UploadedForm form = UploadedForm.of(rc);
@@ -128,7 +133,7 @@ public class JobResource {
     @POST
     @Path("/{id}/retry")
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Run a failed job again from the stage that failed; earlier stages' results (and costs) are kept")
+    @Operation(operationId = "retryJob", summary = "Run a failed job again from the stage that failed; earlier stages' results (and costs) are kept")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "The job, queued again",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
             headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
@@ -139,7 +144,7 @@ public class JobResource {
 
     @GET
     @Path("/{id}")
-    @Operation(summary = "A job: status, stage, progress, outputs as presigned URLs")
+    @Operation(operationId = "getJob", summary = "A job: status, stage, progress, outputs as presigned URLs")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
                     schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = JobView.class)))
@@ -149,16 +154,27 @@ public class JobResource {
     }
 
     @GET
-    @Operation(summary = "Jobs, newest first, with status/model filters and cursor paging")
-    public Uni<JobView.Page> list(@QueryParam("status") String status, @QueryParam("model") String model,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit) {
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "A page of jobs",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.APPLICATION_JSON,
+                    schema = @Schema(implementation = JobView.Page.class)))
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "422",
+            description = "limit out of 1–100, a status that is none of the five, or an unknown model")
+    @Operation(operationId = "listJobs", summary = "Jobs, newest first, with status/model filters and cursor paging")
+    public Uni<JobView.Page> list(
+            @Parameter(description = "Only jobs with this status", schema = @Schema(type = SchemaType.STRING,
+                    enumeration = { "queued", "running", "succeeded", "failed", "cancelled" })) @QueryParam("status") String status,
+            @Parameter(description = "Only jobs of this model (an id from GET /v1/models)") @QueryParam("model") String model,
+            @Parameter(description = "The next_cursor of the previous page") @QueryParam("cursor") String cursor,
+            // read as text so that a value that is not a number is a 400 problem naming it, not JAX-RS's 404
+            @Parameter(description = "Jobs per page", schema = @Schema(type = SchemaType.INTEGER, format = "int32", minimum = "1",
+                    maximum = "100", defaultValue = "20")) @QueryParam("limit") String limit) {
         return jobs.list(callers.tenant(), status, model, cursor, limit(limit));
     }
 
     @POST
     @Path("/{id}/cancel")
     @Scopes.Requires(Scopes.JOBS_WRITE)
-    @Operation(summary = "Cancel a job: at once when queued, at fal too when it is there (fal's answer and billing are recorded)")
+    @Operation(operationId = "cancelJob", summary = "Cancel a job: at once when queued, at fal too when it is there (fal's answer and billing are recorded)")
     public Uni<JobView> cancel(@PathParam("id") UUID id) {
         return cancellation.cancel(callers.tenant(), id, "cancelled", "Cancelled by the client");
     }

@@ -62,7 +62,7 @@ public class ProductShootResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Start a product shoot: one photo, several styles (default Studio, Lifestyle, Premium), one job")
+    @Operation(operationId = "startProductShoot", summary = "Start a product shoot: one photo, several styles (default Studio, Lifestyle, Premium), one job")
     @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
@@ -81,7 +81,7 @@ public class ProductShootResource {
 
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    @Operation(summary = "Start a product shoot with an uploaded photo (part 'image'; styles as a JSON field)")
+    @Operation(operationId = "startProductShoot", summary = "Start a product shoot with an uploaded photo (part 'image'; styles as a JSON field)")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ShootForm.class)))
     @org.eclipse.microprofile.openapi.annotations.extensions.Extension(name = JobResource.ANSWERED_BY_RESPOND, value = "true")

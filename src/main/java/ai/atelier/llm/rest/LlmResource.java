@@ -54,7 +54,7 @@ public class LlmResource {
     @POST
     @Path("/llm/completions")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "LLM completion, synchronous (OpenRouter through fal); for long ones use POST /v1/jobs with model llm")
+    @Operation(operationId = "createLlmCompletion", summary = "LLM completion, synchronous (OpenRouter through fal); for long ones use POST /v1/jobs with model llm")
     public Uni<CompletionView> complete(LlmRequest request) {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
@@ -66,10 +66,11 @@ public class LlmResource {
     @Path("/llm/completions/stream")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.SERVER_SENT_EVENTS)
-    @Operation(summary = "LLM completion streamed as Server-Sent Events: partial outputs, then the full answer with usage and cost")
-    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The events: each `data` is a JSON "
-            + "object with `output` and `partial`; the last has `partial: false`, `usage` and `cost_usd` (or `error`)",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.SERVER_SENT_EVENTS))
+    @Operation(operationId = "streamLlmCompletion", summary = "LLM completion streamed as Server-Sent Events: partial outputs, then the full answer with usage and cost")
+    @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The events, as fal's router "
+            + "sends them: `output` so far with `partial: true`, then the whole answer with `partial: false` and `usage` (or `error`)",
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = MediaType.SERVER_SENT_EVENTS,
+                    schema = @Schema(implementation = StreamEvent.class)))
     public Uni<Void> stream(LlmRequest request, @jakarta.ws.rs.core.Context io.vertx.core.http.HttpServerResponse response) {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least a prompt");
@@ -87,6 +88,17 @@ public class LlmResource {
                     .collect().last()
                     .chain(() -> Uni.createFrom().completionStage(response.end().toCompletionStage()));
         });
+    }
+
+    /**
+     * One event of a streamed completion, for the API document: the stream relays fal's router events as they come
+     * (fal may add fields), and ends a failed stream with {@code partial: false} and {@code error}.
+     */
+    @Schema(name = "LlmStreamEvent", additionalProperties = Schema.True.class)
+    public record StreamEvent(@Schema(description = "The answer so far; absent in a failure's last event") String output,
+            @Schema(required = true, description = "false on the last event") boolean partial,
+            @Schema(nullable = true) String reasoning, @Schema(nullable = true, description = "Why the stream failed") String error,
+            @Schema(nullable = true, description = "Tokens and cost (`cost`, USD), on the last event") Map<String, Object> usage) {
     }
 
     /** What a client reads in the last event of a failed stream: the same words a problem+json would carry. */
@@ -108,7 +120,7 @@ public class LlmResource {
     @POST
     @Path("/products/analyze")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "The nine categories of a product photo (seed 002's analyse-product), with the call's cost")
+    @Operation(operationId = "analyzeProduct", summary = "The nine categories of a product photo (seed 002's analyse-product), with the call's cost")
     public Uni<Map<String, Object>> analyse(AnalyseRequest request) {
         if (request == null || request.imageUrl() == null || request.imageUrl().isBlank()) {
             throw Problem.invalid("missing-image", "Missing image", "Send image_url: an http(s) URL or a data URL");
@@ -119,7 +131,7 @@ public class LlmResource {
     @POST
     @Path("/products/analyze")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    @Operation(summary = "The nine categories of an uploaded product photo")
+    @Operation(operationId = "analyzeProduct", summary = "The nine categories of an uploaded product photo")
     @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
             mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = AnalyseForm.class)))
     public Uni<Map<String, Object>> analyseUpload(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
@@ -145,7 +157,7 @@ public class LlmResource {
     @POST
     @Path("/prompts/background")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "A background-replacement prompt for a style, written from the product's categories")
+    @Operation(operationId = "writeBackgroundPrompt", summary = "A background-replacement prompt for a style, written from the product's categories")
     public Uni<Map<String, Object>> backgroundPrompt(BackgroundPromptRequest request) {
         if (request == null || request.categories() == null || request.categories().isEmpty()) {
             throw Problem.invalid("missing-categories", "Missing categories", "Send categories: the nine categories of the product");

@@ -38,7 +38,7 @@ public class ModelResource {
     }
 
     @GET
-    @Operation(summary = "Models, with locked and tunable parameters")
+    @Operation(operationId = "listModels", summary = "Models, with locked and tunable parameters")
     public ModelList list() {
         return new ModelList(catalog.all().stream().map(ModelResource::view).toList());
     }

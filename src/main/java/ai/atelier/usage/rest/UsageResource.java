@@ -13,6 +13,9 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import ai.atelier.auth.Callers;
@@ -28,6 +31,12 @@ import io.smallrye.mutiny.Uni;
 @Scopes.Requires(Scopes.JOBS_READ)
 public class UsageResource {
 
+    /** The {@code from} query parameter as {@link #period} reads it. */
+    public static final String FROM = "Start, inclusive: a UTC date (2026-12-01: its start) or an instant (2026-12-01T10:00:00Z); "
+            + "default: the start of this UTC month";
+    /** The {@code to} query parameter as {@link #period} reads it. */
+    public static final String TO = "End, exclusive: a UTC date (2026-12-31: the end of that day) or an instant; default: now";
+
     /** A time range: from (inclusive) to (exclusive). */
     public record Period(Instant from, Instant to) {
     }
@@ -41,8 +50,11 @@ public class UsageResource {
     }
 
     @GET
-    @Operation(summary = "The tenant's usage between from and to (ISO dates or instants; default: this UTC month), grouped by model, day or key")
-    public Uni<List<Ledger.Usage>> usage(@QueryParam("from") String from, @QueryParam("to") String to, @QueryParam("group_by") String groupBy) {
+    @Operation(operationId = "getUsage", summary = "The tenant's usage between from and to (ISO dates or instants; default: this UTC month), grouped by model, day or key")
+    public Uni<List<Ledger.Usage>> usage(@Parameter(description = FROM) @QueryParam("from") String from,
+            @Parameter(description = TO) @QueryParam("to") String to,
+            @Parameter(description = "How the usage is grouped", schema = @Schema(type = SchemaType.STRING, enumeration = { "model", "day", "key" },
+                    defaultValue = "model")) @QueryParam("group_by") String groupBy) {
         String group = groupBy == null ? "model" : groupBy;
         if (!List.of("model", "day", "key").contains(group)) {
             throw Problem.badRequest("invalid-group-by", "Invalid group_by", "group_by must be model, day or key").with("field", "group_by");

@@ -1,4 +1,4 @@
-package ai.atelier.jobs;
+package ai.atelier.usage;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
