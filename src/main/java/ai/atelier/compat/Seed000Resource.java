@@ -19,10 +19,13 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 import ai.atelier.auth.Callers;
 import ai.atelier.auth.Scopes;
-import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobReads;
+import ai.atelier.jobs.submit.Submission;
+import ai.atelier.jobs.submit.Submissions;
 import ai.atelier.jobs.JobView;
 import ai.atelier.jobs.rest.JobResource;
 import ai.atelier.problem.Problem;
+import ai.atelier.http.FormInputs;
 import io.smallrye.mutiny.Uni;
 
 /** Seed 000's API (Qwen image edit): {@code POST /api/jobs} with image + prompt, then read one or all. */
@@ -41,11 +44,13 @@ public class Seed000Resource {
             Instant createdAt) {
     }
 
-    private final JobService jobs;
-    private final JobResource.Uploads uploads;
+    private final Submissions submissions;
+    private final JobReads jobs;
+    private final FormInputs uploads;
     private final Callers callers;
 
-    public Seed000Resource(JobService jobs, JobResource.Uploads uploads, Callers callers) {
+    public Seed000Resource(Submissions submissions, JobReads jobs, FormInputs uploads, Callers callers) {
+        this.submissions = submissions;
         this.callers = callers;
         this.jobs = jobs;
         this.uploads = uploads;
@@ -60,7 +65,7 @@ public class Seed000Resource {
     public Uni<LegacyJob> submit(@jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
         ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
         var image = uploads.image(form, "image", "input", "the picture");
-        return jobs.submit(callers.tenantCaller(), new JobService.Submission("qwen-image-edit-plus-lora", form.text("prompt"), List.of(image),
+        return submissions.submit(callers.tenantCaller(), new Submission("qwen-image-edit-plus-lora", form.text("prompt"), List.of(image),
                 Map.of(), SOURCE)).map(Seed000Resource::legacy);
     }
 

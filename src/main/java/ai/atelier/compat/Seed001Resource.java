@@ -20,10 +20,13 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 import ai.atelier.auth.Callers;
 import ai.atelier.auth.Scopes;
-import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobReads;
+import ai.atelier.jobs.submit.Submission;
+import ai.atelier.jobs.submit.Submissions;
 import ai.atelier.jobs.JobView;
 import ai.atelier.jobs.rest.JobResource;
 import ai.atelier.problem.Problem;
+import ai.atelier.http.FormInputs;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 
@@ -58,11 +61,13 @@ public class Seed001Resource {
             @org.eclipse.microprofile.openapi.annotations.media.Schema(nullable = true) String error) {
     }
 
-    private final JobService jobs;
-    private final JobResource.Uploads uploads;
+    private final Submissions submissions;
+    private final JobReads jobs;
+    private final FormInputs uploads;
     private final Callers callers;
 
-    public Seed001Resource(JobService jobs, JobResource.Uploads uploads, Callers callers) {
+    public Seed001Resource(Submissions submissions, JobReads jobs, FormInputs uploads, Callers callers) {
+        this.submissions = submissions;
         this.callers = callers;
         this.jobs = jobs;
         this.uploads = uploads;
@@ -146,7 +151,7 @@ public class Seed001Resource {
         if (body.seed() != null) {
             params.put("seed", body.seed());
         }
-        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, body.prompt(), List.of(), params, SOURCE)));
+        return submitted(submissions.submit(callers.tenantCaller(), new Submission(model, body.prompt(), List.of(), params, SOURCE)));
     }
 
     private Uni<LegacyStatus.Submitted> submitImage(String model, ai.atelier.http.UploadedForm form, String prompt) {
@@ -156,7 +161,7 @@ public class Seed001Resource {
         if (seed != null) {
             params.put("seed", seed);
         }
-        return submitted(jobs.submit(callers.tenantCaller(), new JobService.Submission(model, prompt, List.of(image), params, SOURCE)));
+        return submitted(submissions.submit(callers.tenantCaller(), new Submission(model, prompt, List.of(image), params, SOURCE)));
     }
 
     private static Uni<LegacyStatus.Submitted> submitted(Uni<JobView> job) {

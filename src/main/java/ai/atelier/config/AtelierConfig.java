@@ -54,12 +54,21 @@ public interface AtelierConfig {
         int maxFormField();
 
         /**
-         * Bytes of multipart uploads one instance holds in memory at once, all requests together. Uploads are
-         * never spooled to disk (nothing to clean up when a client drops); past this a new upload gets a 503
-         * with Retry-After instead of running the heap out.
+         * Heap the request bodies being read hold at once on one instance, all requests together: multipart
+         * uploads and JSON bodies alike, each counted by what it costs once read (ai.atelier.http.BodyMemory),
+         * reserved as its bytes arrive. Bodies are never spooled to disk (nothing to clean up when a client
+         * drops); past this a body gets a 503 with Retry-After instead of running the heap out.
          */
         @WithDefault("96M")
         io.quarkus.runtime.configuration.MemorySize maxUploadMemory();
+
+        /**
+         * The most of {@link #maxUploadMemory()} one tenant's bodies may hold at once (the operator's key, and
+         * the callers of the open routes together, count as one tenant each), so no tenant can take it all.
+         * It is also the most one request may hold: a larger one is refused with a 413.
+         */
+        @WithDefault("48M")
+        io.quarkus.runtime.configuration.MemorySize maxUploadMemoryPerTenant();
 
         /**
          * The proxies in front of Atelier (an ingress, a load balancer), as addresses or blocks

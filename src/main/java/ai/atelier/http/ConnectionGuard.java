@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -207,9 +208,15 @@ public class ConnectionGuard {
          * {@code Connection: close} and the connection is closed after it, lingering: the rest of the body
          * must never be read as the next request (behind a pooling proxy, another customer's), and a
          * client still sending must get to read the answer. Every other answer leaves the connection as it was.
+         * An interim answer ({@code 100 Continue}) is none of these: it asks for the body, and the final answer
+         * is still to come.
          */
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+            if (msg instanceof HttpResponse interim && interim.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                super.write(ctx, msg, promise);
+                return;
+            }
             if (msg instanceof HttpResponse response) {
                 guard.answering = true;
                 if (!guard.requestComplete) {

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -13,6 +12,7 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import ai.atelier.auth.Authenticator;
+import ai.atelier.auth.Caller;
 import ai.atelier.config.AtelierConfig;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.vertx.http.runtime.filters.Filters;
@@ -29,32 +29,27 @@ import io.vertx.ext.web.RoutingContext;
  * number of parts and files, each text field's length and characters. A request that breaks a rule is
  * answered at once with a problem naming the field, and its connection closed (the rest of its body is
  * never read). Nothing is written to disk, so a client that drops mid-upload leaves nothing behind, and
- * all uploads being read at once share one memory budget ({@code atelier.http.max-upload-memory}).
+ * every body being read shares one memory budget, per instance and per tenant ({@link BodyMemory}): an
+ * upload reserves {@value BodyCost#MULTIPART} bytes for each byte as it arrives, never what it declares.
  */
 @ApplicationScoped
 public class MultipartReader {
 
     private final AtelierConfig config;
+    private final BodyMemory memory;
     private final long maxBody;
     private final long maxFileBytes;
-    private final long budget;
-    private final AtomicLong buffered = new AtomicLong();
 
-    MultipartReader(AtelierConfig config, @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody) {
+    MultipartReader(AtelierConfig config, BodyMemory memory, @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBody) {
         this.config = config;
+        this.memory = memory;
         this.maxBody = maxBody.asLongValue();
         this.maxFileBytes = config.ingest().maxBytes();
-        this.budget = config.http().maxUploadMemory().asLongValue();
     }
 
     /** After authentication (1000): an unauthenticated upload is refused before its body is read. */
     void register(@Observes Filters filters) {
         filters.register(this::read, 900);
-    }
-
-    /** Bytes of uploads held in memory now (for tests and metrics). */
-    public long buffered() {
-        return buffered.get();
     }
 
     private void read(RoutingContext rc) {
@@ -65,20 +60,25 @@ public class MultipartReader {
             rc.next();
             return;
         }
-        // over the body limit it was refused already (RequestChecks)
-        long declared = contentLength(request);
-        Reading reading = new Reading(rc);
-        if (!reading.reserve(Math.max(declared, 0))) {
-            ProblemAnswers.send(rc, 503, "uploads-busy", "Too many uploads at once",
-                    "This instance is reading as many uploads as it holds in memory; try again in a moment", Map.of(), Map.of("Retry-After", "1"));
-            return;
+        // over the body limit it was refused already (RequestChecks); a declared length is judged, never held
+        long declared = BodyReader.contentLength(request);
+        long largest = memory.perRequest() / BodyCost.MULTIPART;
+        Reading reading = new Reading(rc, memory.open(Caller.of(rc)));
+        if (declared >= 0) {
+            BodyMemory.Verdict verdict = reading.hold.wouldFit(declared * BodyCost.MULTIPART);
+            if (verdict != BodyMemory.Verdict.TAKEN) {
+                BodyReader.refuse(rc, verdict, "a multipart body", largest);
+                return;
+            }
         }
+        // called when the answer is sent, and when the connection closes before that
         rc.addEndHandler(v -> reading.release());
-        request.connection().closeHandler(v -> reading.release());
+        if (BodyReader.expectsContinue(request)) {
+            rc.response().writeContinue();
+        }
         request.setExpectMultipart(true);
         request.exceptionHandler(reading::failed);
-        // the raw body as it arrives (besides the decoder): a body without a declared length is held to the
-        // body limit and the memory budget here
+        // the raw body as it arrives (besides the decoder): held to the body limit, and what it costs reserved
         request.handler(chunk -> {
             if (reading.done.get()) {
                 return;
@@ -86,9 +86,13 @@ public class MultipartReader {
             if (request.bytesRead() > maxBody) {
                 reading.refuse(413, "body-too-large", "Request too large", "The request is larger than " + maxBody + " bytes, the limit",
                         Map.of("limit_bytes", maxBody));
-            } else if (declared < 0 && !reading.reserve(chunk.length())) {
-                reading.refuse(503, "uploads-busy", "Too many uploads at once",
-                        "This instance is reading as many uploads as it holds in memory; try again in a moment", Map.of());
+                return;
+            }
+            BodyMemory.Verdict verdict = reading.hold.take((long) chunk.length() * BodyCost.MULTIPART);
+            if (verdict != BodyMemory.Verdict.TAKEN && reading.done.compareAndSet(false, true)) {
+                reading.files.clear();
+                reading.release();
+                BodyReader.refuse(rc, verdict, "a multipart body", largest);
             }
         });
         request.uploadHandler(upload -> {
@@ -101,69 +105,52 @@ public class MultipartReader {
                         Map.of("field", field == null ? "" : field, "limit", config.http().maxFormFiles()));
                 return;
             }
-            Buffer bytes = Buffer.buffer();
+            // the file's chunks as they come, joined once at its end (a growing buffer would copy it again at each doubling)
+            List<byte[]> chunks = new ArrayList<>();
+            long[] size = { 0 };
             upload.handler(chunk -> {
                 if (reading.done.get()) {
                     return;
                 }
-                if (bytes.length() + (long) chunk.length() > maxFileBytes) {
+                if (size[0] + chunk.length() > maxFileBytes) {
                     reading.refuse(413, "image-too-many-bytes", "Image too large", "The file in '" + field + "' has more than " + maxFileBytes
                             + " bytes, the limit", Map.of("field", field == null ? "" : field, "limit_bytes", maxFileBytes));
                     return;
                 }
-                bytes.appendBuffer(chunk);
+                chunks.add(chunk.getBytes());
+                size[0] += chunk.length();
             });
             upload.exceptionHandler(reading::failed);
             upload.endHandler(v -> {
                 if (!reading.done.get()) {
-                    reading.files.add(new UploadedForm.File(field, upload.filename(), upload.contentType(), bytes.getBytes()));
+                    byte[] bytes = new byte[(int) size[0]];
+                    int at = 0;
+                    for (byte[] c : chunks) {
+                        System.arraycopy(c, 0, bytes, at, c.length);
+                        at += c.length;
+                    }
+                    chunks.clear();
+                    reading.files.add(new UploadedForm.File(field, upload.filename(), upload.contentType(), bytes));
                 }
             });
         });
         request.endHandler(v -> reading.complete());
     }
 
-    private static long contentLength(HttpServerRequest request) {
-        String v = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-        if (v == null) {
-            return -1;
-        }
-        try {
-            return Long.parseLong(v.strip());
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
     /** One request being read: what it holds of the memory budget, its files so far, whether it was answered. */
     private final class Reading {
         final RoutingContext rc;
+        final BodyMemory.Hold hold;
         final List<UploadedForm.File> files = new ArrayList<>();
         final AtomicBoolean done = new AtomicBoolean();
-        private final AtomicLong held = new AtomicLong();
 
-        Reading(RoutingContext rc) {
+        Reading(RoutingContext rc, BodyMemory.Hold hold) {
             this.rc = rc;
-        }
-
-        boolean reserve(long bytes) {
-            while (true) {
-                long now = buffered.get();
-                if (now + bytes > budget && bytes > 0) {
-                    return false;
-                }
-                if (buffered.compareAndSet(now, now + bytes)) {
-                    held.addAndGet(bytes);
-                    return true;
-                }
-            }
+            this.hold = hold;
         }
 
         void release() {
-            long h = held.getAndSet(0);
-            if (h > 0) {
-                buffered.addAndGet(-h);
-            }
+            hold.release();
         }
 
         void refuse(int status, String slug, String title, String detail, Map<String, Object> extensions) {

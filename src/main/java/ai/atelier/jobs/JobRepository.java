@@ -155,7 +155,21 @@ public class JobRepository {
             where id = $1 and lease_owner = $5 and status = any($6)
             returning id""".formatted(mergeRequests(7));
 
+    private static final String BACKLOG = """
+            select count(*) filter (where status = 'queued') as queued,
+                   count(*) filter (where status = 'running') as running,
+                   coalesce(extract(epoch from now() - min(created_at) filter (where status = 'queued')), 0)::float8 as oldest
+            from jobs where status = any($1)""";
+
     private static final String[] UNFINISHED = JobStatus.words(JobStatus.UNFINISHED);
+
+    /**
+     * What a tenant's unfinished jobs are expected to cost (the SQL expression {@code tenant} names the tenant): the
+     * part of a budget they hold until they end. For the statements that read a tenant's money in one round trip.
+     */
+    public static String reservedBy(String tenant) {
+        return "(select coalesce(sum(expected_cost_usd), 0) from jobs where tenant = " + tenant + " and status in ('queued', 'running'))";
+    }
 
     private final Pool pool;
 
@@ -357,6 +371,17 @@ public class JobRepository {
     public Uni<JobStatus> status(UUID id) {
         return pool.preparedQuery(STATUS).execute(Tuple.of(id))
                 .map(rows -> rows.rowCount() == 0 ? null : JobStatus.parse(rows.iterator().next().getString(0)));
+    }
+
+    /** The whole service's unfinished jobs: how many are queued and running, and how long the oldest queued one waits. */
+    public record Backlog(long queued, long running, double oldestQueuedSeconds) {
+    }
+
+    public Uni<Backlog> backlog() {
+        return pool.preparedQuery(BACKLOG).execute(Tuple.of((Object) UNFINISHED)).map(rows -> {
+            Row r = rows.iterator().next();
+            return new Backlog(r.getLong("queued"), r.getLong("running"), r.getDouble("oldest"));
+        });
     }
 
     /** Unfinished jobs past their own deadline: (id, tenant). */

@@ -5,12 +5,12 @@ import java.util.Locale;
 import ai.atelier.problem.Problem;
 
 /** Claim order as clients name it (high, normal, low) and as the row keeps it (0, 1, 2). */
-final class Priority {
+public final class Priority {
 
     private Priority() {
     }
 
-    static short of(String word) {
+    public static short of(String word) {
         if (word == null || word.isBlank()) {
             return 1;
         }
@@ -22,7 +22,7 @@ final class Priority {
         };
     }
 
-    static String word(short p) {
+    public static String word(short p) {
         return p == 0 ? "high" : p == 2 ? "low" : "normal";
     }
 }

@@ -17,8 +17,6 @@ import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
-import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.Row;
 
 /**
  * The backlog and the breakers as gauges.
@@ -34,13 +32,7 @@ import io.vertx.sqlclient.Row;
 @ApplicationScoped
 class BacklogMetrics {
 
-    private static final String READ = """
-            select count(*) filter (where status = 'queued') as queued,
-                   count(*) filter (where status = 'running') as running,
-                   coalesce(extract(epoch from now() - min(created_at) filter (where status = 'queued')), 0)::float8 as oldest
-            from jobs where status in ('queued', 'running')""";
-
-    private final Pool pool;
+    private final ai.atelier.jobs.JobRepository jobs;
     private final Vertx vertx;
     private final AtelierConfig config;
     private final AtomicLong queued = new AtomicLong();
@@ -48,8 +40,9 @@ class BacklogMetrics {
     private final AtomicReference<Double> oldest = new AtomicReference<>(0.0);
     private long timer = -1;
 
-    BacklogMetrics(Pool pool, MeterRegistry registry, Vertx vertx, AtelierConfig config, JobRunner runner, FalWaits waits) {
-        this.pool = pool;
+    BacklogMetrics(ai.atelier.jobs.JobRepository jobs, MeterRegistry registry, Vertx vertx, AtelierConfig config, JobRunner runner,
+            FalWaits waits) {
+        this.jobs = jobs;
         this.vertx = vertx;
         this.config = config;
         Gauge.builder("atelier.jobs", queued, AtomicLong::get).description("Jobs not yet ended, service-wide (from PostgreSQL)")
@@ -90,11 +83,10 @@ class BacklogMetrics {
     }
 
     private void refresh() {
-        pool.query(READ).execute().onSuccess(rows -> {
-            Row r = rows.iterator().next();
-            queued.set(r.getLong("queued"));
-            running.set(r.getLong("running"));
-            oldest.set(r.getDouble("oldest"));
-        }).onFailure(e -> Log.debugf("backlog metrics not refreshed: %s", e.getMessage()));
+        jobs.backlog().subscribe().with(b -> {
+            queued.set(b.queued());
+            running.set(b.running());
+            oldest.set(b.oldestQueuedSeconds());
+        }, e -> Log.debugf("backlog metrics not refreshed: %s", e.getMessage()));
     }
 }

@@ -66,8 +66,8 @@ public class Ledger {
                       and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')) as month,
-                   (select coalesce(sum(expected_cost_usd), 0) from jobs where tenant = $1 and status in ('queued', 'running')) + %s as reserved"""
-            .formatted(held("$1"));
+                   %s + %s as reserved"""
+            .formatted(ai.atelier.jobs.JobRepository.reservedBy("$1"), held("$1"));
 
     private static final String LOCK_TENANT = "select id from tenants where id = $1 for update";
     /** A new hold; the tenant's expired ones (their call's instance died) are dropped on the way. */

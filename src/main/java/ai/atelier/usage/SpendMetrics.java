@@ -35,9 +35,9 @@ class SpendMetrics {
                               and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')), 0) as today,
                    coalesce((select spent_usd from tenant_spend where tenant_id = t.id
                               and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')), 0) as month,
-                   coalesce((select sum(expected_cost_usd) from jobs where tenant = t.id and status in ('queued', 'running')), 0) + %s as reserved,
+                   %s + %s as reserved,
                    t.budget_usd_per_day, t.budget_usd_per_month
-            from tenants t""".formatted(Ledger.held("t.id"));
+            from tenants t""".formatted(ai.atelier.jobs.JobRepository.reservedBy("t.id"), Ledger.held("t.id"));
 
     private final Pool pool;
     private final MeterRegistry registry;

@@ -19,7 +19,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import ai.atelier.auth.Callers;
 import ai.atelier.auth.Scopes;
-import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobReads;
 import ai.atelier.problem.Problem;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -49,11 +49,11 @@ public class WebhookResource {
     public record Attempt(OffsetDateTime at, Integer statusCode, String error, int durationMs) {
     }
 
-    private final JobService jobs;
+    private final JobReads jobs;
     private final Pool pool;
     private final Callers callers;
 
-    public WebhookResource(JobService jobs, Pool pool, Callers callers) {
+    public WebhookResource(JobReads jobs, Pool pool, Callers callers) {
         this.callers = callers;
         this.jobs = jobs;
         this.pool = pool;

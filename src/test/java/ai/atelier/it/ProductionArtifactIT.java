@@ -50,7 +50,7 @@ class ProductionArtifactIT {
                 }
             }
         }
-        assertThat(classes).as("the scan saw the application's own classes").contains("ai/atelier/jobs/JobService.class");
+        assertThat(classes).as("the scan saw the application's own classes").contains("ai/atelier/jobs/submit/Submissions.class");
         assertThat(offenders).isEmpty();
     }
 

@@ -47,7 +47,7 @@ public final class RawHttp implements AutoCloseable {
         return this;
     }
 
-    /** Reads one answer (its body by Content-Length, or to the end when the server closes). */
+    /** Reads one answer, interim or final (its body by Content-Length, or to the end when the server closes). */
     public Answer read() throws IOException {
         String head = readHead();
         String[] lines = head.split("\r\n");
@@ -60,7 +60,9 @@ public final class RawHttp implements AutoCloseable {
             }
         }
         byte[] body;
-        if (headers.containsKey("content-length")) {
+        if (status / 100 == 1) {
+            body = new byte[0]; // an interim answer (100 Continue) has no body; the final one follows
+        } else if (headers.containsKey("content-length")) {
             body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
             body = readChunked();
@@ -68,6 +70,12 @@ public final class RawHttp implements AutoCloseable {
             body = in.readAllBytes();
         }
         return new Answer(status, headers, new String(body, StandardCharsets.UTF_8));
+    }
+
+    /** How long a read waits from now on. */
+    public RawHttp timeout(int readTimeoutMs) throws IOException {
+        socket.setSoTimeout(readTimeoutMs);
+        return this;
     }
 
     /** Whether the server has closed the connection (the next read ends) within the socket's read timeout. */

@@ -6,7 +6,6 @@ import java.util.UUID;
 import java.util.function.Consumer;
 
 import ai.atelier.jobs.Job;
-import ai.atelier.jobs.JobService;
 import ai.atelier.jobs.JobStatus;
 
 /** Puts a job row straight into PostgreSQL, in a state the API cannot produce on demand (a crashed worker's, say). */
@@ -23,7 +22,7 @@ public final class Rows {
     public static void insertJob(UUID id, JobStatus status, String prompt, Consumer<Job> more, String leaseOwner) {
         Job job = new Job();
         job.id = id;
-        job.tenant = JobService.DEFAULT_TENANT;
+        job.tenant = "default";
         job.model = "flux-schnell";
         job.status = status;
         job.prompt = prompt;

@@ -28,7 +28,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.atelier.auth.Callers;
 import ai.atelier.auth.Scopes;
-import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobReads;
 import ai.atelier.problem.Problem;
 import ai.atelier.problem.ProblemMappers;
 import ai.atelier.progress.Progress;
@@ -56,13 +56,13 @@ public class JobEventsResource {
     private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
     private static final ProgressStore.Event KEEP_ALIVE_MARK = new ProgressStore.Event("keep-alive", null);
 
-    private final JobService jobs;
+    private final JobReads jobs;
     private final ProgressStore store;
     private final ProgressEvents events;
     private final ObjectMapper json;
     private final Callers callers;
 
-    public JobEventsResource(JobService jobs, ProgressStore store, ProgressEvents events, ObjectMapper json, Callers callers) {
+    public JobEventsResource(JobReads jobs, ProgressStore store, ProgressEvents events, ObjectMapper json, Callers callers) {
         this.callers = callers;
         this.jobs = jobs;
         this.store = store;

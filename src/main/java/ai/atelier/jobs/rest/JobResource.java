@@ -31,11 +31,14 @@ import ai.atelier.auth.Scopes;
 import ai.atelier.http.UploadedForm;
 import ai.atelier.ingest.Ingest;
 import ai.atelier.jobs.JobCancellation;
-import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobReads;
+import ai.atelier.jobs.submit.Submission;
+import ai.atelier.jobs.submit.Submissions;
 import ai.atelier.jobs.JobView;
 import ai.atelier.problem.Problem;
 import ai.atelier.progress.ProgressEvents;
 import ai.atelier.webhooks.Webhooks;
+import ai.atelier.http.FormInputs;
 import io.smallrye.mutiny.Uni;
 import io.vertx.ext.web.RoutingContext;
 
@@ -46,13 +49,16 @@ import io.vertx.ext.web.RoutingContext;
 @Scopes.Requires(Scopes.JOBS_READ)
 public class JobResource {
 
-    private final JobService jobs;
+    private final Submissions submissions;
+    private final JobReads jobs;
     private final JobCancellation cancellation;
-    private final Uploads uploads;
+    private final FormInputs uploads;
     private final ProgressEvents events;
     private final Callers callers;
 
-    public JobResource(JobService jobs, JobCancellation cancellation, Uploads uploads, ProgressEvents events, Callers callers) {
+    public JobResource(Submissions submissions, JobReads jobs, JobCancellation cancellation, FormInputs uploads, ProgressEvents events,
+            Callers callers) {
+        this.submissions = submissions;
         this.callers = callers;
         this.jobs = jobs;
         this.cancellation = cancellation;
@@ -73,19 +79,19 @@ public class JobResource {
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N, or a dry run's quote",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(oneOf = { JobView.class, JobService.DryRun.class },
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(oneOf = { JobView.class, Submissions.DryRun.class },
                     description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
     public Uni<RestResponse<Object>> submit(SubmitJobRequest request, @RestHeader("Idempotency-Key") String idempotencyKey,
             @RestHeader("Prefer") String prefer) {
         if (request == null) {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least model and prompt");
         }
-        JobService.Submission submission = new JobService.Submission(request.model(), request.prompt(), request.images(), request.params(), "api",
+        Submission submission = new Submission(request.model(), request.prompt(), request.images(), request.params(), "api",
                 request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook(), request.stages(), null);
         if (Boolean.TRUE.equals(request.dryRun())) {
-            return jobs.dryRun(callers.tenantCaller(), submission).map(q -> RestResponse.ok((Object) q));
+            return submissions.dryRun(callers.tenantCaller(), submission).map(q -> RestResponse.ok((Object) q));
         }
-        return respond(jobs.accept(callers.tenantCaller(), submission), prefer).map(r -> RestResponse.ResponseBuilder.<Object>create(r.getStatus())
+        return respond(submissions.accept(callers.tenantCaller(), submission), prefer).map(r -> RestResponse.ResponseBuilder.<Object>create(r.getStatus())
                 .entity(r.getEntity()).replaceAll(r.getHeaders()).build());
     }
 
@@ -99,7 +105,7 @@ public class JobResource {
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "202", description = "Accepted: the job, queued or running",
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)))
     @org.eclipse.microprofile.openapi.annotations.responses.APIResponse(responseCode = "200", description = "The job, ended within Prefer: wait=N",
-            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(oneOf = { JobView.class, JobService.DryRun.class },
+            content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(oneOf = { JobView.class, Submissions.DryRun.class },
                     description = "A JobView (the job ended within Prefer: wait=N), or a DryRun (dry_run: true)")))
     public Uni<RestResponse<JobView>> submitMultipart(@jakarta.ws.rs.core.Context RoutingContext rc,
             @RestHeader("Idempotency-Key") String idempotencyKey, @RestHeader("Prefer") String prefer) {
@@ -109,10 +115,10 @@ public class JobResource {
         String webhookEvents = form.text("webhook_events");
         Webhooks.Spec webhook = webhookUrl == null && webhookEvents == null ? null
                 : new Webhooks.Spec(webhookUrl, webhookEvents == null ? null : List.of(webhookEvents.split("\\s*,\\s*")));
-        JobService.StageOptions stages = new JobService.StageOptions(form.bool("categorise"), form.text("prompt_mode"), uploads.style(form.text("style")),
+        Submission.StageOptions stages = new Submission.StageOptions(form.bool("categorise"), form.text("prompt_mode"), uploads.style(form.text("style")),
                 form.text("vision_model"), form.text("prompt_model"));
         Long deadline = form.number("deadline_seconds");
-        return respond(jobs.accept(callers.tenantCaller(), new JobService.Submission(form.text("model"), form.text("prompt"), uploads.images(form),
+        return respond(submissions.accept(callers.tenantCaller(), new Submission(form.text("model"), form.text("prompt"), uploads.images(form),
                 parsed, "api", form.text("priority"), deadline == null ? null : (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, deadline)),
                 idempotencyKey, webhook, stages, null)), prefer);
     }
@@ -138,7 +144,7 @@ public class JobResource {
             content = @org.eclipse.microprofile.openapi.annotations.media.Content(mediaType = "application/json", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ai.atelier.jobs.JobView.class)),
             headers = @org.eclipse.microprofile.openapi.annotations.headers.Header(name = "Location", schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING)))
     public Uni<RestResponse<JobView>> retry(@PathParam("id") UUID id) {
-        return jobs.retry(callers.tenant(), id).map(job -> RestResponse.ResponseBuilder.create(RestResponse.Status.ACCEPTED, job)
+        return submissions.retry(callers.tenant(), id).map(job -> RestResponse.ResponseBuilder.create(RestResponse.Status.ACCEPTED, job)
                 .header("Location", location(job.id())).build());
     }
 
@@ -189,7 +195,7 @@ public class JobResource {
      * 202 with Location; with {@code Prefer: wait=N} (N at most 60) the finished job with 200 if it ends in
      * time. A replayed Idempotency-Key says so in {@code Idempotent-Replayed}.
      */
-    public Uni<RestResponse<JobView>> respond(Uni<JobService.Submitted> submitted, String prefer) {
+    public Uni<RestResponse<JobView>> respond(Uni<Submissions.Submitted> submitted, String prefer) {
         int wait = preferredWait(prefer);
         String tenant = callers.tenant();
         return submitted.chain(s -> (wait == 0 || terminal(s.job()) ? Uni.createFrom().item(s.job()) : awaitEnd(tenant, s.job(), wait))
@@ -248,94 +254,4 @@ public class JobResource {
         return 0;
     }
 
-    /** The files and JSON-valued fields of an uploaded form, as submissions take them. */
-    @jakarta.enterprise.context.ApplicationScoped
-    public static class Uploads {
-        private final ObjectMapper mapper;
-
-        public Uploads(ObjectMapper mapper) {
-            this.mapper = mapper;
-        }
-
-        /** Every file of the form, in order, each with the role its field's name says. */
-        public List<Ingest.Source> images(UploadedForm form) {
-            return form.files().stream().filter(f -> f.bytes().length > 0 || f.fileName() != null)
-                    .map(f -> Ingest.Source.upload(f.bytes(), role(f.field()))).toList();
-        }
-
-        /** The one file a route takes, from its field; a 422 naming the field when it is missing. */
-        public Ingest.Source image(UploadedForm form, String field, String role, String what) {
-            UploadedForm.File f = form.file(field);
-            if (f == null || f.bytes().length == 0) {
-                throw Problem.invalid("missing-image", "Missing image", "Send " + what + " as the multipart part '" + field + "'").with("field", field);
-            }
-            return Ingest.Source.upload(f.bytes(), role);
-        }
-
-        /** A part's name says the photo's role (seed 004): face_image, product_image(s), background_image, reference_image. */
-        static String role(String part) {
-            String p = part == null ? "" : part.toLowerCase(java.util.Locale.ROOT);
-            if (p.startsWith("face")) {
-                return "face";
-            }
-            if (p.startsWith("product")) {
-                return "product";
-            }
-            if (p.startsWith("background")) {
-                return "background";
-            }
-            if (p.startsWith("reference")) {
-                return "reference";
-            }
-            return "input";
-        }
-
-        /** A style given as a JSON form field: {"name", "description"}. */
-        public ai.atelier.prompts.Style style(String json) {
-            if (json == null || json.isBlank()) {
-                return null;
-            }
-            try {
-                return mapper.readValue(json, ai.atelier.prompts.Style.class);
-            } catch (Exception e) {
-                throw Problem.badRequest("malformed-json", "Malformed JSON", "The style field must be a JSON object {\"name\", \"description\"}")
-                        .with("field", "style");
-            }
-        }
-
-        /** Styles given as a JSON form field: [{"name", "description"}, …]. */
-        public List<ai.atelier.prompts.Style> styles(String json) {
-            if (json == null || json.isBlank()) {
-                return List.of();
-            }
-            try {
-                return List.of(mapper.readValue(json, ai.atelier.prompts.Style[].class));
-            } catch (Exception e) {
-                throw Problem.badRequest("malformed-json", "Malformed JSON", "The styles field must be a JSON array of {\"name\", \"description\"}")
-                        .with("field", "styles");
-            }
-        }
-
-        /** What was wrong inside a JSON-valued field, in the words the body's own errors use. */
-        private static String jsonReason(Exception e) {
-            if (e instanceof ai.atelier.http.JsonRules.RefusedText r) {
-                return "; a string in it " + r.refusal();
-            }
-            String m = String.valueOf(e.getMessage());
-            return m.startsWith("Duplicate field") ? "; a key in it appears more than once" : "";
-        }
-
-        public Map<String, Object> params(String json) {
-            if (json == null || json.isBlank()) {
-                return Map.of();
-            }
-            try {
-                return mapper.readValue(json, new TypeReference<Map<String, Object>>() {
-                });
-            } catch (Exception e) {
-                throw Problem.badRequest("malformed-json", "Malformed JSON", "The params field must be a JSON object" + jsonReason(e))
-                        .with("field", "params");
-            }
-        }
-    }
 }

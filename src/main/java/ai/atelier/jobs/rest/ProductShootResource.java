@@ -18,11 +18,14 @@ import org.jboss.resteasy.reactive.RestResponse;
 import ai.atelier.auth.Callers;
 import ai.atelier.auth.Scopes;
 import ai.atelier.ingest.Ingest;
-import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.JobReads;
+import ai.atelier.jobs.submit.Submission;
+import ai.atelier.jobs.submit.Submissions;
 import ai.atelier.jobs.JobView;
 import ai.atelier.problem.Problem;
 import ai.atelier.prompts.Style;
 import ai.atelier.webhooks.Webhooks;
+import ai.atelier.http.FormInputs;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -37,11 +40,11 @@ import io.smallrye.mutiny.Uni;
 public class ProductShootResource {
 
     private final JobResource jobsApi;
-    private final JobService jobs;
-    private final JobResource.Uploads uploads;
+    private final Submissions jobs;
+    private final FormInputs uploads;
     private final Callers callers;
 
-    public ProductShootResource(JobResource jobsApi, JobService jobs, JobResource.Uploads uploads, Callers callers) {
+    public ProductShootResource(JobResource jobsApi, Submissions jobs, FormInputs uploads, Callers callers) {
         this.callers = callers;
         this.jobsApi = jobsApi;
         this.jobs = jobs;
@@ -73,8 +76,8 @@ public class ProductShootResource {
         if (r == null || r.imageUrl() == null || r.imageUrl().isBlank()) {
             throw Problem.invalid("missing-image", "Missing image", "A product shoot needs image_url: an http(s) URL or a data URL");
         }
-        JobService.StageOptions stages = new JobService.StageOptions(r.categorise(), r.promptMode(), null, r.visionModel(), r.promptModel());
-        return jobsApi.respond(jobs.accept(callers.tenantCaller(), new JobService.Submission(r.model(), r.prompt(),
+        Submission.StageOptions stages = new Submission.StageOptions(r.categorise(), r.promptMode(), null, r.visionModel(), r.promptModel());
+        return jobsApi.respond(jobs.accept(callers.tenantCaller(), new Submission(r.model(), r.prompt(),
                 List.of(Ingest.Source.url(r.imageUrl(), "product")), r.params(), "product-shoot", r.priority(), r.deadlineSeconds(),
                 idempotencyKey, r.webhook(), stages, r.styles() == null ? List.of() : r.styles())), prefer);
     }
@@ -95,9 +98,9 @@ public class ProductShootResource {
         Ingest.Source photo = uploads.image(form, "image", "product", "the product photo");
         List<Style> parsedStyles = uploads.styles(form.text("styles"));
         Map<String, Object> parsedParams = uploads.params(form.text("params"));
-        JobService.StageOptions stages = new JobService.StageOptions(form.bool("categorise"), form.text("prompt_mode"), null, form.text("vision_model"),
+        Submission.StageOptions stages = new Submission.StageOptions(form.bool("categorise"), form.text("prompt_mode"), null, form.text("vision_model"),
                 form.text("prompt_model"));
-        return jobsApi.respond(jobs.accept(callers.tenantCaller(), new JobService.Submission(form.text("model"), form.text("prompt"), List.of(photo),
+        return jobsApi.respond(jobs.accept(callers.tenantCaller(), new Submission(form.text("model"), form.text("prompt"), List.of(photo),
                 parsedParams, "product-shoot", form.text("priority"), null, idempotencyKey, null, stages, parsedStyles)), prefer);
     }
 

@@ -7,7 +7,7 @@ import java.util.Map;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 import ai.atelier.ingest.Ingest;
-import ai.atelier.jobs.JobService;
+import ai.atelier.jobs.submit.Submission;
 import ai.atelier.prompts.Style;
 import ai.atelier.webhooks.Webhooks;
 
@@ -56,7 +56,7 @@ public record SubmitJobRequest(
         return images;
     }
 
-    public JobService.StageOptions stages() {
-        return new JobService.StageOptions(categorise, promptMode, style, visionModel, promptModel);
+    public Submission.StageOptions stages() {
+        return new Submission.StageOptions(categorise, promptMode, style, visionModel, promptModel);
     }
 }

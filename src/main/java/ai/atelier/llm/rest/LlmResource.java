@@ -20,6 +20,7 @@ import ai.atelier.llm.LlmRequest;
 import ai.atelier.llm.LlmService;
 import ai.atelier.problem.Problem;
 import ai.atelier.prompts.Style;
+import ai.atelier.http.FormInputs;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
@@ -35,10 +36,10 @@ import io.vertx.core.json.JsonObject;
 public class LlmResource {
 
     private final LlmService llm;
-    private final JobResource.Uploads uploads;
+    private final FormInputs uploads;
     private final ai.atelier.auth.Callers callers;
 
-    public LlmResource(LlmService llm, JobResource.Uploads uploads, ai.atelier.auth.Callers callers) {
+    public LlmResource(LlmService llm, FormInputs uploads, ai.atelier.auth.Callers callers) {
         this.callers = callers;
         this.llm = llm;
         this.uploads = uploads;

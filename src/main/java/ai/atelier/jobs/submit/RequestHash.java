@@ -1,4 +1,4 @@
-package ai.atelier.jobs;
+package ai.atelier.jobs.submit;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
