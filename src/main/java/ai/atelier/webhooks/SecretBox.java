@@ -25,7 +25,8 @@ public class SecretBox {
 
     private static final int NONCE_BYTES = 12;
     private static final int TAG_BITS = 128;
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Made at run time, per bean (a static one would be built into a native image with its seed). */
+    private final SecureRandom random = new SecureRandom();
 
     private final SecretKey key;
 
@@ -56,7 +57,7 @@ public class SecretBox {
     /** The nonce followed by the ciphertext and its tag. */
     public byte[] seal(byte[] plain, String tenant, String secretId) {
         byte[] nonce = new byte[NONCE_BYTES];
-        RANDOM.nextBytes(nonce);
+        random.nextBytes(nonce);
         byte[] sealed = cipher(Cipher.ENCRYPT_MODE, nonce, tenant, secretId, plain, 0, plain.length);
         return ByteBuffer.allocate(NONCE_BYTES + sealed.length).put(nonce).put(sealed).array();
     }

@@ -35,7 +35,8 @@ public class WebhookSecrets {
 
     /** The longest grace period a rotation may ask for. */
     public static final Duration MAX_GRACE = Duration.ofDays(7);
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Made at run time, per bean (a static one would be built into a native image with its seed). */
+    private final SecureRandom random = new SecureRandom();
 
     private static final String LOCK_TENANT = "select id from tenants where id = $1 for update";
     private static final String CURRENT = "select id from webhook_secrets where tenant_id = $1 and expires_at is null";
@@ -196,7 +197,7 @@ public class WebhookSecrets {
     private Uni<Made> insert(SqlClient conn, String tenant) {
         UUID id = UUID.randomUUID();
         byte[] key = new byte[32];
-        RANDOM.nextBytes(key);
+        random.nextBytes(key);
         byte[] sealed = box.seal(key, tenant, id.toString());
         String value = "whsec_" + Base64.getEncoder().encodeToString(key);
         java.util.Arrays.fill(key, (byte) 0);
