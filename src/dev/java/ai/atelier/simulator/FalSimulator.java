@@ -64,7 +64,8 @@ import io.vertx.ext.web.handler.BodyHandler;
  * <li>{@code GET /_sim/requests[?method&path&prompt_prefix&count=true]}, {@code DELETE /_sim/requests}: the journal;</li>
  * <li>{@code POST /_sim/requests/{id}/webhook}: deliver a completed request's webhook again;</li>
  * <li>{@code POST /_sim/inbox/{anything}}: a stand-in for the client's own service, so Atelier's webhooks have somewhere
- * to go locally: answers 204 and journals the delivery with its Standard Webhooks headers;</li>
+ * to go locally: answers 204 and journals the delivery with its Standard Webhooks headers and its exact body
+ * ({@code body_raw}); {@code POST /_sim/inbox/silent/{anything}} journals it and never answers (a dead receiver);</li>
  * <li>{@code POST /_sim/reset}: journal, faults, LLM scripts, prices and settings back to the start.</li>
  * </ul>
  */
@@ -253,6 +254,8 @@ public final class FalSimulator implements AutoCloseable {
                 }
             });
         });
+        // a receiver that never answers (a dead or stuck service): the request stays open until the caller gives up
+        router.post("/_sim/inbox/silent/*").handler(ctx -> { });
         router.post("/_sim/inbox/*").handler(ctx -> ctx.response().setStatusCode(204).end());
         router.post("/_sim/reset").handler(ctx -> {
             journal.clear();
@@ -356,6 +359,10 @@ public final class FalSimulator implements AutoCloseable {
                 .put("method", ctx.request().method().name()).put("path", path).put("query", ctx.request().query())
                 .put("headers", headers);
         Buffer body = ctx.body().buffer();
+        if (body != null && body.length() > 0 && path.startsWith("/_sim/inbox/")) {
+            // a client's service verifies signatures over the exact bytes: keep them as they came
+            entry.put("body_raw", body.toString(java.nio.charset.StandardCharsets.UTF_8));
+        }
         if (body != null && body.length() > 0) {
             try {
                 entry.put("body", new JsonObject(body));

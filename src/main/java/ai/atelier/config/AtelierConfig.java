@@ -152,10 +152,24 @@ public interface AtelierConfig {
         int maxStyles();
     }
 
-    /** Webhooks to clients (Standard Webhooks). */
+    /** Webhooks to clients (Standard Webhooks), each tenant's signed with its own secret. */
     interface Webhooks {
-        /** Signing secret ({@code ATELIER_WEBHOOKS_SECRET}): {@code whsec_<base64>} as in the spec, or any string. */
-        Optional<String> secret();
+        /**
+         * The AES-256 key ({@code ATELIER_WEBHOOKS_ENCRYPTION_KEY}, 32 bytes in base64) that the tenants' signing secrets are
+         * encrypted with at rest. Without it no secret can be created or read, so no webhook can be signed or sent.
+         */
+        Optional<String> encryptionKey();
+
+        /**
+         * The one secret every tenant once shared ({@code ATELIER_WEBHOOKS_SECRET}): no longer used (each tenant has its
+         * own); read only to warn an operator who still sets it.
+         */
+        @io.smallrye.config.WithName("secret")
+        Optional<String> legacySecret();
+
+        /** How long a rotated-out secret still signs (deliveries carry both signatures meanwhile), unless the rotation says otherwise. */
+        @WithDefault("24h")
+        Duration secretGrace();
 
         /** Delay before the first retry; doubles per attempt. */
         @WithDefault("5s")
@@ -165,13 +179,24 @@ public interface AtelierConfig {
         @WithDefault("12")
         int maxAttempts();
 
-        /** Timeout of one delivery attempt. */
+        /** Timeout of one delivery attempt, from the address check to the end of the answer. */
         @WithDefault("10s")
         Duration timeout();
 
-        /** How often an instance looks for due deliveries. */
+        /** How often an instance looks for due deliveries (it also looks each time an attempt ends). */
         @WithDefault("1s")
         Duration pollInterval();
+
+        /** Attempts one instance has under way at once, all tenants together. */
+        @WithDefault("64")
+        int maxInFlight();
+
+        /**
+         * Attempts one tenant has under way at once, across every instance: a receiver that is slow or never answers
+         * holds at most this many, and every other tenant's deliveries go on.
+         */
+        @WithDefault("8")
+        int maxInFlightPerTenant();
     }
 
     /** fal.ai access. */
@@ -263,6 +288,13 @@ public interface AtelierConfig {
         /** Where fal publishes the keys its webhooks are signed with. */
         @WithDefault("https://rest.alpha.fal.ai/.well-known/jwks.json")
         String jwksUrl();
+
+        /**
+         * A fal webhook whose signature no cached key verifies makes Atelier read fal's JWKS again (fal may have added a
+         * key), at most once per this interval, so anonymous POSTs cannot make it fetch the keys each time.
+         */
+        @WithDefault("5m")
+        Duration jwksRefetchInterval();
 
         /** Largest accepted clock difference of a fal webhook's timestamp. */
         @WithDefault("300s")

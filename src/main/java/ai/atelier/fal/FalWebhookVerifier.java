@@ -27,6 +27,9 @@ import io.vertx.mutiny.ext.web.client.WebClient;
  * Verifies fal's webhook signatures (fal-api.md section 6): Ed25519 over
  * {@code request_id \n user_id \n timestamp \n hex(sha256(body))}, against any key of fal's JWKS,
  * fetched once and kept for at most 24 h; timestamps further than the tolerance from now are refused.
+ * A signature no cached key verifies (fal may have added a key) reads the JWKS again, but at most once per
+ * {@code atelier.fal.jwks-refetch-interval} and one fetch at a time, so anonymous POSTs cannot make Atelier
+ * fetch fal's keys for each of them.
  */
 @ApplicationScoped
 public class FalWebhookVerifier {
@@ -39,6 +42,10 @@ public class FalWebhookVerifier {
     private final AtelierConfig.Fal config;
     private volatile List<PublicKey> keys = List.of();
     private volatile Instant keysFetched = Instant.EPOCH;
+    /** When the JWKS was last asked for, whether that worked or not: refetches are spaced from it. */
+    private volatile Instant lastFetch = Instant.EPOCH;
+    /** The fetch under way, shared by every request that needs it. */
+    private volatile Uni<List<PublicKey>> fetching;
 
     public FalWebhookVerifier(Vertx vertx, AtelierConfig config) {
         this.http = WebClient.create(vertx);
@@ -72,10 +79,26 @@ public class FalWebhookVerifier {
     }
 
     private Uni<List<PublicKey>> keys(boolean refresh) {
-        if (!refresh && !keys.isEmpty() && keysFetched.plus(KEYS_TTL).isAfter(Instant.now())) {
+        Instant now = Instant.now();
+        if (!refresh && !keys.isEmpty() && keysFetched.plus(KEYS_TTL).isAfter(now)) {
             return Uni.createFrom().item(keys);
         }
-        return http.getAbs(config.jwksUrl()).timeout(10_000).send().map(r -> {
+        Uni<List<PublicKey>> under = fetching;
+        if (under != null) {
+            return under; // one fetch at a time: wait for the one under way
+        }
+        if (lastFetch.plus(config.jwksRefetchInterval()).isAfter(now)) {
+            return Uni.createFrom().item(keys); // asked fal lately: what we have is what fal had then
+        }
+        return fetch();
+    }
+
+    private synchronized Uni<List<PublicKey>> fetch() {
+        if (fetching != null) {
+            return fetching;
+        }
+        lastFetch = Instant.now();
+        fetching = http.getAbs(config.jwksUrl()).timeout(10_000).send().map(r -> {
             List<PublicKey> parsed = new ArrayList<>();
             JsonArray list = r.bodyAsJsonObject().getJsonArray("keys", new JsonArray());
             for (Object o : list) {
@@ -86,7 +109,15 @@ public class FalWebhookVerifier {
             keys = List.copyOf(parsed);
             keysFetched = Instant.now();
             return keys;
-        }).onFailure().invoke(e -> Log.warnf("fal JWKS not fetched: %s", e.getMessage())).onFailure().recoverWithItem(keys);
+        }).onFailure(Exception.class).invoke(e -> Log.warnf("fal JWKS not fetched: %s", e.getMessage()))
+                .onFailure(Exception.class).recoverWithItem(() -> keys)
+                .onTermination().invoke(() -> {
+                    synchronized (this) {
+                        fetching = null;
+                    }
+                })
+                .memoize().indefinitely();
+        return fetching;
     }
 
     private static boolean verifies(List<PublicKey> candidates, byte[] message, byte[] sig) {

@@ -45,13 +45,9 @@ public class JobRepository {
                 .formatted(n);
     }
 
-    /** A webhook delivery that a transition queues in the same statement (skipped when the payload is null). */
-    private static final String DELIVERY = """
-            insert into webhook_deliveries (id, job_id, event_type, payload, status, next_attempt_at, created_at)
-            select %s::uuid, id, %s::text, %s::text, 'pending', now(), now() from %s where %s::text is not null""";
-
+    /** A webhook delivery that a transition queues in the same statement (its SQL is the webhooks': {@link ai.atelier.webhooks.Webhooks#TRANSITION_DELIVERY}). */
     private static String delivery(String from, int id, int type, int payload) {
-        return DELIVERY.formatted("$" + id, "$" + type, "$" + payload, from, "$" + payload);
+        return ai.atelier.webhooks.Webhooks.TRANSITION_DELIVERY.formatted("$" + id, "$" + type, "$" + payload, from);
     }
 
     /** The ledger rows and spend a transition carries (their SQL is the ledger's: {@link ai.atelier.usage.Ledger#TRANSITION_SPEND}). */

@@ -33,12 +33,19 @@ import io.vertx.mutiny.sqlclient.Tuple;
 @Scopes.Requires(Scopes.JOBS_READ)
 public class WebhookResource {
 
-    /** One event sent (or to be sent) to the job's webhook. */
-    public record Delivery(UUID id, String eventType, String status, int attempts, OffsetDateTime nextAttemptAt, Integer lastStatus,
-            String lastError, OffsetDateTime createdAt, OffsetDateTime deliveredAt, List<Attempt> attemptLog) {
+    /**
+     * One event sent (or to be sent) to the job's webhook. {@code sequence} is the job's event number (also in the payload as
+     * {@code data.sequence}); {@code next_attempt_at} is set only while the delivery is pending, {@code delivered_at} once it
+     * was delivered.
+     */
+    public record Delivery(UUID id, String eventType, Integer sequence, String status, int attempts, OffsetDateTime nextAttemptAt,
+            Integer lastStatus, String lastError, OffsetDateTime createdAt, OffsetDateTime deliveredAt, List<Attempt> attemptLog) {
     }
 
-    /** One try: when, the answer's status (none when it never came), the error, how long it took. */
+    /**
+     * One try: when, the answer's status (none when no answer came), the error in neutral words ({@code HTTP 500},
+     * {@code timeout}, {@code connection refused}, {@code refused by address policy}, …), how long it took.
+     */
     public record Attempt(OffsetDateTime at, Integer statusCode, String error, int durationMs) {
     }
 
@@ -58,16 +65,21 @@ public class WebhookResource {
         return jobs.get(callers.tenant(), id).chain(job -> pool.preparedQuery("""
                 select d.*, a.attempted_at, a.status_code, a.error, a.duration_ms
                 from webhook_deliveries d left join webhook_attempts a on a.delivery_id = d.id
-                where d.job_id = $1 order by d.created_at, a.attempted_at""").execute(Tuple.of(id)))
+                where d.job_id = $1 order by coalesce(d.sequence, 0), d.created_at, a.attempted_at""").execute(Tuple.of(id)))
                 .map(rows -> {
                     Map<UUID, Delivery> byId = new LinkedHashMap<>();
                     for (Row r : rows) {
-                        Delivery d = byId.computeIfAbsent(r.getUUID("id"), k -> new Delivery(k, r.getString("event_type"), r.getString("status"),
-                                r.getInteger("attempts"), r.getOffsetDateTime("next_attempt_at"), r.getInteger("last_status"),
-                                r.getString("last_error"), r.getOffsetDateTime("created_at"), r.getOffsetDateTime("delivered_at"), new ArrayList<>()));
+                        Delivery d = byId.computeIfAbsent(r.getUUID("id"), k -> {
+                            String status = r.getString("status");
+                            // rows delivered or given up before next_attempt_at was cleared show none either
+                            OffsetDateTime next = "pending".equals(status) ? r.getOffsetDateTime("next_attempt_at") : null;
+                            return new Delivery(k, r.getString("event_type"), r.getInteger("sequence"), status, r.getInteger("attempts"), next,
+                                    r.getInteger("last_status"), DeliveryErrors.shown(r.getString("last_error")), r.getOffsetDateTime("created_at"),
+                                    r.getOffsetDateTime("delivered_at"), new ArrayList<>());
+                        });
                         if (r.getOffsetDateTime("attempted_at") != null) {
-                            d.attemptLog().add(new Attempt(r.getOffsetDateTime("attempted_at"), r.getInteger("status_code"), r.getString("error"),
-                                    r.getInteger("duration_ms")));
+                            d.attemptLog().add(new Attempt(r.getOffsetDateTime("attempted_at"), r.getInteger("status_code"),
+                                    DeliveryErrors.shown(r.getString("error")), r.getInteger("duration_ms")));
                         }
                     }
                     return List.copyOf(byId.values());

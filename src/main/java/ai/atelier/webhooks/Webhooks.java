@@ -24,9 +24,10 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
- * A job's webhook: checked when the job is submitted, and one delivery row per event the job's filter
- * wants. Most deliveries ride in the statement of the transition they announce (see
- * {@link JobRepository.WebhookEvent}); {@link WebhookDispatcher} sends them, from any instance.
+ * A job's webhook: checked when the job is submitted (the tenant must have a signing secret by then), and one
+ * delivery row per event the job's filter wants, numbered in the job's order. Most deliveries ride in the
+ * statement of the transition they announce (see {@link JobRepository.WebhookEvent}); {@link WebhookDispatcher}
+ * sends them, from any instance.
  */
 @ApplicationScoped
 public class Webhooks {
@@ -38,24 +39,41 @@ public class Webhooks {
     public record Spec(String url, List<String> events) {
     }
 
-    private static final String INSERT = """
-            insert into webhook_deliveries (id, job_id, event_type, payload, status, next_attempt_at, created_at)
-            values ($1, $2, $3, $4, 'pending', now(), now())""";
+    /**
+     * The delivery a transition queues in its own statement (or {@link #enqueue} on its own): skipped when the payload
+     * is null; numbered as the job's next event, and that number also written into the payload as {@code data.sequence},
+     * so what is stored is what is signed and sent. Parameters: {@code %1$s} the delivery id, {@code %2$s} the event
+     * type, {@code %3$s} the payload, {@code %4$s} a relation with the job's {@code id}. A job's transitions are one
+     * at a time (each is a guarded update of its row), so the next number is read after the previous one was written.
+     */
+    public static final String TRANSITION_DELIVERY = """
+            insert into webhook_deliveries (id, job_id, event_type, sequence, payload, status, next_attempt_at, created_at)
+            select %1$s::uuid, f.id, %2$s::text, n.sequence, jsonb_set(%3$s::text::jsonb, '{data,sequence}', to_jsonb(n.sequence))::text,
+                   'pending', now(), now()
+            from %4$s f cross join lateral (select coalesce(max(d.sequence), 0) + 1 as sequence from webhook_deliveries d where d.job_id = f.id) n
+            where %3$s::text is not null""";
+
+    private static final String INSERT = TRANSITION_DELIVERY.formatted("$1", "$3", "$4", "(select $2::uuid as id)");
 
     private final UrlGuard guard;
     private final Pool pool;
     private final ObjectStore store;
     private final ObjectMapper json;
+    private final WebhookSecrets secrets;
 
-    public Webhooks(UrlGuard guard, Pool pool, ObjectStore store, ObjectMapper json) {
+    public Webhooks(UrlGuard guard, Pool pool, ObjectStore store, ObjectMapper json, WebhookSecrets secrets) {
         this.guard = guard;
         this.pool = pool;
         this.store = store;
         this.json = json;
+        this.secrets = secrets;
     }
 
-    /** Checks a webhook given at submit: the URL passes the SSRF guard, the events are known ones. */
-    public Uni<Spec> check(Spec spec) {
+    /**
+     * Checks a webhook given at submit: the events are known ones, the tenant has a signing secret (deliveries are
+     * never sent unsigned), and the URL passes the SSRF guard.
+     */
+    public Uni<Spec> check(String tenant, Spec spec) {
         if (spec == null) {
             return Uni.createFrom().nullItem();
         }
@@ -72,7 +90,16 @@ public class Webhooks {
                         "Unknown webhook event '" + e + "'; events: " + EVENTS.stream().sorted().toList()));
             }
         }
-        return guard.check(spec.url(), "webhook-url").replaceWith(new Spec(spec.url().trim(), events));
+        return secrets.hasCurrent(tenant)
+                .chain(has -> {
+                    if (!has) {
+                        throw Problem.invalid("webhook-secret-required", "Webhook secret required", "This tenant has no webhook signing "
+                                + "secret yet, and webhooks are never sent unsigned: create one with POST /v1/webhook-secret (the answer "
+                                + "shows it once; keep it to verify deliveries), then submit again").with("field", "webhook");
+                    }
+                    return guard.check(spec.url(), "webhook-url");
+                })
+                .replaceWith(new Spec(spec.url().trim(), events));
     }
 
     /** The delivery of {@code event} for the job as it is now, or null when the job has no webhook or does not want the event. */
@@ -98,6 +125,8 @@ public class Webhooks {
     private String payload(Job job, String type) {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("id", job.id);
+        // the receiver can check that the delivery is about one of its own jobs (data.sequence is added by TRANSITION_DELIVERY)
+        data.put("tenant", job.tenant);
         data.put("model", job.model);
         data.put("status", job.status.wire());
         data.put("stage", job.stage);
@@ -111,7 +140,11 @@ public class Webhooks {
         data.put("finished_at", job.finishedAt);
         data.put("url", "/v1/jobs/" + job.id);
         try {
-            return json.writeValueAsString(Map.of("type", type, "timestamp", Instant.now(), "data", data));
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("type", type);
+            event.put("timestamp", Instant.now());
+            event.put("data", data);
+            return json.writeValueAsString(event);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

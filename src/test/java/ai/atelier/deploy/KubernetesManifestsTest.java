@@ -56,7 +56,7 @@ class KubernetesManifestsTest {
     static final String PLACEHOLDER = "REPLACE_ME";
     /** Environment variables that carry secrets, each of which must come from the Secret. */
     static final Set<String> SECRET_ENV = Set.of("FAL_KEY", "QUARKUS_DATASOURCE_PASSWORD", "ATELIER_ADMIN_KEY",
-            "ATELIER_WEBHOOKS_SECRET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
+            "ATELIER_WEBHOOKS_ENCRYPTION_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
     /** Of those, the ones a pod may run without: IRSA or an instance role supplies AWS credentials. */
     static final Set<String> OPTIONAL_SECRET_ENV = Set.of("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
     /** Measured 358 MiB RSS (peak 386) with 10,000 jobs waiting on fal (-Xmx192m plus metaspace, code cache, malloc arenas). */

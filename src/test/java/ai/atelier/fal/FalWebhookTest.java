@@ -89,6 +89,32 @@ class FalWebhookTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> "succeeded".equals(Db.job(UUID.fromString(id)).get("status")));
     }
 
+    private static long jwksFetches() {
+        return Simulator.requests().stream().filter(r -> "/rest/.well-known/jwks.json".equals(r.get("path"))).count();
+    }
+
+    @Test
+    void forgedWebhooksDoNotMakeAtelierFetchFalsKeysForEachOfThem() {
+        String body = "{\"request_id\":\"r2\",\"status\":\"OK\",\"payload\":{}}";
+        for (int i = 0; i < 10; i++) {
+            // fresh, well-formed, and signed by nobody: a key Atelier does not know, as a rotated-in fal key would look
+            given().body(body).header("X-Fal-Webhook-Request-Id", "r2").header("X-Fal-Webhook-User-Id", "u")
+                    .header("X-Fal-Webhook-Timestamp", String.valueOf(Instant.now().getEpochSecond()))
+                    .header("X-Fal-Webhook-Signature", String.format("%0128x", i)).post("/v1/fal/webhook").then().statusCode(401)
+                    .body("type", equalTo("/problems/invalid-fal-signature"));
+        }
+        // at most one look at fal's keys for all of them (none when they were read lately), never one each
+        assertThat(jwksFetches()).isLessThanOrEqualTo(1);
+        // and fal's own webhooks still verify with the keys kept
+        Simulator.settings(0, 100);
+        String id = submit("after forgeries");
+        await().atMost(Duration.ofSeconds(7)).until(() -> "succeeded".equals(Db.job(UUID.fromString(id)).get("status")));
+        String rid = (String) Db.job(UUID.fromString(id)).get("fal_request_id");
+        await().atMost(Duration.ofSeconds(5)).until(() -> outbound(rid).size() == 1);
+        assertThat(outbound(rid).get(0)).containsEntry("status", 200);
+        assertThat(jwksFetches()).isLessThanOrEqualTo(1);
+    }
+
     @Test
     void refusesForgedStaleAndRepeatedWebhooks() throws Exception {
         String body = "{\"request_id\":\"r1\",\"status\":\"OK\",\"payload\":{}}";

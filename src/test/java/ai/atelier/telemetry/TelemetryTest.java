@@ -107,6 +107,7 @@ class TelemetryTest {
         try {
             String key = tenantKey(Map.of("budget_usd_per_day", 5, "requests_per_minute", 30));
             String hook = "http://localhost:" + receiver.getAddress().getPort() + "/hook";
+            as(key).post("/v1/webhook-secret").then().statusCode(201); // webhooks are signed with the tenant's own secret
             String ok = as(key).contentType(ContentType.JSON).body(Map.of("model", "flux-schnell", "prompt", "a dashboard", "webhook",
                     Map.of("url", hook, "events", List.of("completed")))).post("/v1/jobs").then().statusCode(202).extract().path("id");
             assertThat(Jobs.awaitTerminal(ok, key).getString("status")).isEqualTo("succeeded");

@@ -111,7 +111,7 @@ public class Submissions {
         // the submit's trace, read now on the request's context: the job's runs continue it
         String traceparent = traces.traceparent();
         String key = SubmitRules.idempotencyKey(s);
-        return webhooks.check(s.webhook()).chain(webhook -> {
+        return webhooks.check(caller.tenantId(), s.webhook()).chain(webhook -> {
             if (key == null) {
                 return create(caller, c, s, webhook, null, null, traceparent).map(j -> new Submitted(j, false));
             }
