@@ -20,7 +20,6 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -73,18 +72,23 @@ class PlaygroundBrowserTest {
     private Path files;
     private String testName;
 
-    @BeforeAll
-    static void needsChromium() {
+    /**
+     * Checked before each test, not once for the class: an assumption that fails in {@code @BeforeAll} aborts the
+     * class before any test starts, and surefire then reports {@code Tests run: 0}, which reads like a pass. Failing
+     * here, every test is reported as skipped, with the reason.
+     */
+    private static void needsChromium() {
         assumeTrue(Files.isExecutable(CHROMIUM),
-                "Chromium is not installed at " + CHROMIUM + " (apt-get install chromium chromium-driver): playground browser tests skipped");
+                "Chromium is not installed at " + CHROMIUM + " (apt-get install chromium chromium-driver): playground browser test skipped");
         assumeTrue(Files.isExecutable(CHROMEDRIVER),
-                "chromedriver is not installed at " + CHROMEDRIVER + " (apt-get install chromium-driver): playground browser tests skipped");
+                "chromedriver is not installed at " + CHROMEDRIVER + " (apt-get install chromium-driver): playground browser test skipped");
         // the driver is named, so Selenium Manager never looks for (or downloads) one
         System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
     }
 
     @BeforeEach
     void openBrowser(TestInfo info) throws IOException {
+        needsChromium();
         Simulator.reset();
         Simulator.settings(50, 150);
         testName = info.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test");
