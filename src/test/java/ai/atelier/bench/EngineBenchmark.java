@@ -401,6 +401,7 @@ public class EngineBenchmark {
         // health and metrics are on the management interface: a free port, not the shipped 9000
         int managementPort = freePort();
         cmd.add("-Dquarkus.management.port=" + managementPort);
+        cmd.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         cmd.add("-Datelier.jobs.instance-id=" + name);
         cmd.add("-Datelier.admin-key=" + ADMIN_KEY);
         cmd.add("-Dquarkus.log.category.\"ai.atelier\".level=WARN");

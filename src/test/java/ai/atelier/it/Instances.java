@@ -65,6 +65,8 @@ final class Instances implements AutoCloseable {
             managementPort = s.getLocalPort();
         }
         cmd.add("-Dquarkus.management.port=" + managementPort);
+        // its temp files (Vert.x's file cache) beside the tests' own: a killed instance leaves nothing in the system's
+        cmd.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         cmd.add("-Datelier.jobs.instance-id=" + name);
         cmd.add("-Datelier.jobs.lease=3s");
         cmd.add("-Datelier.jobs.claim-interval=100ms");
