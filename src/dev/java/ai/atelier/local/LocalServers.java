@@ -47,7 +47,10 @@ public final class LocalServers {
                 deleteTree(root);
             }
         }, "atelier-local-services-stop"));
-        EmbeddedPostgres pg = EmbeddedPostgres.start(root.resolve("postgres"), freePort(), dev);
+        // the binaries outlive a run: dev mode keeps them beside its state in .atelier/, the tests in the temp folder
+        // (target/tmp under Maven, see pom.xml), each reused by every later start
+        Path binaries = dev ? root : Path.of(System.getProperty("java.io.tmpdir"), "atelier-postgres");
+        EmbeddedPostgres pg = EmbeddedPostgres.start(binaries, root.resolve("postgres"), freePort(), dev);
         stops.push(pg::close);
         config.put("quarkus.datasource.reactive.url", "postgresql://127.0.0.1:" + pg.port() + "/atelier");
         config.put("quarkus.datasource.jdbc.url", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/atelier");

@@ -3,9 +3,11 @@ package ai.atelier.http;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.ObservesAsync;
 
 import ai.atelier.config.AtelierConfig;
 import io.netty.buffer.ByteBuf;
@@ -33,7 +35,12 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.quarkus.logging.Log;
+import io.quarkus.vertx.http.HttpServer;
+import io.quarkus.vertx.http.HttpServerStart;
 import io.quarkus.vertx.http.runtime.filters.Filters;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.net.impl.ConnectionBase;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.core.json.JsonObject;
@@ -50,9 +57,10 @@ import io.vertx.core.json.JsonObject;
  * </ul>
  * Vert.x has no hook for a connection before its first request is parsed (Quarkus keeps the server's
  * connection handler to itself), so the guard is put on the listening channel, reached from the first
- * request's connection (a Kubernetes probe, at the latest): from then on each accepted connection gets
- * a raw-bytes handler first in its pipeline and, once Vert.x has built the HTTP pipeline, a message
- * handler right after the HTTP codec. HTTP/1.1 only: cleartext HTTP/2 is off (application.properties). HostileClientsTest proves each of these through the real server.
+ * request's connection: from then on each accepted connection gets a raw-bytes handler first in its
+ * pipeline and, once Vert.x has built the HTTP pipeline, a message handler right after the HTTP codec.
+ * That first request is the instance's own, sent to its port as soon as the server listens (the probes,
+ * which used to be first, are on the management port), so no client's connection is ever accepted unguarded. HTTP/1.1 only: cleartext HTTP/2 is off (application.properties). HostileClientsTest proves each of these through the real server.
  */
 @ApplicationScoped
 public class ConnectionGuard {
@@ -61,12 +69,37 @@ public class ConnectionGuard {
     static final String RAW = "atelier-guard-raw";
     private static final String MESSAGES = "atelier-guard-messages";
 
+    private final AtomicBoolean selfRequestSent = new AtomicBoolean();
     private final long headerTimeoutMs;
     private final long bodyTimeoutMs;
 
     ConnectionGuard(AtelierConfig config) {
         this.headerTimeoutMs = config.http().headerTimeout().toMillis();
         this.bodyTimeoutMs = config.http().bodyTimeout().toMillis();
+    }
+
+    /**
+     * As soon as the HTTP server listens (Quarkus fires the event asynchronously), one request to its own port,
+     * so the guard is on the listening channel before any client connects (whatever it answers: every request
+     * goes through {@link #guard}).
+     */
+    void installAtStart(@ObservesAsync HttpServerStart start, Vertx vertx, HttpServer server) {
+        if (!selfRequestSent.compareAndSet(false, true)) {
+            return;
+        }
+        String host = start.options().getHost();
+        String target = host == null || host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? "127.0.0.1" : host;
+        HttpClient client = vertx.createHttpClient();
+        client.request(HttpMethod.GET, server.getPort(), target, "/favicon.ico")
+                .compose(request -> request.send())
+                .compose(response -> response.body())
+                .onComplete(done -> {
+                    client.close();
+                    if (done.failed()) {
+                        Log.warnf("The connection guard's first request to %s:%d failed (%s): the guard goes on with the first client's request",
+                                target, server.getPort(), done.cause().getMessage());
+                    }
+                });
     }
 
     /** First of all filters: the connection's listening channel gets the guard the first time a request comes through it. */

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 
 import ai.atelier.support.Db;
 import ai.atelier.support.LedgerRows;
+import ai.atelier.support.Management;
 import ai.atelier.support.Simulator;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -98,9 +99,10 @@ class TenantsTest {
                 .body("detail", org.hamcrest.Matchers.not(containsString("atl_not_a_key")));
         given().get("/api/" + UUID.randomUUID() + "/status").then().statusCode(401);
         given().contentType(ContentType.JSON).body(Map.of("prompt", "x")).post("/api/flux/t2i").then().statusCode(401);
-        // health, metrics and the API document stay open
-        given().get("/q/health/live").then().statusCode(200);
+        // the API document stays open; health and metrics are on the management port, open there (never exposed)
         given().get("/q/openapi").then().statusCode(200);
+        Management.given().get("/q/health/live").then().statusCode(200);
+        Management.given().get("/q/metrics").then().statusCode(200);
         // X-API-Key works like the bearer token
         String[] a = tenantWithKey("header", Scopes.JOBS_READ);
         given().header("X-API-Key", a[1]).get("/v1/models").then().statusCode(200);
@@ -441,9 +443,9 @@ class TenantsTest {
                 .isEqualTo(12.3456);
     }
 
-    /** One series' value from /q/metrics (Prometheus text), or null when the series is absent. */
+    /** One series' value from /q/metrics on the management port (Prometheus text), or null when the series is absent. */
     private static Double metric(String name, String tenant, String period) {
-        String text = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String text = Management.metrics();
         for (String line : text.split("\n")) {
             if (line.startsWith(name + "{") && line.contains("tenant=\"" + tenant + "\"")
                     && (period == null || line.contains("period=\"" + period + "\""))) {

@@ -383,7 +383,7 @@ public class EngineBenchmark {
         // the test classpath as the build set it: surefire writes the real one into java.class.path
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Ruler.class.getName(), String.valueOf(port), sim));
         Server s = launch(name, cmd, port);
-        awaitReady(s, "/api/ready/status", false);
+        awaitReady(s, s.url() + "/api/ready/status", false);
         return s;
     }
 
@@ -398,6 +398,10 @@ public class EngineBenchmark {
             }
         });
         cmd.add("-Dquarkus.http.port=" + port);
+        // health and metrics are on the management interface: a free port, not the shipped 9000
+        int managementPort = freePort();
+        cmd.add("-Dquarkus.management.port=" + managementPort);
+        cmd.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         cmd.add("-Datelier.jobs.instance-id=" + name);
         cmd.add("-Datelier.admin-key=" + ADMIN_KEY);
         cmd.add("-Dquarkus.log.category.\"ai.atelier\".level=WARN");
@@ -405,7 +409,7 @@ public class EngineBenchmark {
         cmd.add("-jar");
         cmd.add(Path.of("target", "quarkus-app", "quarkus-run.jar").toAbsolutePath().toString());
         Server s = launch(name, cmd, port);
-        awaitReady(s, "/q/health/ready", true);
+        awaitReady(s, "http://localhost:" + managementPort + "/q/health/ready", true);
         return s.withKey(tenantKey(s));
     }
 
@@ -422,14 +426,14 @@ public class EngineBenchmark {
         return new Server("http://localhost:" + port, p, log);
     }
 
-    private static void awaitReady(Server s, String path, boolean need200) throws Exception {
+    private static void awaitReady(Server s, String url, boolean need200) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (System.nanoTime() < deadline) {
             if (!s.process().isAlive()) {
                 throw new IllegalStateException("the server exited: see " + s.log());
             }
             try {
-                int status = http("GET", s.url() + path, null).status();
+                int status = http("GET", url, null).status();
                 if (!need200 || status == 200) {
                     return;
                 }

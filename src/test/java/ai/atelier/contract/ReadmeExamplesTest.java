@@ -150,8 +150,13 @@ class ReadmeExamplesTest {
         }
 
         for (String sample : List.of("product.png", "face.png", "background.png")) {
-            assertThat(work.resolve(sample)).as("the README downloads its samples first")
+            assertThat(work.resolve("samples").resolve(sample)).as("the README downloads its samples first, into samples/")
                     .hasSameBinaryContentAs(Path.of("src/main/resources/META-INF/resources/samples", sample));
+        }
+        // and nothing else: the checkout's top folder (here the work folder) gets no file of the examples' (samples/ is git-ignored)
+        try (Stream<Path> top = Files.list(work)) {
+            assertThat(top.map(p -> p.getFileName().toString())).as("what the examples left in the folder they ran in")
+                    .containsExactlyInAnyOrder("home", ".atelier", "samples");
         }
         // the webhook example's deliveries reached the simulator's inbox, signed (the first, then the redelivery)
         assertThat(Simulator.requests()).filteredOn(r -> "/_sim/inbox/shop".equals(r.get("path")))

@@ -61,6 +61,8 @@ class KubernetesManifestsTest {
     static final Set<String> OPTIONAL_SECRET_ENV = Set.of("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY");
     /** Measured 358 MiB RSS (peak 386) with 10,000 jobs waiting on fal (-Xmx192m plus metaspace, code cache, malloc arenas). */
     static final long MIN_MEMORY_REQUEST = 512L << 20;
+    /** The API's container port (the Service's target) and the management interface's (health, metrics), by name. */
+    static final Map<String, Integer> PORTS = Map.of("http", 8080, "management", 9000);
     static final Map<String, String> PROBES = Map.of(
             "startupProbe", "/q/health/started",
             "livenessProbe", "/q/health/live",
@@ -98,8 +100,13 @@ class KubernetesManifestsTest {
     }
 
     @Test
-    void probesHitTheHealthEndpointsOnTheNamedPort() {
+    void probesHitTheHealthEndpointsOnTheManagementPort() {
         checkProbes(load());
+    }
+
+    @Test
+    void metricsAreScrapedFromTheManagementPortWhichOnlyPrometheusReaches() {
+        checkMetricsPrivate(load());
     }
 
     @Test
@@ -159,8 +166,22 @@ class KubernetesManifestsTest {
                         .add(new LinkedHashMap<>(Map.of("secretRef", Map.of("name", SECRET)))), KubernetesManifestsTest::checkSecrets),
                 broken("readiness on the dependencies group", docs -> httpGet(docs, "readinessProbe").put("path",
                         "/q/health/group/dependencies"), KubernetesManifestsTest::checkProbes),
-                broken("liveness on a port number", docs -> httpGet(docs, "livenessProbe").put("port", 8080),
+                broken("liveness on a port number", docs -> httpGet(docs, "livenessProbe").put("port", 9000),
                         KubernetesManifestsTest::checkProbes),
+                broken("readiness on the API's port", docs -> httpGet(docs, "readinessProbe").put("port", "http"),
+                        KubernetesManifestsTest::checkProbes),
+                broken("no management port on the container", docs -> ((List<Object>) container(docs).get("ports"))
+                        .removeIf(p -> "management".equals(str(p, "name"))), KubernetesManifestsTest::checkProbes),
+                broken("Prometheus scraping the API's port", docs -> map(one(docs, "Deployment").body(), "spec", "template", "metadata",
+                        "annotations").put("prometheus.io/port", "8080"), KubernetesManifestsTest::checkMetricsPrivate),
+                broken("the Service exposing the management port", docs -> ((List<Object>) map(one(docs, "Service").body(), "spec").get("ports"))
+                        .add(new LinkedHashMap<>(Map.of("name", "management", "port", 9000, "targetPort", "management"))),
+                        KubernetesManifestsTest::checkMetricsPrivate),
+                broken("the Service exposing the management port by number", docs -> ((List<Object>) map(one(docs, "Service").body(), "spec")
+                        .get("ports")).add(new LinkedHashMap<>(Map.of("port", 9000, "targetPort", 9000))), KubernetesManifestsTest::checkMetricsPrivate),
+                broken("the management port open to every pod", docs -> list(one(docs, "NetworkPolicy").body(), "spec", "ingress")
+                        .forEach(rule -> ((Map<String, Object>) rule).remove("from")), KubernetesManifestsTest::checkMetricsPrivate),
+                broken("no NetworkPolicy", docs -> docs.removeIf(d -> d.kind().equals("NetworkPolicy")), KubernetesManifestsTest::checkMetricsPrivate),
                 broken("no startup probe", docs -> container(docs).remove("startupProbe"), KubernetesManifestsTest::checkProbes),
                 broken("pod grace of 30 s", docs -> podSpec(docs).put("terminationGracePeriodSeconds", 30),
                         KubernetesManifestsTest::checkShutdown),
@@ -215,7 +236,7 @@ class KubernetesManifestsTest {
         }
         assertThat(docs.stream().map(Doc::kind).collect(Collectors.toSet())).as("kinds in %s", DIR)
                 .contains("Deployment", "Service", "ConfigMap", "Secret", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-                        "Kustomization");
+                        "NetworkPolicy", "Kustomization");
         assertThat(docs.stream().map(d -> str(d.body(), "metadata", "namespace")).filter(Objects::nonNull)
                 .collect(Collectors.toSet())).as("namespaces named in the manifests (all or none the same)").hasSizeLessThan(2);
     }
@@ -237,16 +258,50 @@ class KubernetesManifestsTest {
 
     static void checkProbes(List<Doc> docs) {
         Map<String, Object> container = container(docs);
-        assertThat(list(container, "ports")).as("ports of the container").anySatisfy(p -> {
-            assertThat(str(p, "name")).isEqualTo("http");
-            assertThat(at(p, "containerPort")).isEqualTo(8080);
-        });
+        PORTS.forEach((name, number) -> assertThat(list(container, "ports")).as("ports of the container").anySatisfy(p -> {
+            assertThat(str(p, "name")).isEqualTo(name);
+            assertThat(at(p, "containerPort")).isEqualTo(number);
+        }));
         PROBES.forEach((probe, path) -> {
             Map<String, Object> httpGet = map(container, probe, "httpGet");
             assertThat(httpGet).as("%s.httpGet of the container", probe).isNotNull();
             assertThat(str(httpGet, "path")).as("%s path", probe).isEqualTo(path);
-            assertThat(httpGet.get("port")).as("%s port: the named port", probe).isEqualTo("http");
+            assertThat(httpGet.get("port")).as("%s port: the management port, by name (health is not served on the API's port)", probe)
+                    .isEqualTo("management");
         });
+    }
+
+    /**
+     * {@code /q/metrics} shows every tenant's id and spend: Prometheus scrapes it on the management port, the Service
+     * (and so the ingress) never exposes that port, and a NetworkPolicy lets only chosen sources reach it.
+     */
+    static void checkMetricsPrivate(List<Doc> docs) {
+        int management = PORTS.get("management");
+        Map<String, Object> annotations = mapOrEmpty(one(docs, "Deployment").body(), "spec", "template", "metadata", "annotations");
+        assertThat(str(annotations, "prometheus.io/scrape")).as("prometheus.io/scrape of the pods").isEqualTo("true");
+        assertThat(str(annotations, "prometheus.io/port")).as("prometheus.io/port of the pods: the management port").isEqualTo(String.valueOf(management));
+        assertThat(str(annotations, "prometheus.io/path")).as("prometheus.io/path of the pods").isEqualTo("/q/metrics");
+
+        Doc service = one(docs, "Service");
+        assertThat(list(service.body(), "spec", "ports")).as("ports of %s: never the management port", service).isNotEmpty()
+                .allSatisfy(p -> assertThat(String.valueOf(at(p, "targetPort") == null ? at(p, "port") : at(p, "targetPort")))
+                        .isNotIn("management", String.valueOf(management)));
+
+        Doc policy = one(docs, "NetworkPolicy");
+        assertSelects(map(policy.body(), "spec", "podSelector"), map(one(docs, "Deployment").body(), "spec", "template", "metadata", "labels"),
+                policy);
+        assertThat(list(policy.body(), "spec", "policyTypes")).as("policyTypes of %s", policy).contains("Ingress");
+        List<Object> rules = list(policy.body(), "spec", "ingress");
+        assertThat(rules).as("ingress rules of %s that let the API's port in", policy)
+                .anySatisfy(rule -> assertThat(list(rule, "ports")).anySatisfy(p -> assertThat(str(p, "port")).isEqualTo("http")));
+        for (Object rule : rules) {
+            List<Object> ports = list(rule, "ports");
+            boolean opensManagement = ports.isEmpty()
+                    || ports.stream().anyMatch(p -> List.of("management", String.valueOf(management)).contains(str(p, "port")));
+            if (opensManagement) {
+                assertThat(list(rule, "from")).as("a rule of %s that lets the management port in names its sources", policy).isNotEmpty();
+            }
+        }
     }
 
     static void checkSecrets(List<Doc> docs) {

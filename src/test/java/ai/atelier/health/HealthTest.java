@@ -1,6 +1,6 @@
 package ai.atelier.health;
 
-import static io.restassured.RestAssured.given;
+import static ai.atelier.support.Management.given;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
@@ -13,10 +13,12 @@ import org.junit.jupiter.api.Test;
 
 import ai.atelier.support.Servers;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
 
 /**
  * Readiness follows PostgreSQL only; Redis and S3, which every replica shares, are reported in the
- * dependencies group (see {@link Dependencies} for why).
+ * dependencies group (see {@link Dependencies} for why). Health is served on the management port, where
+ * the kubelet probes it; the API's port does not answer it.
  */
 @QuarkusTest
 class HealthTest {
@@ -32,6 +34,13 @@ class HealthTest {
     }
 
     @Test
+    void healthIsOnTheManagementPortOnly() {
+        given().get("/q/health/ready").then().statusCode(200);
+        RestAssured.given().get("/q/health/ready").then().statusCode(404);
+        RestAssured.given().get("/q/health").then().statusCode(404);
+    }
+
+    @Test
     void withRedisDownTheInstanceStaysReadyAndKeepsWorking() {
         Servers.stopRedis();
         try {
@@ -39,9 +48,9 @@ class HealthTest {
             given().get("/q/health/group/dependencies").then().body("checks.find { it.name == 'redis' }.status", equalTo("DOWN"));
             given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
             // and it still does its work: a submit is accepted and runs to its end, read from PostgreSQL
-            String id = given().contentType("application/json").body(Map.of("model", "flux-schnell", "prompt", "without redis"))
+            String id = RestAssured.given().contentType("application/json").body(Map.of("model", "flux-schnell", "prompt", "without redis"))
                     .post("/v1/jobs").then().statusCode(202).extract().path("id");
-            await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(given().get("/v1/jobs/" + id).path("status")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> "succeeded".equals(RestAssured.given().get("/v1/jobs/" + id).path("status")));
         } finally {
             Servers.startRedis();
         }

@@ -66,12 +66,6 @@ class HostileClientsTest {
 
     private static final String BOUNDARY = "----atelier-test-boundary";
 
-    /** As Kubernetes' first probe does in production: the guard goes on the listening socket with the first request. */
-    @org.junit.jupiter.api.BeforeEach
-    void firstRequest() {
-        given().get("/q/health/live").then().statusCode(200);
-    }
-
     private static String partHeader(String name, String fileName) {
         return "--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" + (fileName == null ? "" : "; filename=\"" + fileName + "\"")
                 + "\r\n" + (fileName == null ? "" : "Content-Type: image/png\r\n") + "\r\n";

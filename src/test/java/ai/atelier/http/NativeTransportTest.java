@@ -27,6 +27,6 @@ class NativeTransportTest {
         assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("linux"), "epoll is Linux's");
         assertThat(vertx.isNativeTransportEnabled()).as("Vert.x native transport (%s)", vertx.unavailableNativeTransportCause()).isTrue();
         // and the HTTP server answers on it
-        RestAssured.given().get("/q/health/live").then().statusCode(200);
+        RestAssured.given().get("/").then().statusCode(200);
     }
 }

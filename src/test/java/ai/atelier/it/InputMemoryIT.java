@@ -96,7 +96,7 @@ class InputMemoryIT {
 
             // the instance serves on: alive, ready, and a plain submit runs to its end
             assertThat(atelier.process().isAlive()).isTrue();
-            given().baseUri(atelier.url()).get("/q/health/ready").then().statusCode(200);
+            given().baseUri(atelier.management()).get("/q/health/ready").then().statusCode(200);
             String plain = given().baseUri(atelier.url()).header("Authorization", "Bearer " + keys.get(2)).contentType(ContentType.JSON)
                     .body(Map.of("model", "flux-schnell", "prompt", "after the flood")).post("/v1/jobs").then().statusCode(202).extract().path("id");
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofMillis(200))

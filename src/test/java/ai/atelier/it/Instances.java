@@ -36,7 +36,7 @@ final class Instances implements AutoCloseable {
         return services.get("atelier-local.simulator-url");
     }
 
-    /** One Atelier instance: answers its base URL once ready. */
+    /** One Atelier instance: answers its base URL once ready (on its management port, as the kubelet asks). */
     Instance start(String name, Map<String, String> extra) throws Exception {
         return start(name, extra, List.of());
     }
@@ -64,6 +64,14 @@ final class Instances implements AutoCloseable {
         if (!extra.containsKey("quarkus.http.port")) {
             cmd.add("-Dquarkus.http.port=" + port);
         }
+        // health and metrics: each instance's management interface on a port of its own (9000 would be taken by the first)
+        int managementPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            managementPort = s.getLocalPort();
+        }
+        cmd.add("-Dquarkus.management.port=" + managementPort);
+        // its temp files (Vert.x's file cache) beside the tests' own: a killed instance leaves nothing in the system's
+        cmd.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         cmd.add("-Datelier.jobs.instance-id=" + name);
         cmd.add("-Datelier.jobs.lease=3s");
         cmd.add("-Datelier.jobs.claim-interval=100ms");
@@ -78,20 +86,22 @@ final class Instances implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         started.add(p);
         String url = "http://localhost:" + port;
+        String management = "http://localhost:" + managementPort;
         await().atMost(Duration.ofSeconds(60)).pollInterval(poll).until(() -> {
             if (!p.isAlive()) {
                 throw new IllegalStateException(name + " exited: see " + log);
             }
             try {
-                return given().baseUri(url).get("/q/health/ready").statusCode() == 200;
+                return given().baseUri(management).get("/q/health/ready").statusCode() == 200;
             } catch (Exception notYet) {
                 return false;
             }
         });
-        return new Instance(name, url, p);
+        return new Instance(name, url, management, p);
     }
 
-    record Instance(String name, String url, Process process) {
+    /** {@code url}: the API; {@code management}: {@code /q/health} and {@code /q/metrics}. */
+    record Instance(String name, String url, String management, Process process) {
     }
 
     long count(String where) throws Exception {

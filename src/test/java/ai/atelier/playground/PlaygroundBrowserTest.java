@@ -20,7 +20,6 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -36,6 +35,8 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.support.ui.FluentWait;
 import org.openqa.selenium.support.ui.Select;
 
@@ -72,19 +73,25 @@ class PlaygroundBrowserTest {
     private Path profile;
     private Path files;
     private String testName;
+    private final List<String> violations = new java.util.ArrayList<>();
 
-    @BeforeAll
-    static void needsChromium() {
+    /**
+     * Checked before each test, not once for the class: an assumption that fails in {@code @BeforeAll} aborts the
+     * class before any test starts, and surefire then reports {@code Tests run: 0}, which reads like a pass. Failing
+     * here, every test is reported as skipped, with the reason.
+     */
+    private static void needsChromium() {
         assumeTrue(Files.isExecutable(CHROMIUM),
-                "Chromium is not installed at " + CHROMIUM + " (apt-get install chromium chromium-driver): playground browser tests skipped");
+                "Chromium is not installed at " + CHROMIUM + " (apt-get install chromium chromium-driver): playground browser test skipped");
         assumeTrue(Files.isExecutable(CHROMEDRIVER),
-                "chromedriver is not installed at " + CHROMEDRIVER + " (apt-get install chromium-driver): playground browser tests skipped");
+                "chromedriver is not installed at " + CHROMEDRIVER + " (apt-get install chromium-driver): playground browser test skipped");
         // the driver is named, so Selenium Manager never looks for (or downloads) one
         System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
     }
 
     @BeforeEach
     void openBrowser(TestInfo info) throws IOException {
+        needsChromium();
         Simulator.reset();
         Simulator.settings(50, 150);
         testName = info.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test");
@@ -95,6 +102,8 @@ class PlaygroundBrowserTest {
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile, "--window-size=1280,1400",
                 "--lang=en-US");
+        // the browser's console is read after every test: a Content-Security-Policy violation fails it
+        options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
         // one chromedriver per browser: quitting a browser stops its service
         service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
         driver = new ChromeDriver(service, options);
@@ -103,8 +112,10 @@ class PlaygroundBrowserTest {
 
     @AfterEach
     void closeBrowser() throws IOException {
+        List<String> violations = List.of();
         try {
             if (driver != null) {
+                violations = List.copyOf(cspViolations());
                 driver.quit();
             }
         } finally {
@@ -114,9 +125,25 @@ class PlaygroundBrowserTest {
             deleteTree(profile);
             deleteTree(files);
         }
+        assertThat(violations).as("Content-Security-Policy violations in the browser's console").isEmpty();
     }
 
     // ---- the tests -------------------------------------------------------------------------------
+
+    @Test
+    void thePageRunsUnderItsContentSecurityPolicyAndInlineScriptIsRefused() {
+        open();
+        chooseModel("flux-schnell");
+        // the server's policy is in force and the page itself broke none of it while loading and building its form
+        assertThat(given().get("/playground/").then().extract().header("Content-Security-Policy")).contains("script-src 'self'");
+        assertThat(cspViolations()).isEmpty();
+        // what an injected script would do: refused, reported in the console, never run
+        js("const s = document.createElement('script'); s.textContent = 'window.injected = true'; document.head.append(s);");
+        await(d -> !cspViolations().isEmpty());
+        assertThat(cspViolations()).anySatisfy(m -> assertThat(m).contains("inline script").contains("script-src 'self'").contains("blocked"));
+        assertThat(js("return window.injected === undefined")).isEqualTo(true);
+        violations.clear(); // seen and expected: the check after the test is for the page's own
+    }
 
     @Test
     void textToImageJobShowsThePicture() {
@@ -292,6 +319,16 @@ class PlaygroundBrowserTest {
     }
 
     // ---- the page, by accessible names ------------------------------------------------------------
+
+    /**
+     * The console's Content-Security-Policy messages of this test so far (Chrome's log is emptied by each read,
+     * so they are kept here).
+     */
+    private List<String> cspViolations() {
+        driver.manage().logs().get(LogType.BROWSER).getAll().stream().map(LogEntry::getMessage)
+                .filter(m -> m.contains("Content Security Policy")).forEach(violations::add);
+        return violations;
+    }
 
     private void open() {
         driver.get(playground.toString());

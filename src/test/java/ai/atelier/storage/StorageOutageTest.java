@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import ai.atelier.support.Db;
 import ai.atelier.support.Images;
+import ai.atelier.support.Management;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -44,13 +45,13 @@ class StorageOutageTest {
                 .body("detail", containsString("calls paused"));
         assertThat(Db.count()).isEqualTo(before);
         // S3 is shared by every replica: reported as a dependency, not a reason to take this instance out of the Service
-        given().get("/q/health/group/dependencies").then().statusCode(503)
+        Management.given().get("/q/health/group/dependencies").then().statusCode(503)
                 .body("checks.find { it.name == 'circuit-breakers' }.status", org.hamcrest.Matchers.equalTo("DOWN"))
                 .body("checks.find { it.name == 'circuit-breakers' }.data.s3", org.hamcrest.Matchers.equalTo("open"))
                 .body("checks.find { it.name == 'circuit-breakers' }.data.fal", org.hamcrest.Matchers.equalTo("closed"));
-        given().get("/q/health/ready").then().statusCode(200);
+        Management.given().get("/q/health/ready").then().statusCode(200);
         // and in metrics: 2 is open
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.metrics();
         assertThat(metrics).containsPattern("(?m)^atelier_circuit_breaker_state\\{name=\"s3\"\\} 2\\.0$")
                 .containsPattern("(?m)^atelier_circuit_breaker_state\\{name=\"fal\"\\} 0\\.0$");
     }

@@ -23,6 +23,7 @@ import com.sun.net.httpserver.HttpServer;
 import ai.atelier.deploy.GrafanaDashboardTest;
 import ai.atelier.support.Db;
 import ai.atelier.support.Jobs;
+import ai.atelier.support.Management;
 import ai.atelier.support.Simulator;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.SpanKind;
@@ -70,7 +71,7 @@ class TelemetryTest {
     }
 
     /** Every series name in /q/metrics (the part before the labels or the value). */
-    private static Set<String> exported(String text) {
+    static Set<String> exported(String text) {
         Set<String> names = new TreeSet<>();
         for (String line : text.split("\n")) {
             if (!line.isBlank() && !line.startsWith("#")) {
@@ -124,11 +125,11 @@ class TelemetryTest {
             assertThat(wanted).contains("atelier_jobs_accepted_total", "atelier_fal_queue_seconds_bucket", "atelier_circuit_breaker_state");
             // gauges read from PostgreSQL refresh every second in tests
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-                String text = given().get("/q/metrics").then().statusCode(200).extract().asString();
+                String text = Management.metrics();
                 assertThat(exported(text)).containsAll(wanted);
                 assertThat(value(text, "atelier_webhook_deliveries_total", "outcome=\"delivered\"")).isGreaterThanOrEqualTo(1.0);
             });
-            String text = given().get("/q/metrics").then().extract().asString();
+            String text = Management.metrics();
             assertThat(value(text, "atelier_jobs_accepted_total", "model=\"flux-schnell\"")).isGreaterThanOrEqualTo(2.0);
             assertThat(value(text, "atelier_jobs_finished_total", "model=\"flux-schnell\"", "outcome=\"succeeded\"")).isGreaterThanOrEqualTo(1.0);
             assertThat(value(text, "atelier_jobs_failed_total", "model=\"flux-schnell\"", "code=\"" + failedCode + "\"")).isGreaterThanOrEqualTo(1.0);
