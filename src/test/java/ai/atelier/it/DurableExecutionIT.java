@@ -131,7 +131,7 @@ class DurableExecutionIT {
         a.process().destroyForcibly(); // SIGKILL: no shutdown hook, no hand-back
         assertThat(a.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
 
-        assertThat(instances.count(in(ids) + " and status in ('succeeded', 'failed')")).as("ended before the kill: most must be in flight").isLessThan(n / 10);
+        assertThat(instances.count(in(ids) + " and status in ('succeeded', 'failed')")).isZero();
 
         latency(200);
         Instances.Instance b = instances.start("crash-b", Map.of());
@@ -151,7 +151,10 @@ class DurableExecutionIT {
 
     @Test
     void killNineWithAThousandJobsInFlightLosesNoneAndPaysEachOnce() throws Exception {
-        latency(8_000); // every job is waiting on fal when the instance dies
+        // The issue measured it with fal at 8 s, where 1,000 submits took about 2 s; a fresh instance in a test JVM that
+        // shares two cores with everything else takes longer (8 s was not enough: 699 had ended before the kill), so fal
+        // takes 30 s here and every job is still waiting on it when the instance dies.
+        latency(30_000);
         Instances.Instance a = instances.start("kill-a", Map.of());
         int n = 1_000;
         List<String> ids = submitAll(a, "thousand-", n);
