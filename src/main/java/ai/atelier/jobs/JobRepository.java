@@ -9,6 +9,8 @@ import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import ai.atelier.webhooks.WebhookDeliveries;
+import ai.atelier.webhooks.WebhookEvent;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -45,9 +47,9 @@ public class JobRepository {
                 .formatted(n);
     }
 
-    /** A webhook delivery that a transition queues in the same statement (its SQL is the webhooks': {@link ai.atelier.webhooks.Webhooks#TRANSITION_DELIVERY}). */
+    /** A webhook delivery that a transition queues in the same statement (its SQL is the deliveries': {@link WebhookDeliveries#queued}). */
     private static String delivery(String from, int id, int type, int payload) {
-        return ai.atelier.webhooks.Webhooks.TRANSITION_DELIVERY.formatted("$" + id, "$" + type, "$" + payload, from);
+        return WebhookDeliveries.queued("$" + id, "$" + type, "$" + payload, from);
     }
 
     /** The ledger rows and spend a transition carries (their SQL is the ledger's: {@link ai.atelier.usage.Ledger#TRANSITION_SPEND}). */
@@ -272,10 +274,6 @@ public class JobRepository {
     /** Spend a transition carries: ledger rows and their sum. */
     public record Spend(io.vertx.core.json.JsonArray ledger, java.math.BigDecimal usd) {
         public static final Spend NONE = new Spend(new io.vertx.core.json.JsonArray(), java.math.BigDecimal.ZERO);
-    }
-
-    /** A webhook delivery to queue with a transition. */
-    public record WebhookEvent(UUID deliveryId, String type, String payload) {
     }
 
     /** → running (or still running), recording what the run learned; false when the job is no longer this instance's to run. */

@@ -12,6 +12,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.problem.Problem;
 import ai.atelier.webhooks.Webhooks;
+import ai.atelier.webhooks.WebhookEvent;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonObject;
@@ -70,7 +71,7 @@ public class JobTransitions {
         if (firstStart) {
             job.startedAt = Instant.now();
         }
-        JobRepository.WebhookEvent started = firstStart ? webhooks.event(job, "started") : null;
+        WebhookEvent started = firstStart ? webhooks.event(job, "started") : null;
         return jobs.advance(job.id, owner, new JobRepository.Advance(p.stage(), p.percent(), p.stagesPatch(), p.categories(), p.finalPrompt(),
                 main == null ? null : main.requestId(), main == null ? null : main.endpoint(), main == null ? null : main.step(), p.falRequests()),
                 started, p.spend())

@@ -31,10 +31,7 @@ import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.core.http.HttpClient;
 import io.vertx.mutiny.core.http.HttpClientRequest;
 import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.SqlConnection;
-import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
  * Sends due webhook deliveries from the outbox in PostgreSQL, from any number of instances, so that one tenant's
@@ -54,41 +51,11 @@ import io.vertx.mutiny.sqlclient.Tuple;
 @ApplicationScoped
 public class WebhookDispatcher {
 
-    /** Held for the length of one claim, so two instances never count the same tenant's leases at once. */
-    private static final String TRY_LOCK = "select pg_try_advisory_xact_lock(7022344298541289579)";
-    private static final String CLAIM = """
-            with leased as (
-                select j.tenant, count(*) as n
-                from webhook_deliveries d join jobs j on j.id = d.job_id
-                where d.status = 'pending' and d.lease_until > now()
-                group by j.tenant),
-            due as (
-                select d.id, j.tenant, d.next_attempt_at,
-                       row_number() over (partition by j.tenant order by d.next_attempt_at, d.sequence) as place
-                from webhook_deliveries d join jobs j on j.id = d.job_id
-                where d.status = 'pending' and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
-                  -- a job's deliveries in order: an earlier one still pending (retried, or under way) goes first
-                  and not exists (select 1 from webhook_deliveries e
-                                  where e.job_id = d.job_id and e.status = 'pending' and e.sequence < d.sequence)),
-            picked as (
-                select due.id from due left join leased l on l.tenant = due.tenant
-                where due.place <= $1::int - coalesce(l.n, 0)
-                order by due.place, due.next_attempt_at
-                limit $2::int)
-            update webhook_deliveries d set lease_until = now() + make_interval(secs => $3)
-            from picked p, jobs j
-            where d.id = p.id and j.id = d.job_id
-            returning d.id, d.job_id, j.tenant, d.payload, d.attempts, j.webhook_url""";
-    private static final String RECORD = """
-            with attempt as (
-                insert into webhook_attempts (delivery_id, attempted_at, status_code, error, duration_ms) values ($1, $2, $3, $4, $5))
-            update webhook_deliveries set attempts = attempts + 1, last_status = $3, last_error = $4, lease_until = null, status = $6,
-                   next_attempt_at = case when $6::text = 'pending' then now() + make_interval(secs => $7) end,
-                   delivered_at = case when $6::text = 'delivered' then now() else delivered_at end
-            where id = $1""";
-
     /** A delivery this instance claimed, with what its tenant signs with now. */
     private record Claimed(UUID id, UUID jobId, String tenant, String payload, int attempts, String url, List<WebhookSigner> signers) {
+        Claimed(WebhookDeliveries.Claimed d, List<WebhookSigner> signers) {
+            this(d.id(), d.jobId(), d.tenant(), d.payload(), d.attempts(), d.url(), signers);
+        }
     }
 
     /** What one attempt came to: the answer's status (none when no answer came), and the error a client may read. */
@@ -100,6 +67,7 @@ public class WebhookDispatcher {
 
     private final Vertx vertx;
     private final Pool pool;
+    private final WebhookDeliveries deliveries;
     private final UrlGuard guard;
     private final WebhookSecrets secrets;
     private final SecretBox box;
@@ -112,10 +80,11 @@ public class WebhookDispatcher {
     private volatile boolean stopped;
     private long timer = -1;
 
-    public WebhookDispatcher(Vertx vertx, Pool pool, UrlGuard guard, WebhookSecrets secrets, SecretBox box, AtelierConfig config,
+    public WebhookDispatcher(Vertx vertx, Pool pool, WebhookDeliveries deliveries, UrlGuard guard, WebhookSecrets secrets, SecretBox box, AtelierConfig config,
             JobMetrics metrics) {
         this.vertx = vertx;
         this.pool = pool;
+        this.deliveries = deliveries;
         this.guard = guard;
         this.secrets = secrets;
         this.box = box;
@@ -153,10 +122,7 @@ public class WebhookDispatcher {
             claiming.set(false);
             return;
         }
-        pool.withTransaction(conn -> conn.query(TRY_LOCK).execute()
-                .chain(lock -> lock.iterator().next().getBoolean(0)
-                        ? conn.preparedQuery(CLAIM).execute(Tuple.of(config.maxInFlightPerTenant(), room, leaseSeconds)).chain(rows -> signed(conn, rows))
-                        : Uni.createFrom().item(List.<Claimed>of()))) // another instance is claiming: the next round will
+        pool.withTransaction(conn -> deliveries.claim(conn, config.maxInFlightPerTenant(), room, leaseSeconds).chain(rows -> signed(conn, rows)))
                 .subscribe().with(claimed -> {
                     claiming.set(false);
                     for (Claimed c : claimed) {
@@ -177,18 +143,16 @@ public class WebhookDispatcher {
         claim(); // the tenant's next delivery, or the job's next one, may be due now
     }
 
-    private Uni<List<Claimed>> signed(SqlConnection conn, RowSet<Row> rows) {
-        if (rows.rowCount() == 0) {
+    private Uni<List<Claimed>> signed(SqlConnection conn, List<WebhookDeliveries.Claimed> claimed) {
+        if (claimed.isEmpty()) {
             return Uni.createFrom().item(List.of());
         }
         Set<String> tenants = new LinkedHashSet<>();
-        rows.forEach(r -> tenants.add(r.getString("tenant")));
+        claimed.forEach(d -> tenants.add(d.tenant()));
         return secrets.signers(conn, tenants).map(signers -> {
-            List<Claimed> out = new ArrayList<>(rows.rowCount());
-            for (Row r : rows) {
-                String tenant = r.getString("tenant");
-                out.add(new Claimed(r.getUUID("id"), r.getUUID("job_id"), tenant, r.getString("payload"), r.getInteger("attempts"),
-                        r.getString("webhook_url"), signers.getOrDefault(tenant, List.of())));
+            List<Claimed> out = new ArrayList<>(claimed.size());
+            for (WebhookDeliveries.Claimed d : claimed) {
+                out.add(new Claimed(d, signers.getOrDefault(d.tenant(), List.of())));
             }
             return out;
         });
@@ -232,9 +196,7 @@ public class WebhookDispatcher {
         int attempt = c.attempts() + 1;
         String status = outcome.delivered() ? "delivered" : attempt >= config.maxAttempts() ? "failed" : "pending";
         long delay = (long) (config.backoff().toMillis() * Math.pow(2, attempt - 1) * (0.9 + ThreadLocalRandom.current().nextDouble() * 0.2));
-        Tuple row = Tuple.tuple().addUUID(c.id()).addOffsetDateTime(Instant.now().atOffset(ZoneOffset.UTC)).addInteger(outcome.status())
-                .addString(outcome.error()).addInteger(millis).addString(status).addDouble(delay / 1000.0);
-        return pool.preparedQuery(RECORD).execute(row)
+        return deliveries.record(c.id(), Instant.now().atOffset(ZoneOffset.UTC), outcome.status(), outcome.error(), millis, status, delay / 1000.0)
                 .invoke(() -> {
                     metrics.webhook(outcome.delivered() ? "delivered" : status.equals("failed") ? "gave_up" : "failed");
                     if (!outcome.delivered()) {

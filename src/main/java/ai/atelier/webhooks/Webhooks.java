@@ -14,19 +14,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ai.atelier.jobs.Job;
-import ai.atelier.jobs.JobRepository;
 import ai.atelier.net.UrlGuard;
 import ai.atelier.problem.Problem;
 import ai.atelier.storage.ObjectStore;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
  * A job's webhook: checked when the job is submitted (the tenant must have a signing secret by then), and one
  * delivery row per event the job's filter wants, numbered in the job's order. Most deliveries ride in the
- * statement of the transition they announce (see {@link JobRepository.WebhookEvent}); {@link WebhookDispatcher}
+ * statement of the transition they announce (see {@link WebhookEvent}); {@link WebhookDispatcher}
  * sends them, from any instance.
  */
 @ApplicationScoped
@@ -39,31 +36,15 @@ public class Webhooks {
     public record Spec(String url, List<String> events) {
     }
 
-    /**
-     * The delivery a transition queues in its own statement (or {@link #enqueue} on its own): skipped when the payload
-     * is null; numbered as the job's next event, and that number also written into the payload as {@code data.sequence},
-     * so what is stored is what is signed and sent. Parameters: {@code %1$s} the delivery id, {@code %2$s} the event
-     * type, {@code %3$s} the payload, {@code %4$s} a relation with the job's {@code id}. A job's transitions are one
-     * at a time (each is a guarded update of its row), so the next number is read after the previous one was written.
-     */
-    public static final String TRANSITION_DELIVERY = """
-            insert into webhook_deliveries (id, job_id, event_type, sequence, payload, status, next_attempt_at, created_at)
-            select %1$s::uuid, f.id, %2$s::text, n.sequence, jsonb_set(%3$s::text::jsonb, '{data,sequence}', to_jsonb(n.sequence))::text,
-                   'pending', now(), now()
-            from %4$s f cross join lateral (select coalesce(max(d.sequence), 0) + 1 as sequence from webhook_deliveries d where d.job_id = f.id) n
-            where %3$s::text is not null""";
-
-    private static final String INSERT = TRANSITION_DELIVERY.formatted("$1", "$3", "$4", "(select $2::uuid as id)");
-
     private final UrlGuard guard;
-    private final Pool pool;
+    private final WebhookDeliveries deliveries;
     private final ObjectStore store;
     private final ObjectMapper json;
     private final WebhookSecrets secrets;
 
-    public Webhooks(UrlGuard guard, Pool pool, ObjectStore store, ObjectMapper json, WebhookSecrets secrets) {
+    public Webhooks(UrlGuard guard, WebhookDeliveries deliveries, ObjectStore store, ObjectMapper json, WebhookSecrets secrets) {
         this.guard = guard;
-        this.pool = pool;
+        this.deliveries = deliveries;
         this.store = store;
         this.json = json;
         this.secrets = secrets;
@@ -103,20 +84,20 @@ public class Webhooks {
     }
 
     /** The delivery of {@code event} for the job as it is now, or null when the job has no webhook or does not want the event. */
-    public JobRepository.WebhookEvent event(Job job, String event) {
+    public WebhookEvent event(Job job, String event) {
         if (!job.wantsWebhook(event)) {
             return null;
         }
-        return new JobRepository.WebhookEvent(UUID.randomUUID(), "job." + event, payload(job, "job." + event));
+        return new WebhookEvent(UUID.randomUUID(), "job." + event, payload(job, "job." + event));
     }
 
     /** Queues the event on its own (for transitions that cannot carry it in their statement). Never fails the caller. */
     public Uni<Void> enqueue(Job job, String event) {
-        JobRepository.WebhookEvent e = event(job, event);
+        WebhookEvent e = event(job, event);
         if (e == null) {
             return Uni.createFrom().voidItem();
         }
-        return pool.preparedQuery(INSERT).execute(Tuple.of(e.deliveryId(), job.id, e.type(), e.payload()))
+        return deliveries.insert(job.id, e)
                 .invoke(() -> Log.debugf("job %s: webhook %s queued as %s", job.id, event, e.deliveryId()))
                 .onFailure().invoke(x -> Log.warnf("job %s: webhook %s not queued: %s", job.id, event, x.getMessage()))
                 .onFailure().recoverWithNull().replaceWithVoid();
@@ -125,7 +106,7 @@ public class Webhooks {
     private String payload(Job job, String type) {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("id", job.id);
-        // the receiver can check that the delivery is about one of its own jobs (data.sequence is added by TRANSITION_DELIVERY)
+        // the receiver can check that the delivery is about one of its own jobs (data.sequence is added as it is queued: WebhookDeliveries)
         data.put("tenant", job.tenant);
         data.put("model", job.model);
         data.put("status", job.status.wire());
