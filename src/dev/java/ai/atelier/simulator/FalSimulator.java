@@ -1062,21 +1062,12 @@ public final class FalSimulator implements AutoCloseable {
             images.add(new JsonObject().put("url", baseUrl + "/files/sim/" + name).put("width", size[0]).put("height", size[1])
                     .put("content_type", "image/png").put("file_size", png.length));
         }
-        JsonObject out = new JsonObject();
-        if (schema.output == SimSchema.Output.IMAGE) {
-            out.put("image", images.getJsonObject(0));
-        } else {
-            out.put("images", images);
-        }
-        out.put("seed", seed).put("timings", new JsonObject().put("inference", settings.latencyMs() / 1000.0))
+        JsonObject extra = new JsonObject().put("seed", seed).put("timings", new JsonObject().put("inference", settings.latencyMs() / 1000.0))
                 .put("has_nsfw_concepts", new JsonArray(Collections.nCopies(count, false)));
         if (body.containsKey("prompt")) {
-            out.put("prompt", body.getString("prompt"));
+            extra.put("prompt", body.getString("prompt"));
         }
-        if (schema.outputKeys != null) {
-            out.fieldNames().removeIf(key -> !schema.outputKeys.contains(key));
-        }
-        return out;
+        return schema.answer(images, extra);
     }
 
     private static int[] outputSize(SimSchema schema, JsonObject body, ImageInfo input) {

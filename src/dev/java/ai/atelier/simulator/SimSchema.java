@@ -89,6 +89,24 @@ public final class SimSchema {
         return this;
     }
 
+    /**
+     * fal's answer from this endpoint around finished pictures, in its shape: the first under {@code image} or all
+     * under {@code images}, then {@code extra} (seed, timings, …), only the keys the endpoint returns.
+     */
+    io.vertx.core.json.JsonObject answer(io.vertx.core.json.JsonArray images, io.vertx.core.json.JsonObject extra) {
+        io.vertx.core.json.JsonObject out = new io.vertx.core.json.JsonObject();
+        if (output == Output.IMAGE) {
+            out.put("image", images.getJsonObject(0));
+        } else {
+            out.put("images", images);
+        }
+        out.mergeIn(extra);
+        if (outputKeys != null) {
+            out.fieldNames().removeIf(key -> !outputKeys.contains(key));
+        }
+        return out;
+    }
+
     SimSchema oneOf(String name, String... values) {
         fields.put(name, new Field(name, Kind.ENUM, false, false, null, null, Set.of(values), 0, 1, 14142));
         return this;

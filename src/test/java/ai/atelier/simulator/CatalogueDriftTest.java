@@ -2,7 +2,6 @@ package ai.atelier.simulator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,8 +11,11 @@ import java.util.stream.Stream;
 
 import jakarta.inject.Inject;
 
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
+import ai.atelier.fal.FalImage;
 import ai.atelier.models.FalCall;
 import ai.atelier.models.LlmCompletion;
 import ai.atelier.models.ModelCatalog;
@@ -23,12 +25,15 @@ import ai.atelier.prompts.Categories;
 import ai.atelier.prompts.Prompts;
 import ai.atelier.prompts.Style;
 import io.quarkus.test.junit.QuarkusTest;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 /**
  * Atelier's model strategies and the simulator's copy of fal's schemas cannot drift apart: every
  * payload every strategy builds (with its defaults, and with every tunable set) passes the schema of
- * the endpoint it goes to, and every endpoint the simulator knows is one a strategy or a stage calls.
+ * the endpoint it goes to, every answer reads back in the shape its endpoint gives it, and every
+ * endpoint the simulator knows is one a strategy or a stage calls. One case per model, so a failure
+ * names the model.
  */
 @QuarkusTest
 class CatalogueDriftTest {
@@ -38,35 +43,66 @@ class CatalogueDriftTest {
     @Inject
     ModelCatalog models;
 
-    @Test
-    void everyPayloadOfEveryModelPassesTheSchemaOfItsEndpoint() {
+    /**
+     * One case per model: every payload it builds (with its defaults, and with every tunable set, for one photo and for
+     * the most it takes) passes the schema of the endpoint it goes to, and fal's answer from its last endpoint, in the
+     * shape that endpoint answers, reads back as the pictures it holds.
+     */
+    @TestFactory
+    Stream<DynamicTest> everyModelsPayloadsPassTheSchemaOfTheirEndpointAndItsAnswerReadsBack() {
         Map<String, SimSchema> schemas = SimSchema.catalogue();
-        List<String> checked = new ArrayList<>();
-        for (ModelStrategy model : models.all()) {
-            for (Map<String, Object> params : List.of(Map.<String, Object>of(), everyTunable(model))) {
-                for (int images : imageCounts(model)) {
-                    List<FalCall> plan = model.plan(model.acceptsPrompt() ? "a red bicycle" : null, ModelCatalog.check(model, params), images);
-                    for (FalCall call : plan) {
-                        SimSchema schema = schemas.get(call.endpointId());
-                        assertThat(schema).as("%s calls %s, which the simulator does not know", model.id(), call.endpointId()).isNotNull();
-                        JsonObject payload = call.payload().apply(Stream.generate(() -> IMAGE).limit(Math.max(1, images)).toList());
-                        assertThat(schema.validate(payload)).as("%s → %s with %s", model.id(), call.endpointId(), payload.encode()).isEmpty();
-                        checked.add(call.endpointId());
-                    }
+        return models.all().stream().map(model -> DynamicTest.dynamicTest(model.id(), () -> checkModel(model, schemas)));
+    }
+
+    private static void checkModel(ModelStrategy model, Map<String, SimSchema> schemas) {
+        for (Map<String, Object> params : List.of(Map.<String, Object>of(), everyTunable(model))) {
+            for (int images : imageCounts(model)) {
+                List<FalCall> plan = model.plan(model.acceptsPrompt() ? "a red bicycle" : null, ModelCatalog.check(model, params), images);
+                assertThat(plan).as("%s plans no fal call", model.id()).isNotEmpty();
+                for (FalCall call : plan) {
+                    SimSchema schema = schemas.get(call.endpointId());
+                    assertThat(schema).as("%s calls %s, which the simulator does not know", model.id(), call.endpointId()).isNotNull();
+                    JsonObject payload = call.payload().apply(Stream.generate(() -> IMAGE).limit(Math.max(1, images)).toList());
+                    assertThat(schema.validate(payload)).as("%s → %s with %s", model.id(), call.endpointId(), payload.encode()).isEmpty();
                 }
+                if (model.output() != ModelStrategy.Output.IMAGES) {
+                    continue; // a completion's text is read by the LLM routes, checked in their own tests
+                }
+                // the pictures come from the last call's answer: read it in the shape that endpoint answers in
+                SimSchema last = schemas.get(plan.get(plan.size() - 1).endpointId());
+                JsonArray pictures = new JsonArray()
+                        .add(new JsonObject().put("url", "https://v3.fal.media/files/a.png").put("width", 1024).put("height", 768)
+                                .put("content_type", "image/png"))
+                        .add(new JsonObject().put("url", "https://v3.fal.media/files/b.png").put("width", 1024).put("height", 768)
+                                .put("content_type", "image/png"));
+                JsonObject answer = last.answer(pictures, new JsonObject().put("seed", 42).put("timings", new JsonObject()));
+                List<FalImage> read = model.outputs(answer);
+                int expected = answer.containsKey("image") ? 1 : 2;
+                assertThat(read).as("%s reads %s's answer %s", model.id(), last.endpointId, answer.encode()).hasSize(expected);
+                assertThat(read.get(0)).isEqualTo(new FalImage("https://v3.fal.media/files/a.png", 1024, 768, "image/png"));
             }
         }
-        // the stages' own calls: the vision model that categorises, the LLM that writes prompts
+    }
+
+    /** The stages' own calls (the vision model that categorises, the LLM that writes prompts), and no endpoint unused. */
+    @Test
+    void theStagesCallsPassTheirSchemasAndTheSimulatorKnowsNoEndpointNobodyCalls() {
+        Map<String, SimSchema> schemas = SimSchema.catalogue();
         JsonObject vision = Categories.visionRequest("google/gemini-2.5-pro", 0.3, 2000, List.of(IMAGE));
         assertThat(schemas.get(LlmCompletion.VISION).validate(vision)).isEmpty();
         JsonObject writer = Prompts.writerRequest(new Style("Beach", "a sunny beach"), Map.of("main_product_type", "Footwear"), null,
                 "openai/gpt-5-mini", 0.7);
         assertThat(schemas.get(LlmCompletion.ROUTER).validate(writer)).isEmpty();
-        checked.add(LlmCompletion.VISION);
-        checked.add(LlmCompletion.ROUTER);
 
+        Set<String> called = new HashSet<>(List.of(LlmCompletion.VISION, LlmCompletion.ROUTER));
+        for (ModelStrategy model : models.all()) {
+            for (int images : imageCounts(model)) {
+                model.plan(model.acceptsPrompt() ? "a red bicycle" : null, ModelCatalog.check(model, Map.of()), images)
+                        .forEach(call -> called.add(call.endpointId()));
+            }
+        }
         Set<String> unused = new HashSet<>(schemas.keySet());
-        unused.removeAll(checked);
+        unused.removeAll(called);
         assertThat(unused).as("endpoints the simulator knows but no model or stage calls").isEmpty();
     }
 
