@@ -32,11 +32,14 @@ class FalWebhookTest {
 
     public static class Webhooks implements QuarkusTestProfile {
         static final int PORT = freePort();
+        static final int MANAGEMENT_PORT = freePort();
 
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.http.test-port", String.valueOf(PORT), "atelier.fal.public-base-url", "http://localhost:" + PORT,
-                    "atelier.fal.webhook-poll-interval", "10s");
+            // fal must be told the port before the app starts, so it is fixed; the management interface then needs a fixed
+            // port too (Quarkus 3.34 never finishes starting it on a random one beside a fixed HTTP test port)
+            return Map.of("quarkus.http.test-port", String.valueOf(PORT), "quarkus.management.test-port", String.valueOf(MANAGEMENT_PORT),
+                    "atelier.fal.public-base-url", "http://localhost:" + PORT, "atelier.fal.webhook-poll-interval", "10s");
         }
 
         static int freePort() {
