@@ -31,7 +31,50 @@ final class SimPricing {
         /** The number of output images. */
         IMAGES,
         /** The dollars the call cost ({@code usage.cost}): token-priced models. */
-        DOLLARS
+        DOLLARS,
+        /** Seconds of output video times the endpoint's units per second at its resolution, with or without audio ({@link Rate}). */
+        VIDEO_SECONDS
+    }
+
+    /**
+     * What one second of video bills on an endpoint, in its pricing unit: per resolution ("*" for any), silent and with
+     * audio. fal bills the output's length (fal-video.md §4); the rates reproduce the list prices of §2 with one unit
+     * price per endpoint, as the pricing API has it (Veo 3.1 Fast: $0.05 a unit, 2 a second at 720p/1080p, 3 with audio,
+     * 6 and 7 at 4k, so $0.10/$0.15/$0.30/$0.35 a second).
+     */
+    record Rate(Map<String, BigDecimal> silent, Map<String, BigDecimal> withAudio) {
+
+        BigDecimal perSecond(String resolution, boolean audio) {
+            Map<String, BigDecimal> table = audio ? withAudio : silent;
+            BigDecimal rate = table.getOrDefault(resolution, table.get("*"));
+            if (rate == null) {
+                throw new IllegalArgumentException("no rate for " + resolution + (audio ? " with audio" : ""));
+            }
+            return rate;
+        }
+    }
+
+    private static final Map<String, Rate> RATES = rates();
+
+    private static Map<String, Rate> rates() {
+        Map<String, Rate> r = new LinkedHashMap<>();
+        String kling = "fal-ai/kling-video/v2.5-turbo/pro/", hailuo = "fal-ai/minimax/hailuo-02/standard/", wan = "fal-ai/wan-25-preview/";
+        Rate perSecond = new Rate(Map.of("*", BigDecimal.ONE), Map.of("*", BigDecimal.ONE));
+        r.put(kling + "text-to-video", perSecond);
+        r.put(kling + "image-to-video", perSecond);
+        // 768P at $0.045 a second; 512P at about $0.017 (0.38 of a 768P second)
+        Rate hailuoRate = new Rate(Map.of("768P", BigDecimal.ONE, "512P", new BigDecimal("0.38")), Map.of());
+        r.put(hailuo + "text-to-video", hailuoRate);
+        r.put(hailuo + "image-to-video", hailuoRate);
+        Rate veo = new Rate(Map.of("720p", new BigDecimal(2), "1080p", new BigDecimal(2), "4k", new BigDecimal(6)),
+                Map.of("720p", new BigDecimal(3), "1080p", new BigDecimal(3), "4k", new BigDecimal(7)));
+        r.put("fal-ai/veo3.1/fast", veo);
+        r.put("fal-ai/veo3.1/fast/image-to-video", veo);
+        // the unit is the 480p second ($0.05): 720p bills 2 of them, 1080p 3; a background track changes nothing
+        Map<String, BigDecimal> wanTiers = Map.of("480p", BigDecimal.ONE, "720p", new BigDecimal(2), "1080p", new BigDecimal(3));
+        r.put(wan + "text-to-video", new Rate(wanTiers, wanTiers));
+        r.put(wan + "image-to-video", new Rate(wanTiers, wanTiers));
+        return r;
     }
 
     /**
@@ -77,6 +120,14 @@ final class SimPricing {
         // prompt (text) or a categorisation of one picture (vision) at SimLlm's prices: plausible, not fal's.
         put(p, "openrouter/router", "1.0", "usd", Basis.DOLLARS, "0.0002");
         put(p, "openrouter/router/vision", "1.0", "usd", Basis.DOLLARS, "0.0003");
+        // fal-video.md §2; the typical call is one at fal's defaults (Veo: 8 s with audio; Wan: 5 s at 1080p)
+        for (String kling : List.of("text-to-video", "image-to-video")) {
+            put(p, "fal-ai/kling-video/v2.5-turbo/pro/" + kling, "0.07", "seconds", Basis.VIDEO_SECONDS, "5");
+            put(p, "fal-ai/minimax/hailuo-02/standard/" + kling, "0.045", "seconds", Basis.VIDEO_SECONDS, "6");
+            put(p, "fal-ai/wan-25-preview/" + kling, "0.05", "seconds", Basis.VIDEO_SECONDS, "15");
+        }
+        put(p, "fal-ai/veo3.1/fast", "0.05", "units", Basis.VIDEO_SECONDS, "24");
+        put(p, "fal-ai/veo3.1/fast/image-to-video", "0.05", "units", Basis.VIDEO_SECONDS, "24");
         return p;
     }
 
@@ -217,11 +268,24 @@ final class SimPricing {
                 yield usage != null && usage.getValue("cost") instanceof Number cost ? new BigDecimal(cost.toString()) : BigDecimal.ZERO;
             }
             case IMAGES -> BigDecimal.valueOf(outputs(output).size());
+            case VIDEO_SECONDS -> throw new IllegalArgumentException(endpointId + " bills video seconds: see videoUnits");
             case OUTPUT_MEGAPIXELS -> BigDecimal.valueOf(outputs(output).stream().mapToLong(i -> megapixels(i.getInteger("width", 0), i.getInteger("height", 0))).sum());
             case INPUT_AND_OUTPUT_MEGAPIXELS -> BigDecimal.valueOf(outputs(output).stream().mapToLong(i -> megapixels(i.getInteger("width", 0), i.getInteger("height", 0))).sum()
                     + inputs.stream().mapToLong(i -> megapixels(i.width(), i.height())).sum());
         };
         return units.stripTrailingZeros().toPlainString();
+    }
+
+    /**
+     * The {@code x-fal-billable-units} of a video: its length in seconds times what a second bills at its resolution,
+     * with or without audio ({@link Rate}).
+     */
+    static String videoUnits(String endpointId, double seconds, String resolution, boolean audio) {
+        Rate rate = RATES.get(endpointId);
+        if (rate == null) {
+            throw new IllegalArgumentException("No video rate for " + endpointId);
+        }
+        return BigDecimal.valueOf(seconds).multiply(rate.perSecond(resolution, audio)).stripTrailingZeros().toPlainString();
     }
 
     /** Megapixels rounded up per image, as fal bills them: a 1024×1024 picture (1.05 MP) is 2. */
