@@ -1112,14 +1112,10 @@ public final class FalSimulator implements AutoCloseable {
      */
     private Generated video(SimSchema schema, JsonObject body, ImageInfo input) {
         SimSchema.Video v = schema.video;
-        double seconds = SimSchema.seconds(body.getValue(v.durationField()) != null ? body.getValue(v.durationField()) : v.defaultDuration());
-        String resolution = v.resolutionField() != null && body.getValue(v.resolutionField()) instanceof String r ? r : v.defaultResolution();
-        String aspect = v.aspectField() != null && body.getValue(v.aspectField()) instanceof String a ? a : v.defaultAspect();
-        if (aspect == null || aspect.equals("auto")) {
-            aspect = aspectOf(input);
-        }
-        boolean audio = v.audioField() != null
-                && (v.audioField().endsWith("_url") ? body.getValue(v.audioField()) != null : body.getBoolean(v.audioField(), v.audioDefault()));
+        double seconds = v.seconds(body);
+        String resolution = v.resolution(body);
+        String aspect = v.aspect(body) != null ? v.aspect(body) : aspectOf(input);
+        boolean audio = v.audio(body);
         int[] size = SimSchema.videoSize(resolution, aspect);
         long millis = Math.round(seconds * 1000);
         byte[] mp4 = clips.computeIfAbsent(millis + "/" + size[0] + "x" + size[1] + "/" + audio, k -> Mp4.build(millis, size[0], size[1], audio));

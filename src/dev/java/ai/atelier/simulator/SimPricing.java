@@ -44,6 +44,25 @@ final class SimPricing {
      */
     record Rate(Map<String, BigDecimal> silent, Map<String, BigDecimal> withAudio) {
 
+        /** One unit a second, whatever the resolution or audio. */
+        static Rate perSecond() {
+            return new Rate(Map.of("*", BigDecimal.ONE), Map.of("*", BigDecimal.ONE));
+        }
+
+        /** Units a second by resolution ("720p", "4k"), alternating names and numbers; the same with audio. */
+        static Rate tiers(Object... resolutionsAndUnits) {
+            Map<String, BigDecimal> t = new LinkedHashMap<>();
+            for (int i = 0; i < resolutionsAndUnits.length; i += 2) {
+                t.put((String) resolutionsAndUnits[i], new BigDecimal(resolutionsAndUnits[i + 1].toString()));
+            }
+            return new Rate(t, t);
+        }
+
+        /** The same tiers, with other units a second when the clip has audio. */
+        Rate withAudio(Object... resolutionsAndUnits) {
+            return new Rate(silent, tiers(resolutionsAndUnits).silent());
+        }
+
         BigDecimal perSecond(String resolution, boolean audio) {
             Map<String, BigDecimal> table = audio ? withAudio : silent;
             BigDecimal rate = table.getOrDefault(resolution, table.get("*"));
@@ -54,28 +73,6 @@ final class SimPricing {
         }
     }
 
-    private static final Map<String, Rate> RATES = rates();
-
-    private static Map<String, Rate> rates() {
-        Map<String, Rate> r = new LinkedHashMap<>();
-        String kling = "fal-ai/kling-video/v2.5-turbo/pro/", hailuo = "fal-ai/minimax/hailuo-02/standard/", wan = "fal-ai/wan-25-preview/";
-        Rate perSecond = new Rate(Map.of("*", BigDecimal.ONE), Map.of("*", BigDecimal.ONE));
-        r.put(kling + "text-to-video", perSecond);
-        r.put(kling + "image-to-video", perSecond);
-        // 768P at $0.045 a second; 512P at about $0.017 (0.38 of a 768P second)
-        Rate hailuoRate = new Rate(Map.of("768P", BigDecimal.ONE, "512P", new BigDecimal("0.38")), Map.of());
-        r.put(hailuo + "text-to-video", hailuoRate);
-        r.put(hailuo + "image-to-video", hailuoRate);
-        Rate veo = new Rate(Map.of("720p", new BigDecimal(2), "1080p", new BigDecimal(2), "4k", new BigDecimal(6)),
-                Map.of("720p", new BigDecimal(3), "1080p", new BigDecimal(3), "4k", new BigDecimal(7)));
-        r.put("fal-ai/veo3.1/fast", veo);
-        r.put("fal-ai/veo3.1/fast/image-to-video", veo);
-        // the unit is the 480p second ($0.05): 720p bills 2 of them, 1080p 3; a background track changes nothing
-        Map<String, BigDecimal> wanTiers = Map.of("480p", BigDecimal.ONE, "720p", new BigDecimal(2), "1080p", new BigDecimal(3));
-        r.put(wan + "text-to-video", new Rate(wanTiers, wanTiers));
-        r.put(wan + "image-to-video", new Rate(wanTiers, wanTiers));
-        return r;
-    }
 
     /**
      * One endpoint's list price. {@code typicalUnits} is what one ordinary call is billed, used by the
@@ -88,6 +85,8 @@ final class SimPricing {
     static final int MAX_BILLED_INPUTS = 3;
     static final int MAX_IDS = 50;
 
+    /** What a second of video bills, by endpoint; filled with the prices below, from the video endpoints' schema entries. */
+    private static final Map<String, Rate> RATES = new LinkedHashMap<>();
     private static final Map<String, Price> DEFAULTS = defaults();
 
     /** The price table in use: list prices, changed at run time by {@code PUT /_sim/pricing}. */
@@ -120,14 +119,11 @@ final class SimPricing {
         // prompt (text) or a categorisation of one picture (vision) at SimLlm's prices: plausible, not fal's.
         put(p, "openrouter/router", "1.0", "usd", Basis.DOLLARS, "0.0002");
         put(p, "openrouter/router/vision", "1.0", "usd", Basis.DOLLARS, "0.0003");
-        // fal-video.md §2; the typical call is one at fal's defaults (Veo: 8 s with audio; Wan: 5 s at 1080p)
-        for (String kling : List.of("text-to-video", "image-to-video")) {
-            put(p, "fal-ai/kling-video/v2.5-turbo/pro/" + kling, "0.07", "seconds", Basis.VIDEO_SECONDS, "5");
-            put(p, "fal-ai/minimax/hailuo-02/standard/" + kling, "0.045", "seconds", Basis.VIDEO_SECONDS, "6");
-            put(p, "fal-ai/wan-25-preview/" + kling, "0.05", "seconds", Basis.VIDEO_SECONDS, "15");
-        }
-        put(p, "fal-ai/veo3.1/fast", "0.05", "units", Basis.VIDEO_SECONDS, "24");
-        put(p, "fal-ai/veo3.1/fast/image-to-video", "0.05", "units", Basis.VIDEO_SECONDS, "24");
+        // video endpoints carry their price in their schema entry (SimSchema.priced): one entry adds an endpoint
+        SimSchema.catalogue().values().stream().filter(schema -> schema.videoPrice != null).forEach(schema -> {
+            put(p, schema.endpointId, schema.videoPrice.unitPrice(), schema.videoPrice.unit(), Basis.VIDEO_SECONDS, schema.videoPrice.typicalUnits());
+            RATES.put(schema.endpointId, schema.videoPrice.rate());
+        });
         return p;
     }
 

@@ -42,6 +42,30 @@ public final class SimSchema {
      */
     record Video(String durationField, String defaultDuration, String resolutionField, String defaultResolution, String aspectField,
             String defaultAspect, String audioField, boolean audioDefault, boolean videoFile) {
+
+        /** The clip's length in seconds: the request's duration, else fal's default. */
+        double seconds(JsonObject body) {
+            Object asked = body.getValue(durationField);
+            return SimSchema.seconds(asked != null ? asked : defaultDuration);
+        }
+
+        String resolution(JsonObject body) {
+            return resolutionField != null && body.getValue(resolutionField) instanceof String r ? r : defaultResolution;
+        }
+
+        /** The asked aspect ratio; null (or "auto") when the clip follows its photo. */
+        String aspect(JsonObject body) {
+            String asked = aspectField != null && body.getValue(aspectField) instanceof String a ? a : defaultAspect;
+            return "auto".equals(asked) ? null : asked;
+        }
+
+        /** Whether the clip has sound: a boolean field (with fal's default), or a background track's URL. */
+        boolean audio(JsonObject body) {
+            if (audioField == null) {
+                return false;
+            }
+            return audioField.endsWith("_url") ? body.getValue(audioField) != null : body.getBoolean(audioField, audioDefault);
+        }
     }
 
     final String endpointId;
@@ -55,6 +79,16 @@ public final class SimSchema {
     Set<String> outputKeys;
     /** A video endpoint's reading of its request; null for the others. */
     Video video;
+
+    /**
+     * A video endpoint's list price, kept with its schema so one entry adds an endpoint: the unit price and unit as
+     * fal's pricing API answers them, the units one call at fal's defaults bills (the typical call), and what one
+     * second of output bills at each resolution, with and without audio.
+     */
+    record VideoPrice(String unitPrice, String unit, String typicalUnits, SimPricing.Rate rate) {
+    }
+
+    VideoPrice videoPrice;
     /**
      * The log lines a running request writes ({@code ?logs=1}): the first as it starts, the others spread over the run.
      * Pictures load weights and count denoising steps; fal's partner video models (Kling, Veo, MiniMax) write none
@@ -112,6 +146,11 @@ public final class SimSchema {
     /** A video endpoint: how it reads duration, resolution, aspect ratio and audio; fal's partner models write no logs. */
     SimSchema video(Video video) {
         this.video = video;
+        return this;
+    }
+
+    SimSchema priced(String unitPrice, String unit, String typicalUnits, SimPricing.Rate rate) {
+        this.videoPrice = new VideoPrice(unitPrice, unit, typicalUnits, rate);
         return this;
     }
 
@@ -454,45 +493,46 @@ public final class SimSchema {
     private static List<SimSchema> videoEndpoints() {
         String kling = "fal-ai/kling-video/v2.5-turbo/pro/";
         String hailuo = "fal-ai/minimax/hailuo-02/standard/";
-        String wan = "fal-ai/wan-25-preview/";
+        // Kling: $0.35 for 5 s and $0.07 each second more, so $0.07 a second; Kling outputs 1080p
+        SimPricing.Rate klingRate = SimPricing.Rate.perSecond();
+        // Hailuo 02: 768P at $0.045 a second; 512P at about $0.017 (0.38 of a 768P second)
+        SimPricing.Rate hailuoRate = SimPricing.Rate.tiers("768P", 1, "512P", "0.38");
         return List.of(
                 endpoint(kling + "text-to-video", Output.VIDEO, null).prompt(0, 2500).oneOf("duration", "5", "10")
                         .oneOf("aspect_ratio", "16:9", "9:16", "1:1").string("negative_prompt", 2500).range("cfg_scale", Kind.NUMBER, 0, 1)
-                        .video(new Video("duration", "5", null, "1080p", "aspect_ratio", "16:9", null, false, false)).logs().returns("video"),
+                        .video(new Video("duration", "5", null, "1080p", "aspect_ratio", "16:9", null, false, false))
+                        .priced("0.07", "seconds", "5", klingRate).logs().returns("video"),
                 endpoint(kling + "image-to-video", Output.VIDEO, null).prompt(0, 2500).required("image_url", Kind.URL)
                         .oneOf("duration", "5", "10").string("negative_prompt", 2500).range("cfg_scale", Kind.NUMBER, 0, 1)
                         .optional("tail_image_url", Kind.URL)
-                        .video(new Video("duration", "5", null, "1080p", null, null, null, false, false)).logs().returns("video"),
+                        .video(new Video("duration", "5", null, "1080p", null, null, null, false, false))
+                        .priced("0.07", "seconds", "5", klingRate).logs().returns("video"),
                 endpoint(hailuo + "text-to-video", Output.VIDEO, null).prompt(1, 2000).oneOf("duration", "6", "10")
                         .optional("prompt_optimizer", Kind.BOOL)
-                        .video(new Video("duration", "6", null, "768P", null, "16:9", null, false, false)).logs().returns("video"),
+                        .video(new Video("duration", "6", null, "768P", null, "16:9", null, false, false))
+                        .priced("0.045", "seconds", "6", hailuoRate).logs().returns("video"),
                 endpoint(hailuo + "image-to-video", Output.VIDEO, null).prompt(0, 2000).required("image_url", Kind.URL)
                         .oneOf("duration", "6", "10").oneOf("resolution", "512P", "768P").optional("prompt_optimizer", Kind.BOOL)
                         .optional("end_image_url", Kind.URL)
-                        .video(new Video("duration", "6", "resolution", "768P", null, null, null, false, false)).logs().returns("video"),
+                        .video(new Video("duration", "6", "resolution", "768P", null, null, null, false, false))
+                        .priced("0.045", "seconds", "6", hailuoRate).logs().returns("video"),
                 veo("fal-ai/veo3.1/fast").oneOf("aspect_ratio", "16:9", "9:16").optional("auto_fix", Kind.BOOL) // fal: true
                         .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "16:9", "generate_audio", true, false)),
                 veo("fal-ai/veo3.1/fast/image-to-video").required("image_url", Kind.URL).oneOf("aspect_ratio", "auto", "16:9", "9:16")
                         .optional("auto_fix", Kind.BOOL) // fal: false
-                        .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "auto", "generate_audio", true, false)),
-                wan(wan + "text-to-video").oneOf("aspect_ratio", "16:9", "9:16", "1:1")
-                        .video(new Video("duration", "5", "resolution", "1080p", "aspect_ratio", "16:9", "audio_url", false, true)),
-                wan(wan + "image-to-video").required("image_url", Kind.URL)
-                        .video(new Video("duration", "5", "resolution", "1080p", null, null, "audio_url", false, true)));
+                        .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "auto", "generate_audio", true, false)));
     }
 
+    /**
+     * Veo 3.1 Fast: $0.10 a second silent, $0.15 with audio at 720p and 1080p, $0.30 and $0.35 at 4k: one unit price
+     * ($0.05) and 2, 3, 6 and 7 units a second. The typical call is fal's default: 8 s at 720p with audio.
+     */
     private static SimSchema veo(String id) {
         return endpoint(id, Output.VIDEO, null).prompt(0, 20_000).oneOf("duration", "4s", "6s", "8s").oneOf("resolution", "720p", "1080p", "4k")
                 .optional("generate_audio", Kind.BOOL).range("seed", Kind.INT, 0, Double.MAX_VALUE).optional("negative_prompt", Kind.STRING)
-                .oneOf("safety_tolerance", "1", "2", "3", "4", "5", "6").logs().returns("video");
-    }
-
-    /** Wan 2.5 preview: the open model fal runs itself writes one line as it starts. */
-    private static SimSchema wan(String id) {
-        return endpoint(id, Output.VIDEO, null).prompt(1, 0).oneOf("duration", "5", "10").oneOf("resolution", "480p", "720p", "1080p")
-                .optional("negative_prompt", Kind.STRING).range("seed", Kind.INT, 0, Double.MAX_VALUE)
-                .optional("enable_prompt_expansion", Kind.BOOL).optional("enable_safety_checker", Kind.BOOL).optional("audio_url", Kind.URL)
-                .logs("Generating video").returns("video", "seed", "actual_prompt");
+                .oneOf("safety_tolerance", "1", "2", "3", "4", "5", "6")
+                .priced("0.05", "units", "24", SimPricing.Rate.tiers("720p", 2, "1080p", 2, "4k", 6).withAudio("720p", 3, "1080p", 3, "4k", 7))
+                .logs().returns("video");
     }
 
     /** The size fal makes at a resolution ("720p", "768P", "4k") and aspect ratio: the short side is the resolution's. */
