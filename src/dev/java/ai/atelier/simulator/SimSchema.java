@@ -520,7 +520,25 @@ public final class SimSchema {
                         .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "16:9", "generate_audio", true, false)),
                 veo("fal-ai/veo3.1/fast/image-to-video").required("image_url", Kind.URL).oneOf("aspect_ratio", "auto", "16:9", "9:16")
                         .optional("auto_fix", Kind.BOOL) // fal: false
-                        .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "auto", "generate_audio", true, false)));
+                        .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "auto", "generate_audio", true, false)),
+                wan("fal-ai/wan-25-preview/text-to-video").oneOf("aspect_ratio", "16:9", "9:16", "1:1")
+                        .video(new Video("duration", "5", "resolution", "1080p", "aspect_ratio", "16:9", "audio_url", false, true)),
+                wan("fal-ai/wan-25-preview/image-to-video").required("image_url", Kind.URL)
+                        .video(new Video("duration", "5", "resolution", "1080p", null, null, "audio_url", false, true)));
+    }
+
+    /**
+     * Wan 2.5 preview: fal's default is its dearest tier (1080p) with prompt expansion on; its answer carries the seed,
+     * the expanded prompt and a VideoFile (width, height, fps, duration, frames). $0.05 / $0.10 / $0.15 a second at
+     * 480p / 720p / 1080p: the unit is the 480p second; a background track (audio_url) changes nothing. The open model
+     * fal runs itself writes one log line as it starts.
+     */
+    private static SimSchema wan(String id) {
+        return endpoint(id, Output.VIDEO, null).prompt(1, 0).oneOf("duration", "5", "10").oneOf("resolution", "480p", "720p", "1080p")
+                .optional("negative_prompt", Kind.STRING).range("seed", Kind.INT, 0, Double.MAX_VALUE)
+                .optional("enable_prompt_expansion", Kind.BOOL).optional("enable_safety_checker", Kind.BOOL).optional("audio_url", Kind.URL)
+                .priced("0.05", "seconds", "15", SimPricing.Rate.tiers("480p", 1, "720p", 2, "1080p", 3))
+                .logs("Generating video").returns("video", "seed", "actual_prompt");
     }
 
     /**

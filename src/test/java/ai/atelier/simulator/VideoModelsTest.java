@@ -16,6 +16,7 @@ import ai.atelier.models.Kling25TurboPro;
 import ai.atelier.models.ModelCatalog;
 import ai.atelier.models.ModelStrategy;
 import ai.atelier.models.Veo31Fast;
+import ai.atelier.models.Wan25;
 import ai.atelier.problem.Problem;
 import io.vertx.core.json.JsonObject;
 
@@ -113,8 +114,25 @@ class VideoModelsTest {
     }
 
     @Test
+    void wanMakes720pWithoutExpandingThePromptUnlessAskedWithItsSafetyCheckerOn() {
+        Wan25 wan = new Wan25();
+        assertThat(endpoint(wan, 0)).isEqualTo("fal-ai/wan-25-preview/text-to-video");
+        assertThat(endpoint(wan, 1)).isEqualTo("fal-ai/wan-25-preview/image-to-video");
+        assertThat(payload(wan, Map.of(), 0)).isEqualTo(new JsonObject().put("prompt", "a red bicycle rolls down a hill").put("duration", "5")
+                .put("resolution", "720p").put("enable_prompt_expansion", false).put("aspect_ratio", "16:9").put("enable_safety_checker", true));
+        JsonObject image = payload(wan, Map.of("resolution", "1080p", "duration", "10", "seed", 3), 1);
+        assertThat(image.getString("image_url")).isEqualTo(PHOTO);
+        assertThat(image.containsKey("aspect_ratio")).isFalse();
+        assertThat(image.getBoolean("enable_safety_checker")).isTrue();
+        assertThat(units(wan, payload(wan, Map.of(), 0), 0)).isEqualTo(10.0); // 5 s × 2: $0.50 at 720p
+        assertThat(units(wan, image, 1)).isEqualTo(30.0); // 10 s × 3: $1.50 at 1080p
+        assertThatThrownBy(() -> ModelCatalog.check(wan, Map.of("enable_safety_checker", false))).hasMessageContaining("locked");
+        assertThatThrownBy(() -> call(wan, Map.of("aspect_ratio", "1:1"), 1)).hasMessageContaining("text-to-video only");
+    }
+
+    @Test
     void videoModelsDeclareTheirOutputDeadlineAndLatency() {
-        for (ModelStrategy model : List.of(new Kling25TurboPro(), new Hailuo02Standard(), new Veo31Fast())) {
+        for (ModelStrategy model : List.of(new Kling25TurboPro(), new Hailuo02Standard(), new Veo31Fast(), new Wan25())) {
             assertThat(model.output()).isEqualTo(ModelStrategy.Output.VIDEO);
             assertThat(model.minImages()).isZero();
             assertThat(model.maxImages()).isEqualTo(1);
