@@ -38,7 +38,8 @@ import io.vertx.ext.web.handler.BodyHandler;
 /**
  * A local fal.ai: a real HTTP server that follows fal's queue and run APIs (fal-api.md sections 3 to 9),
  * validates every input against the endpoint's schema, fetches the input image URLs it is given, and
- * answers with real PNGs. Tests and the local run use it when no {@code FAL_KEY} is set.
+ * answers with real PNGs, and with real MP4s for the video endpoints ({@link Mp4}). Tests and the local run use it
+ * when no {@code FAL_KEY} is set.
  *
  * <p>Hosts map to path prefixes: {@code /queue} is queue.fal.run, {@code /run} is fal.run,
  * {@code /files} the CDN, {@code /platform} api.fal.ai (the pricing API: {@code GET /platform/v1/models/pricing},
@@ -51,10 +52,12 @@ import io.vertx.ext.web.handler.BodyHandler;
  *
  * <p>The test API under {@code /_sim}:
  * <ul>
- * <li>{@code PUT /_sim/settings {"queue_ms","queue_positions","latency_ms","keep_alive_ms"}}, {@code GET /_sim/settings}:
- * timing of later requests, and the keep-alive interval of status streams opened later (fal: 15 s);</li>
+ * <li>{@code PUT /_sim/settings {"queue_ms","queue_positions","latency_ms","keep_alive_ms","video_bytes","file_ttl_ms"}},
+ * {@code GET /_sim/settings}: timing of later requests (minutes are fine), the keep-alive interval of status streams opened
+ * later (fal: 15 s), the size later video files are served at (up to 200 MiB, streamed) and how long files live;</li>
  * <li>{@code POST /_sim/faults {"target","endpoint"?,"times"?,"status"?,...}}, {@code DELETE /_sim/faults}: scripted failures;
- * on target {@code stream}, {@code drop} closes the connection right after the first event;</li>
+ * on target {@code stream}, {@code drop} closes the connection right after the first event; on target {@code file},
+ * {@code cut_after} (bytes), {@code short_body} (bytes) and {@code not_mp4} spoil one file answer;</li>
  * <li>{@code PUT /_sim/pricing {"<endpoint id>": {"unit_price": 0.005}}}: change prices (the pricing API answers them);</li>
  * <li>{@code POST /_sim/llm {"mode","times"=1,"endpoint"?}}: the next {@code times} LLM answers (of that endpoint id
  * exactly, when given; scripts apply oldest first) come back untidy. Modes: {@code prose}, {@code fenced},

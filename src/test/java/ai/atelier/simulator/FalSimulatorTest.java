@@ -997,6 +997,31 @@ class FalSimulatorTest {
     }
 
     @Test
+    void wanAnswersItsVideoFileWithSizeFpsAndDurationItsSeedAndTheExpandedPrompt() throws Exception {
+        fastRuns();
+        // fal's defaults: 1080p, prompt expansion on
+        VideoResult wan = video("fal-ai/wan-25-preview/text-to-video", Map.of("prompt", "a red bicycle", "duration", "10", "seed", 11));
+        assertThat(wan.output().fieldNames()).containsExactlyInAnyOrder("video", "seed", "actual_prompt");
+        assertThat(wan.output().getLong("seed")).isEqualTo(11);
+        assertThat(wan.output().getString("actual_prompt")).startsWith("a red bicycle");
+        JsonObject file = wan.video();
+        assertThat(file.getInteger("width")).isEqualTo(1920);
+        assertThat(file.getInteger("height")).isEqualTo(1080);
+        assertThat(file.getDouble("duration")).isEqualTo(10.0);
+        assertThat(file.getInteger("num_frames")).isEqualTo(4);
+        assertThat(file.getDouble("fps")).isEqualTo(0.4);
+        assertThat(wan.units()).isEqualTo("30"); // 10 s of 1080p: three 480p seconds each, $1.50
+        VideoInfo mp4 = download(file.getString("url")).video();
+        assertThat(mp4.seconds()).isEqualTo(10.0);
+        assertThat(mp4.size()).isEqualTo(file.getLong("file_size"));
+        // asked for 480p without expansion: no rewritten prompt, a third of the units
+        VideoResult plain = video("fal-ai/wan-25-preview/text-to-video", Map.of("prompt", "a red bicycle", "resolution", "480p",
+                "enable_prompt_expansion", false));
+        assertThat(plain.output().containsKey("actual_prompt")).isFalse();
+        assertThat(plain.units()).isEqualTo("5");
+    }
+
+    @Test
     void pricingApiAnswersTheVideoEndpointsInTheirOwnUnits() {
         JsonArray prices = prices(VEO + "," + KLING_I2V + "," + HAILUO_I2V).getJsonArray("prices");
         assertThat(prices).containsExactly(
