@@ -14,11 +14,13 @@ import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
+import ai.atelier.models.CostBasis;
 import ai.atelier.models.FalCall;
 import ai.atelier.models.LlmCompletion;
 import ai.atelier.models.ModelCatalog;
 import ai.atelier.models.ModelStrategy;
 import ai.atelier.models.ParamSpec;
+import ai.atelier.models.VideoModel;
 import ai.atelier.prompts.Categories;
 import ai.atelier.prompts.Prompts;
 import ai.atelier.prompts.Style;
@@ -28,7 +30,8 @@ import io.vertx.core.json.JsonObject;
 /**
  * Atelier's model strategies and the simulator's copy of fal's schemas cannot drift apart: every
  * payload every strategy builds (with its defaults, and with every tunable set) passes the schema of
- * the endpoint it goes to, and every endpoint the simulator knows is one a strategy or a stage calls.
+ * the endpoint it goes to, a video model quotes the units the simulator bills for that payload, and every
+ * endpoint the simulator knows is one a strategy or a stage calls.
  */
 @QuarkusTest
 class CatalogueDriftTest {
@@ -43,14 +46,27 @@ class CatalogueDriftTest {
         Map<String, SimSchema> schemas = SimSchema.catalogue();
         List<String> checked = new ArrayList<>();
         for (ModelStrategy model : models.all()) {
-            for (Map<String, Object> params : List.of(Map.<String, Object>of(), everyTunable(model))) {
+            for (Map<String, Object> all : List.of(Map.<String, Object>of(), everyTunable(model))) {
                 for (int images : imageCounts(model)) {
+                    Map<String, Object> params = forMode(model, all, images);
                     List<FalCall> plan = model.plan(model.acceptsPrompt() ? "a red bicycle" : null, ModelCatalog.check(model, params), images);
-                    for (FalCall call : plan) {
+                    for (int c = 0; c < plan.size(); c++) {
+                        FalCall call = plan.get(c);
                         SimSchema schema = schemas.get(call.endpointId());
                         assertThat(schema).as("%s calls %s, which the simulator does not know", model.id(), call.endpointId()).isNotNull();
-                        JsonObject payload = call.payload().apply(Stream.generate(() -> IMAGE).limit(Math.max(1, images)).toList());
+                        // the first call gets the request's photos; a later one the pictures of the call before
+                        int urls = c == 0 ? images : Math.max(1, images);
+                        JsonObject payload = call.payload().apply(Stream.generate(() -> IMAGE).limit(urls).toList());
                         assertThat(schema.validate(payload)).as("%s → %s with %s", model.id(), call.endpointId(), payload.encode()).isEmpty();
+                        if (model.output() == ModelStrategy.Output.VIDEO) {
+                            // what Atelier will quote is what fal (the simulator) bills for that very payload
+                            CostBasis basis = model.costBasis(call.endpointId());
+                            assertThat(basis.kind()).isEqualTo(CostBasis.Kind.SECONDS);
+                            SimSchema.Video video = schema.video;
+                            String billed = SimPricing.videoUnits(call.endpointId(), video.seconds(payload), video.resolution(payload), video.audio(payload));
+                            assertThat(basis.perSecond().units(payload.getMap())).as("%s units for %s", model.id(), payload.encode())
+                                    .isEqualTo(Double.parseDouble(billed));
+                        }
                         checked.add(call.endpointId());
                     }
                 }
@@ -70,9 +86,23 @@ class CatalogueDriftTest {
         assertThat(unused).as("endpoints the simulator knows but no model or stage calls").isEmpty();
     }
 
-    /** One photo and, where the model takes more (a reference background, several references), the most it takes. */
+    /**
+     * The fewest photos the model takes (none: text-to-video, a text LLM call), one photo and, where the model takes
+     * more (a reference background, several references), the most it takes.
+     */
     private static List<Integer> imageCounts(ModelStrategy model) {
-        return model.minImages() == model.maxImages() ? List.of(model.minImages()) : List.of(Math.max(1, model.minImages()), model.maxImages());
+        return Stream.of(model.minImages(), Math.max(1, model.minImages()), model.maxImages()).filter(n -> n <= model.maxImages()).distinct()
+                .toList();
+    }
+
+    /** A video model's parameters of one mode: text-to-video's without a photo, image-to-video's with one. */
+    private static Map<String, Object> forMode(ModelStrategy model, Map<String, Object> params, int images) {
+        if (!(model instanceof VideoModel video)) {
+            return params;
+        }
+        Map<String, Object> mode = new LinkedHashMap<>(params);
+        mode.keySet().removeAll(images > 0 ? video.textOnly() : video.imageOnly());
+        return mode;
     }
 
     /** A valid value for every parameter a request may tune (its default, or one from its range). */
