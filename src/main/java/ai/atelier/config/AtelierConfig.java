@@ -253,6 +253,12 @@ public interface AtelierConfig {
         Duration requestDeadline();
 
         /**
+         * When set, replaces every model's own request deadline (a video model's 20 minutes, ModelStrategy.requestDeadline):
+         * for an account whose queue runs longer, or a test that cannot wait 20 minutes.
+         */
+        Optional<Duration> modelDeadline();
+
+        /**
          * Atelier's public base URL ({@code ATELIER_FAL_PUBLIC_BASE_URL}). When set, submits ask fal to call
          * {@code <base>/v1/fal/webhook} on completion and polling slows to {@link #webhookPollInterval()}.
          */
