@@ -47,6 +47,14 @@ public interface ModelStrategy {
         return plan(prompt, tuned);
     }
 
+    /**
+     * The parameters a request runs with, as the job echoes them: what it tuned, or (a model that sets fal's defaults
+     * explicitly) everything fal will get besides the prompt and the photos. Planning with them gives the same calls.
+     */
+    default Map<String, Object> effectiveParams(Map<String, Object> tuned, int images) {
+        return tuned;
+    }
+
     /** What the model's last call returns: pictures to store, a video file to store, or text (an LLM completion). */
     enum Output { IMAGES, VIDEO, TEXT }
 

@@ -255,6 +255,15 @@ public abstract class VideoModel implements ModelStrategy {
         return List.of(new FalCall(endpoint, urls -> payload(prompt, urls, tuned, image, otherMode)));
     }
 
+    /** Every field fal gets besides the prompt and the photo: the defaults set here, what was tuned, the locked ones. */
+    @Override
+    public Map<String, Object> effectiveParams(Map<String, Object> tuned, int images) {
+        boolean image = images > 0;
+        JsonObject body = payload(null, image ? List.of("") : List.of(), tuned, image, image ? d.textOnly : d.imageOnly);
+        body.remove("image_url");
+        return body.getMap();
+    }
+
     private JsonObject payload(String prompt, List<String> images, Map<String, Object> tuned, boolean image, Set<String> otherMode) {
         Map<String, Object> body = new LinkedHashMap<>();
         if (prompt != null) {
