@@ -17,11 +17,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import ai.atelier.ingest.VideoInfo;
+import ai.atelier.jobs.JobStatus;
+import ai.atelier.jobs.engine.JobRunner;
 import ai.atelier.support.Db;
 import ai.atelier.support.Images;
 import ai.atelier.support.Jobs;
 import ai.atelier.support.LedgerRows;
 import ai.atelier.support.Objects;
+import ai.atelier.support.Rows;
 import ai.atelier.support.Simulator;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -33,7 +36,8 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
 /**
  * A video job end to end through the real API, the simulator standing in for fal: each video model's text-to-video and
  * image-to-video payload as fal's schema takes it, the clip streamed into S3 and checked from its boxes, served as
- * video/mp4, billed from fal's units; seed 001's t2v and i2v; a cancel and a model deadline that reach fal; a spoiled
+ * video/mp4, billed from fal's units; a job a dead instance left running resumed by its request id, paid once; seed
+ * 001's t2v and i2v; a cancel and a model deadline that reach fal; a spoiled
  * file that fails the job and leaves nothing behind. The models' own deadline is cut to seconds here (a video model's is
  * 20 minutes), so a slow clip passes it without a test waiting minutes.
  */
@@ -52,6 +56,9 @@ class VideoJobsTest {
 
     @Inject
     S3AsyncClient s3;
+
+    @Inject
+    JobRunner runner;
 
     @BeforeEach
     void reset() {
@@ -185,6 +192,31 @@ class VideoJobsTest {
                 .contentType("application/problem+json");
         given().contentType(ContentType.JSON).body(Map.of("prompt", "x", "duration", "7")).post("/api/kling-2.5-turbo-pro/t2v").then()
                 .statusCode(422).contentType("application/problem+json");
+    }
+
+    @Test
+    void aVideoJobLeftRunningByADeadInstanceIsResumedByItsRecordedRequestAndPaidOnce() {
+        Simulator.settings(0, 300);
+        // what a worker killed while fal rendered leaves behind: fal has the request, the row has its id
+        String requestId = given().baseUri(Simulator.url()).contentType(ContentType.JSON)
+                .body(Map.of("prompt", "resumed clip", "duration", "4s", "resolution", "720p", "generate_audio", false, "safety_tolerance", "4"))
+                .post("/queue/" + VEO_T2V).then().statusCode(200).extract().path("request_id");
+        UUID id = UUID.randomUUID();
+        Rows.insertJob(id, JobStatus.RUNNING, "resumed clip", job -> {
+            job.model = "veo-3.1-fast";
+            job.stage = "infer";
+            job.falEndpoint = VEO_T2V;
+            job.falRequestId = requestId;
+            job.startedAt = job.createdAt;
+        });
+        runner.poke();
+
+        JsonPath job = Jobs.awaitTerminal(id.toString());
+        assertThat(job.getString("status")).as(job.prettify()).isEqualTo("succeeded");
+        assertThat(job.getString("fal_request_id")).isEqualTo(requestId);
+        assertThat(Simulator.submissions(VEO_T2V)).hasSize(1); // only the one made above
+        assertThat(VideoInfo.check(Objects.bytes(s3, job.getString("outputs[0].key"))).video().seconds()).isCloseTo(4.0, within(0.1));
+        assertThat(LedgerRows.of(id)).singleElement().satisfies(row -> assertThat(row).containsEntry("fal_request_id", requestId));
     }
 
     @Test
