@@ -67,7 +67,9 @@ public final class LocalServers {
         stops.push(redis::stop);
         config.put("quarkus.redis.hosts", "redis://127.0.0.1:" + redisPort);
 
-        BlobStore store = dev ? new FilesystemNio2BlobStore(Files.createDirectories(root.resolve("s3")).toString())
+        // tests keep files in memory; a benchmark that copies gigabytes keeps them on disk (atelier-local.s3-on-disk=true)
+        boolean onDisk = dev || Boolean.getBoolean("atelier-local.s3-on-disk");
+        BlobStore store = onDisk ? new FilesystemNio2BlobStore(Files.createDirectories(root.resolve("s3")).toString())
                 : new TransientNio2BlobStore();
         // dev keeps its S3 port across restarts, so presigned URLs handed out before a restart still work
         S3Proxy[] s3 = { startS3(store, dev ? remembered(root.resolve("s3.port")) : 0) };

@@ -38,7 +38,8 @@ import io.vertx.ext.web.handler.BodyHandler;
 /**
  * A local fal.ai: a real HTTP server that follows fal's queue and run APIs (fal-api.md sections 3 to 9),
  * validates every input against the endpoint's schema, fetches the input image URLs it is given, and
- * answers with real PNGs. Tests and the local run use it when no {@code FAL_KEY} is set.
+ * answers with real PNGs, and with real MP4s for the video endpoints ({@link Mp4}). Tests and the local run use it
+ * when no {@code FAL_KEY} is set.
  *
  * <p>Hosts map to path prefixes: {@code /queue} is queue.fal.run, {@code /run} is fal.run,
  * {@code /files} the CDN, {@code /platform} api.fal.ai (the pricing API: {@code GET /platform/v1/models/pricing},
@@ -51,10 +52,12 @@ import io.vertx.ext.web.handler.BodyHandler;
  *
  * <p>The test API under {@code /_sim}:
  * <ul>
- * <li>{@code PUT /_sim/settings {"queue_ms","queue_positions","latency_ms","keep_alive_ms"}}, {@code GET /_sim/settings}:
- * timing of later requests, and the keep-alive interval of status streams opened later (fal: 15 s);</li>
+ * <li>{@code PUT /_sim/settings {"queue_ms","queue_positions","latency_ms","keep_alive_ms","video_bytes","file_ttl_ms"}},
+ * {@code GET /_sim/settings}: timing of later requests (minutes are fine), the keep-alive interval of status streams opened
+ * later (fal: 15 s), the size later video files are served at (up to 200 MiB, streamed) and how long files live;</li>
  * <li>{@code POST /_sim/faults {"target","endpoint"?,"times"?,"status"?,...}}, {@code DELETE /_sim/faults}: scripted failures;
- * on target {@code stream}, {@code drop} closes the connection right after the first event;</li>
+ * on target {@code stream}, {@code drop} closes the connection right after the first event; on target {@code file},
+ * {@code cut_after} (bytes), {@code short_body} (bytes) and {@code not_mp4} spoil one file answer;</li>
  * <li>{@code PUT /_sim/pricing {"<endpoint id>": {"unit_price": 0.005}}}: change prices (the pricing API answers them);</li>
  * <li>{@code POST /_sim/llm {"mode","times"=1,"endpoint"?}}: the next {@code times} LLM answers (of that endpoint id
  * exactly, when given; scripts apply oldest first) come back untidy. Modes: {@code prose}, {@code fenced},
@@ -84,9 +87,9 @@ public final class FalSimulator implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicInteger journalSize = new java.util.concurrent.atomic.AtomicInteger();
     private final List<Fault> faults = new CopyOnWriteArrayList<>();
     private final SimLlm llm = new SimLlm();
-    private final Map<String, byte[]> files = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
+    private final Map<String, SimFile> files = Collections.synchronizedMap(new LinkedHashMap<>(256, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, SimFile> eldest) {
             return size() > FILES_CAP;
         }
     });
@@ -101,17 +104,30 @@ public final class FalSimulator implements AutoCloseable {
     private String baseUrl;
 
     /**
-     * Timing of a simulated request: time in queue, positions counted down while queued, run time; and the interval
-     * of the status stream's keep-alive comments (fal sends one every 15 s; tests shorten it).
+     * Timing of a simulated request: time in queue, positions counted down while queued, run time (minutes, for video,
+     * when asked); the interval of the status stream's keep-alive comments (fal sends one every 15 s; tests shorten it);
+     * the size of the video files made later ({@code video_bytes}, 0: the clip's own few kilobytes; at most
+     * {@link #MAX_VIDEO_BYTES}); and how long a file stays on the CDN ({@code file_ttl_ms}, 0: for ever), after which
+     * its URL answers 404, as an expired fal file does.
      */
-    record Settings(long queueMs, int queuePositions, long latencyMs, long keepAliveMs) {
-        static final Settings DEFAULT = new Settings(100, 2, 400, 15_000);
+    record Settings(long queueMs, int queuePositions, long latencyMs, long keepAliveMs, long videoBytes, long fileTtlMs) {
+        static final Settings DEFAULT = new Settings(100, 2, 400, 15_000, 0, 0);
 
         /** snake_case like every other body of the simulator and fal. */
         JsonObject toJson() {
             return new JsonObject().put("queue_ms", queueMs).put("queue_positions", queuePositions).put("latency_ms", latencyMs)
-                    .put("keep_alive_ms", keepAliveMs);
+                    .put("keep_alive_ms", keepAliveMs).put("video_bytes", videoBytes).put("file_ttl_ms", fileTtlMs);
         }
+    }
+
+    /** The largest video file the simulator serves: what a gateway should allow (fal-video.md §7.3). */
+    static final long MAX_VIDEO_BYTES = 200L * 1024 * 1024;
+
+    /**
+     * A file on the simulated CDN: its first bytes (a whole PNG, or an MP4 without its padding), the size it is served
+     * at (an MP4 is padded to it with a {@code free} box of zeros, streamed, never held), its type and when it was made.
+     */
+    record SimFile(byte[] head, long size, String contentType, long createdAt) {
     }
 
     /** One scripted failure, applied to the next {@code times} matching calls. */
@@ -138,6 +154,8 @@ public final class FalSimulator implements AutoCloseable {
         final long queueUntil;
         final long doneAt;
         final int positions;
+        /** The log lines the endpoint writes while it runs (none for fal's partner video models). */
+        final List<String> logLines;
         volatile boolean cancelled;
         volatile int resultStatus;
         volatile JsonObject result;
@@ -152,7 +170,8 @@ public final class FalSimulator implements AutoCloseable {
         List<StatusListener> listeners;
         long streamTimer = -1;
 
-        SimRequest(String id, String endpointId, JsonObject body, String webhookUrl, Settings s) {
+        SimRequest(String id, String endpointId, JsonObject body, String webhookUrl, Settings s, List<String> logLines) {
+            this.logLines = logLines;
             this.id = id;
             this.endpointId = endpointId;
             this.body = body;
@@ -272,11 +291,18 @@ public final class FalSimulator implements AutoCloseable {
                 JsonObject b = ctx.body().asJsonObject();
                 b = b == null ? new JsonObject() : b;
                 Settings d = settings;
+                long videoBytes = b.getLong("video_bytes", d.videoBytes());
+                if (videoBytes < 0 || videoBytes > MAX_VIDEO_BYTES) {
+                    json(ctx, 400, new JsonObject().put("detail", "video_bytes is 0 (the clip's own size) to " + MAX_VIDEO_BYTES));
+                    return;
+                }
                 settings = new Settings(b.getLong("queue_ms", d.queueMs()), b.getInteger("queue_positions", d.queuePositions()),
-                        b.getLong("latency_ms", d.latencyMs()), Math.max(1, b.getLong("keep_alive_ms", d.keepAliveMs())));
+                        b.getLong("latency_ms", d.latencyMs()), Math.max(1, b.getLong("keep_alive_ms", d.keepAliveMs())), videoBytes,
+                        Math.max(0, b.getLong("file_ttl_ms", d.fileTtlMs())));
                 json(ctx, 200, settings.toJson());
             } catch (ClassCastException | DecodeException e) {
-                json(ctx, 400, new JsonObject().put("detail", "Settings are integers: queue_ms, queue_positions, latency_ms, keep_alive_ms"));
+                json(ctx, 400, new JsonObject().put("detail",
+                        "Settings are integers: queue_ms, queue_positions, latency_ms, keep_alive_ms, video_bytes, file_ttl_ms"));
             }
         });
         router.put("/_sim/pricing").handler(ctx -> {
@@ -425,6 +451,9 @@ public final class FalSimulator implements AutoCloseable {
             }
             Integer status = f.getInteger("status");
             if (status == null) {
+                if ("file".equals(target)) {
+                    ctx.put(FILE_FAULT, f); // cut_after, short_body, not_mp4: the file answer itself goes wrong
+                }
                 proceed.run(); // a pure delay: slow but correct
                 return;
             }
@@ -485,7 +514,8 @@ public final class FalSimulator implements AutoCloseable {
             json(ctx, 422, detail(SimSchema.error(List.of(), "Field required", "missing", null)));
             return;
         }
-        SimRequest r = new SimRequest(UUID.randomUUID().toString(), endpointId, body, ctx.request().getParam("fal_webhook"), settings);
+        SimRequest r = new SimRequest(UUID.randomUUID().toString(), endpointId, body, ctx.request().getParam("fal_webhook"), settings,
+                schema.logLines);
         requests.put(r.id, r);
         List<JsonObject> errors = schema.validate(body);
         Optional<JsonObject> modelFault = takeFault("complete", endpointId);
@@ -666,7 +696,7 @@ public final class FalSimulator implements AutoCloseable {
             return Math.max(at, now + 1);
         }
         if (logs) {
-            for (int i = 1; i <= LOG_STEPS; i++) {
+            for (int i = 1; i < r.logLines.size(); i++) {
                 long at = logTime(r, i);
                 if (at > now) {
                     return at;
@@ -830,27 +860,27 @@ public final class FalSimulator implements AutoCloseable {
         return String.valueOf(d);
     }
 
-    private static final int LOG_STEPS = 4;
-
-    /** The log lines written by {@code now}: the model loads as the request starts, then steps spread over the run. */
+    /**
+     * The log lines written by {@code now}: the endpoint's first line as the request starts (pictures: the model
+     * loads), the others spread over the run (denoising steps); an endpoint that writes none gives an empty list.
+     */
     private static JsonArray logs(SimRequest r, long now) {
         JsonArray logs = new JsonArray();
         if (now < r.queueUntil) {
             return logs; // cancelled in the queue: it never started
         }
-        logs.add(log("Loading model weights", r.queueUntil));
-        for (int i = 1; i <= LOG_STEPS; i++) {
+        for (int i = 0; i < r.logLines.size(); i++) {
             long at = logTime(r, i);
             if (at <= now) {
-                logs.add(log("Denoising step " + i + "/" + LOG_STEPS, at));
+                logs.add(log(r.logLines.get(i), at));
             }
         }
         return logs;
     }
 
-    private static long logTime(SimRequest r, int step) {
+    private static long logTime(SimRequest r, int line) {
         long total = Math.max(1, r.doneAt - r.queueUntil);
-        return r.queueUntil + total * step / (LOG_STEPS + 1);
+        return r.queueUntil + total * line / Math.max(1, r.logLines.size());
     }
 
     private static JsonObject log(String message, long at) {
@@ -1010,6 +1040,9 @@ public final class FalSimulator implements AutoCloseable {
         Map<String, List<Future<Fetched>>> inputs = fetchInputs(body);
         List<Future<Fetched>> all = inputs.values().stream().flatMap(List::stream).toList();
         return Future.all(all).compose(done -> vertx.executeBlocking(() -> {
+            if (schema.output == SimSchema.Output.VIDEO) {
+                return video(schema, body, sizeSource(inputs));
+            }
             JsonObject output = schema.output == SimSchema.Output.TEXT
                     ? llm.respond(schema.endpointId, body, inputs.getOrDefault("image_urls", List.of()).stream().map(f -> f.result().bytes()).toList())
                     : images(schema, body, sizeSource(inputs));
@@ -1028,7 +1061,7 @@ public final class FalSimulator implements AutoCloseable {
     /** Fetches every input picture, by field; a URL that cannot be fetched fails the whole request, as on fal. */
     private Map<String, List<Future<Fetched>>> fetchInputs(JsonObject body) {
         Map<String, List<Future<Fetched>>> inputs = new LinkedHashMap<>();
-        for (String field : List.of("image_url", "product_image_url", "ref_image_url")) {
+        for (String field : List.of("image_url", "product_image_url", "ref_image_url", "tail_image_url", "end_image_url")) {
             if (body.getValue(field) instanceof String s && !s.isEmpty()) {
                 inputs.put(field, List.of(fetchImage(s)));
             }
@@ -1058,7 +1091,7 @@ public final class FalSimulator implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             byte[] png = Png.render(size[0], size[1], seed + i);
             String name = UUID.randomUUID() + ".png";
-            files.put(name, png);
+            files.put(name, new SimFile(png, png.length, "image/png", System.currentTimeMillis()));
             images.add(new JsonObject().put("url", baseUrl + "/files/sim/" + name).put("width", size[0]).put("height", size[1])
                     .put("content_type", "image/png").put("file_size", png.length));
         }
@@ -1068,6 +1101,56 @@ public final class FalSimulator implements AutoCloseable {
             extra.put("prompt", body.getString("prompt"));
         }
         return schema.answer(images, extra);
+    }
+
+    /** Clips already built, by length, size and audio: a few distinct ones serve every request. */
+    private final Map<String, byte[]> clips = new ConcurrentHashMap<>();
+
+    /**
+     * A video endpoint's output: a real MP4 of the asked length, at the resolution and aspect ratio the request (or
+     * fal's default, or the input picture's shape) gives, with audio when asked (or by fal's default), served at the
+     * configured size; billed per second of it (fal-video.md §4).
+     */
+    private Generated video(SimSchema schema, JsonObject body, ImageInfo input) {
+        SimSchema.Video v = schema.video;
+        double seconds = v.seconds(body);
+        String resolution = v.resolution(body);
+        String aspect = v.aspect(body) != null ? v.aspect(body) : aspectOf(input);
+        boolean audio = v.audio(body);
+        int[] size = SimSchema.videoSize(resolution, aspect);
+        long millis = Math.round(seconds * 1000);
+        byte[] mp4 = clips.computeIfAbsent(millis + "/" + size[0] + "x" + size[1] + "/" + audio, k -> Mp4.build(millis, size[0], size[1], audio));
+        long wanted = settings.videoBytes();
+        // padding is a box: at least 8 bytes, so a size just above the clip's own is rounded up to that
+        long fileSize = wanted <= mp4.length ? mp4.length : Math.max(wanted, mp4.length + 8L);
+        String name = UUID.randomUUID() + ".mp4";
+        files.put(name, new SimFile(mp4, fileSize, "video/mp4", System.currentTimeMillis()));
+        JsonObject file = new JsonObject().put("url", baseUrl + "/files/sim/" + name).put("content_type", "video/mp4")
+                .put("file_name", "output.mp4").put("file_size", fileSize);
+        if (v.videoFile()) {
+            int frames = Mp4.VIDEO.samples().size();
+            file.put("width", size[0]).put("height", size[1]).put("fps", frames / seconds).put("duration", seconds).put("num_frames", frames);
+        }
+        long seed = body.getValue("seed") instanceof Number n ? n.longValue() : ThreadLocalRandom.current().nextLong(0, Integer.MAX_VALUE);
+        JsonObject out = new JsonObject().put("video", file).put("seed", seed);
+        if (body.getBoolean("enable_prompt_expansion", true) && body.getValue("prompt") instanceof String prompt) {
+            out.put("actual_prompt", prompt + ", cinematic lighting, smooth camera motion");
+        }
+        if (schema.outputKeys != null) {
+            out.fieldNames().removeIf(key -> !schema.outputKeys.contains(key));
+        }
+        return new Generated(out, SimPricing.videoUnits(schema.endpointId, seconds, resolution, audio));
+    }
+
+    /** The shape an image-to-video clip takes from its picture: within a fifth of square is 1:1, else landscape or portrait. */
+    private static String aspectOf(ImageInfo input) {
+        if (input == null) {
+            return "16:9";
+        }
+        if (Math.abs(input.width() - input.height()) * 5 < Math.max(input.width(), input.height())) {
+            return "1:1";
+        }
+        return input.width() > input.height() ? "16:9" : "9:16";
     }
 
     private static int[] outputSize(SimSchema schema, JsonObject body, ImageInfo input) {
@@ -1119,13 +1202,75 @@ public final class FalSimulator implements AutoCloseable {
     }
 
 
+    /**
+     * Serves a file from the CDN, streamed: its head, then (an MP4 made larger than its clip) a {@code free} box whose
+     * zeros are written a chunk at a time as the client takes them, so a 200 MB file holds no more than a chunk. A file
+     * past {@code file_ttl_ms} answers 404 like an expired fal file. Faults on target {@code file} (besides a status,
+     * a delay or a drop): {@code cut_after} (bytes, then the connection closes under a Content-Length of the whole
+     * file), {@code short_body} (a whole answer of that many bytes, shorter than the {@code file_size} fal gave) and
+     * {@code not_mp4} (an HTML page of the file's size, still labelled video/mp4).
+     */
     private void serveFile(RoutingContext ctx) {
-        byte[] png = files.get(ctx.pathParam("name"));
-        if (png == null) {
+        SimFile file = files.get(ctx.pathParam("name"));
+        long ttl = settings.fileTtlMs();
+        if (file == null || (ttl > 0 && System.currentTimeMillis() - file.createdAt() > ttl)) {
             json(ctx, 404, new JsonObject().put("detail", "File not found"));
             return;
         }
-        ctx.response().putHeader("Content-Type", "image/png").end(Buffer.buffer(png));
+        JsonObject fault = ctx.get(FILE_FAULT);
+        if (fault == null && file.size() == file.head().length) {
+            ctx.response().putHeader("Content-Type", file.contentType()).end(Buffer.buffer(file.head()));
+            return;
+        }
+        boolean html = fault != null && fault.getBoolean("not_mp4", false);
+        byte[] head = html ? NOT_MP4 : file.head();
+        byte[] pad = html || file.size() == head.length ? new byte[0] : Mp4.freeHeader(file.size() - head.length);
+        Buffer filler = html ? SPACES : ZEROS;
+        long length = fault != null && fault.containsKey("short_body") ? Math.min(file.size(), fault.getLong("short_body")) : file.size();
+        long cut = fault != null && fault.containsKey("cut_after") ? Math.min(length, fault.getLong("cut_after")) : -1;
+        HttpServerResponse res = ctx.response().putHeader("Content-Type", file.contentType()).putHeader("Content-Length", String.valueOf(length));
+        pump(ctx, res, head, pad, filler, 0, cut >= 0 ? cut : length, cut >= 0);
+    }
+
+    private static final String FILE_FAULT = "sim.file-fault";
+    private static final int CHUNK = 64 * 1024;
+    private static final Buffer ZEROS = Buffer.buffer(new byte[CHUNK]);
+    private static final Buffer SPACES = Buffer.buffer(" ".repeat(CHUNK));
+    /** What a CDN answers instead of the file, sometimes: a web page. */
+    private static final byte[] NOT_MP4 = "<!DOCTYPE html><html><head><title>Access denied</title></head><body>Request blocked.</body></html>\n"
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Writes bytes from {@code pos} to {@code end} as the client takes them; then ends the answer, or (cut) drops the connection. */
+    private void pump(RoutingContext ctx, HttpServerResponse res, byte[] head, byte[] pad, Buffer filler, long pos, long end, boolean cut) {
+        while (pos < end) {
+            if (res.closed()) {
+                return;
+            }
+            int n;
+            if (pos < head.length) {
+                n = (int) Math.min(head.length - pos, end - pos);
+                res.write(Buffer.buffer(java.util.Arrays.copyOfRange(head, (int) pos, (int) pos + n)));
+            } else if (pos < head.length + pad.length) {
+                int at = (int) (pos - head.length);
+                n = (int) Math.min(pad.length - at, end - pos);
+                res.write(Buffer.buffer(java.util.Arrays.copyOfRange(pad, at, at + n)));
+            } else {
+                n = (int) Math.min(CHUNK, end - pos);
+                res.write(filler.slice(0, n));
+            }
+            pos += n;
+            if (res.writeQueueFull()) {
+                long next = pos;
+                res.drainHandler(v -> pump(ctx, res, head, pad, filler, next, end, cut));
+                return;
+            }
+        }
+        if (cut) {
+            // everything written so far goes out, then the connection closes short of the Content-Length it promised
+            res.write(Buffer.buffer()).onComplete(v -> ctx.request().connection().close());
+        } else {
+            res.end();
+        }
     }
 
     private static JsonObject detail(JsonObject... errors) {

@@ -31,8 +31,48 @@ final class SimPricing {
         /** The number of output images. */
         IMAGES,
         /** The dollars the call cost ({@code usage.cost}): token-priced models. */
-        DOLLARS
+        DOLLARS,
+        /** Seconds of output video times the endpoint's units per second at its resolution, with or without audio ({@link Rate}). */
+        VIDEO_SECONDS
     }
+
+    /**
+     * What one second of video bills on an endpoint, in its pricing unit: per resolution ("*" for any), silent and with
+     * audio. fal bills the output's length (fal-video.md §4); the rates reproduce the list prices of §2 with one unit
+     * price per endpoint, as the pricing API has it (Veo 3.1 Fast: $0.05 a unit, 2 a second at 720p/1080p, 3 with audio,
+     * 6 and 7 at 4k, so $0.10/$0.15/$0.30/$0.35 a second).
+     */
+    record Rate(Map<String, BigDecimal> silent, Map<String, BigDecimal> withAudio) {
+
+        /** One unit a second, whatever the resolution or audio. */
+        static Rate perSecond() {
+            return new Rate(Map.of("*", BigDecimal.ONE), Map.of("*", BigDecimal.ONE));
+        }
+
+        /** Units a second by resolution ("720p", "4k"), alternating names and numbers; the same with audio. */
+        static Rate tiers(Object... resolutionsAndUnits) {
+            Map<String, BigDecimal> t = new LinkedHashMap<>();
+            for (int i = 0; i < resolutionsAndUnits.length; i += 2) {
+                t.put((String) resolutionsAndUnits[i], new BigDecimal(resolutionsAndUnits[i + 1].toString()));
+            }
+            return new Rate(t, t);
+        }
+
+        /** The same tiers, with other units a second when the clip has audio. */
+        Rate withAudio(Object... resolutionsAndUnits) {
+            return new Rate(silent, tiers(resolutionsAndUnits).silent());
+        }
+
+        BigDecimal perSecond(String resolution, boolean audio) {
+            Map<String, BigDecimal> table = audio ? withAudio : silent;
+            BigDecimal rate = table.getOrDefault(resolution, table.get("*"));
+            if (rate == null) {
+                throw new IllegalArgumentException("no rate for " + resolution + (audio ? " with audio" : ""));
+            }
+            return rate;
+        }
+    }
+
 
     /**
      * One endpoint's list price. {@code typicalUnits} is what one ordinary call is billed, used by the
@@ -45,6 +85,8 @@ final class SimPricing {
     static final int MAX_BILLED_INPUTS = 3;
     static final int MAX_IDS = 50;
 
+    /** What a second of video bills, by endpoint; filled with the prices below, from the video endpoints' schema entries. */
+    private static final Map<String, Rate> RATES = new LinkedHashMap<>();
     private static final Map<String, Price> DEFAULTS = defaults();
 
     /** The price table in use: list prices, changed at run time by {@code PUT /_sim/pricing}. */
@@ -77,6 +119,11 @@ final class SimPricing {
         // prompt (text) or a categorisation of one picture (vision) at SimLlm's prices: plausible, not fal's.
         put(p, "openrouter/router", "1.0", "usd", Basis.DOLLARS, "0.0002");
         put(p, "openrouter/router/vision", "1.0", "usd", Basis.DOLLARS, "0.0003");
+        // video endpoints carry their price in their schema entry (SimSchema.priced): one entry adds an endpoint
+        SimSchema.catalogue().values().stream().filter(schema -> schema.videoPrice != null).forEach(schema -> {
+            put(p, schema.endpointId, schema.videoPrice.unitPrice(), schema.videoPrice.unit(), Basis.VIDEO_SECONDS, schema.videoPrice.typicalUnits());
+            RATES.put(schema.endpointId, schema.videoPrice.rate());
+        });
         return p;
     }
 
@@ -217,11 +264,24 @@ final class SimPricing {
                 yield usage != null && usage.getValue("cost") instanceof Number cost ? new BigDecimal(cost.toString()) : BigDecimal.ZERO;
             }
             case IMAGES -> BigDecimal.valueOf(outputs(output).size());
+            case VIDEO_SECONDS -> throw new IllegalArgumentException(endpointId + " bills video seconds: see videoUnits");
             case OUTPUT_MEGAPIXELS -> BigDecimal.valueOf(outputs(output).stream().mapToLong(i -> megapixels(i.getInteger("width", 0), i.getInteger("height", 0))).sum());
             case INPUT_AND_OUTPUT_MEGAPIXELS -> BigDecimal.valueOf(outputs(output).stream().mapToLong(i -> megapixels(i.getInteger("width", 0), i.getInteger("height", 0))).sum()
                     + inputs.stream().mapToLong(i -> megapixels(i.width(), i.height())).sum());
         };
         return units.stripTrailingZeros().toPlainString();
+    }
+
+    /**
+     * The {@code x-fal-billable-units} of a video: its length in seconds times what a second bills at its resolution,
+     * with or without audio ({@link Rate}).
+     */
+    static String videoUnits(String endpointId, double seconds, String resolution, boolean audio) {
+        Rate rate = RATES.get(endpointId);
+        if (rate == null) {
+            throw new IllegalArgumentException("No video rate for " + endpointId);
+        }
+        return BigDecimal.valueOf(seconds).multiply(rate.perSecond(resolution, audio)).stripTrailingZeros().toPlainString();
     }
 
     /** Megapixels rounded up per image, as fal bills them: a 1024×1024 picture (1.05 MP) is 2. */

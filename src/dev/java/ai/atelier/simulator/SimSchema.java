@@ -30,8 +30,43 @@ public final class SimSchema {
             int maxItems, int sizeMin, int sizeMax) {
     }
 
-    /** How the endpoint reports outputs: a list {@code images}, a single {@code image}, or an LLM's text. */
-    enum Output { IMAGES, IMAGE, TEXT }
+    /** How the endpoint reports outputs: a list {@code images}, a single {@code image}, an LLM's text, or a {@code video} file. */
+    enum Output { IMAGES, IMAGE, TEXT, VIDEO }
+
+    /**
+     * What a video endpoint makes, read from a request as fal reads it (fal-video.md §1): which field holds the duration
+     * and its default, the resolution (a field, or the one the endpoint always makes), the aspect ratio (a field, else
+     * the input image's shape, else 16:9), whether audio comes (a boolean field with fal's default, or the presence of
+     * {@code audio_url}), and whether the file object carries fal's {@code VideoFile} extras (width, height, fps,
+     * duration, num_frames).
+     */
+    record Video(String durationField, String defaultDuration, String resolutionField, String defaultResolution, String aspectField,
+            String defaultAspect, String audioField, boolean audioDefault, boolean videoFile) {
+
+        /** The clip's length in seconds: the request's duration, else fal's default. */
+        double seconds(JsonObject body) {
+            Object asked = body.getValue(durationField);
+            return SimSchema.seconds(asked != null ? asked : defaultDuration);
+        }
+
+        String resolution(JsonObject body) {
+            return resolutionField != null && body.getValue(resolutionField) instanceof String r ? r : defaultResolution;
+        }
+
+        /** The asked aspect ratio; null (or "auto") when the clip follows its photo. */
+        String aspect(JsonObject body) {
+            String asked = aspectField != null && body.getValue(aspectField) instanceof String a ? a : defaultAspect;
+            return "auto".equals(asked) ? null : asked;
+        }
+
+        /** Whether the clip has sound: a boolean field (with fal's default), or a background track's URL. */
+        boolean audio(JsonObject body) {
+            if (audioField == null) {
+                return false;
+            }
+            return audioField.endsWith("_url") ? body.getValue(audioField) != null : body.getBoolean(audioField, audioDefault);
+        }
+    }
 
     final String endpointId;
     final Output output;
@@ -42,6 +77,27 @@ public final class SimSchema {
     private final List<Function<JsonObject, Optional<JsonObject>>> rules = new ArrayList<>();
     /** The top-level keys of the output when fal returns fewer than the FLUX shape (§9); null: all of them. */
     Set<String> outputKeys;
+    /** A video endpoint's reading of its request; null for the others. */
+    Video video;
+
+    /**
+     * A video endpoint's list price, kept with its schema so one entry adds an endpoint: the unit price and unit as
+     * fal's pricing API answers them, the units one call at fal's defaults bills (the typical call), and what one
+     * second of output bills at each resolution, with and without audio.
+     */
+    record VideoPrice(String unitPrice, String unit, String typicalUnits, SimPricing.Rate rate) {
+    }
+
+    VideoPrice videoPrice;
+    /**
+     * The log lines a running request writes ({@code ?logs=1}): the first as it starts, the others spread over the run.
+     * Pictures load weights and count denoising steps; fal's partner video models (Kling, Veo, MiniMax) write none
+     * (fal-video.md §3), so a client cannot count on them.
+     */
+    List<String> logLines = PICTURE_LOGS;
+
+    static final List<String> PICTURE_LOGS = List.of("Loading model weights", "Denoising step 1/4", "Denoising step 2/4",
+            "Denoising step 3/4", "Denoising step 4/4");
 
     private SimSchema(String endpointId, Output output, String defaultSize) {
         this.endpointId = endpointId;
@@ -71,6 +127,35 @@ public final class SimSchema {
     /** An optional string that, when given, must have at least {@code minLength} characters. */
     SimSchema text(String name, int minLength) {
         fields.put(name, new Field(name, Kind.STRING, false, true, (double) minLength, null, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    /** A required prompt of {@code minLength} to {@code maxLength} characters (0: no maximum). */
+    SimSchema prompt(int minLength, int maxLength) {
+        fields.put("prompt", new Field("prompt", Kind.STRING, true, false, minLength > 0 ? (double) minLength : null,
+                maxLength > 0 ? (double) maxLength : null, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    /** An optional, nullable string of at most {@code maxLength} characters. */
+    SimSchema string(String name, int maxLength) {
+        fields.put(name, new Field(name, Kind.STRING, false, true, null, (double) maxLength, Set.of(), 0, 1, 14142));
+        return this;
+    }
+
+    /** A video endpoint: how it reads duration, resolution, aspect ratio and audio; fal's partner models write no logs. */
+    SimSchema video(Video video) {
+        this.video = video;
+        return this;
+    }
+
+    SimSchema priced(String unitPrice, String unit, String typicalUnits, SimPricing.Rate rate) {
+        this.videoPrice = new VideoPrice(unitPrice, unit, typicalUnits, rate);
+        return this;
+    }
+
+    SimSchema logs(String... lines) {
+        this.logLines = List.of(lines);
         return this;
     }
 
@@ -107,8 +192,9 @@ public final class SimSchema {
         return out;
     }
 
+    /** A string literal among {@code values}, kept in fal's order for pydantic's message ("'5' or '10'"). */
     SimSchema oneOf(String name, String... values) {
-        fields.put(name, new Field(name, Kind.ENUM, false, false, null, null, Set.of(values), 0, 1, 14142));
+        fields.put(name, new Field(name, Kind.ENUM, false, false, null, null, new java.util.LinkedHashSet<>(List.of(values)), 0, 1, 14142));
         return this;
     }
 
@@ -191,6 +277,10 @@ public final class SimSchema {
                     int n = f.min.intValue();
                     errors.add(error(f.name, "String should have at least " + n + (n == 1 ? " character" : " characters"),
                             "string_too_short", v).put("ctx", new JsonObject().put("min_length", n)));
+                } else if (f.max != null && s.length() > f.max) {
+                    int n = f.max.intValue();
+                    errors.add(error(f.name, "String should have at most " + n + (n == 1 ? " character" : " characters"),
+                            "string_too_long", v).put("ctx", new JsonObject().put("max_length", n)));
                 }
             }
             case URL, URL_OR_EMPTY -> {
@@ -220,9 +310,10 @@ public final class SimSchema {
                 }
             }
             case ENUM -> {
+                // a Literal of strings: the number 5 is refused like "7" ("5" is not 5), as pydantic does in strict literals
                 if (!(v instanceof String s) || !f.values.contains(s)) {
-                    errors.add(error(f.name, "Input should be " + String.join(" or ", f.values.stream().sorted().map(x -> "'" + x + "'").toList()),
-                            "literal_error", v));
+                    String expected = expected(f.values);
+                    errors.add(error(f.name, "Input should be " + expected, "literal_error", v).put("ctx", new JsonObject().put("expected", expected)));
                 }
             }
             case IMAGE_SIZE -> {
@@ -283,6 +374,12 @@ public final class SimSchema {
                 }
             }
         }
+    }
+
+    /** pydantic's list of literals: "'a'", "'a' or 'b'", "'a', 'b' or 'c'". */
+    private static String expected(java.util.Collection<String> values) {
+        List<String> quoted = values.stream().map(x -> "'" + x + "'").toList();
+        return quoted.size() == 1 ? quoted.get(0) : String.join(", ", quoted.subList(0, quoted.size() - 1)) + " or " + quoted.get(quoted.size() - 1);
     }
 
     private static void checkAspectRatio(Field f, Object v, List<JsonObject> errors) {
@@ -402,6 +499,96 @@ public final class SimSchema {
                 endpoint("fal-ai/image-apps-v2/product-photography", Output.IMAGES, "square_hd")
                         .required("product_image_url", Kind.URL).aspectRatio().returns("images"))
                 .forEach(s -> all.put(s.endpointId, s));
+        videoEndpoints().forEach(s -> all.put(s.endpointId, s));
         return all;
+    }
+
+    /**
+     * The video endpoints (fal-video.md §1): durations typed exactly as each takes them ("5", "8s"), the enums, the
+     * expensive defaults as fal has them (Veo's audio on, Wan's 1080p, prompt rewriting on), so a payload that leaves
+     * one to fal is billed as fal would bill it.
+     */
+    private static List<SimSchema> videoEndpoints() {
+        String kling = "fal-ai/kling-video/v2.5-turbo/pro/";
+        String hailuo = "fal-ai/minimax/hailuo-02/standard/";
+        // Kling: $0.35 for 5 s and $0.07 each second more, so $0.07 a second; Kling outputs 1080p
+        SimPricing.Rate klingRate = SimPricing.Rate.perSecond();
+        // Hailuo 02: 768P at $0.045 a second; 512P at about $0.017 (0.38 of a 768P second)
+        SimPricing.Rate hailuoRate = SimPricing.Rate.tiers("768P", 1, "512P", "0.38");
+        return List.of(
+                endpoint(kling + "text-to-video", Output.VIDEO, null).prompt(0, 2500).oneOf("duration", "5", "10")
+                        .oneOf("aspect_ratio", "16:9", "9:16", "1:1").string("negative_prompt", 2500).range("cfg_scale", Kind.NUMBER, 0, 1)
+                        .video(new Video("duration", "5", null, "1080p", "aspect_ratio", "16:9", null, false, false))
+                        .priced("0.07", "seconds", "5", klingRate).logs().returns("video"),
+                endpoint(kling + "image-to-video", Output.VIDEO, null).prompt(0, 2500).required("image_url", Kind.URL)
+                        .oneOf("duration", "5", "10").string("negative_prompt", 2500).range("cfg_scale", Kind.NUMBER, 0, 1)
+                        .optional("tail_image_url", Kind.URL)
+                        .video(new Video("duration", "5", null, "1080p", null, null, null, false, false))
+                        .priced("0.07", "seconds", "5", klingRate).logs().returns("video"),
+                endpoint(hailuo + "text-to-video", Output.VIDEO, null).prompt(1, 2000).oneOf("duration", "6", "10")
+                        .optional("prompt_optimizer", Kind.BOOL)
+                        .video(new Video("duration", "6", null, "768P", null, "16:9", null, false, false))
+                        .priced("0.045", "seconds", "6", hailuoRate).logs().returns("video"),
+                endpoint(hailuo + "image-to-video", Output.VIDEO, null).prompt(0, 2000).required("image_url", Kind.URL)
+                        .oneOf("duration", "6", "10").oneOf("resolution", "512P", "768P").optional("prompt_optimizer", Kind.BOOL)
+                        .optional("end_image_url", Kind.URL)
+                        .video(new Video("duration", "6", "resolution", "768P", null, null, null, false, false))
+                        .priced("0.045", "seconds", "6", hailuoRate).logs().returns("video"),
+                veo("fal-ai/veo3.1/fast").oneOf("aspect_ratio", "16:9", "9:16").optional("auto_fix", Kind.BOOL) // fal: true
+                        .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "16:9", "generate_audio", true, false)),
+                veo("fal-ai/veo3.1/fast/image-to-video").required("image_url", Kind.URL).oneOf("aspect_ratio", "auto", "16:9", "9:16")
+                        .optional("auto_fix", Kind.BOOL) // fal: false
+                        .video(new Video("duration", "8s", "resolution", "720p", "aspect_ratio", "auto", "generate_audio", true, false)),
+                wan("fal-ai/wan-25-preview/text-to-video").oneOf("aspect_ratio", "16:9", "9:16", "1:1")
+                        .video(new Video("duration", "5", "resolution", "1080p", "aspect_ratio", "16:9", "audio_url", false, true)),
+                wan("fal-ai/wan-25-preview/image-to-video").required("image_url", Kind.URL)
+                        .video(new Video("duration", "5", "resolution", "1080p", null, null, "audio_url", false, true)));
+    }
+
+    /**
+     * Wan 2.5 preview: fal's default is its dearest tier (1080p) with prompt expansion on; its answer carries the seed,
+     * the expanded prompt and a VideoFile (width, height, fps, duration, frames). $0.05 / $0.10 / $0.15 a second at
+     * 480p / 720p / 1080p: the unit is the 480p second; a background track (audio_url) changes nothing. The open model
+     * fal runs itself writes one log line as it starts.
+     */
+    private static SimSchema wan(String id) {
+        return endpoint(id, Output.VIDEO, null).prompt(1, 0).oneOf("duration", "5", "10").oneOf("resolution", "480p", "720p", "1080p")
+                .optional("negative_prompt", Kind.STRING).range("seed", Kind.INT, 0, Double.MAX_VALUE)
+                .optional("enable_prompt_expansion", Kind.BOOL).optional("enable_safety_checker", Kind.BOOL).optional("audio_url", Kind.URL)
+                .priced("0.05", "seconds", "15", SimPricing.Rate.tiers("480p", 1, "720p", 2, "1080p", 3))
+                .logs("Generating video").returns("video", "seed", "actual_prompt");
+    }
+
+    /**
+     * Veo 3.1 Fast: $0.10 a second silent, $0.15 with audio at 720p and 1080p, $0.30 and $0.35 at 4k: one unit price
+     * ($0.05) and 2, 3, 6 and 7 units a second. The typical call is fal's default: 8 s at 720p with audio.
+     */
+    private static SimSchema veo(String id) {
+        return endpoint(id, Output.VIDEO, null).prompt(0, 20_000).oneOf("duration", "4s", "6s", "8s").oneOf("resolution", "720p", "1080p", "4k")
+                .optional("generate_audio", Kind.BOOL).range("seed", Kind.INT, 0, Double.MAX_VALUE).optional("negative_prompt", Kind.STRING)
+                .oneOf("safety_tolerance", "1", "2", "3", "4", "5", "6")
+                .priced("0.05", "units", "24", SimPricing.Rate.tiers("720p", 2, "1080p", 2, "4k", 6).withAudio("720p", 3, "1080p", 3, "4k", 7))
+                .logs().returns("video");
+    }
+
+    /** The size fal makes at a resolution ("720p", "768P", "4k") and aspect ratio: the short side is the resolution's. */
+    static int[] videoSize(String resolution, String aspect) {
+        String r = resolution.toLowerCase(java.util.Locale.ROOT);
+        int side = r.equals("4k") ? 2160 : Integer.parseInt(r.substring(0, r.length() - 1));
+        int wide = (int) Math.round(side * 16 / 9.0 / 2) * 2;
+        return switch (aspect) {
+            case "9:16" -> new int[] { side, wide };
+            case "1:1" -> new int[] { side, side };
+            default -> new int[] { wide, side };
+        };
+    }
+
+    /** A duration as an endpoint takes it ("5", "8s", 6) in seconds. */
+    static double seconds(Object duration) {
+        if (duration instanceof Number n) {
+            return n.doubleValue();
+        }
+        String s = String.valueOf(duration);
+        return Double.parseDouble(s.endsWith("s") ? s.substring(0, s.length() - 1) : s);
     }
 }

@@ -25,6 +25,8 @@ import ai.atelier.jobs.submit.Submission;
 import ai.atelier.jobs.submit.Submissions;
 import ai.atelier.jobs.JobView;
 import ai.atelier.jobs.rest.JobResource;
+import ai.atelier.models.ModelCatalog;
+import ai.atelier.models.ModelStrategy;
 import ai.atelier.problem.Problem;
 import ai.atelier.http.FormInputs;
 import io.quarkus.logging.Log;
@@ -33,7 +35,8 @@ import io.smallrye.mutiny.Uni;
 /**
  * Seed 001's API, same paths, fields and status words, so its clients keep working while they move
  * to {@code /v1}. Its clients send sampler settings (steps, guidance, strength) that Atelier's models
- * lock; those are ignored here, as the prototype's placeholder models did, rather than rejected.
+ * lock; those are ignored here, as the prototype's placeholder models did, rather than rejected. Its promised
+ * {@code /api/{model_name}/t2v} and {@code /i2v} run Atelier's video models, followed on the same status route.
  */
 @Path("/api")
 @Produces(MediaType.APPLICATION_JSON)
@@ -65,9 +68,11 @@ public class Seed001Resource {
     private final JobReads jobs;
     private final FormInputs uploads;
     private final Callers callers;
+    private final ModelCatalog catalog;
 
-    public Seed001Resource(Submissions submissions, JobReads jobs, FormInputs uploads, Callers callers) {
+    public Seed001Resource(Submissions submissions, JobReads jobs, FormInputs uploads, Callers callers, ModelCatalog catalog) {
         this.submissions = submissions;
+        this.catalog = catalog;
         this.callers = callers;
         this.jobs = jobs;
         this.uploads = uploads;
@@ -124,6 +129,81 @@ public class Seed001Resource {
             @org.eclipse.microprofile.openapi.annotations.media.Schema(minimum = "0", maximum = "1") Double strength,
             @org.eclipse.microprofile.openapi.annotations.media.Schema(minimum = "0", maximum = "50") Double guidanceScale,
             @org.eclipse.microprofile.openapi.annotations.media.Schema(minimum = "1", maximum = "500") Integer numInferenceSteps) {
+    }
+
+    /**
+     * Seed 001's text-to-video body, flat like its text-to-image one: the prompt plus any of the video model's parameters
+     * under fal's names, as {@code GET /v1/models} lists them (each typed as that model takes it: {@code "5"}, {@code "8s"}).
+     */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "Seed001TextToVideo")
+    public record TextToVideo(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String prompt,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "As the model takes it: \"5\" (Kling, Wan), \"6\" (Hailuo), \"8s\" (Veo)") String duration,
+            String resolution, String aspectRatio, String negativePrompt, Long seed, Boolean generateAudio) {
+    }
+
+    /** Seed 001's image-to-video form: the photo (the clip's first frame), the prompt, and the model's parameters as text parts. */
+    @org.eclipse.microprofile.openapi.annotations.media.Schema(name = "Seed001ImageToVideo")
+    public record ImageToVideo(@org.eclipse.microprofile.openapi.annotations.media.Schema(required = true,
+            type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING, format = "binary") byte[] image,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(required = true) String prompt,
+            String duration, String resolution, String negativePrompt, Long seed, Boolean generateAudio) {
+    }
+
+    @POST
+    @Path("/{model_name}/t2v")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(operationId = "legacyTextToVideo", summary = "Seed 001: text-to-video with a video model (kling-2.5-turbo-pro, hailuo-02-standard, veo-3.1-fast, wan-2.5)")
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.APPLICATION_JSON, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = TextToVideo.class)))
+    public Uni<LegacyStatus.Submitted> textToVideo(@PathParam("model_name") String modelName, Map<String, Object> body) {
+        ModelStrategy model = videoModel(modelName);
+        if (body == null) {
+            throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with a prompt");
+        }
+        Map<String, Object> params = new LinkedHashMap<>(body);
+        Object prompt = params.remove("prompt");
+        if (prompt != null && !(prompt instanceof String)) {
+            throw Problem.invalid("invalid-field", "Invalid field", "The field 'prompt' must be a string").with("field", "prompt");
+        }
+        return submitted(submissions.submit(callers.tenantCaller(), new Submission(model.id(), (String) prompt, List.of(), params, SOURCE)));
+    }
+
+    @POST
+    @Path("/{model_name}/i2v")
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    @Operation(operationId = "legacyImageToVideo", summary = "Seed 001: image-to-video with a video model (multipart; the photo is the first frame)")
+    @org.eclipse.microprofile.openapi.annotations.parameters.RequestBody(content = @org.eclipse.microprofile.openapi.annotations.media.Content(
+            mediaType = MediaType.MULTIPART_FORM_DATA, schema = @org.eclipse.microprofile.openapi.annotations.media.Schema(implementation = ImageToVideo.class)))
+    public Uni<LegacyStatus.Submitted> imageToVideo(@PathParam("model_name") String modelName,
+            @jakarta.ws.rs.core.Context io.vertx.ext.web.RoutingContext rc) {
+        ModelStrategy model = videoModel(modelName);
+        ai.atelier.http.UploadedForm form = ai.atelier.http.UploadedForm.of(rc);
+        java.util.Set<String> known = new java.util.HashSet<>(java.util.Set.of("image", "prompt"));
+        model.tunable().forEach(p -> known.add(p.name()));
+        form.only(known);
+        // a form's parts are text: each parameter read as the type the model gives it
+        Map<String, Object> params = new LinkedHashMap<>();
+        for (ai.atelier.models.ParamSpec p : model.tunable()) {
+            Object value = switch (p.type()) {
+                case INTEGER, SEED -> form.number(p.name());
+                case NUMBER -> form.decimal(p.name());
+                case BOOLEAN -> form.bool(p.name());
+                default -> form.text(p.name());
+            };
+            if (value != null) {
+                params.put(p.name(), value);
+            }
+        }
+        var image = uploads.image(form, "image", "input", "the photo (the clip's first frame)");
+        return submitted(submissions.submit(callers.tenantCaller(), new Submission(model.id(), form.text("prompt"), List.of(image), params, SOURCE)));
+    }
+
+    /** The video model a seed 001 video path names; a 404 for any other name (its picture routes have their own paths). */
+    private ModelStrategy videoModel(String name) {
+        return catalog.find(name).filter(m -> m.output() == ModelStrategy.Output.VIDEO)
+                .orElseThrow(() -> Problem.notFound("There is no video model " + name + "; the video models are "
+                        + catalog.all().stream().filter(m -> m.output() == ModelStrategy.Output.VIDEO).map(ModelStrategy::id).sorted()
+                                .collect(java.util.stream.Collectors.joining(", "))));
     }
 
     @GET

@@ -31,6 +31,27 @@ public interface AtelierConfig {
 
     Http http();
 
+    Video video();
+
+    /** Video outputs: how a clip is copied from fal's file URL into S3 (ai.atelier.storage.VideoCopier). */
+    interface Video {
+        /** Largest clip copied; a larger one (by fal's file_size, the Content-Length or the bytes) is an invalid output. */
+        @WithDefault("200M")
+        io.quarkus.runtime.configuration.MemorySize maxBytes();
+
+        /** Bytes of each S3 multipart part but the last (S3 takes 5 MiB to 5 GiB); streamed through, never held. */
+        @WithDefault("8M")
+        io.quarkus.runtime.configuration.MemorySize partSize();
+
+        /** Time to connect to fal's file host. */
+        @WithDefault("10s")
+        Duration connectTimeout();
+
+        /** A download or a part upload that moves no byte for this long is given up. */
+        @WithDefault("30s")
+        Duration readTimeout();
+    }
+
     /** What the HTTP layer allows a client, below the resources. */
     interface Http {
         /** A request's headers must arrive within this of its first byte (slow-header clients are dropped with a 408). */
@@ -255,6 +276,12 @@ public interface AtelierConfig {
         /** How long one fal request may take, queue included, before the job fails. */
         @WithDefault("15m")
         Duration requestDeadline();
+
+        /**
+         * When set, replaces every model's own request deadline (a video model's 20 minutes, ModelStrategy.requestDeadline):
+         * for an account whose queue runs longer, or a test that cannot wait 20 minutes.
+         */
+        Optional<Duration> modelDeadline();
 
         /**
          * Atelier's public base URL ({@code ATELIER_FAL_PUBLIC_BASE_URL}). When set, submits ask fal to call

@@ -66,6 +66,8 @@ public class FalWaits {
         final Consumer<FalStatus> onStatus;
         final UniEmitter<? super FalStatus> emitter;
         final long deadlineNanos;
+        /** The wait's own deadline, for the words of its failure (a video model's is its own, not the service's). */
+        final Duration deadline;
         final long startedNanos = System.nanoTime();
         final AtomicBoolean done = new AtomicBoolean();
         final long seq = sequence.incrementAndGet();
@@ -84,6 +86,7 @@ public class FalWaits {
             this.onStatus = onStatus;
             this.emitter = emitter;
             this.deadlineNanos = System.nanoTime() + deadline.toNanos();
+            this.deadline = deadline;
             this.interval = config.pollInterval();
         }
 
@@ -217,7 +220,7 @@ public class FalWaits {
                 continue;
             }
             if (System.nanoTime() >= w.deadlineNanos) {
-                fail(w, new FalException(0, "deadline", "fal did not finish within " + config.requestDeadline(), null, true));
+                fail(w, new FalException(0, "deadline", "fal did not finish within " + w.deadline, null, true));
                 continue;
             }
             // a slot freed up: a wait parked for want of one streams now (queued again for its deadline)

@@ -2,8 +2,19 @@ package ai.atelier.jobs;
 
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
-/** A file of a job in S3: an input the client gave, or an output fal made. Stored as JSON on the job row. */
+/**
+ * A file of a job in S3: an input the client gave, or an output fal made. Stored as JSON on the job row. A video adds
+ * what its boxes say: its length in seconds and whether it has a sound track (null for pictures, and in rows written
+ * before videos existed).
+ */
 // Jackson reads and writes it for the row's JSON columns (Columns), where Quarkus sees no REST signature to register it from
 @RegisterForReflection
-public record JobFile(String key, String contentType, Integer width, Integer height, long bytes, String role) {
+@com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+public record JobFile(String key, String contentType, Integer width, Integer height, long bytes, String role, Double durationSeconds,
+        Boolean hasAudio) {
+
+    /** A picture. */
+    public JobFile(String key, String contentType, Integer width, Integer height, long bytes, String role) {
+        this(key, contentType, width, height, bytes, role, null, null);
+    }
 }

@@ -47,9 +47,11 @@ public record JobView(@Schema(required = true) UUID id, @Schema(required = true)
     public record CancellationView(Instant requestedAt, String falStatus, Boolean mayBeBilled) {
     }
 
-    /** A stored file: a presigned GET URL plus what Atelier checked about it. */
+    /** A stored file: a presigned GET URL plus what Atelier checked about it (a video: its length and whether it has sound). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record FileView(String url, String key, String contentType, Integer width, Integer height, long bytes, String role) {
+    public record FileView(String url, String key, String contentType, Integer width, Integer height, long bytes, String role,
+            @Schema(description = "A video's length in seconds, read from its boxes") Double durationSeconds,
+            @Schema(description = "Whether a video has a sound track") Boolean hasAudio) {
     }
 
     public record ErrorView(String code, String message) {

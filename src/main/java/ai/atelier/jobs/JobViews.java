@@ -100,7 +100,7 @@ public class JobViews {
     /** Presigned views of stored files. */
     public List<JobView.FileView> files(List<JobFile> files) {
         return files.stream().map(f -> new JobView.FileView(store.presignGet(f.key()), f.key(), f.contentType(), f.width(), f.height(),
-                f.bytes(), f.role())).toList();
+                f.bytes(), f.role(), f.durationSeconds(), f.hasAudio())).toList();
     }
 
     /**

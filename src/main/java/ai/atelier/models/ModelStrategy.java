@@ -1,7 +1,9 @@
 package ai.atelier.models;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One fal model as Atelier offers it: the endpoint(s) it calls, what it locks, what a client may tune
@@ -45,11 +47,48 @@ public interface ModelStrategy {
         return plan(prompt, tuned);
     }
 
-    /** What the model's last call returns: pictures to store, or text (an LLM completion). */
-    enum Output { IMAGES, TEXT }
+    /**
+     * The parameters a request runs with, as the job echoes them: what it tuned, or (a model that sets fal's defaults
+     * explicitly) everything fal will get besides the prompt and the photos. Planning with them gives the same calls.
+     */
+    default Map<String, Object> effectiveParams(Map<String, Object> tuned, int images) {
+        return tuned;
+    }
+
+    /** What the model's last call returns: pictures to store, a video file to store, or text (an LLM completion). */
+    enum Output { IMAGES, VIDEO, TEXT }
 
     default Output output() {
         return Output.IMAGES;
+    }
+
+    /**
+     * How a call to this endpoint is counted for a quote. Pictures (and the LLM): in the unit fal prices the endpoint
+     * in, with the input pictures where {@link #billsInputs} says fal bills them; a video model counts seconds.
+     */
+    default CostBasis costBasis(String endpointId) {
+        return CostBasis.pricingUnit(billsInputs(endpointId));
+    }
+
+    /**
+     * The longest one fal request of this model may take, queue included, before the job fails and the request is
+     * cancelled at fal. Empty: the service-wide {@code atelier.fal.request-deadline}. Video takes tens of minutes.
+     */
+    default Optional<Duration> requestDeadline() {
+        return Optional.empty();
+    }
+
+    /**
+     * How long a request usually takes at fal, queue included: what progress measures elapsed time against (fal gives
+     * no percentage). Empty when nobody has measured it.
+     */
+    default Optional<Duration> typicalLatency() {
+        return Optional.empty();
+    }
+
+    /** The longest prompt the model's endpoints take, in characters (fal's schema); a longer one is refused at submit. */
+    default int maxPromptLength() {
+        return Integer.MAX_VALUE;
     }
 
     /** Whether fal bills this endpoint's input pictures too (FLUX image-to-image counts input plus output megapixels). */

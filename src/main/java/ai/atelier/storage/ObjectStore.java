@@ -119,6 +119,27 @@ public class ObjectStore {
                 .onFailure(e -> e instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() == 404).recoverWithNull();
     }
 
+    /** Starts a multipart upload of an object of this type; its upload id. */
+    public Uni<String> startMultipart(String key, String contentType) {
+        return call("CreateMultipartUpload", () -> s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)))
+                .map(software.amazon.awssdk.services.s3.model.CreateMultipartUploadResponse::uploadId);
+    }
+
+    /** Completes a multipart upload from its parts' ETags, in part order: the object appears whole, at once. */
+    public Uni<Void> completeMultipart(String key, String uploadId, java.util.List<String> etags) {
+        java.util.List<software.amazon.awssdk.services.s3.model.CompletedPart> parts = new java.util.ArrayList<>();
+        for (int i = 0; i < etags.size(); i++) {
+            parts.add(software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(i + 1).eTag(etags.get(i)).build());
+        }
+        return call("CompleteMultipartUpload", () -> s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
+                .multipartUpload(m -> m.parts(parts)))).replaceWithVoid();
+    }
+
+    /** Drops a multipart upload and every part sent so far: nothing of it is left in the bucket. */
+    public Uni<Void> abortMultipart(String key, String uploadId) {
+        return call("AbortMultipartUpload", () -> s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId))).replaceWithVoid();
+    }
+
     public Uni<Void> checkBucket() {
         return call("HeadBucket", () -> s3.headBucket(b -> b.bucket(bucket()))).replaceWithVoid();
     }

@@ -99,6 +99,23 @@ public class UrlSigner {
                 .request();
     }
 
+    /**
+     * A multipart upload's part: a PUT of {@code length} bytes to {@code ?partNumber=n&uploadId=…}, signed in its headers
+     * with an unsigned payload, like {@link #signedPut}, so the bytes can be streamed as they arrive.
+     */
+    public SdkHttpRequest signedPart(String bucket, String key, String uploadId, int partNumber, long length) {
+        SdkHttpRequest request = target(SdkHttpMethod.PUT, bucket, key).putRawQueryParameter("partNumber", String.valueOf(partNumber))
+                .putRawQueryParameter("uploadId", uploadId).putHeader("Content-Length", String.valueOf(length)).build();
+        AwsCredentialsIdentity identity = credentials;
+        return signer.sign(r -> r.identity(identity).request(request)
+                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")
+                .putProperty(AwsV4HttpSigner.REGION_NAME, region)
+                .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
+                .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
+                .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false))
+                .request();
+    }
+
     /** A GET URL for {@code key} in {@code bucket}, valid for {@code expiry}; pure computation. */
     public String presignGet(String bucket, String key, Duration expiry) {
         SdkHttpRequest request = target(SdkHttpMethod.GET, bucket, key).build();

@@ -8,6 +8,7 @@ import java.util.Map;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.fal.FalPricing;
+import ai.atelier.models.CostBasis;
 import ai.atelier.models.FalCall;
 import ai.atelier.models.LlmCompletion;
 import ai.atelier.models.ModelStrategy;
@@ -19,7 +20,8 @@ import io.smallrye.mutiny.Uni;
  * What a request is expected to cost before anything is paid: each fal call it will make, priced as
  * fal prices it (the account's unit price × the units fal will bill: output megapixels rounded up per
  * image, plus the inputs' where the endpoint bills them; images; or, for an LLM, fal's estimate of a
- * typical call). A submit reserves this against the tenant's budget; {@code dry_run} answers it.
+ * typical call; a video, seconds at the asked duration times what a second bills at the asked resolution, with or
+ * without sound). A submit reserves this against the tenant's budget; {@code dry_run} answers it.
  */
 @ApplicationScoped
 public class Quotes {
@@ -65,6 +67,14 @@ public class Quotes {
             }
             List<int[]> in = styles > 0 ? inputs.subList(0, Math.min(1, inputs.size())) : inputs;
             for (FalCall call : plan) {
+                CostBasis basis = model.costBasis(call.endpointId());
+                if (basis.kind() == CostBasis.Kind.SECONDS) {
+                    // the payload fal would get sets duration, resolution and audio explicitly: its units are what was asked
+                    List<String> photos = java.util.Collections.nCopies(Math.max(1, in.size()), "https://quote.invalid/photo");
+                    double units = basis.perSecond().units(call.payload().apply(photos).getMap());
+                    lines.add(pricedUnits(styles > 0 ? "shoot" : "infer", call.endpointId(), units));
+                    continue;
+                }
                 int[] out = outputSize(model, tuned, in);
                 int count = tuned.get("num_images") instanceof Number n ? n.intValue() : 1;
                 List<int[]> billedInputs = model.billsInputs(call.endpointId()) ? in.subList(0, Math.min(3, in.size())) : List.of();
@@ -74,6 +84,9 @@ public class Quotes {
         }
         if (llmPrompt || Boolean.TRUE.equals(options.get("categorise")) || model.output() == ModelStrategy.Output.TEXT) {
             assumptions.add("LLM calls are priced as fal estimates a typical call; they are billed by the tokens used");
+        }
+        if (model.output() == ModelStrategy.Output.VIDEO) {
+            assumptions.add("a video is quoted at the duration, resolution and sound asked; fal bills the clip's own length, which may run a fraction of a second longer");
         }
         if (inputs.stream().anyMatch(s -> s == UNKNOWN_SIZE)) {
             assumptions.add("photos whose size is not known yet are counted as 1024x1024");
@@ -89,6 +102,12 @@ public class Quotes {
 
     private Uni<Line> typical(String stage, String endpoint) {
         return pricing.typicalCall(endpoint).map(usd -> new Line(stage, endpoint, null, "usd", null, usd));
+    }
+
+    /** A call whose billable units are known before it is made (a video: seconds times what one bills at its tier). */
+    private Uni<Line> pricedUnits(String stage, String endpoint, double units) {
+        return pricing.price(endpoint).map(price -> price == null ? new Line(stage, endpoint, units, null, null, BigDecimal.ZERO)
+                : new Line(stage, endpoint, units, price.unit(), price.unitPrice(), FalPricing.cost(price, units)));
     }
 
     private Uni<Line> priced(String stage, String endpoint, int[] out, int count, List<int[]> billedInputs) {

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import ai.atelier.ingest.VideoInfo;
+
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
@@ -816,8 +818,222 @@ class FalSimulatorTest {
     void settingsAnswerSnakeCase() {
         JsonObject answer = new JsonObject(api().contentType(ContentType.JSON).body(Map.of("latency_ms", 50)).put("/_sim/settings")
                 .then().statusCode(200).extract().asString());
-        assertThat(answer).isEqualTo(new JsonObject().put("queue_ms", 100).put("queue_positions", 2).put("latency_ms", 50).put("keep_alive_ms", 15000));
+        assertThat(answer).isEqualTo(new JsonObject().put("queue_ms", 100).put("queue_positions", 2).put("latency_ms", 50).put("keep_alive_ms", 15000)
+                .put("video_bytes", 0).put("file_ttl_ms", 0));
         assertThat(new JsonObject(api().get("/_sim/settings").then().statusCode(200).extract().asString())).isEqualTo(answer);
         api().contentType(ContentType.JSON).body(Map.of("latency_ms", "slow")).put("/_sim/settings").then().statusCode(400);
+        api().contentType(ContentType.JSON).body(Map.of("video_bytes", FalSimulator.MAX_VIDEO_BYTES + 1)).put("/_sim/settings").then().statusCode(400)
+                .body("detail", org.hamcrest.Matchers.containsString("video_bytes"));
+    }
+
+    // ---- video (fal-video.md) -----------------------------------------------------------------------
+
+    static final String VEO = "fal-ai/veo3.1/fast";
+    static final String KLING_I2V = "fal-ai/kling-video/v2.5-turbo/pro/image-to-video";
+    static final String HAILUO_I2V = "fal-ai/minimax/hailuo-02/standard/image-to-video";
+
+    /** A video request through the queue, to its end: the result's JSON and its billable units. */
+    record VideoResult(JsonObject output, String units) {
+        JsonObject video() {
+            return output.getJsonObject("video");
+        }
+    }
+
+    static VideoResult video(String endpoint, Map<String, Object> body) {
+        String id = api().contentType(ContentType.JSON).body(body).post("/queue/" + endpoint).then().statusCode(200)
+                .body("status", equalTo("IN_QUEUE")).extract().path("request_id");
+        String[] parts = endpoint.split("/");
+        String base = "/queue/" + parts[0] + "/" + parts[1] + "/requests/" + id;
+        await().atMost(Duration.ofSeconds(10)).until(() -> api().get(base + "/status").statusCode() == 200);
+        Response result = api().get(base);
+        assertThat(result.statusCode()).as(result.asString()).isEqualTo(200);
+        return new VideoResult(new JsonObject(result.asString()), result.header(UNITS));
+    }
+
+    /** Downloads a file as a stream, checking it as it passes (never held): what it is and how many bytes came. */
+    static VideoInfo.Checked download(String url) throws Exception {
+        HttpResponse<java.io.InputStream> response = SSE_CLIENT.send(HttpRequest.newBuilder(URI.create(url)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type")).contains("video/mp4");
+        VideoInfo.Reader reader = VideoInfo.reader();
+        byte[] chunk = new byte[1 << 16];
+        try (java.io.InputStream in = response.body()) {
+            for (int n; (n = in.read(chunk)) > 0;) {
+                reader.feed(chunk, 0, n);
+            }
+        }
+        return reader.finish();
+    }
+
+    @Test
+    void videoComesThroughTheQueueAsARealMp4OfTheAskedLengthBilledPerSecond() throws Exception {
+        fastRuns();
+        VideoResult result = video(VEO, Map.of("prompt", "a red bicycle", "duration", "6s", "resolution", "1080p", "generate_audio", false));
+        // Veo answers the file object only: no seed, no size fields (fal-video.md §1)
+        assertThat(result.output().fieldNames()).containsExactly("video");
+        JsonObject file = result.video();
+        assertThat(file.getString("content_type")).isEqualTo("video/mp4");
+        assertThat(file.getString("file_name")).isEqualTo("output.mp4");
+        VideoInfo mp4 = download(file.getString("url")).video();
+        assertThat(mp4).isNotNull();
+        assertThat(mp4.size()).isEqualTo(file.getLong("file_size"));
+        assertThat(mp4.seconds()).isEqualTo(6.0);
+        assertThat(mp4.width()).isEqualTo(1920);
+        assertThat(mp4.height()).isEqualTo(1080);
+        assertThat(mp4.hasAudio()).isFalse();
+        assertThat(result.units()).isEqualTo("12"); // 6 s × 2 units ($0.10 a second silent at $0.05 a unit)
+    }
+
+    @Test
+    void veoTurnsAudioOnByDefaultAndBillsItAsFalWould() throws Exception {
+        fastRuns();
+        VideoResult result = video(VEO, Map.of("prompt", "a red bicycle", "duration", "4s"));
+        VideoInfo mp4 = download(result.video().getString("url")).video();
+        assertThat(mp4.hasAudio()).isTrue();
+        assertThat(mp4.seconds()).isEqualTo(4.0);
+        assertThat(result.units()).isEqualTo("12"); // 4 s × 3 units: $0.15 a second with audio
+        VideoResult fourK = video(VEO, Map.of("prompt", "a red bicycle", "duration", "8s", "resolution", "4k", "aspect_ratio", "9:16"));
+        assertThat(fourK.units()).isEqualTo("56"); // 8 s × 7 units: $0.35 a second at 4k with audio
+        VideoInfo tall = download(fourK.video().getString("url")).video();
+        assertThat(tall.width()).isEqualTo(2160);
+        assertThat(tall.height()).isEqualTo(3840);
+    }
+
+    @Test
+    void imageToVideoFetchesThePhotoAndFollowsItsShape() throws Exception {
+        fastRuns();
+        String photo = dataUrl(Png.render(300, 500, 3));
+        VideoResult kling = video(KLING_I2V, Map.of("prompt", "the bottle turns", "image_url", photo, "duration", "10"));
+        assertThat(kling.units()).isEqualTo("10");
+        VideoInfo clip = download(kling.video().getString("url")).video();
+        assertThat(clip.seconds()).isEqualTo(10.0);
+        assertThat(clip.width()).isEqualTo(1080); // Kling makes 1080p; a portrait photo makes a portrait clip
+        assertThat(clip.height()).isEqualTo(1920);
+        VideoResult hailuo = video(HAILUO_I2V, Map.of("prompt", "the bottle turns", "image_url", photo, "resolution", "512P",
+                "prompt_optimizer", false));
+        assertThat(hailuo.units()).isEqualTo("2.28"); // fal's default 6 s at 512P: 0.38 of a 768P second each
+        // a photo fal cannot fetch fails the request, as on fal
+        String id = api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "image_url", sim.baseUrl() + "/files/sim/none.png"))
+                .post("/queue/" + KLING_I2V).then().statusCode(200).extract().path("request_id");
+        String base = "/queue/fal-ai/kling-video/requests/" + id;
+        await().atMost(Duration.ofSeconds(10)).until(() -> api().get(base + "/status").statusCode() == 200);
+        api().get(base).then().statusCode(422).body("detail[0].type", equalTo("file_download_error")).header(UNITS, nullValue());
+    }
+
+    @Test
+    void refusesADurationOfTheWrongTypeAndUnknownValuesWithFalsDetail() {
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "duration", 5)).post("/run/fal-ai/kling-video/v2.5-turbo/pro/text-to-video")
+                .then().statusCode(422).body("detail[0].loc", equalTo(List.of("body", "duration"))).body("detail[0].type", equalTo("literal_error"))
+                .body("detail[0].msg", equalTo("Input should be '5' or '10'")).body("detail[0].input", equalTo(5));
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "duration", "8", "resolution", "720P")).post("/run/" + VEO)
+                .then().statusCode(422)
+                .body("detail.find { it.loc[1] == 'duration' }.msg", equalTo("Input should be '4s', '6s' or '8s'"))
+                .body("detail.find { it.loc[1] == 'resolution' }.msg", equalTo("Input should be '720p', '1080p' or '4k'"));
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "image_url", "https://x.example/a.png", "resolution", "720p"))
+                .post("/run/" + HAILUO_I2V).then().statusCode(422).body("detail[0].msg", equalTo("Input should be '512P' or '768P'"));
+        api().contentType(ContentType.JSON).body(Map.of("prompt", "x".repeat(2501))).post("/run/fal-ai/kling-video/v2.5-turbo/pro/text-to-video")
+                .then().statusCode(422).body("detail[0].type", equalTo("string_too_long")).body("detail[0].ctx.max_length", equalTo(2500));
+        // through the queue the request is accepted, then completes with the same 422 (fal-api.md §13)
+        String id = api().contentType(ContentType.JSON).body(Map.of("prompt", "p", "duration", 6)).post("/queue/" + VEO).then().statusCode(200)
+                .extract().path("request_id");
+        await().atMost(Duration.ofSeconds(5)).until(() -> api().get("/queue/fal-ai/veo3.1/requests/" + id + "/status").statusCode() == 200);
+        api().get("/queue/fal-ai/veo3.1/requests/" + id).then().statusCode(422).body("detail[0].loc", equalTo(List.of("body", "duration")));
+    }
+
+    @Test
+    void videoWaitsInTheQueueWithPositionsAndRunsForMinutesWithSparseLogs() {
+        settings(Map.of("queue_ms", 400, "queue_positions", 4, "latency_ms", 600_000));
+        String id = api().contentType(ContentType.JSON).body(Map.of("prompt", "p")).post("/queue/" + VEO).then().statusCode(200)
+                .body("queue_position", equalTo(4)).extract().path("request_id");
+        String status = "/queue/fal-ai/veo3.1/requests/" + id + "/status";
+        api().get(status).then().statusCode(202).body("status", equalTo("IN_QUEUE")).body("queue_position", org.hamcrest.Matchers.lessThan(4));
+        await().atMost(Duration.ofSeconds(5)).until(() -> "IN_PROGRESS".equals(api().get(status).then().extract().path("status")));
+        // ten minutes of work ahead, and fal's partner models write no logs (fal-video.md §3): no progress is invented
+        api().get(status + "?logs=1").then().statusCode(202).body("status", equalTo("IN_PROGRESS")).body("logs", equalTo(List.of()));
+        api().put("/queue/fal-ai/veo3.1/requests/" + id + "/cancel").then().statusCode(202);
+    }
+
+    @Test
+    void servesVideoAtTheConfiguredSizeStreamedAsAValidMp4() throws Exception {
+        fastRuns();
+        settings(Map.of("video_bytes", FalSimulator.MAX_VIDEO_BYTES));
+        VideoResult result = video(VEO, Map.of("prompt", "p", "duration", "4s", "generate_audio", false));
+        assertThat(result.video().getLong("file_size")).isEqualTo(FalSimulator.MAX_VIDEO_BYTES);
+        VideoInfo.Checked checked = download(result.video().getString("url"));
+        assertThat(checked.refusal()).isNull();
+        assertThat(checked.video().size()).isEqualTo(FalSimulator.MAX_VIDEO_BYTES);
+        assertThat(checked.video().seconds()).isEqualTo(4.0);
+        // fal's own VideoFile extras come only where fal sends them (Wan); Veo's file object has the four fields
+        assertThat(result.video().fieldNames()).containsExactlyInAnyOrder("url", "content_type", "file_name", "file_size");
+    }
+
+    @Test
+    void fileFaultsCutTheBodyShortServeAPageOrExpireTheUrl() throws Exception {
+        fastRuns();
+        settings(Map.of("video_bytes", 3_000_000));
+        String url = video(VEO, Map.of("prompt", "p", "duration", "4s")).video().getString("url");
+        // a connection cut under a Content-Length of the whole file
+        fault(Map.of("target", "file", "cut_after", 1_000_000));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SSE_CLIENT.send(HttpRequest.newBuilder(URI.create(url)).build(),
+                HttpResponse.BodyHandlers.ofByteArray())).as("the body was cut short, so the client's read fails").isInstanceOf(java.io.IOException.class);
+        // a whole answer that is shorter than the file_size fal gave
+        fault(Map.of("target", "file", "short_body", 2_000_000));
+        HttpResponse<byte[]> shorter = SSE_CLIENT.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(shorter.body()).hasSize(2_000_000);
+        assertThat(VideoInfo.check(shorter.body()).refusal()).startsWith("the MP4 is cut off inside its free box");
+        // a web page of the file's size, labelled video/mp4
+        fault(Map.of("target", "file", "not_mp4", true));
+        HttpResponse<byte[]> page = SSE_CLIENT.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(page.headers().firstValue("Content-Type")).contains("video/mp4");
+        assertThat(page.body()).hasSize(3_000_000);
+        assertThat(new String(page.body(), 0, 15, StandardCharsets.US_ASCII)).isEqualTo("<!DOCTYPE html>");
+        assertThat(VideoInfo.check(page.body()).refusal()).isEqualTo("the bytes are not an MP4 file: they do not start with an ftyp box");
+        // the faults were for one answer each: the file is whole again
+        assertThat(download(url).video().size()).isEqualTo(3_000_000);
+        // and past its lifetime it is gone, as an expired fal file is
+        settings(Map.of("file_ttl_ms", 1));
+        await().atMost(Duration.ofSeconds(5)).until(() -> given().get(url).statusCode() == 404);
+    }
+
+    @Test
+    void wanAnswersItsVideoFileWithSizeFpsAndDurationItsSeedAndTheExpandedPrompt() throws Exception {
+        fastRuns();
+        // fal's defaults: 1080p, prompt expansion on
+        VideoResult wan = video("fal-ai/wan-25-preview/text-to-video", Map.of("prompt", "a red bicycle", "duration", "10", "seed", 11));
+        assertThat(wan.output().fieldNames()).containsExactlyInAnyOrder("video", "seed", "actual_prompt");
+        assertThat(wan.output().getLong("seed")).isEqualTo(11);
+        assertThat(wan.output().getString("actual_prompt")).startsWith("a red bicycle");
+        JsonObject file = wan.video();
+        assertThat(file.getInteger("width")).isEqualTo(1920);
+        assertThat(file.getInteger("height")).isEqualTo(1080);
+        assertThat(file.getDouble("duration")).isEqualTo(10.0);
+        assertThat(file.getInteger("num_frames")).isEqualTo(4);
+        assertThat(file.getDouble("fps")).isEqualTo(0.4);
+        assertThat(wan.units()).isEqualTo("30"); // 10 s of 1080p: three 480p seconds each, $1.50
+        VideoInfo mp4 = download(file.getString("url")).video();
+        assertThat(mp4.seconds()).isEqualTo(10.0);
+        assertThat(mp4.size()).isEqualTo(file.getLong("file_size"));
+        // asked for 480p without expansion: no rewritten prompt, a third of the units
+        VideoResult plain = video("fal-ai/wan-25-preview/text-to-video", Map.of("prompt", "a red bicycle", "resolution", "480p",
+                "enable_prompt_expansion", false));
+        assertThat(plain.output().containsKey("actual_prompt")).isFalse();
+        assertThat(plain.units()).isEqualTo("5");
+    }
+
+    @Test
+    void pricingApiAnswersTheVideoEndpointsInTheirOwnUnits() {
+        JsonArray prices = prices(VEO + "," + KLING_I2V + "," + HAILUO_I2V).getJsonArray("prices");
+        assertThat(prices).containsExactly(
+                new JsonObject().put("endpoint_id", VEO).put("unit_price", 0.05).put("unit", "units").put("currency", "USD"),
+                new JsonObject().put("endpoint_id", KLING_I2V).put("unit_price", 0.07).put("unit", "seconds").put("currency", "USD"),
+                new JsonObject().put("endpoint_id", HAILUO_I2V).put("unit_price", 0.045).put("unit", "seconds").put("currency", "USD"));
+        // a typical Veo call is fal's default: 8 s at 720p with audio, 24 units, $1.20
+        assertThat(estimate(Map.of("estimate_type", "historical_api_price", "endpoints", Map.of(VEO, Map.of("call_quantity", 1))))
+                .getDouble("total_cost")).isEqualTo(1.2);
+    }
+
+    static void fault(Map<String, Object> spec) {
+        api().contentType(ContentType.JSON).body(spec).post("/_sim/faults").then().statusCode(204);
     }
 }

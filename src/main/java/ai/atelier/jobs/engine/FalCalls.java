@@ -1,5 +1,7 @@
 package ai.atelier.jobs.engine;
 
+import java.time.Duration;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -8,6 +10,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.fal.FalClient;
+import ai.atelier.fal.FalException;
 import ai.atelier.fal.FalPricing;
 import ai.atelier.fal.FalResult;
 import ai.atelier.fal.FalStatus;
@@ -85,9 +88,18 @@ public class FalCalls {
             call.onStatus().accept(status);
         };
         // detached: a wait of minutes must not hold the finished submit (and its guard) in memory
+        // a model with a deadline of its own (video: tens of minutes) is held to it for its own endpoints, counted from the
+        // submit (a resumed run has less left), and its request is cancelled at fal when it passes; other calls keep the
+        // service-wide deadline, after which fal may still finish and a retry waits for the same request
+        Optional<Duration> own = ctx.model.endpoints().contains(call.endpointId())
+                ? ctx.model.requestDeadline().map(d -> config.modelDeadline().orElse(d))
+                : Optional.empty();
         return Unis.then(request, r -> {
             span.setAttribute(Traces.RESPONSE_ID, r.requestId());
-            return engine.waiting(ctx, () -> waits.await(call.endpointId(), r.requestId(), config.requestDeadline(), onStatus))
+            Duration deadline = own.map(d -> left(d, r)).orElse(config.requestDeadline());
+            return engine.waiting(ctx, () -> waits.await(call.endpointId(), r.requestId(), deadline, onStatus))
+                    .onFailure(e -> own.isPresent() && e instanceof FalException f && "deadline".equals(f.errorType()))
+                    .recoverWithUni(e -> pastDeadline(ctx, call, r, own.get()))
                     .chain(done -> Uni.createFrom().deferred(() -> {
                         timing.completed(done, call.endpointId());
                         ctx.ensureActive();
@@ -102,6 +114,35 @@ public class FalCalls {
         })
                 .onItem().invoke(result -> Traces.tokens(span, result.body()))
                 .onTermination().invoke((result, failure, cancelled) -> Traces.end(span, failure instanceof RunContext.Stopped ? null : failure));
+    }
+
+    /** What is left of a model's own deadline for a request submitted at its recorded time (a poll's worth at least: fal may be done). */
+    private Duration left(Duration deadline, FalRequest r) {
+        if (r.submittedAt() == null) {
+            return deadline;
+        }
+        Duration left = deadline.minus(Duration.between(r.submittedAt(), java.time.Instant.now()));
+        return left.compareTo(config.pollInterval()) < 0 ? config.pollInterval() : left;
+    }
+
+    /**
+     * A request past its model's own deadline is cancelled at fal, so nobody pays for a clip nobody waits for, and the job
+     * fails {@code deadline} (a retry submits anew). fal may answer that it had just finished: then its result is taken.
+     */
+    private Uni<FalStatus> pastDeadline(RunContext ctx, Call call, FalRequest r, Duration deadline) {
+        Log.infof("job %s: fal request %s on %s passed the model's deadline (%s); cancelling it at fal", ctx.job.id, r.requestId(),
+                call.endpointId(), deadline);
+        return fal.cancel(call.endpointId(), r.requestId()).onFailure().recoverWithItem("UNREACHABLE").emitOn(ctx::onContext).map(answer -> {
+            if ("ALREADY_COMPLETED".equals(answer)) {
+                return true;
+            }
+            if (r.state() == FalRequest.State.SUBMITTED) {
+                ctx.requested(r.moved(FalRequest.State.CANCELLED));
+            }
+            throw new ai.atelier.jobs.StageFailed("deadline", "fal did not finish request " + r.requestId() + " on " + call.endpointId() + " within the model's deadline of "
+                    + (deadline.toSeconds() % 60 == 0 ? deadline.toMinutes() + " min" : deadline.toSeconds() + " s") + "; the request was cancelled at fal (" + answer + ")");
+        }).chain(done -> engine.work(ctx)) // done after all: its result is fetched as usual, with the permit a fetch holds
+                .replaceWith((FalStatus) null);
     }
 
     /**

@@ -13,13 +13,13 @@ import ai.atelier.storage.ObjectStore;
 import io.smallrye.mutiny.Uni;
 
 /**
- * Copies one fal output into S3 under a fixed key (plus its extension), so running the step again
+ * Copies one fal picture into S3 under a fixed key (plus its extension), so running the step again
  * (after a crash, through an outage) overwrites the same object instead of adding one. Download and
  * upload are one step: while S3 is down the run holds no output bytes, it fetches them again when it
  * tries again (fal keeps them for days).
  */
 @ApplicationScoped
-class Outputs {
+class Outputs implements OutputWriter {
 
     private final FalClient fal;
     private final ObjectStore store;
@@ -31,7 +31,13 @@ class Outputs {
         this.engine = engine;
     }
 
-    Uni<JobFile> store(RunContext ctx, String keyBase, FalImage image, String role) {
+    @Override
+    public ai.atelier.models.ModelStrategy.Output kind() {
+        return ai.atelier.models.ModelStrategy.Output.IMAGES;
+    }
+
+    @Override
+    public Uni<JobFile> store(RunContext ctx, String keyBase, FalImage image, String role) {
         return engine.durably(ctx, "store output " + keyBase.substring(keyBase.lastIndexOf('/') + 1), () -> fal.download(image.url())
                 .emitOn(ctx::onContext)
                 .chain(bytes -> {

@@ -1,7 +1,10 @@
 package ai.atelier.jobs.engine;
 
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+
+import jakarta.enterprise.inject.Instance;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -16,7 +19,7 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 /**
- * Copies each output of the infer stage into S3. The result is the one the infer stage produced in this run,
+ * Copies each output of the infer stage into S3, the way its kind is stored ({@link OutputWriter}: pictures, a video). The result is the one the infer stage produced in this run,
  * or (a retry, a restart) fetched again from fal by the infer stage's last request: fal keeps it, and it was
  * paid for once.
  */
@@ -26,12 +29,12 @@ class StoreStage implements Stage {
     static final String NAME = "store";
 
     private final FalClient fal;
-    private final Outputs outputs;
+    private final Map<ModelStrategy.Output, OutputWriter> writers = new EnumMap<>(ModelStrategy.Output.class);
     private final Engine engine;
 
-    StoreStage(FalClient fal, Outputs outputs, Engine engine) {
+    StoreStage(FalClient fal, Instance<OutputWriter> writers, Engine engine) {
         this.fal = fal;
-        this.outputs = outputs;
+        writers.forEach(w -> this.writers.put(w.kind(), w));
         this.engine = engine;
     }
 
@@ -42,20 +45,22 @@ class StoreStage implements Stage {
 
     @Override
     public String skipReason(RunContext ctx) {
-        return ctx.model.output() == ModelStrategy.Output.TEXT ? "a completion has no files to store" : null;
+        return writers.containsKey(ctx.model.output()) ? null : "a " + ctx.model.output().name().toLowerCase(java.util.Locale.ROOT) + " output has no files to store";
     }
 
     @Override
     public Uni<Produced> run(RunContext ctx, Produced before) {
         long t0 = ctx.begin(NAME, 85, null);
         Uni<FalResult> result = before.inferResult() != null ? Uni.createFrom().item(before.inferResult()) : fetchAgain(ctx);
+        // the model's output kind picks how its files are fetched, checked and stored (pictures in memory, a video streamed)
+        OutputWriter writer = writers.get(ctx.model.output());
         return result.chain(r -> {
             List<FalImage> images = ctx.model.outputs(r.body());
             if (images.isEmpty()) {
-                return Uni.createFrom().failure(new FalException(200, "no_output", "fal returned no images", null, false));
+                return Uni.createFrom().failure(new FalException(200, "no_output", "fal returned no files", null, false));
             }
             return Multi.createFrom().range(0, images.size())
-                    .onItem().transformToUniAndConcatenate(i -> outputs.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, i), images.get(i), "output"))
+                    .onItem().transformToUniAndConcatenate(i -> writer.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, i), images.get(i), "output"))
                     .collect().asList()
                     .map(files -> {
                         ctx.succeeded(NAME, t0, Map.of("files", files.size()));

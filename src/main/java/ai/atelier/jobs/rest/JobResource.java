@@ -55,9 +55,11 @@ public class JobResource {
     private final FormInputs uploads;
     private final ProgressEvents events;
     private final Callers callers;
+    private final ai.atelier.models.ModelCatalog catalog;
 
     public JobResource(Submissions submissions, JobReads jobs, JobCancellation cancellation, FormInputs uploads, ProgressEvents events,
-            Callers callers) {
+            Callers callers, ai.atelier.models.ModelCatalog catalog) {
+        this.catalog = catalog;
         this.submissions = submissions;
         this.callers = callers;
         this.jobs = jobs;
@@ -193,12 +195,27 @@ public class JobResource {
 
     /**
      * 202 with Location; with {@code Prefer: wait=N} (N at most 60) the finished job with 200 if it ends in
-     * time. A replayed Idempotency-Key says so in {@code Idempotent-Replayed}.
+     * time. A replayed Idempotency-Key says so in {@code Idempotent-Replayed}. A model that usually takes longer than
+     * the longest wait (a video: minutes) answers 202 at once, without {@code Preference-Applied}: the client polls or
+     * subscribes to the job's events.
      */
     public Uni<RestResponse<JobView>> respond(Uni<Submissions.Submitted> submitted, String prefer) {
-        int wait = preferredWait(prefer);
+        int asked = preferredWait(prefer);
         String tenant = callers.tenant();
-        return submitted.chain(s -> (wait == 0 || terminal(s.job()) ? Uni.createFrom().item(s.job()) : awaitEnd(tenant, s.job(), wait))
+        return submitted.chain(s -> {
+            int wait = outlastsAnyWait(s.job().model()) ? 0 : asked;
+            return respond(s, tenant, wait);
+        });
+    }
+
+    /** Whether the model usually takes longer than {@code Prefer: wait} may last. */
+    private boolean outlastsAnyWait(String model) {
+        return catalog.find(model).flatMap(ai.atelier.models.ModelStrategy::typicalLatency).filter(l -> l.toSeconds() > MAX_WAIT_SECONDS)
+                .isPresent();
+    }
+
+    private Uni<RestResponse<JobView>> respond(Submissions.Submitted s, String tenant, int wait) {
+        return (wait == 0 || terminal(s.job()) ? Uni.createFrom().item(s.job()) : awaitEnd(tenant, s.job(), wait))
                 .map(job -> {
                     boolean done = terminal(job);
                     var response = RestResponse.ResponseBuilder.<JobView>create(done && wait > 0 ? RestResponse.Status.OK : RestResponse.Status.ACCEPTED, job)
@@ -210,7 +227,7 @@ public class JobResource {
                         response.header("Idempotent-Replayed", "true");
                     }
                     return response.build();
-                }));
+                });
     }
 
     /** The job once its end is published (any instance runs it), or as it is after {@code seconds}. */
@@ -240,6 +257,8 @@ public class JobResource {
         return Integer.parseInt(value.strip());
     }
 
+    static final int MAX_WAIT_SECONDS = 60;
+
     /** {@code Prefer: wait=N} (RFC 7240), capped at 60 s; 0 when absent or malformed. */
     static int preferredWait(String prefer) {
         if (prefer == null) {
@@ -248,7 +267,7 @@ public class JobResource {
         for (String part : prefer.split("[,;]")) {
             String p = part.trim().toLowerCase(java.util.Locale.ROOT);
             if (p.startsWith("wait=") && p.substring(5).matches("\\d{1,9}")) {
-                return Math.min(60, Integer.parseInt(p.substring(5)));
+                return Math.min(MAX_WAIT_SECONDS, Integer.parseInt(p.substring(5)));
             }
         }
         return 0;

@@ -217,7 +217,8 @@ public class Submissions {
         job.priority = c.priority();
         // what was asked
         job.prompt = model.acceptsPrompt() ? c.prompt() : null;
-        job.params = new LinkedHashMap<>(c.tuned());
+        // what fal will get besides the prompt and photos (a video model's defaults set explicitly): echoed on the job
+        job.params = new LinkedHashMap<>(model.effectiveParams(c.tuned(), Math.min(inputs.size(), model.maxImages())));
         job.options = new LinkedHashMap<>(c.options());
         job.shoot = c.shoot();
         job.inputs = JobFiles.of(inputs);

@@ -104,6 +104,11 @@ public class SubmitRules {
         if (hasReference && promptGiven) {
             throw Problem.invalid("prompt-and-reference", "Prompt and reference image", "Give a prompt or a reference background image, not both");
         }
+        // fal's schemas count characters as Python does: code points, not UTF-16 units
+        if (promptGiven && prompt.codePointCount(0, prompt.length()) > model.maxPromptLength()) {
+            throw Problem.invalid("prompt-too-long", "Prompt too long", "Model " + model.id() + " takes a prompt of at most "
+                    + model.maxPromptLength() + " characters; this one has " + prompt.codePointCount(0, prompt.length())).with("field", "prompt");
+        }
         if (!model.acceptsPrompt() && promptGiven) {
             throw Problem.invalid("prompt-not-accepted", "Prompt not accepted", "Model " + model.id() + " takes no prompt").with("field", "prompt");
         }

@@ -22,9 +22,15 @@ import ai.atelier.models.ParamSpec;
 @ai.atelier.auth.Scopes.Requires(ai.atelier.auth.Scopes.JOBS_READ)
 public class ModelResource {
 
-    /** A model as clients see it. */
+    /**
+     * A model as clients see it: what it outputs and, where known, how long a call usually takes at fal and the most it
+     * may take before the job fails (a video model's own; absent: the service-wide fal deadline).
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     public record ModelView(String id, String description, List<String> falEndpoints, int minImages, int maxImages,
-            boolean acceptsPrompt, boolean promptRequired, Map<String, Object> locked, List<ParamSpec> tunable) {
+            boolean acceptsPrompt, boolean promptRequired, Map<String, Object> locked, List<ParamSpec> tunable,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(enumeration = { "images", "video", "text" }) String output,
+            Long typicalLatencySeconds, Long deadlineSeconds) {
     }
 
     /** The list wrapper, so the response can grow fields later. */
@@ -45,6 +51,7 @@ public class ModelResource {
 
     static ModelView view(ModelStrategy m) {
         return new ModelView(m.id(), m.description(), m.endpoints(), m.minImages(), m.maxImages(), m.acceptsPrompt(), m.promptRequired(),
-                m.locked(), m.tunable());
+                m.locked(), m.tunable(), m.output().name().toLowerCase(java.util.Locale.ROOT),
+                m.typicalLatency().map(java.time.Duration::toSeconds).orElse(null), m.requestDeadline().map(java.time.Duration::toSeconds).orElse(null));
     }
 }

@@ -648,7 +648,8 @@ function outputFigure(file, index, total, { caption, alt, job }) {
     media,
     h('figcaption', {},
       h('span', {}, caption || (total > 1 ? `Output ${index + 1} of ${total}` : 'Output')),
-      h('span', { class: 'hint' }, [kind, size, bytes(file.bytes)].filter(Boolean).join(' · ')),
+      h('span', { class: 'hint' }, [kind, size, file.duration_seconds ? `${file.duration_seconds} s${file.has_audio ? ' with sound' : ''}` : '',
+        bytes(file.bytes)].filter(Boolean).join(' · ')),
       h('a', {
         href: file.url, download: name, target: '_blank', rel: 'noopener',
         'aria-label': `Download ${caption || `output ${index + 1}`}${kind ? ` (${kind}${size ? `, ${size}` : ''})` : ''}`,
