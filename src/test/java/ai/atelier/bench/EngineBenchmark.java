@@ -207,6 +207,9 @@ public class EngineBenchmark {
                 long machine1 = machineTicks();
                 Map<String, Double> byPart = CpuParts.between(parts0, parts.snapshot(), ticksPerSecond);
                 Long pg1 = stores ? pgCalls() : null;
+                if (stores) {
+                    topStatements(s.name() + "-" + server);
+                }
                 partial = pollingResult(server, s, jobs, cpu1 - cpu0, machine1 - machine0, perJob(pg0, pg1, s.jobs()), pg1 != null, byPart);
                 finished = jobs.completedIds();
             }
@@ -469,6 +472,23 @@ public class EngineBenchmark {
             throw new IllegalStateException("no count in " + a.body());
         }
         return Integer.parseInt(m.group(1));
+    }
+
+    /** The statements that took PostgreSQL the most time so far, into target/bench-logs/NAME-statements.txt. */
+    private void topStatements(String name) {
+        String sql = "select calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3), rows,"
+                + " left(regexp_replace(query, '\\s+', ' ', 'g'), 300) from pg_stat_statements"
+                + " where dbid = (select oid from pg_database where datname = current_database()) order by total_exec_time desc limit 20";
+        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery(sql)) {
+            StringBuilder out = new StringBuilder("calls | total ms | mean ms | rows | query\n");
+            while (rs.next()) {
+                out.append(rs.getLong(1)).append(" | ").append(rs.getBigDecimal(2)).append(" | ").append(rs.getBigDecimal(3)).append(" | ")
+                        .append(rs.getLong(4)).append(" | ").append(rs.getString(5)).append('\n');
+            }
+            Files.writeString(Path.of("target", "bench-logs", name + "-statements.txt"), out);
+        } catch (SQLException | IOException e) {
+            System.out.println("no statement report: " + e.getMessage());
+        }
     }
 
     /** Statements the app's database ran, all of them; null when pg_stat_statements is not there. */
