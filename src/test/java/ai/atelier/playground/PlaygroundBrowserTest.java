@@ -180,6 +180,44 @@ class PlaygroundBrowserTest {
     }
 
     @Test
+    void aVideoModelsClipPlaysInTheVideoElement() {
+        open();
+        chooseModel("veo-3.1-fast");
+        String prompt = "a paper boat drifts down a rainy street";
+        control("Prompt").sendKeys(prompt);
+        new Select(control("Duration")).selectByValue("4s");
+        button("Generate").click();
+
+        WebElement[] found = { null };
+        await(d -> {
+            found[0] = d.findElements(By.cssSelector("video[controls]")).stream().findFirst().orElse(null);
+            return found[0] != null;
+        });
+        WebElement video = found[0];
+        await(d -> jobStatus().equals("Succeeded"));
+        JsonPath job = given().get("/v1/jobs/" + shownJobId()).then().statusCode(200).extract().jsonPath();
+        assertThat(job.getString("status")).isEqualTo("succeeded");
+        assertThat(job.getString("params.duration")).isEqualTo("4s");
+        // the element plays the job's stored clip, by a presigned URL that answers an MP4
+        String src = video.getDomAttribute("src");
+        assertThat(src).contains("/outputs/0.mp4").contains("X-Amz-Signature=");
+        assertThat(src.split("\\?")[0]).isEqualTo(job.getString("outputs[0].url").split("\\?")[0]);
+        assertThat(given().urlEncodingEnabled(false).get(src).then().statusCode(200).extract().contentType()).isEqualTo("video/mp4");
+
+        // played for real: muted (headless Chromium refuses unmuted autoplay), the frames decode and time advances
+        js("const v = arguments[0]; v.muted = true; v.play().catch(e => { window.playFailure = String(e); });", video);
+        await(d -> js("return window.playFailure || (arguments[0].error && arguments[0].error.message) || null", video) != null
+                || ((Number) js("return arguments[0].currentTime", video)).doubleValue() > 0.5);
+        assertThat(js("return window.playFailure || null")).as("play() refused").isNull();
+        assertThat(js("return arguments[0].error && (arguments[0].error.code + ' ' + arguments[0].error.message)", video)).as("media error").isNull();
+        assertThat(((Number) js("return arguments[0].readyState", video)).intValue()).isGreaterThanOrEqualTo(2); // HAVE_CURRENT_DATA
+        assertThat(((Number) js("return arguments[0].duration", video)).doubleValue()).isCloseTo(4.0, org.assertj.core.api.Assertions.within(0.1));
+        assertThat(((Number) js("return arguments[0].videoWidth", video)).intValue()).isPositive(); // a frame was decoded
+        assertThat(((Number) js("return arguments[0].currentTime", video)).doubleValue()).isGreaterThan(0.5);
+        screenshot("video");
+    }
+
+    @Test
     void imageToImageFromAnUploadedFile() throws Exception {
         byte[] png = Images.png(300, 400);
         Path face = Files.write(files.resolve("face.png"), png);
