@@ -179,10 +179,28 @@ class PlaygroundBrowserTest {
         screenshot("text-to-image-375px");
     }
 
+
+    /** Dollars as the playground writes them (dom.js usd()). */
+    private static String usd(double n) {
+        if (n == 0) {
+            return "$0.00";
+        }
+        return "$" + (n < 0.01 ? new java.math.BigDecimal(n).round(new java.math.MathContext(2)).toPlainString()
+                : String.format(java.util.Locale.ROOT, n < 1 ? "%.4f" : "%.2f", n));
+    }
+
     @Test
     void aVideoModelsClipPlaysInTheVideoElement() {
         open();
         chooseModel("veo-3.1-fast");
+        // the price per second beside the form is the service's own quote of the shortest clip, divided by its seconds
+        double quoted = given().contentType("application/json")
+                .body(Map.of("model", "veo-3.1-fast", "prompt", "a price check", "params", Map.of("duration", "4s"), "dry_run", true))
+                .post("/v1/jobs").then().statusCode(200).extract().jsonPath().getDouble("expected_cost_usd");
+        assertThat(quoted).isPositive();
+        await(d -> d.findElement(By.id("model-price")).isDisplayed());
+        assertThat(driver.findElement(By.id("model-price")).getText())
+                .startsWith("About " + usd(quoted / 4) + " per second of video (" + usd(quoted) + " for 4s");
         String prompt = "a paper boat drifts down a rainy street";
         control("Prompt").sendKeys(prompt);
         new Select(control("Duration")).selectByValue("4s");

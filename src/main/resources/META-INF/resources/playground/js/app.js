@@ -41,7 +41,7 @@ const state = {
 const el = {
   keyInput: $('#api-key'), keyShow: $('#key-show'), keyForget: $('#key-forget'), keyStatus: $('#key-status'), keyError: $('#key-error'),
   form: $('#job-form'), formError: $('#form-error'), modeHint: $('#mode-hint'),
-  model: $('#model'), modelDescription: $('#model-description'), locked: $('#locked'), lockedList: $('#locked-list'),
+  model: $('#model'), modelDescription: $('#model-description'), modelPrice: $('#model-price'), locked: $('#locked'), lockedList: $('#locked-list'),
   prompt: $('#prompt'), promptHint: $('#prompt-hint'),
   images: $('#images'), imagesRule: $('#images-rule'), files: $('#image-files'), dropzone: $('#dropzone'),
   imageUrl: $('#image-url'), imageUrlAdd: $('#image-url-add'), imageList: $('#image-list'),
@@ -212,6 +212,29 @@ function maxImages() {
   return mode() === 'shoot' ? 1 : state.model.max_images;
 }
 
+/**
+ * A video model's price per second, beside the form: a dry run of its shortest clip without a photo (nothing is made
+ * or paid), since only fal's pricing knows the unit price; its seconds come from the model's own duration choices.
+ */
+async function showPricePerSecond(m) {
+  el.modelPrice.hidden = true;
+  el.modelPrice.textContent = '';
+  const rates = (m.price_basis || []).find((b) => b.per_second)?.per_second;
+  if (m.output !== 'video' || !rates || !m.durations?.length) return;
+  const duration = m.durations[0];
+  const seconds = parseFloat(duration);
+  try {
+    const quote = await send({ method: 'POST', path: '/v1/jobs',
+      json: JSON.stringify({ model: m.id, prompt: 'a price check', params: { [rates.duration_param]: duration }, dry_run: true }) });
+    if (state.model !== m || !(seconds > 0)) return; // another model was picked meanwhile
+    el.modelPrice.textContent = `About ${usd(quote.expected_cost_usd / seconds)} per second of video `
+      + `(${usd(quote.expected_cost_usd)} for ${duration} at the default resolution without audio; more with either).`;
+    el.modelPrice.hidden = false;
+  } catch (e) {
+    // no key yet, or over budget: the form works without the figure
+  }
+}
+
 function chooseModel() {
   const m = state.models.find((x) => x.id === el.model.value) || null;
   state.model = m;
@@ -219,6 +242,7 @@ function chooseModel() {
   if (!m) return;
   const shoot = mode() === 'shoot';
   el.modelDescription.textContent = m.description || '';
+  showPricePerSecond(m);
 
   const groups = lockedPhrases(m.locked);
   el.locked.hidden = groups.length === 0;
