@@ -178,8 +178,8 @@ public final class SimSchema {
      * fal's answer from this endpoint around finished pictures, in its shape: the first under {@code image} or all
      * under {@code images}, then {@code extra} (seed, timings, …), only the keys the endpoint returns.
      */
-    io.vertx.core.json.JsonObject answer(io.vertx.core.json.JsonArray images, io.vertx.core.json.JsonObject extra) {
-        io.vertx.core.json.JsonObject out = new io.vertx.core.json.JsonObject();
+    JsonObject answer(JsonArray images, JsonObject extra) {
+        JsonObject out = new JsonObject();
         if (output == Output.IMAGE) {
             out.put("image", images.getJsonObject(0));
         } else {

@@ -89,14 +89,7 @@ public class UrlSigner {
     public SdkHttpRequest signedPut(String bucket, String key, String contentType, long length) {
         SdkHttpRequest request = target(SdkHttpMethod.PUT, bucket, key).putHeader("Content-Type", contentType)
                 .putHeader("Content-Length", String.valueOf(length)).build();
-        AwsCredentialsIdentity identity = credentials;
-        return signer.sign(r -> r.identity(identity).request(request)
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")
-                .putProperty(AwsV4HttpSigner.REGION_NAME, region)
-                .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
-                .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
-                .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false))
-                .request();
+        return signedInHeaders(request);
     }
 
     /**
@@ -106,6 +99,11 @@ public class UrlSigner {
     public SdkHttpRequest signedPart(String bucket, String key, String uploadId, int partNumber, long length) {
         SdkHttpRequest request = target(SdkHttpMethod.PUT, bucket, key).putRawQueryParameter("partNumber", String.valueOf(partNumber))
                 .putRawQueryParameter("uploadId", uploadId).putHeader("Content-Length", String.valueOf(length)).build();
+        return signedInHeaders(request);
+    }
+
+    /** {@code request} signed in its headers (SigV4 for S3), its payload unsigned so it can be streamed. */
+    private SdkHttpRequest signedInHeaders(SdkHttpRequest request) {
         AwsCredentialsIdentity identity = credentials;
         return signer.sign(r -> r.identity(identity).request(request)
                 .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,10 +51,7 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
 public class WebhookDispatcher {
 
     /** A delivery this instance claimed, with what its tenant signs with now. */
-    private record Claimed(UUID id, UUID jobId, String tenant, String payload, int attempts, String url, List<WebhookSigner> signers) {
-        Claimed(WebhookDeliveries.Claimed d, List<WebhookSigner> signers) {
-            this(d.id(), d.jobId(), d.tenant(), d.payload(), d.attempts(), d.url(), signers);
-        }
+    private record Signed(WebhookDeliveries.Claimed delivery, List<WebhookSigner> signers) {
     }
 
     /** What one attempt came to: the answer's status (none when no answer came), and the error a client may read. */
@@ -125,10 +121,10 @@ public class WebhookDispatcher {
         pool.withTransaction(conn -> deliveries.claim(conn, config.maxInFlightPerTenant(), room, leaseSeconds).chain(rows -> signed(conn, rows)))
                 .subscribe().with(claimed -> {
                     claiming.set(false);
-                    for (Claimed c : claimed) {
+                    for (Signed c : claimed) {
                         inFlight.incrementAndGet();
                         deliver(c).subscribe().with(done -> attemptEnded(), failed -> {
-                            Log.warnf("webhook %s: attempt not recorded (%s); its lease lets it be tried again", c.id(), failed.getClass().getSimpleName());
+                            Log.warnf("webhook %s: attempt not recorded (%s); its lease lets it be tried again", c.delivery().id(), failed.getClass().getSimpleName());
                             attemptEnded();
                         });
                     }
@@ -143,30 +139,31 @@ public class WebhookDispatcher {
         claim(); // the tenant's next delivery, or the job's next one, may be due now
     }
 
-    private Uni<List<Claimed>> signed(SqlConnection conn, List<WebhookDeliveries.Claimed> claimed) {
+    private Uni<List<Signed>> signed(SqlConnection conn, List<WebhookDeliveries.Claimed> claimed) {
         if (claimed.isEmpty()) {
             return Uni.createFrom().item(List.of());
         }
         Set<String> tenants = new LinkedHashSet<>();
         claimed.forEach(d -> tenants.add(d.tenant()));
         return secrets.signers(conn, tenants).map(signers -> {
-            List<Claimed> out = new ArrayList<>(claimed.size());
+            List<Signed> out = new ArrayList<>(claimed.size());
             for (WebhookDeliveries.Claimed d : claimed) {
-                out.add(new Claimed(d, signers.getOrDefault(d.tenant(), List.of())));
+                out.add(new Signed(d, signers.getOrDefault(d.tenant(), List.of())));
             }
             return out;
         });
     }
 
-    private Uni<Void> deliver(Claimed c) {
+    private Uni<Void> deliver(Signed signed) {
+        WebhookDeliveries.Claimed c = signed.delivery();
         long started = System.nanoTime();
-        if (c.signers().isEmpty()) {
+        if (signed.signers().isEmpty()) {
             // never sent unsigned: the delivery waits, with backoff, for the tenant to make a secret
             return record(c, new Outcome(null, DeliveryErrors.NO_SECRET), 0);
         }
         long timestamp = Instant.now().getEpochSecond();
         String webhookId = "msg_" + c.id().toString().replace("-", "");
-        String signature = WebhookSigner.header(c.signers(), webhookId, timestamp, c.payload());
+        String signature = WebhookSigner.header(signed.signers(), webhookId, timestamp, c.payload());
         AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
         return guard.check(c.url(), "webhook-url")
                 .chain(target -> http.request(target.request(HttpMethod.POST, config.timeout().toMillis())))
@@ -192,7 +189,7 @@ public class WebhookDispatcher {
                 .chain(outcome -> record(c, outcome, (int) ((System.nanoTime() - started) / 1_000_000)));
     }
 
-    private Uni<Void> record(Claimed c, Outcome outcome, int millis) {
+    private Uni<Void> record(WebhookDeliveries.Claimed c, Outcome outcome, int millis) {
         int attempt = c.attempts() + 1;
         String status = outcome.delivered() ? "delivered" : attempt >= config.maxAttempts() ? "failed" : "pending";
         long delay = (long) (config.backoff().toMillis() * Math.pow(2, attempt - 1) * (0.9 + ThreadLocalRandom.current().nextDouble() * 0.2));

@@ -76,6 +76,9 @@ public class Engine {
 
     /** Takes a work permit for the run unless it holds one; waits (without a thread) while all are in use. */
     Uni<Void> work(RunContext ctx) {
+        if (permits.holds(ctx.permit)) {
+            return Uni.createFrom().voidItem(); // most steps: no wait, no hop back to the run's context
+        }
         return ctx.interruptible(() -> permits.acquire(ctx.permit, ctx.job.priority));
     }
 
