@@ -72,7 +72,7 @@ public class EngineBenchmark {
     }
 
     enum Mode {
-        T2I, I2I, BURST
+        T2I, I2I, BURST, BATCH
     }
 
     record Scenario(String name, Mode mode, int jobs, int clients, long latencyMs) {
@@ -81,6 +81,9 @@ public class EngineBenchmark {
                 case BURST -> String.format("`%s`: %,d text-to-image submits, %d at a time, no polling, fal latency %,d ms", name, jobs, clients, latencyMs);
                 case T2I -> String.format("`%s`: %,d text-to-image jobs, %d in flight, fal latency %,d ms", name, jobs, clients, latencyMs);
                 case I2I -> String.format("`%s`: %,d multipart image-to-image jobs, %d in flight, fal latency %,d ms", name, jobs, clients, latencyMs);
+                case BATCH -> String.format("`%s` (Atelier only: the floors have no batches): one batch of %,d text-to-image items, and %,d interactive "
+                        + "text-to-image jobs with %d in flight run twice, alone and beside the batch; fal latency %,d ms", name, jobs,
+                        Integer.getInteger("bench." + name + ".interactive", 1_000), clients, latencyMs);
             };
         }
     }
@@ -96,6 +99,12 @@ public class EngineBenchmark {
         }
     }
 
+    /** A batch beside interactive work: how fast it was accepted, and what it did to the interactive jobs' latency. */
+    record BatchResult(int items, double acceptSeconds, int acceptStatus, double batchSeconds, int succeeded, int failed, Result alone, Result beside,
+            int itemsEndedWhenBesideEnded, double cpuSeconds, Double pgStatementsPerItem, int lowPriorityAtFal, int falSubmits) {
+    }
+
+    private final Map<Scenario, BatchResult> batches = new LinkedHashMap<>();
     private Map<String, String> services;
     private String sim;
     private List<String> jvm;
@@ -124,6 +133,12 @@ public class EngineBenchmark {
         Map<Scenario, List<Result>> results = new LinkedHashMap<>();
         try {
             for (Scenario s : scenarios) {
+                if (s.mode() == Mode.BATCH) {
+                    BatchResult b = measureBatch(s, size, warmup, warmupLatency, jobTimeoutMs);
+                    System.out.println(s.name() + " " + b);
+                    batches.put(s, b);
+                    continue;
+                }
                 List<Result> pair = new ArrayList<>();
                 for (String server : servers) {
                     Result r = measure(s, serverName(server), size, warmup, warmupLatency, reads, readClients, jobTimeoutMs);
@@ -140,6 +155,7 @@ public class EngineBenchmark {
         Files.writeString(Path.of("target", "engine-benchmark.md"), report);
         results.values().stream().flatMap(List::stream)
                 .forEach(r -> assertThat(r.completed()).as(r.server() + " completed jobs").isPositive());
+        batches.values().forEach(b -> assertThat(b.succeeded()).as("batch items succeeded").isPositive());
     }
 
     private static String serverName(String asked) {
@@ -290,6 +306,131 @@ public class EngineBenchmark {
         }
         if (ended < ids.size()) {
             System.out.printf("WARNING: %d of %d burst jobs had not ended after the drain%n", ids.size() - ended, ids.size());
+        }
+    }
+
+    /**
+     * A catalogue-sized batch beside interactive work, on one fresh Atelier: the same interactive load runs
+     * alone, then again right after the batch was accepted, while its items run. What the batch costs the
+     * interactive jobs is the difference in their overhead; the batch's acceptance is timed from the client.
+     */
+    private BatchResult measureBatch(Scenario s, int size, int warmup, long warmupLatency, long jobTimeoutMs) throws Exception {
+        int interactive = Integer.getInteger("bench." + s.name() + ".interactive", 1_000);
+        Scenario load = new Scenario(s.name(), Mode.T2I, interactive, s.clients(), s.latencyMs());
+        clearJournal();
+        simSettings(Math.min(s.latencyMs(), warmupLatency));
+        Server proc = startAtelier("bench-" + s.name());
+        long pid = proc.process().pid();
+        try (LoadClient client = new LoadClient(proc.url(), s.clients() + 8, size, proc.key())) {
+            if (warmup > 0) {
+                client.run(LoadClient.Kind.T2I, warmup, Math.min(s.clients(), warmup), jobTimeoutMs, "warm");
+            }
+            simSettings(s.latencyMs());
+            Result alone = timedRun(client, load, pid, "alone");
+            clearJournal();
+            StringBuilder body = new StringBuilder(s.jobs() * 100).append("{\"metadata\":{\"bench\":\"").append(s.name()).append("\"},\"requests\":[");
+            for (int i = 0; i < s.jobs(); i++) {
+                body.append(i == 0 ? "" : ",").append("{\"custom_id\":\"item-").append(i).append("\",\"model\":\"flux-schnell\",\"prompt\":\"bench batch ")
+                        .append(i).append("\",\"params\":{\"image_size\":{\"width\":").append(size).append(",\"height\":").append(size).append("}}}");
+            }
+            body.append("]}");
+            long cpu0 = cpuTicks(pid);
+            Long pg0 = pgCalls();
+            long t0 = System.nanoTime();
+            Answer accepted = authed("POST", proc.url() + "/v1/batches", body.toString(), proc.key());
+            long acceptNs = System.nanoTime() - t0;
+            if (accepted.status() != 201 && accepted.status() != 200 && accepted.status() != 202) {
+                throw new IllegalStateException("the batch was refused: " + accepted.status() + " " + accepted.body());
+            }
+            String id = field(accepted.body(), "id");
+            Result beside = timedRun(client, load, pid, "beside");
+            int endedWhenBesideEnded = ended(batch(proc, id));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("bench.batch-wait-s", 1_800));
+            String view = batch(proc, id);
+            while (!field(view, "status").equals("completed") && System.nanoTime() < deadline) {
+                Thread.sleep(1_000);
+                view = batch(proc, id);
+            }
+            long batchNs = System.nanoTime() - t0;
+            long cpu1 = cpuTicks(pid);
+            Long pg1 = pgCalls();
+            Matcher counts = Pattern.compile("\"succeeded\"\\s*:\\s*(\\d+).*?\"failed\"\\s*:\\s*(\\d+)|\"failed\"\\s*:\\s*(\\d+).*?\"succeeded\"\\s*:\\s*(\\d+)",
+                    Pattern.DOTALL).matcher(view);
+            int succeeded = 0;
+            int failed = 0;
+            if (counts.find()) {
+                succeeded = Integer.parseInt(counts.group(1) != null ? counts.group(1) : counts.group(4));
+                failed = Integer.parseInt(counts.group(2) != null ? counts.group(2) : counts.group(3));
+            }
+            int low = countMatching(sim + "/_sim/requests?method=POST&path=/queue/fal-ai/flux/schnell", "\"x-fal-queue-priority\"\\s*:\\s*\"low\"");
+            topStatements(s.name() + "-" + ATELIER);
+            // the interactive jobs of both runs are in the CPU figure too; it is reported per batch item all the same, as the whole cost of the phase
+            return new BatchResult(s.jobs(), seconds(acceptNs), accepted.status(), seconds(batchNs), succeeded, failed, alone, beside,
+                    endedWhenBesideEnded, (cpu1 - cpu0) / (double) ticksPerSecond, perJob(pg0, pg1, s.jobs() + interactive), low,
+                    falCount("/queue/fal-ai/flux/schnell"));
+        } finally {
+            stop(proc.process());
+        }
+    }
+
+    /** One interactive polling run with its own CPU and statement counts. */
+    private Result timedRun(LoadClient client, Scenario load, long pid, String prefix) throws Exception {
+        long cpu0 = cpuTicks(pid);
+        long machine0 = machineTicks();
+        Long pg0 = pgCalls();
+        LoadClient.Jobs jobs = client.run(LoadClient.Kind.T2I, load.jobs(), load.clients(), TimeUnit.SECONDS.toMillis(600), prefix);
+        long cpu1 = cpuTicks(pid);
+        return pollingResult(ATELIER, load, jobs, cpu1 - cpu0, machineTicks() - machine0, perJob(pg0, pgCalls(), load.jobs()), pg0 != null, Map.of());
+    }
+
+    private static String batch(Server proc, String id) throws IOException {
+        return expect(authed("GET", proc.url() + "/v1/batches/" + id, null, proc.key()), 200).body();
+    }
+
+    /** Items of a batch view that have ended (succeeded, failed or cancelled). */
+    private static int ended(String view) {
+        int n = 0;
+        for (String f : List.of("succeeded", "failed", "cancelled")) {
+            Matcher m = Pattern.compile("\"" + f + "\"\\s*:\\s*(\\d+)").matcher(view);
+            n += m.find() ? Integer.parseInt(m.group(1)) : 0;
+        }
+        return n;
+    }
+
+    private static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\"\\s*:\\s*\"([^\"]*)\"").matcher(json);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + name + " in " + json.substring(0, Math.min(300, json.length())));
+        }
+        return m.group(1);
+    }
+
+    private int countMatching(String url, String regex) throws IOException {
+        Matcher m = Pattern.compile(regex).matcher(expect(http("GET", url, null), 200).body());
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+
+    /** A tenant's call: the harness's {@link #http} with the tenant's key. */
+    private static Answer authed(String method, String url, String body, String key) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+        c.setRequestMethod(method);
+        c.setConnectTimeout(5000);
+        c.setReadTimeout(120_000);
+        c.setRequestProperty("Authorization", "Bearer " + key);
+        if (body != null) {
+            c.setDoOutput(true);
+            c.setRequestProperty("Content-Type", "application/json");
+            try (OutputStream out = c.getOutputStream()) {
+                out.write(body.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        int status = c.getResponseCode();
+        try (InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream()) {
+            return new Answer(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
     }
 
@@ -592,7 +733,8 @@ public class EngineBenchmark {
 
     static List<Scenario> scenarios() {
         List<Scenario> all = List.of(scenario("t2i-200", Mode.T2I, 2_000, 200, 1_000), scenario("i2i-100", Mode.I2I, 500, 100, 1_000),
-                scenario("burst-5000", Mode.BURST, 5_000, 64, 30_000), scenario("t2i-1000", Mode.T2I, 10_000, 1_000, 1_000));
+                scenario("burst-5000", Mode.BURST, 5_000, 64, 30_000), scenario("t2i-1000", Mode.T2I, 10_000, 1_000, 1_000),
+                scenario("batch-10000", Mode.BATCH, 10_000, 50, 1_000));
         String chosen = System.getProperty("bench.scenarios", "").trim();
         if (chosen.isEmpty() || chosen.equals("all")) {
             return all;
@@ -600,7 +742,7 @@ public class EngineBenchmark {
         List<Scenario> out = new ArrayList<>();
         for (String name : split(chosen.replace(',', ' '))) {
             out.add(all.stream().filter(s -> s.name().equals(name)).findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException("unknown scenario " + name + "; known: t2i-200, i2i-100, burst-5000, t2i-1000")));
+                    .orElseThrow(() -> new IllegalArgumentException("unknown scenario " + name + "; known: t2i-200, i2i-100, burst-5000, t2i-1000, batch-10000")));
         }
         return out;
     }
@@ -638,6 +780,9 @@ public class EngineBenchmark {
                 + "(fal latency %d ms) on each fresh process; status reads: %,d of finished jobs, %d in flight%n", size, size, LoadClient.POLL_MS,
                 jobTimeoutMs / 1000, warmup, warmupLatency, reads, readClients));
         for (Scenario s : results.keySet()) {
+            md.append("- ").append(s.describe()).append('\n');
+        }
+        for (Scenario s : batches.keySet()) {
             md.append("- ").append(s.describe()).append('\n');
         }
         md.append("\n| scenario | server | jobs/s | submits/s | submit p50 / p95 ms | overhead p50 / p95 ms | all at fal after last submit "
@@ -682,6 +827,22 @@ public class EngineBenchmark {
                 md.append(String.format(Locale.ROOT, " %.2f |%n", total));
             }
         }
+        if (!batches.isEmpty()) {
+            md.append("\n**A batch beside interactive work** (Atelier only): the interactive load alone, then again right after the batch "
+                    + "was accepted, while its items run; fal's submits of the batch counted with `x-fal-queue-priority: low`.\n\n"
+                    + "| scenario | batch items | accepted in | batch done in (items/s) | succeeded / failed | interactive alone: jobs/s, overhead p50 / p95 ms "
+                    + "| interactive beside the batch: jobs/s, overhead p50 / p95 ms | batch items ended when that run ended | fal submits low / all "
+                    + "| server CPU ms per job (batch + interactive) | PG statements per job |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+            for (Map.Entry<Scenario, BatchResult> e : batches.entrySet()) {
+                BatchResult b = e.getValue();
+                int interactive = b.alone().jobs();
+                md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s (HTTP %d) | %.0f s (%.0f) | %,d / %d | %s, %s | %s, %s | %,d | %,d / %,d | %.2f | %s |%n",
+                        e.getKey().name(), b.items(), b.acceptSeconds(), b.acceptStatus(), b.batchSeconds(), b.items() / b.batchSeconds(), b.succeeded(),
+                        b.failed(), num(b.alone().jobsPerSecond(), "%.0f"), overheads(b.alone()), num(b.beside().jobsPerSecond(), "%.0f"),
+                        overheads(b.beside()), b.itemsEndedWhenBesideEnded(), b.lowPriorityAtFal(), b.falSubmits(),
+                        b.cpuSeconds() * 1000 / (b.items() + interactive), num(b.pgStatementsPerItem(), "%.1f")));
+            }
+        }
         md.append("""
 
                 overhead: the client's end-to-end time (submit sent → the status read that saw `completed`) minus fal's latency; it \
@@ -709,6 +870,10 @@ public class EngineBenchmark {
                         : String.format("%+.1f s", a.atFalAfterLastSubmitS() - b.atFalAfterLastSubmitS()),
                 ratio(a.cpuSeconds(), b.cpuSeconds()), ratio(a.cpuMsPerJob(), b.cpuMsPerJob()), ratio(a.machineCpuSeconds(), b.machineCpuSeconds()),
                 ratio((double) a.peakRssKb(), (double) b.peakRssKb()), ratio(a.cpuMicrosPerRead(), b.cpuMicrosPerRead()));
+    }
+
+    private static String overheads(Result r) {
+        return r.overheadP50Ms() == null ? "—" : String.format(Locale.ROOT, "%.0f / %.0f", r.overheadP50Ms(), r.overheadP95Ms());
     }
 
     private static String num(Double v, String format) {
