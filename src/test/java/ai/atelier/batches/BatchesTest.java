@@ -169,6 +169,14 @@ class BatchesTest {
         assertThat(t.as().queryParam("status", "failed").get("/v1/batches/" + id + "/jobs").then().statusCode(200).extract()
                 .jsonPath().getList("items")).isEmpty();
 
+        // usage grouped by batch: the six items' calls under the batch's id
+        List<Map<String, Object>> usage = t.as().queryParam("group_by", "batch").get("/v1/usage").then().statusCode(200).extract().jsonPath()
+                .getList("$");
+        assertThat(usage).anySatisfy(g -> {
+            assertThat(g.get("group")).isEqualTo(id);
+            assertThat(((Number) g.get("calls")).intValue()).isEqualTo(6);
+        });
+
         // listed, newest first
         String second = t.as().body(Map.of("requests", textItems(1, "b-"))).post("/v1/batches").then().statusCode(202).extract().path("id");
         JsonPath list = t.as().queryParam("limit", 1).get("/v1/batches").then().statusCode(200).extract().jsonPath();
