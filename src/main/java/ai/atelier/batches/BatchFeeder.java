@@ -9,6 +9,7 @@ import ai.atelier.config.AtelierConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 
 /**
@@ -47,7 +48,16 @@ public class BatchFeeder {
         if (!running.compareAndSet(false, true)) {
             return;
         }
-        batches.expire()
+        batches.anyOpen()
+                .chain(open -> !open ? Uni.createFrom().voidItem() : work())
+                .onFailure().invoke(e -> Log.warnf("batch feeder round failed: %s", e.getMessage()))
+                .onFailure().recoverWithNull()
+                .eventually(() -> running.set(false))
+                .subscribe().with(x -> { }, e -> running.set(false));
+    }
+
+    private Uni<Void> work() {
+        return batches.expire()
                 .chain(() -> batches.cancelling()).invoke(list -> list.forEach(b -> cancellation.carryOn(b.id(), b.tenantId(), b.endStatus())))
                 .chain(() -> batches.release(config.maxRunning()))
                 .invoke(n -> {
@@ -57,9 +67,6 @@ public class BatchFeeder {
                 })
                 .chain(() -> batches.finish())
                 .invoke(ended -> ended.forEach(b -> Log.infof("batch %s: %s", b.id(), b.status())))
-                .onFailure().invoke(e -> Log.warnf("batch feeder round failed: %s", e.getMessage()))
-                .onFailure().recoverWithNull()
-                .eventually(() -> running.set(false))
-                .subscribe().with(x -> { }, e -> running.set(false));
+                .replaceWithVoid();
     }
 }

@@ -127,6 +127,8 @@ public class BatchRepository {
             where status = 'in_progress' and expires_at < now()
             returning id""";
 
+    private static final String ANY_OPEN = "select exists (select 1 from batches where status in ('in_progress', 'cancelling'))";
+
     private static final String CANCELLING = "select id, tenant_id, end_status from batches where status = 'cancelling' limit 100";
 
     /**
@@ -285,6 +287,11 @@ public class BatchRepository {
             rows.forEach(r -> out.add(new Ended(r.getUUID("id"), r.getString("tenant_id"), r.getString("status"))));
             return out;
         });
+    }
+
+    /** Whether any batch is open (in progress or cancelling): an idle round costs this one indexed read. */
+    public Uni<Boolean> anyOpen() {
+        return pool.query(ANY_OPEN).execute().map(rows -> rows.iterator().next().getBoolean(0));
     }
 
     /** Moves batches past their deadline to cancelling (then expired); answers how many. */
