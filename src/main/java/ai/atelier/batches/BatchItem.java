@@ -14,6 +14,8 @@ import ai.atelier.webhooks.Webhooks;
  * and {@code styles} for a product shoot (as {@code POST /v1/product-shoots} takes them).
  */
 @Schema(name = "BatchItem")
+// read with ObjectMapper.treeToValue, one item at a time (no REST signature names it): registered for the native image
+@io.quarkus.runtime.annotations.RegisterForReflection(targets = { BatchItem.class, ai.atelier.batches.rest.BatchRequest.BatchWebhook.class })
 public record BatchItem(
         @Schema(required = true, description = "The client's id for this request, unique in the batch (1 to 64 characters); "
                 + "it names the request's job and result") String customId,
