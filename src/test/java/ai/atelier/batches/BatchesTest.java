@@ -285,7 +285,13 @@ class BatchesTest {
         Tenant t = tenant(Map.of());
         t.as().post("/v1/webhook-secret").then().statusCode(201);
         String inbox = Simulator.url() + "/_sim/inbox/batch-" + UUID.randomUUID();
-        String id = t.as().body(Map.of("requests", textItems(3, "hook-"), "webhook", Map.of("url", inbox))).post("/v1/batches").then()
+        // one item asks for its own job webhooks (queued and completed); the others for none
+        String itemInbox = Simulator.url() + "/_sim/inbox/item-" + UUID.randomUUID();
+        List<Map<String, Object>> items = new ArrayList<>(textItems(3, "hook-"));
+        Map<String, Object> hooked = new LinkedHashMap<>(items.get(1));
+        hooked.put("webhook", Map.of("url", itemInbox, "events", List.of("queued", "completed")));
+        items.set(1, hooked);
+        String id = t.as().body(Map.of("requests", items, "webhook", Map.of("url", inbox))).post("/v1/batches").then()
                 .statusCode(202).extract().path("id");
         awaitBatch(t, id, Set.of("completed"));
         String path = inbox.substring(Simulator.url().length());
@@ -301,6 +307,13 @@ class BatchesTest {
         assertThat(event.getJsonObject("data").getJsonObject("request_counts").getInteger("succeeded")).isEqualTo(3);
         assertThat(((Map<?, ?>) got.get(0).get("headers")).get("webhook-signature")).isNotNull();
         assertThat(Db.queryOne("select count(*) as n from webhook_deliveries where batch_id = ?::uuid", id).get("n")).isEqualTo(1L);
+        String itemPath = itemInbox.substring(Simulator.url().length());
+        await().atMost(Duration.ofSeconds(20)).until(() -> Simulator.requests().stream().filter(r -> itemPath.equals(r.get("path"))).count() == 2);
+        List<String> itemEvents = Simulator.requests().stream().filter(r -> itemPath.equals(r.get("path")))
+                .map(r -> new JsonObject(String.valueOf(r.get("body_raw"))).getString("type")).toList();
+        assertThat(itemEvents).containsExactly("job.queued", "job.completed");
+        assertThat(Db.queryOne("select count(*) as n from webhook_deliveries d join jobs j on j.id = d.job_id where j.batch_id = ?::uuid", id)
+                .get("n")).as("the other items asked for none").isEqualTo(2L);
     }
 
     @Test
