@@ -29,6 +29,10 @@ public class Tenant extends PanacheEntityBase {
     @Column(name = "max_jobs_in_flight")
     public Integer maxJobsInFlight;
 
+    /** How many of its batch items may run at once (its batch share); null: atelier.batches.max-running. */
+    @Column(name = "batch_max_running")
+    public Integer batchMaxRunning;
+
     @Column(name = "budget_usd_per_day")
     public BigDecimal budgetUsdPerDay;
 

@@ -130,11 +130,12 @@ public class Tenants {
                         switch (name) {
                             case "requests_per_minute" -> t.requestsPerMinute = positive(name, value);
                             case "max_jobs_in_flight" -> t.maxJobsInFlight = positive(name, value);
+                            case "batch_max_running" -> t.batchMaxRunning = positive(name, value);
                             case "budget_usd_per_day" -> t.budgetUsdPerDay = usd(name, value);
                             case "budget_usd_per_month" -> t.budgetUsdPerMonth = usd(name, value);
                             case "name" -> t.name = checkTenantName(value);
                             default -> throw Problem.invalid("unknown-field", "Unknown field", "A tenant has no field '" + name
-                                    + "'; the limits are requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month")
+                                    + "'; the limits are requests_per_minute, max_jobs_in_flight, batch_max_running, budget_usd_per_day, budget_usd_per_month")
                                     .with("field", name);
                         }
                     });

@@ -33,6 +33,31 @@ public interface AtelierConfig {
 
     Video video();
 
+    Batches batches();
+
+    /** Batches (ai.atelier.batches): many job requests accepted as one, run below every interactive job. */
+    interface Batches {
+        /** Most requests one batch may carry. */
+        @WithDefault("10000")
+        int maxItems();
+
+        /** A tenant's batch share: how many of its batch items run (or wait released to run) at once, unless the tenant sets its own. */
+        @WithDefault("16")
+        int maxRunning();
+
+        /** How often the feeder releases held items into their tenants' shares and ends batches whose items all ended. */
+        @WithDefault("1s")
+        Duration feedInterval();
+
+        /** Largest metadata object a batch keeps, as JSON bytes. */
+        @WithDefault("16384")
+        int maxMetadataBytes();
+
+        /** How many of a batch's items a cancel asks fal to stop at the same time. */
+        @WithDefault("8")
+        int cancelConcurrency();
+    }
+
     /** Video outputs: how a clip is copied from fal's file URL into S3 (ai.atelier.storage.VideoCopier). */
     interface Video {
         /** Largest clip copied; a larger one (by fal's file_size, the Content-Length or the bytes) is an invalid output. */

@@ -27,6 +27,7 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
         tags = {
                 @Tag(name = "Jobs", description = "Submit, read, list, cancel and retry jobs; follow a job's progress as events"),
                 @Tag(name = "Product shoots", description = "One product photo, several styles, one job"),
+                @Tag(name = "Batches", description = "Up to 10,000 job requests accepted as one, run below interactive work; counts, results as JSON lines, cancel"),
                 @Tag(name = "LLM", description = "Product analysis, background prompts and LLM completions (fal's OpenRouter router)"),
                 @Tag(name = "Models", description = "The fal models Atelier runs, with their locked and tunable parameters"),
                 @Tag(name = "Usage", description = "What the caller's tenant spent, from fal's own figures"),

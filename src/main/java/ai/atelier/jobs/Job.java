@@ -80,6 +80,11 @@ public class Job {
      * were read from where that version kept them (its first statement here then writes them all).
      */
     public boolean falRequestsStored = true;
+    /** The batch that made the job (null for one submitted on its own), and the client's id for it in that batch. */
+    public UUID batchId;
+    public String customId;
+    /** Its place in its batch's request (0, 1, …): the order a batch's jobs and results are read in. */
+    public Integer batchIndex;
     public Instant createdAt;
     public Instant updatedAt;
     public Instant startedAt;

@@ -5,6 +5,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -31,12 +32,12 @@ import io.vertx.mutiny.sqlclient.Tuple;
 @ApplicationScoped
 public class JobRepository {
 
-    static final String COLUMNS = """
+    public static final String COLUMNS = """
             id, tenant, model, status, stage, progress, prompt, params, inputs, outputs, fal_endpoint, fal_request_id, fal_step,
             error_code, error_message, source, priority, cancel_requested_at, fal_cancel_status, may_be_billed, deadline_at,
             idempotency_key, request_hash, webhook_url, webhook_events, kind, options, categories, final_prompt, stages, shoot,
             result, init_image, retries, claims, created_at, updated_at, started_at, finished_at, api_key_id, expected_cost_usd, cost_usd, trace_parent,
-            fal_requests""";
+            fal_requests, batch_id, custom_id""";
 
     /**
      * Merges a patch of fal requests ({@link FalRequests#json}) into the column, parameter {@code $n}. An empty patch
@@ -76,6 +77,8 @@ public class JobRepository {
             update jobs set lease_owner = $1, lease_until = now() + make_interval(secs => $2), claims = claims + 1
             where id in (select id from jobs
                          where status = any($3) and (lease_until is null or lease_until < now()) and not (model = any($4))
+                           -- never a held batch item (lease_until 'infinity'): it is not in the index this names
+                           and (lease_until is null or lease_until < 'infinity')
                          order by priority, created_at
                          for update skip locked
                          limit $5)
@@ -214,7 +217,7 @@ public class JobRepository {
 
     private static final String LOCK_TENANT = "select id from tenants where id = $1 for update";
     private static final String IN_FLIGHT = """
-            select count(*) as jobs, coalesce(sum(expected_cost_usd), 0) + %s as reserved,
+            select count(*) filter (where batch_id is null) as jobs, coalesce(sum(expected_cost_usd), 0) + %s as reserved,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
                       and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
                    (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = $1
@@ -231,6 +234,30 @@ public class JobRepository {
                 .chain(() -> conn.preparedQuery(IN_FLIGHT).execute(Tuple.of(job.tenant)))
                 .invoke(rows -> admit.accept(inFlight(rows.iterator().next())))
                 .chain(() -> insert(conn, job, claimedBy, leaseSeconds, queued)));
+    }
+
+    /**
+     * In {@code conn}'s transaction: locks the tenant's row and reads what it has in flight, for an accept that admits
+     * many jobs at once (a batch) as {@link #insertLimited} admits one.
+     */
+    public static Uni<InFlight> lockTenant(io.vertx.mutiny.sqlclient.SqlConnection conn, String tenant) {
+        return conn.preparedQuery(LOCK_TENANT).execute(Tuple.of(tenant))
+                .chain(() -> conn.preparedQuery(IN_FLIGHT).execute(Tuple.of(tenant)))
+                .map(rows -> inFlight(rows.iterator().next()));
+    }
+
+    private static final String STORE_INPUTS = """
+            update jobs set inputs = $3, init_image = $4, updated_at = now()
+            where id = $1 and lease_owner = $2 and status = any($5)
+            returning id""";
+
+    /**
+     * Records the inputs a run fetched and stored itself (a batch item's http(s) images, not fetched at accept);
+     * false when the job is no longer this run's.
+     */
+    public Uni<Boolean> storeInputs(UUID id, String owner, JobFiles inputs, Map<String, Object> initImage) {
+        return pool.preparedQuery(STORE_INPUTS).execute(Tuple.tuple().addUUID(id).addString(owner).addJsonObject(Columns.json(inputs))
+                .addJsonObject(Columns.json(initImage)).addArrayOfString(UNFINISHED)).map(rows -> rows.rowCount() == 1);
     }
 
     private static final String RECORD_SPEND = """
@@ -441,7 +468,7 @@ public class JobRepository {
         return out;
     }
 
-    static Job job(Row r) {
+    public static Job job(Row r) {
         Job j = new Job();
         j.id = r.getUUID("id");
         j.tenant = r.getString("tenant");
@@ -489,6 +516,8 @@ public class JobRepository {
         FalRequests requests = FalRequests.parse(r.getJsonObject("fal_requests"));
         j.falRequestsStored = requests != null;
         j.falRequests = requests != null ? requests : FalRequests.legacy(j);
+        j.batchId = r.getUUID("batch_id");
+        j.customId = r.getString("custom_id");
         return j;
     }
 

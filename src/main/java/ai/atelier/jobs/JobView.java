@@ -25,7 +25,9 @@ public record JobView(@Schema(required = true) UUID id, @Schema(required = true)
         String falRequestId, List<String> logs, @Schema(required = true) Instant createdAt, @Schema(required = true) Instant updatedAt,
         Instant finishedAt, Instant deadlineAt, CancellationView cancellation,
         @Schema(required = true, enumeration = { "generate", "product_shoot", "llm" }) String kind, Map<String, Object> categories, String finalPrompt, InitImageView initImage,
-        Map<String, Object> stages, Double costUsd, ShootView shoot, Map<String, Object> result, Integer retries) {
+        Map<String, Object> stages, Double costUsd, ShootView shoot, Map<String, Object> result, Integer retries,
+        @Schema(description = "The batch that made the job (POST /v1/batches); absent for a job submitted on its own") UUID batchId,
+        @Schema(description = "The client's id for the job in its batch") String customId) {
 
     /** Which of the request's photos became the init image (seed 004's rule: face, else first product, else background). */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -66,7 +66,7 @@ public class JobViews {
                 job.initImage == null ? null : new JobView.InitImageView(String.valueOf(job.initImage.get("role")),
                         job.initImage.get("index") instanceof Number n ? n.intValue() : null, String.valueOf(job.initImage.get("reason"))),
                 job.stages == null || job.stages.isEmpty() ? null : stagesView(job), cost(job), shootView(job), job.result,
-                job.retries == 0 ? null : job.retries);
+                job.retries == 0 ? null : job.retries, job.batchId, job.customId);
     }
 
     /**

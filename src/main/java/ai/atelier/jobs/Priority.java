@@ -4,7 +4,7 @@ import java.util.Locale;
 
 import ai.atelier.problem.Problem;
 
-/** Claim order as clients name it (high, normal, low) and as the row keeps it (0, 1, 2). */
+/** Claim order as clients name it (high, normal, low) and as the row keeps it (0, 1, 2; 3 below them all: batch items). */
 public final class Priority {
 
     private Priority() {
@@ -22,7 +22,10 @@ public final class Priority {
         };
     }
 
+    /** A batch item's: claimed after every interactive job, sent to fal's queue as low. */
+    public static final short BATCH = 3;
+
     public static String word(short p) {
-        return p == 0 ? "high" : p == 2 ? "low" : "normal";
+        return p == 0 ? "high" : p >= 2 ? "low" : "normal";
     }
 }

@@ -127,13 +127,15 @@ public class Ledger {
         return new Spent(r.getBigDecimal("today"), r.getBigDecimal("month"), r.getBigDecimal("reserved"));
     }
 
-    /** One group of usage: its key (a model, a day, a key's id, a tenant), what it cost and how many calls. */
+    /** One group of usage: its key (a model, a day, a key's id, a tenant, a batch), what it cost and how many calls. */
     public record Usage(String group, BigDecimal usd, long calls, BigDecimal units) {
     }
 
     private static final Map<String, String> GROUPS = Map.of("model", "coalesce(model, endpoint)", "day",
             "to_char(created_at at time zone 'utc', 'YYYY-MM-DD')", "key", "coalesce(api_key_id::text, 'none')", "tenant", "tenant_id",
-            "endpoint", "endpoint");
+            "endpoint", "endpoint",
+            // the batch that made the row's job (by the job's primary key; 'none' for jobs submitted on their own and calls outside a job)
+            "batch", "coalesce((select j.batch_id::text from jobs j where j.id = ledger.job_id), 'none')");
 
     /** Usage between {@code from} (inclusive) and {@code to} (exclusive), grouped; {@code tenant} null: every tenant's. */
     public Uni<List<Usage>> usage(String tenant, Instant from, Instant to, String groupBy) {

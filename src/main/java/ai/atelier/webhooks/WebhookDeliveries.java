@@ -59,16 +59,19 @@ public class WebhookDeliveries {
     private static final String INSERT = queued("$1", "$3", "$4", "(select $2::uuid as id)");
     /** Held for the length of one claim, so two instances never count the same tenant's leases at once. */
     private static final String TRY_LOCK = "select pg_try_advisory_xact_lock(7022344298541289579)";
+    /** A delivery's tenant and URL: its job's, or (batch.completed) its batch's. */
+    private static final String OWNER = """
+            left join jobs j on j.id = d.job_id left join batches b on b.id = d.batch_id""";
     private static final String CLAIM = """
             with leased as (
-                select j.tenant, count(*) as n
-                from webhook_deliveries d join jobs j on j.id = d.job_id
+                select coalesce(j.tenant, b.tenant_id) as tenant, count(*) as n
+                from webhook_deliveries d %1$s
                 where d.status = 'pending' and d.lease_until > now()
-                group by j.tenant),
+                group by 1),
             due as (
-                select d.id, j.tenant, d.next_attempt_at,
-                       row_number() over (partition by j.tenant order by d.next_attempt_at, d.sequence) as place
-                from webhook_deliveries d join jobs j on j.id = d.job_id
+                select d.id, coalesce(j.tenant, b.tenant_id) as tenant, d.next_attempt_at,
+                       row_number() over (partition by coalesce(j.tenant, b.tenant_id) order by d.next_attempt_at, d.sequence) as place
+                from webhook_deliveries d %1$s
                 where d.status = 'pending' and d.next_attempt_at <= now() and (d.lease_until is null or d.lease_until < now())
                   -- a job's deliveries in order: an earlier one still pending (retried, or under way) goes first
                   and not exists (select 1 from webhook_deliveries e
@@ -79,9 +82,13 @@ public class WebhookDeliveries {
                 order by due.place, due.next_attempt_at
                 limit $2::int)
             update webhook_deliveries d set lease_until = now() + make_interval(secs => $3)
-            from picked p, jobs j
-            where d.id = p.id and j.id = d.job_id
-            returning d.id, d.job_id, j.tenant, d.payload, d.attempts, j.webhook_url""";
+            from picked p
+            where d.id = p.id
+            returning d.id, d.job_id,
+                      coalesce((select j.tenant from jobs j where j.id = d.job_id), (select b.tenant_id from batches b where b.id = d.batch_id)) as tenant,
+                      d.payload, d.attempts,
+                      coalesce((select j.webhook_url from jobs j where j.id = d.job_id),
+                               (select b.webhook_url from batches b where b.id = d.batch_id)) as webhook_url""".formatted(OWNER);
     private static final String RECORD = """
             with attempt as (
                 insert into webhook_attempts (delivery_id, attempted_at, status_code, error, duration_ms) values ($1, $2, $3, $4, $5))
@@ -96,6 +103,28 @@ public class WebhookDeliveries {
     private static final String REDELIVER = """
             update webhook_deliveries set status = 'pending', next_attempt_at = now(), lease_until = null
             where id = $1 and job_id = $2""";
+
+    /**
+     * A batch's {@code batch.completed}, queued by the statement that ends the batch (guarded: once): {@code ended} is a
+     * relation with the batch's {@code id}, {@code webhook_url} and the payload as {@code payload}; parameter: none.
+     */
+    public static String queuedForBatch(String ended) {
+        return """
+                insert into webhook_deliveries (id, batch_id, event_type, sequence, payload, status, next_attempt_at, created_at)
+                select gen_random_uuid(), e.id, 'batch.completed', 1, jsonb_set(e.payload, '{data,sequence}', '1')::text, 'pending', now(), now()
+                from %s e where e.webhook_url is not null""".formatted(ended);
+    }
+
+    /**
+     * The {@code job.queued} deliveries of a batch's items that asked for them, in the statement that accepts them:
+     * parameters {@code $ids} (delivery ids), {@code $jobs} (their jobs), {@code $payloads}.
+     */
+    public static String queuedForJobs(String ids, String jobs, String payloads) {
+        return """
+                insert into webhook_deliveries (id, job_id, event_type, sequence, payload, status, next_attempt_at, created_at)
+                select u.id, u.job_id, 'job.queued', 1, jsonb_set(u.payload::jsonb, '{data,sequence}', '1')::text, 'pending', now(), now()
+                from unnest(%s::uuid[], %s::uuid[], %s::text[]) as u(id, job_id, payload)""".formatted(ids, jobs, payloads);
+    }
 
     private final Pool pool;
 

@@ -198,6 +198,9 @@ class ReadmeExamplesTest {
                 values.put("<key id>", id);
             }
         }
+        if (command.contains("/v1/batches ") && id != null && body.has("request_counts")) {
+            values.put("<batch_id>", id);
+        }
         boolean submit = command.contains("/v1/jobs ") || command.contains("/v1/product-shoots ");
         if (submit && id != null && body.has("status")) {
             values.put("<id>", id);

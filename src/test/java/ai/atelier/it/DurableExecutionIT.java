@@ -231,6 +231,43 @@ class DurableExecutionIT {
         }
     }
 
+    @Test
+    void killNineMidBatchLosesNoItemAndPaysNoneTwice() throws Exception {
+        // fal slow enough that the batch's share is at fal, its requests recorded, when the instance dies (the kill lands
+        // outside the one window of a submit fal accepted and the row has not recorded yet: see the README)
+        latency(20_000);
+        Instances.Instance a = instances.start("batch-kill-a", Map.of("atelier.batches.max-running", "40", "atelier.batches.feed-interval", "200ms"));
+        int n = 300;
+        List<Map<String, Object>> items = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            items.add(Map.of("custom_id", "item-" + i, "model", "flux-schnell", "prompt", "batch-kill-" + i));
+        }
+        String batch = given().baseUri(a.url()).contentType(ContentType.JSON).body(Map.of("requests", items)).post("/v1/batches").then()
+                .statusCode(202).extract().path("id");
+        String mine = "batch_id = '" + batch + "'";
+        assertThat(instances.count(mine)).isEqualTo(n);
+        await().atMost(Duration.ofSeconds(60)).until(() -> instances.count(mine + " and fal_request_id is not null") == 40);
+        a.process().destroyForcibly(); // SIGKILL mid-batch: its share waiting at fal, the rest held
+        assertThat(a.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(instances.count(mine + " and status = 'queued' and lease_until = 'infinity'")).as("still held").isEqualTo(n - 40);
+
+        latency(100);
+        Instances.Instance b = instances.start("batch-kill-b", Map.of("atelier.batches.max-running", "40", "atelier.batches.feed-interval", "200ms"));
+        try {
+            await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofSeconds(1))
+                    .until(() -> "completed".equals(instances.rows("select status from batches where id = '" + batch + "'").get(0).get("status")));
+            assertThat(instances.count(mine + " and status = 'succeeded'")).isEqualTo(n);
+            List<String> prompts = falSubmissions().stream().filter(p -> p.startsWith("batch-kill-")).toList();
+            assertThat(prompts).as("fal was asked once for each item").hasSize(n);
+            assertThat(new HashSet<>(prompts)).hasSize(n);
+            io.restassured.path.json.JsonPath view = given().baseUri(b.url()).get("/v1/batches/" + batch).then().statusCode(200).extract().jsonPath();
+            assertThat(view.getInt("request_counts.succeeded")).isEqualTo(n);
+        } finally {
+            b.process().destroy();
+            b.process().waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
     /** {@code n} submits to one instance, 32 at a time (as many clients would); their job ids. */
     private static List<String> submitAll(Instances.Instance to, String prefix, int n) throws Exception {
         java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().executor(java.util.concurrent.Executors.newFixedThreadPool(4)).build();

@@ -39,7 +39,7 @@ class StatementCountTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of("atelier.jobs.claim-interval", "1h", "atelier.jobs.deadline-sweep-interval", "1h", "atelier.webhooks.poll-interval", "1h",
-                    "atelier.jobs.lease", "60s", "atelier.usage.metrics-refresh", "1h");
+                    "atelier.jobs.lease", "60s", "atelier.usage.metrics-refresh", "1h", "atelier.batches.feed-interval", "1h");
         }
     }
 

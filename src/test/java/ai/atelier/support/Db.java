@@ -72,4 +72,28 @@ public final class Db {
             throw new IllegalStateException(e);
         }
     }
+
+    /** Every row a query answers, each as column → value (jsonb as text). */
+    public static java.util.List<Map<String, Object>> queryAll(String sql, Object... args) {
+        try (Connection c = connect(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                java.util.List<Map<String, Object>> rows = new java.util.ArrayList<>();
+                ResultSetMetaData md = rs.getMetaData();
+                while (rs.next()) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        Object v = rs.getObject(i);
+                        row.put(md.getColumnName(i), v == null ? null : v instanceof org.postgresql.util.PGobject pg ? pg.getValue() : v);
+                    }
+                    rows.add(row);
+                }
+                return rows;
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

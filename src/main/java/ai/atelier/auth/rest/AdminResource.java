@@ -45,10 +45,11 @@ public class AdminResource {
     /** A tenant as the admin API shows it. */
     public record TenantView(@Schema(required = true) String id, @Schema(required = true) String name, Integer requestsPerMinute,
             Integer maxJobsInFlight, BigDecimal budgetUsdPerDay, BigDecimal budgetUsdPerMonth, @Schema(required = true) Instant createdAt,
-            @Schema(required = true) Instant updatedAt) {
+            @Schema(required = true) Instant updatedAt,
+            @Schema(description = "How many of its batch items may run at once; absent: atelier.batches.max-running") Integer batchMaxRunning) {
         static TenantView of(Tenant t) {
             return new TenantView(t.id, t.name, t.requestsPerMinute, t.maxJobsInFlight, t.budgetUsdPerDay, t.budgetUsdPerMonth, t.createdAt,
-                    t.updatedAt);
+                    t.updatedAt, t.batchMaxRunning);
         }
     }
 
@@ -120,7 +121,7 @@ public class AdminResource {
     @PATCH
     @Path("/tenants/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "updateTenant", summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month (null removes one)")
+    @Operation(operationId = "updateTenant", summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, batch_max_running, budget_usd_per_day, budget_usd_per_month (null removes one)")
     public Uni<TenantView> change(@PathParam("id") String id, Map<String, Object> fields) {
         if (fields == null || fields.isEmpty()) {
             throw Problem.invalid("nothing-to-change", "Nothing to change", "Send the limits to change, e.g. {\"requests_per_minute\": 600}");

@@ -79,7 +79,7 @@ public class FalCalls {
         Uni<FalRequest> request = recorded != null ? Uni.createFrom().item(recorded)
                 : Uni.createFrom().deferred(() -> {
                     ctx.ensureActive();
-                    return fal.submit(call.endpointId(), call.payload().get(), ctx.job.priority == 2 ? "low" : "normal")
+                    return fal.submit(call.endpointId(), call.payload().get(), ctx.job.priority >= 2 ? "low" : "normal")
                             .emitOn(ctx::onContext)
                             .chain(rid -> recorded(ctx, call, FalRequest.submitted(call.stage(), call.style(), call.step(), call.endpointId(), rid)));
                 });

@@ -21,7 +21,7 @@ import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 
 /**
- * A job's run, top to bottom: start (queued → running) → categorise → prompt → infer → store → finish
+ * A job's run, top to bottom: start (queued → running) → ingest (only inputs not stored at submit) → categorise → prompt → infer → store → finish
  * (a product shoot: start → categorise → shoot → finish; an LLM completion: start → prompt → infer →
  * finish). Each stage is its own class and returns what it produced ({@link Produced}) for the stages
  * after it; a run skips the stages an earlier run finished (see {@link Stage}). The job ends in exactly
@@ -30,6 +30,7 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class JobPipeline {
 
+    private final IngestStage ingest;
     private final List<Stage> generate;
     private final List<Stage> shoot;
     private final List<Stage> completion;
@@ -39,10 +40,11 @@ public class JobPipeline {
     private final Traces traces;
     private final JobMetrics metrics;
 
-    JobPipeline(CategoriseStage categorise, PromptStage prompt, InferStage infer, StoreStage store, ShootStage shootStage, Engine engine,
+    JobPipeline(IngestStage ingest, CategoriseStage categorise, PromptStage prompt, InferStage infer, StoreStage store, ShootStage shootStage, Engine engine,
             JobTransitions transitions, Outputs outputs, Traces traces, JobMetrics metrics) {
         this.traces = traces;
         this.metrics = metrics;
+        this.ingest = ingest;
         this.generate = List.of(categorise, prompt, infer, store);
         this.shoot = List.of(categorise, shootStage);
         this.completion = List.of(prompt, infer);
@@ -53,11 +55,14 @@ public class JobPipeline {
 
     /** Runs (or resumes) a job to its end; never fails: a failure is recorded on the job. */
     Uni<Void> run(RunContext ctx) {
-        List<Stage> stages = switch (ctx.job.kind) {
+        List<Stage> kindStages = switch (ctx.job.kind) {
             case Job.KIND_SHOOT -> shoot;
             case Job.KIND_LLM -> completion;
             default -> generate;
         };
+        // inputs accepted as URLs only (a batch item's) are fetched first; other jobs' records show no such stage
+        List<Stage> stages = ingest.skipReason(ctx) != null ? kindStages
+                : java.util.stream.Stream.concat(java.util.stream.Stream.of((Stage) ingest), kindStages.stream()).toList();
         ctx.trace = traces.startRun(ctx.job.traceParent, ctx.job.id.toString(), ctx.job.tenant, ctx.job.model, ctx.context);
         return Unis.then(engine.work(ctx).chain(() -> start(ctx)), ok -> stages(ctx, stages, 0, Produced.NOTHING))
                 .chain(produced -> succeed(ctx, produced))

@@ -9,7 +9,7 @@ import io.smallrye.mutiny.subscription.UniEmitter;
  * The cap on work one instance does at once (submitting to fal, fetching, downloading, storing,
  * finishing), separate from the jobs it holds: a job gives its permit up while it waits on fal or
  * backs off, and takes one again to carry on. Waiters are served high before normal before low
- * priority, first come first served within each; nothing blocks a thread.
+ * priority, and batch items after all of them, first come first served within each; nothing blocks a thread.
  * <p>
  * A permit belongs to a {@link Holder} (a run), marked under this object's lock at the moment it is
  * granted, not when the grant reaches the caller: a run stopped while a permit is handed to it may
@@ -32,7 +32,7 @@ final class WorkPermits {
     private final int max;
     private int inUse;
     @SuppressWarnings("unchecked")
-    private final ArrayDeque<Waiter>[] waiting = new ArrayDeque[] { new ArrayDeque<>(), new ArrayDeque<>(), new ArrayDeque<>() };
+    private final ArrayDeque<Waiter>[] waiting = new ArrayDeque[] { new ArrayDeque<>(), new ArrayDeque<>(), new ArrayDeque<>(), new ArrayDeque<>() };
 
     WorkPermits(int max) {
         this.max = Math.max(1, max);
@@ -50,7 +50,7 @@ final class WorkPermits {
                         if (holder.waiting != null) {
                             waiting[holder.waiting.queue].remove(holder.waiting); // a holder waits in one place only
                         }
-                        Waiter w = new Waiter(holder, emitter, Math.max(0, Math.min(2, priority)));
+                        Waiter w = new Waiter(holder, emitter, Math.max(0, Math.min(waiting.length - 1, priority)));
                         holder.waiting = w;
                         waiting[w.queue].add(w);
                         emitter.onTermination(() -> gaveUp(w));
@@ -101,7 +101,10 @@ final class WorkPermits {
 
     /** Permits nobody holds or waits for: how many more jobs could start working now. */
     synchronized int free() {
-        int queued = waiting[0].size() + waiting[1].size() + waiting[2].size();
+        int queued = 0;
+        for (ArrayDeque<Waiter> q : waiting) {
+            queued += q.size();
+        }
         return max - inUse - queued;
     }
 

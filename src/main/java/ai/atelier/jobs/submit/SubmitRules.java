@@ -246,7 +246,7 @@ public class SubmitRules {
     }
 
     /** The images with the init image first, the others after it in their order. */
-    static List<Ingest.Source> initFirst(List<Ingest.Source> images, Map<String, Object> init) {
+    public static List<Ingest.Source> initFirst(List<Ingest.Source> images, Map<String, Object> init) {
         if (init == null || (int) init.get("index") == 0) {
             return images;
         }

@@ -24,7 +24,7 @@ import ai.atelier.problem.Problem;
 import ai.atelier.usage.Ledger;
 import io.smallrye.mutiny.Uni;
 
-/** {@code GET /v1/usage}: what the caller's tenant spent, from fal's figures, grouped by model, day or key. */
+/** {@code GET /v1/usage}: what the caller's tenant spent, from fal's figures, grouped by model, day, key or batch. */
 @Path("/v1/usage")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "Usage")
@@ -50,14 +50,14 @@ public class UsageResource {
     }
 
     @GET
-    @Operation(operationId = "getUsage", summary = "The tenant's usage between from and to (ISO dates or instants; default: this UTC month), grouped by model, day or key")
+    @Operation(operationId = "getUsage", summary = "The tenant's usage between from and to (ISO dates or instants; default: this UTC month), grouped by model, day, key or batch")
     public Uni<List<Ledger.Usage>> usage(@Parameter(description = FROM) @QueryParam("from") String from,
             @Parameter(description = TO) @QueryParam("to") String to,
-            @Parameter(description = "How the usage is grouped", schema = @Schema(type = SchemaType.STRING, enumeration = { "model", "day", "key" },
+            @Parameter(description = "How the usage is grouped", schema = @Schema(type = SchemaType.STRING, enumeration = { "model", "day", "key", "batch" },
                     defaultValue = "model")) @QueryParam("group_by") String groupBy) {
         String group = groupBy == null ? "model" : groupBy;
-        if (!List.of("model", "day", "key").contains(group)) {
-            throw Problem.badRequest("invalid-group-by", "Invalid group_by", "group_by must be model, day or key").with("field", "group_by");
+        if (!List.of("model", "day", "key", "batch").contains(group)) {
+            throw Problem.badRequest("invalid-group-by", "Invalid group_by", "group_by must be model, day, key or batch").with("field", "group_by");
         }
         Period p = period(from, to);
         return ledger.usage(callers.tenant(), p.from(), p.to(), group);
