@@ -45,10 +45,13 @@ public class AdminResource {
     /** A tenant as the admin API shows it. */
     public record TenantView(@Schema(required = true) String id, @Schema(required = true) String name, Integer requestsPerMinute,
             Integer maxJobsInFlight, BigDecimal budgetUsdPerDay, BigDecimal budgetUsdPerMonth, @Schema(required = true) Instant createdAt,
-            @Schema(required = true) Instant updatedAt) {
+            @Schema(required = true) Instant updatedAt,
+            @Schema(description = "The result cache on or off for this tenant; absent: the service's default (atelier.cache.enabled)") Boolean cacheEnabled,
+            @Schema(description = "How old a cached result may be and still be served when a request does not say (e.g. 7d); absent: atelier.cache.max-age",
+                    examples = "7d") String cacheMaxAge) {
         static TenantView of(Tenant t) {
             return new TenantView(t.id, t.name, t.requestsPerMinute, t.maxJobsInFlight, t.budgetUsdPerDay, t.budgetUsdPerMonth, t.createdAt,
-                    t.updatedAt);
+                    t.updatedAt, t.cacheEnabled, t.cacheMaxAgeSeconds == null ? null : ai.atelier.cache.CacheAge.format(t.cacheMaxAgeSeconds));
         }
     }
 
@@ -120,7 +123,8 @@ public class AdminResource {
     @PATCH
     @Path("/tenants/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "updateTenant", summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month (null removes one)")
+    @Operation(operationId = "updateTenant", summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month (null removes one); "
+            + "its result cache: cache_enabled, cache_max_age (null: the service's default)")
     public Uni<TenantView> change(@PathParam("id") String id, Map<String, Object> fields) {
         if (fields == null || fields.isEmpty()) {
             throw Problem.invalid("nothing-to-change", "Nothing to change", "Send the limits to change, e.g. {\"requests_per_minute\": 600}");
