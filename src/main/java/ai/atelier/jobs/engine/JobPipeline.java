@@ -139,7 +139,7 @@ public class JobPipeline {
             Log.infof("job %s: run stopped (%s)", ctx.job.id, stopped.why);
             // cancelled: its pending cache entries go now (identical requests waiting on them take over); a run that lost its lease
             // or stops for a shutdown keeps them: the instance that resumes the job fills them
-            return stopped.why == RunContext.Stop.CANCELLED ? cache.release(ctx.job.id) : Uni.createFrom().voidItem();
+            return stopped.why == RunContext.Stop.CANCELLED ? releaseCache(ctx) : Uni.createFrom().voidItem();
         }
         Failure why = Failure.of(e, "while running the job");
         Log.warnf("job %s: failed: %s: %s", ctx.job.id, why.code(), why.message());
@@ -157,7 +157,7 @@ public class JobPipeline {
         return engine.work(ctx)
                 .chain(() -> engine.commit(ctx, "record the job's failure", p -> transitions.fail(ctx.job, ctx.owner, why, p)))
                 // a failure is never cached: the entries this job was calling fal for go (waiters take over at their next look)
-                .call(() -> cache.release(ctx.job.id))
+                .call(() -> releaseCache(ctx))
                 .chain(won -> {
                     if (!won) {
                         return Uni.createFrom().voidItem();
@@ -169,6 +169,12 @@ public class JobPipeline {
                 })
                 .onFailure().invoke(x -> Log.errorf(x, "job %s: could not record its failure", ctx.job.id))
                 .onFailure().recoverWithNull();
+    }
+
+    /** Lets go of the cache entries the job was calling fal for (only a job whose settings cache can own one: no statement for the others). */
+    private Uni<Void> releaseCache(RunContext ctx) {
+        ai.atelier.cache.ResultCache.Settled settled = ai.atelier.cache.ResultCache.Settled.of(ctx.job.options);
+        return settled != null && settled.cached() ? cache.release(ctx.job.id) : Uni.createFrom().voidItem();
     }
 
     /** The job's end in the live store (awaited: a client told the job ended must find it ended). */
