@@ -389,6 +389,20 @@ class ResultCacheTest {
         });
     }
 
+    @Test
+    void theSeedRoutesGoThroughTheSameCache() {
+        String[] t = tenant();
+        String prompt = unique("a legacy lighthouse");
+        Map<String, Object> body = Map.of("prompt", prompt, "seed", 13);
+        String first = as(t).body(body).post("/api/flux/t2i").then().statusCode(200).extract().path("session_id");
+        done(t, as(t).get("/v1/jobs/" + first).then().extract().response());
+        String second = as(t).body(body).post("/api/flux/t2i").then().statusCode(200).extract().path("session_id");
+        JsonPath job = Jobs.awaitTerminal(second, t[1]);
+        assertThat(job.getString("status")).isEqualTo("succeeded");
+        assertThat(job.getString("cache")).isEqualTo("hit");
+        assertThat(sent(SCHNELL, prompt)).hasSize(1);
+    }
+
     // ---- single flight --------------------------------------------------------------------------------------------
 
     @Test
@@ -435,8 +449,9 @@ class ResultCacheTest {
         Response waiting = submit(t, schnell(prompt, 31));
         String id = waiting.path("id");
         // it waits: running, nothing sent to fal for it, for several looks
+        await().atMost(Duration.ofSeconds(5)).until(() -> "running".equals(Db.job(UUID.fromString(id)).get("status")));
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> sent(SCHNELL, prompt).isEmpty()
-                && !"succeeded".equals(Db.job(UUID.fromString(id)).get("status")));
+                && "running".equals(Db.job(UUID.fromString(id)).get("status")));
 
         byte[] picture = Images.png(256, 256);
         String fileKey = "cache/" + t[0] + "/" + key + "/" + owner + "-0.png";
@@ -453,6 +468,27 @@ class ResultCacheTest {
         assertThat(sent(SCHNELL, prompt)).isEmpty();
         assertThat((BigDecimal) inferRow(id).get("saved_usd")).isEqualByComparingTo("0.0031");
         given().header("Authorization", "Bearer " + t[1]).post("/v1/jobs/" + owner + "/cancel");
+    }
+
+    /** The owner's job ended without a result (cancelled here; failed alike): a request waiting for its entry takes over and calls fal. */
+    @Test
+    void aWaiterTakesOverWhenTheOwnersJobEndsWithoutAResult() {
+        String[] t = tenant();
+        String prompt = unique("an abandoned call");
+        Simulator.settings(0, 20_000);
+        String owner = submit(t, schnell(unique("the owner that will be cancelled"), null)).path("id");
+        await().atMost(Duration.ofSeconds(10)).until(() -> "running".equals(Db.job(UUID.fromString(owner)).get("status")));
+        String key = CacheKey.of(t[0], SCHNELL, schnellPayload(prompt, 33), Map.of());
+        Db.execute("insert into result_cache (tenant_id, key, endpoint, model, state, owner_job, lease_until, created_at)"
+                + " values (?, ?, ?, 'flux-schnell', 'pending', ?::uuid, now() + interval '10 minutes', now())", t[0], key, SCHNELL, owner);
+        Response waiting = submit(t, schnell(prompt, 33));
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() -> sent(SCHNELL, prompt).isEmpty());
+        Simulator.settings(0, 30);
+        given().header("Authorization", "Bearer " + t[1]).post("/v1/jobs/" + owner + "/cancel").then().statusCode(200);
+        JsonPath job = done(t, waiting);
+        assertThat(job.getString("cache")).isEqualTo("miss");
+        assertThat(sent(SCHNELL, prompt)).hasSize(1);
+        assertThat(Db.queryOne("select state from result_cache where key = ?", key)).containsEntry("state", "ready");
     }
 
     /** The owner died (kill -9: its row stays pending) and its lease ran out: the next identical request takes over and calls fal. */

@@ -101,16 +101,27 @@ class CachedCalls {
                 cache.config().pendingLease(), refresh, maxAge))
                 .emitOn(ctx::onContext)
                 .chain(c -> switch (c.outcome()) {
-                    case OWN -> Uni.createFrom().item(new Lookup(refresh ? CacheSpec.REFRESH : "miss", key, null, null));
+                    case OWN -> {
+                        metrics.looked(ctx.job.model, refresh ? CacheSpec.REFRESH : "miss");
+                        yield Uni.createFrom().item(new Lookup(refresh ? CacheSpec.REFRESH : "miss", key, null, null));
+                    }
                     case HIT -> Uni.createFrom().item(new Lookup("hit", key, c.files(), c.costUsd()));
                     case WAIT -> {
+                        Duration next = backoff.multipliedBy(2).compareTo(cache.config().maxWaitBackoff()) > 0 ? cache.config().maxWaitBackoff()
+                                : backoff.multipliedBy(2);
+                        Uni<Void> parked = engine.waiting(ctx, () -> engine.sleep(backoff));
                         if (look == 1) {
                             Log.infof("job %s: an identical fal call on %s is in flight for another job; waiting for its result", ctx.job.id, endpoint);
                         }
-                        Duration next = backoff.multipliedBy(2).compareTo(cache.config().maxWaitBackoff()) > 0 ? cache.config().maxWaitBackoff()
-                                : backoff.multipliedBy(2);
-                        yield engine.waiting(ctx, () -> engine.sleep(backoff))
-                                .chain(() -> claim(ctx, key, endpoint, refresh, maxAge, next, look + 1));
+                        if (look == 1 && ctx.job.status != ai.atelier.jobs.JobStatus.RUNNING) {
+                            // a client reads running while it waits, as while fal works on it
+                            parked = engine.advance(ctx, null).invoke(active -> {
+                                if (!active) {
+                                    throw new RunContext.Stopped(RunContext.Stop.CANCELLED);
+                                }
+                            }).chain(() -> engine.waiting(ctx, () -> engine.sleep(backoff)));
+                        }
+                        yield parked.chain(() -> claim(ctx, key, endpoint, refresh, maxAge, next, look + 1));
                     }
                 });
     }
@@ -148,7 +159,7 @@ class CachedCalls {
      * charged for the call. Never fails the job: a cache that could not be filled is a later miss (its pending entry ends
      * with the job).
      */
-    Uni<Void> fill(RunContext ctx, String key, String status, String stage, String endpoint, FalResult result, List<JobFile> files) {
+    Uni<Void> fill(RunContext ctx, String key, String stage, String endpoint, FalResult result, List<JobFile> files) {
         if (key == null || files == null || files.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
@@ -174,7 +185,6 @@ class CachedCalls {
                                     Log.infof("job %s: its result cache entry for %s was dropped or taken over meanwhile; its copies go", ctx.job.id, stage);
                                     return cache.deleteFiles(copies.stream().map(JobFile::key).toList());
                                 }
-                                metrics.looked(ctx.job.model, status);
                                 List<String> replaced = new ArrayList<>();
                                 old.forEach(o -> replaced.add(((JsonObject) o).getString("key")));
                                 replaced.removeAll(copies.stream().map(JobFile::key).toList());

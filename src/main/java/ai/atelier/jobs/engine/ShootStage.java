@@ -175,20 +175,20 @@ class ShootStage implements Stage {
         boolean requested = ctx.job.falRequests.get(FalRequest.key(NAME, index, FalRequest.STYLE_PICTURE)).filter(r -> r.state().usable()).isPresent();
         if (requested) {
             // resumed with its request made: no second look; the entry it owns (if any) is filled once its picture is stored
-            return called(ctx, index, style, call, urls, state.get("cache_key") instanceof String k ? k : null, String.valueOf(state.get("cache")));
+            return called(ctx, index, style, call, urls, state.get("cache_key") instanceof String k ? k : null);
         }
         return cached.look(ctx, call.endpointId(), call.payload().apply(urls), urls).chain(lookup -> {
             if (lookup.hit()) {
                 return cached.serve(ctx, lookup, NAME, call.endpointId(), i -> ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, index),
                         role).chain(files -> files == null || files.isEmpty()
-                                ? noted(ctx, index, CacheSpec.BYPASS, null).chain(() -> called(ctx, index, style, call, urls, null, null))
+                                ? noted(ctx, index, CacheSpec.BYPASS, null).chain(() -> called(ctx, index, style, call, urls, null))
                                 : noted(ctx, index, "hit", null).replaceWith(files.get(0)));
             }
             if (lookup.key() == null) {
-                return called(ctx, index, style, call, urls, null, null);
+                return called(ctx, index, style, call, urls, null);
             }
             return noted(ctx, index, lookup.status(), lookup.owns() ? lookup.key() : null)
-                    .chain(() -> called(ctx, index, style, call, urls, lookup.owns() ? lookup.key() : null, lookup.status()));
+                    .chain(() -> called(ctx, index, style, call, urls, lookup.owns() ? lookup.key() : null));
         });
     }
 
@@ -201,7 +201,7 @@ class ShootStage implements Stage {
         return patch(ctx, index, StyleStatus.GENERATING, fields);
     }
 
-    private Uni<JobFile> called(RunContext ctx, int index, Style style, FalCall call, List<String> urls, String cacheKey, String cacheStatus) {
+    private Uni<JobFile> called(RunContext ctx, int index, Style style, FalCall call, List<String> urls, String cacheKey) {
         return calls.call(ctx, new FalCalls.Call(NAME, index, FalRequest.STYLE_PICTURE, "style " + style.name(), call.endpointId(),
                 () -> call.payload().apply(urls), r -> patch(ctx, index, StyleStatus.GENERATING, new JsonObject()), status -> { }))
                 .chain(result -> {
@@ -210,7 +210,7 @@ class ShootStage implements Stage {
                         return Uni.createFrom().failure(new FalException(200, "no_output", "fal returned no images", null, false));
                     }
                     return outputs.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, index), images.get(0), "style:" + style.name())
-                            .call(file -> cached.fill(ctx, cacheKey, cacheStatus, NAME, call.endpointId(), result, List.of(file)));
+                            .call(file -> cached.fill(ctx, cacheKey, NAME, call.endpointId(), result, List.of(file)));
                 });
     }
 

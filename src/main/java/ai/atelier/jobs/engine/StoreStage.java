@@ -73,7 +73,7 @@ class StoreStage implements Stage {
                     .collect().asList()
                     // the call this job made for a cache entry it owns: its outputs stored, the entry is filled from them
                     .call(files -> infer.get("cache_key") instanceof String key
-                            ? cached.fill(ctx, key, String.valueOf(infer.get("cache")), InferStage.NAME, String.valueOf(infer.get("endpoint")), r, files)
+                            ? cached.fill(ctx, key, InferStage.NAME, String.valueOf(infer.get("endpoint")), r, files)
                             : Uni.createFrom().voidItem())
                     .map(files -> {
                         ctx.succeeded(NAME, t0, Map.of("files", files.size()));
