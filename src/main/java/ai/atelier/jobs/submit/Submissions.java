@@ -121,6 +121,10 @@ public class Submissions {
             Map<String, Object> hashed = new LinkedHashMap<>(c.tuned());
             hashed.put("$options", c.options());
             hashed.put("$shoot", c.shoot());
+            if (s.cache() != null) {
+                // another cache setting is another request (absent, the hash is what it was before the cache)
+                hashed.put("$cache", cacheAsked.mode() + "/" + (cacheAsked.maxAge() == null ? "" : cacheAsked.maxAge().toMillis()));
+            }
             String hash = RequestHash.of(c.model().id(), c.prompt(), hashed, c.priority(), s.deadlineSeconds(), s.images(), webhook);
             String tenant = caller.tenantId();
             return jobs.findByIdempotencyKey(tenant, key)
