@@ -15,7 +15,6 @@ create table result_cache (
     files           jsonb,
     cost_usd        numeric(14, 8),
     fal_request_id  text,
-    hits            bigint      not null default 0,
     created_at      timestamptz not null,
     ready_at        timestamptz,
     primary key (tenant_id, key)

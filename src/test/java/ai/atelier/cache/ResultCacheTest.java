@@ -357,6 +357,22 @@ class ResultCacheTest {
         assertThat(sent(SCHNELL, prompt)).hasSize(2);
     }
 
+    @Test
+    void aSeededVideoIsServedFromTheCacheToo() {
+        String[] t = tenant();
+        String prompt = unique("a teapot turns slowly");
+        Map<String, Object> body = Map.of("model", "veo-3.1-fast", "prompt", prompt, "params", Map.of("duration", "4s", "seed", 3));
+        JsonPath first = done(t, submit(t, body));
+        assertThat(first.getString("cache")).isEqualTo("miss");
+        Response again = submit(t, body);
+        assertThat(again.header("Atelier-Cache")).isEqualTo("hit");
+        JsonPath second = done(t, again);
+        assertThat(second.getString("cache")).isEqualTo("hit");
+        assertThat(second.getString("outputs[0].content_type")).isEqualTo("video/mp4");
+        assertThat(output(second, 0)).isEqualTo(output(first, 0));
+        assertThat(sent("fal-ai/veo3.1/fast", prompt)).hasSize(1);
+    }
+
     // ---- product shoots ------------------------------------------------------------------------------------------
 
     @Test

@@ -18,6 +18,13 @@ public final class CachePlans {
     private CachePlans() {
     }
 
+    /** Whether the job's plan chains several fal calls (a later call's input is an earlier call's output at fal): never cached. */
+    public static boolean chained(Job job, ModelStrategy model) {
+        int images = Math.min(job.inputs.items().size(), model.maxImages());
+        return !Job.KIND_SHOOT.equals(job.kind) && model.output() != ModelStrategy.Output.TEXT
+                && model.plan(job.prompt == null ? "" : job.prompt, job.params, images).size() > 1;
+    }
+
     /** The key, or null when the run alone will know it (an LLM or categories shape the prompt, a shoot, several calls). */
     public static String keyAtAccept(Job job, ModelStrategy model) {
         if (!Job.KIND_GENERATE.equals(job.kind) || Boolean.TRUE.equals(job.options.get("categorise")) || "llm".equals(job.options.get("prompt_mode"))
