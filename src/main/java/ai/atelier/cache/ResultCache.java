@@ -43,7 +43,8 @@ public class ResultCache {
      * request has no explicit seed (fal is deterministic only for the same seed), the model answers text, or its plan is
      * several fal calls (a later call's input is an earlier call's output at fal, whose bytes nobody has hashed).
      */
-    public Settled settle(CacheSpec.Asked asked, TenantLimits tenant, ModelStrategy model, Map<String, Object> tuned, boolean chained) {
+    public Settled settle(CacheSpec.Asked asked, TenantLimits tenant, ModelStrategy model, Map<String, Object> tuned,
+            java.util.function.BooleanSupplier chained) {
         Duration maxAge = asked.maxAge() != null ? asked.maxAge()
                 : tenant.cacheMaxAgeSeconds() != null ? Duration.ofSeconds(tenant.cacheMaxAgeSeconds()) : config.maxAge();
         String reason = null;
@@ -53,7 +54,7 @@ public class ResultCache {
             reason = "no explicit seed";
         } else if (model.output() == ModelStrategy.Output.TEXT) {
             reason = "the model answers text";
-        } else if (chained) {
+        } else if (chained.getAsBoolean()) {
             reason = "the model chains several fal calls";
         } else if (CacheSpec.BYPASS.equals(asked.mode())) {
             reason = "asked";

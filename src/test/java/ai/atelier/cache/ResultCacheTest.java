@@ -373,6 +373,19 @@ class ResultCacheTest {
         assertThat(sent("fal-ai/veo3.1/fast", prompt)).hasSize(1);
     }
 
+    @Test
+    void aPlanOfChainedCallsIsNotCached() {
+        String[] t = tenant();
+        String prompt = unique("a chair from every side");
+        Map<String, Object> body = Map.of("model", "qwen-multi-angle-t2i", "prompt", prompt, "params", Map.of("seed", 4));
+        Response first = submit(t, body);
+        assertThat(first.header("Atelier-Cache")).isEqualTo("bypass");
+        assertThat(done(t, first).getString("cache")).isEqualTo("bypass");
+        assertThat(done(t, submit(t, body)).getString("cache")).isEqualTo("bypass");
+        assertThat(sent(SCHNELL, prompt)).hasSize(2);
+        assertThat(entries(t[0])).isZero();
+    }
+
     // ---- product shoots ------------------------------------------------------------------------------------------
 
     @Test

@@ -212,7 +212,7 @@ public class Submissions {
     private Uni<Void> cacheSettings(Job job, SubmitRules.Checked c, ai.atelier.cache.CacheSpec.Asked asked) {
         return tenants.limits(job.tenant).chain(limits -> {
             ai.atelier.cache.ResultCache.Settled settled = cache.settle(asked, limits, c.model(), c.tuned(),
-                    ai.atelier.jobs.engine.CachePlans.chained(job, c.model()));
+                    () -> ai.atelier.jobs.engine.CachePlans.chained(job, c.model()));
             String predicted = ai.atelier.cache.CacheSpec.USE.equals(settled.mode())
                     ? ai.atelier.jobs.engine.CachePlans.keyAtAccept(job, c.model()) : null;
             Uni<String> status = predicted == null ? Uni.createFrom().item(settled.initialStatus())
