@@ -39,6 +39,14 @@ public class Tenant extends PanacheEntityBase {
     @Column(name = "budget_usd_per_month")
     public BigDecimal budgetUsdPerMonth;
 
+    /** The result cache on or off for this tenant; null: the service's default (atelier.cache.enabled). */
+    @Column(name = "cache_enabled")
+    public Boolean cacheEnabled;
+
+    /** How old a cached result may be and still be served, when a request does not say; null: atelier.cache.max-age. */
+    @Column(name = "cache_max_age_seconds")
+    public Long cacheMaxAgeSeconds;
+
     @Column(name = "created_at")
     public Instant createdAt;
 

@@ -31,7 +31,8 @@ public class Tenants {
     private final SecureRandom random = new SecureRandom();
 
     private static final String LIMITS = """
-            select id, name, requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month from tenants where id = $1""";
+            select id, name, requests_per_minute, max_jobs_in_flight, budget_usd_per_day, budget_usd_per_month, cache_enabled,
+                   cache_max_age_seconds from tenants where id = $1""";
     private static final String ENSURE = """
             insert into tenants (id, name, created_at, updated_at) values ($1, $1, now(), now()) on conflict do nothing""";
 
@@ -134,8 +135,12 @@ public class Tenants {
                             case "budget_usd_per_day" -> t.budgetUsdPerDay = usd(name, value);
                             case "budget_usd_per_month" -> t.budgetUsdPerMonth = usd(name, value);
                             case "name" -> t.name = checkTenantName(value);
+                            case "cache_enabled" -> t.cacheEnabled = cacheEnabled(value);
+                            case "cache_max_age" -> t.cacheMaxAgeSeconds = value == null ? null
+                                    : ai.atelier.cache.CacheAge.parse(value, "cache_max_age").toSeconds();
                             default -> throw Problem.invalid("unknown-field", "Unknown field", "A tenant has no field '" + name
-                                    + "'; the limits are requests_per_minute, max_jobs_in_flight, batch_max_running, budget_usd_per_day, budget_usd_per_month")
+                                    + "'; the limits are requests_per_minute, max_jobs_in_flight, batch_max_running, budget_usd_per_day, budget_usd_per_month; "
+                                    + "the cache settings cache_enabled, cache_max_age")
                                     .with("field", name);
                         }
                     });
@@ -143,6 +148,14 @@ public class Tenants {
                 }))
                 .onFailure(Tenants::isDuplicateName).transform(e -> exists(String.valueOf(fields.get("name"))))
                 .invoke(t -> cache.remove(id));
+    }
+
+    private static Boolean cacheEnabled(Object value) {
+        if (value != null && !(value instanceof Boolean)) {
+            throw Problem.invalid("invalid-limit", "Invalid limit", "cache_enabled must be true, false, or null for the service's default")
+                    .with("field", "cache_enabled");
+        }
+        return (Boolean) value;
     }
 
     private static Integer positive(String field, Object value) {
@@ -191,6 +204,7 @@ public class Tenants {
 
     private static TenantLimits limits(Row r) {
         return new TenantLimits(r.getString("id"), r.getString("name"), r.getInteger("requests_per_minute"), r.getInteger("max_jobs_in_flight"),
-                r.getBigDecimal("budget_usd_per_day"), r.getBigDecimal("budget_usd_per_month"));
+                r.getBigDecimal("budget_usd_per_day"), r.getBigDecimal("budget_usd_per_month"), r.getBoolean("cache_enabled"),
+                r.getLong("cache_max_age_seconds"));
     }
 }

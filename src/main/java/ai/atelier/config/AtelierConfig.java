@@ -58,6 +58,33 @@ public interface AtelierConfig {
         int cancelConcurrency();
     }
 
+    Cache cache();
+
+    /** The result cache (ai.atelier.cache): a seeded request whose result is stored is answered from it, not paid again. */
+    interface Cache {
+        /** Whether a tenant's seeded requests are cached when its own cache_enabled is not set (the admin API sets it per tenant). */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** How old an entry may be and still be served, when neither the request nor the tenant says (cache.max_age, cache_max_age). */
+        @WithDefault("30d")
+        Duration maxAge();
+
+        /**
+         * How long a pending entry (one job calling fal for it) makes identical requests wait before one of them takes over, when
+         * its owner job is still queued or running; an owner that failed or was cancelled lets them take over at once.
+         */
+        @WithDefault("30m")
+        Duration pendingLease();
+
+        /** The first and the longest pause between two looks of a request waiting for a pending entry (a parked wait, no thread held). */
+        @WithDefault("200ms")
+        Duration waitBackoff();
+
+        @WithDefault("5s")
+        Duration maxWaitBackoff();
+    }
+
     /** Video outputs: how a clip is copied from fal's file URL into S3 (ai.atelier.storage.VideoCopier). */
     interface Video {
         /** Largest clip copied; a larger one (by fal's file_size, the Content-Length or the bytes) is an invalid output. */

@@ -116,7 +116,12 @@ public class OpenApiExamples implements OASFilter {
             if (response != null) {
                 response.addHeader("Location", header("The job's URL"))
                         .addHeader("Idempotent-Replayed", header("true when an earlier request with the same Idempotency-Key made this job"))
-                        .addHeader("Preference-Applied", header("wait=N when Prefer: wait=N was honoured"));
+                        .addHeader("Preference-Applied", header("wait=N when Prefer: wait=N was honoured"))
+                        .addHeader("Atelier-Cache", OASFactory.createHeader().description("What the result cache does for the job: hit (served "
+                                + "from a stored result, nothing paid), miss, refresh or bypass (not cached: no explicit seed, the tenant's cache "
+                                + "off, or asked). Known at submit for a job whose fal call the request determines; otherwise miss, and the "
+                                + "job's cache field tells the outcome").schema(OASFactory.createSchema().type(List.of(Schema.SchemaType.STRING))
+                                .enumeration(List.of("hit", "miss", "bypass", "refresh"))));
             }
         }
     }

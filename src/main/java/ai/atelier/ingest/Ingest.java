@@ -146,7 +146,8 @@ public class Ingest {
         byte[] image = c.info().strip(c.bytes()); // what follows the image's end (a polyglot's HTML) is not part of it
         String key = ai.atelier.storage.StorageKeys.input(tenant, jobId, c.index(), c.info().extension());
         return store.put(key, image, c.info().contentType())
-                .replaceWith(new JobFile(key, c.info().contentType(), c.info().width(), c.info().height(), image.length, role));
+                .replaceWith(new JobFile(key, c.info().contentType(), c.info().width(), c.info().height(), image.length, role, null, null,
+                        ai.atelier.cache.CacheKey.sha256(image)));
     }
 
     private Problem tooManyBytes(int index, long bytes) {

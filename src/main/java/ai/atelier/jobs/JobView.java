@@ -27,7 +27,10 @@ public record JobView(@Schema(required = true) UUID id, @Schema(required = true)
         @Schema(required = true, enumeration = { "generate", "product_shoot", "llm" }) String kind, Map<String, Object> categories, String finalPrompt, InitImageView initImage,
         Map<String, Object> stages, Double costUsd, ShootView shoot, Map<String, Object> result, Integer retries,
         @Schema(description = "The batch that made the job (POST /v1/batches); absent for a job submitted on its own") UUID batchId,
-        @Schema(description = "The client's id for the job in its batch") String customId) {
+        @Schema(description = "The client's id for the job in its batch") String customId,
+        @Schema(description = "What the result cache did: hit (served from a stored result, nothing paid), miss (fal called, its result "
+                + "stored), refresh (fal called, the stored result replaced) or bypass (not cached: no explicit seed, the tenant's cache off, "
+                + "or asked); until the run looks it up, what the submit answer said", enumeration = { "hit", "miss", "bypass", "refresh" }) String cache) {
 
     /** Which of the request's photos became the init image (seed 004's rule: face, else first product, else background). */
     @JsonInclude(JsonInclude.Include.NON_NULL)

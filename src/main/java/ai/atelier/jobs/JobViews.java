@@ -66,7 +66,31 @@ public class JobViews {
                 job.initImage == null ? null : new JobView.InitImageView(String.valueOf(job.initImage.get("role")),
                         job.initImage.get("index") instanceof Number n ? n.intValue() : null, String.valueOf(job.initImage.get("reason"))),
                 job.stages == null || job.stages.isEmpty() ? null : stagesView(job), cost(job), shootView(job), job.result,
-                job.retries == 0 ? null : job.retries, job.batchId, job.customId);
+                job.retries == 0 ? null : job.retries, job.batchId, job.customId, cacheStatus(job));
+    }
+
+    /**
+     * What the result cache did for the job: the run's outcome once its fal call was looked up (a shoot: hit when every style
+     * was served from the cache, else refresh or miss when one called fal for the cache, else bypass), before that what
+     * the submit said. Null for a job accepted before the cache.
+     */
+    static String cacheStatus(Job job) {
+        Object submitted = job.options == null ? null : job.options.get(ai.atelier.cache.ResultCache.OPTION) instanceof Map<?, ?> m ? m.get("status") : null;
+        if (submitted == null) {
+            return null;
+        }
+        if (Job.KIND_SHOOT.equals(job.kind)) {
+            List<Object> outcomes = ShootStyles.of(job).stream().map(st -> st.get("cache")).filter(java.util.Objects::nonNull).toList();
+            if (outcomes.isEmpty()) {
+                return String.valueOf(submitted);
+            }
+            if (outcomes.size() == ShootStyles.of(job).size() && outcomes.stream().allMatch("hit"::equals)) {
+                return "hit";
+            }
+            return outcomes.contains("refresh") ? "refresh" : outcomes.contains("miss") ? "miss" : outcomes.contains("hit") ? "miss" : "bypass";
+        }
+        Map<String, Object> infer = job.stageEntry("infer");
+        return infer != null && infer.get("cache") instanceof String s ? s : String.valueOf(submitted);
     }
 
     /**
@@ -113,6 +137,9 @@ public class JobViews {
             if (entry instanceof Map<?, ?> m) {
                 Map<String, Object> view = new LinkedHashMap<>();
                 m.forEach((k, v) -> view.put(String.valueOf(k), v));
+                // the run's own bookkeeping for the result cache (an entry's key, the stored keys of a hit's copies), not the client's
+                view.remove("cache_key");
+                view.remove("cache_files");
                 job.falRequests.select(r -> name.equals(r.stage()) && r.style() == null).stream()
                         .max(java.util.Comparator.comparingInt(FalRequest::step))
                         .ifPresent(r -> view.put("fal_request_id", r.requestId()));

@@ -140,6 +140,15 @@ public class ObjectStore {
         return call("AbortMultipartUpload", () -> s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId))).replaceWithVoid();
     }
 
+    /**
+     * Copies an object inside the bucket (S3 CopyObject: the store copies it, no byte passes through Atelier); idempotent, a
+     * copy made again replaces the same key. A source that is gone fails with {@link NoSuchKeyException} or a 404 S3Exception.
+     */
+    public Uni<Void> copy(String fromKey, String toKey) {
+        return call("CopyObject", () -> s3.copyObject(b -> b.sourceBucket(bucket()).sourceKey(fromKey).destinationBucket(bucket())
+                .destinationKey(toKey))).replaceWithVoid();
+    }
+
     public Uni<Void> checkBucket() {
         return call("HeadBucket", () -> s3.headBucket(b -> b.bucket(bucket()))).replaceWithVoid();
     }

@@ -34,12 +34,12 @@ public class Ledger {
     public static final String TRANSITION_SPEND = """
             ledger as (
                 insert into ledger (tenant_id, api_key_id, job_id, stage, model, endpoint, fal_request_id, units, unit, unit_price, usd,
-                                    price_read_at, may_be_billed, created_at)
+                                    price_read_at, may_be_billed, saved_usd, created_at)
                 select tenant_id, api_key_id, job_id, stage, model, endpoint, fal_request_id, units, unit, unit_price, usd, price_read_at,
-                       coalesce(may_be_billed, false), now()
+                       coalesce(may_be_billed, false), saved_usd, now()
                 from jsonb_to_recordset(%1$s::jsonb) as r(tenant_id text, api_key_id uuid, job_id uuid, stage text, model text, endpoint text,
                      fal_request_id text, units numeric, unit text, unit_price numeric, usd numeric, price_read_at timestamptz,
-                     may_be_billed boolean)
+                     may_be_billed boolean, saved_usd numeric)
                 where exists (select 1 from %3$s)),
             spend as (
                 insert into tenant_spend (tenant_id, period, spent_usd)
@@ -127,8 +127,11 @@ public class Ledger {
         return new Spent(r.getBigDecimal("today"), r.getBigDecimal("month"), r.getBigDecimal("reserved"));
     }
 
-    /** One group of usage: its key (a model, a day, a key's id, a tenant, a batch), what it cost and how many calls. */
-    public record Usage(String group, BigDecimal usd, long calls, BigDecimal units) {
+    /**
+     * One group of usage: its key (a model, a day, a key's id, a tenant, a batch), what it cost and how many calls; {@code savedUsd}
+     * is what the result cache's hits in it would have cost at fal (their rows are $0), {@code cacheHits} how many there were.
+     */
+    public record Usage(String group, BigDecimal usd, long calls, BigDecimal units, BigDecimal savedUsd, long cacheHits) {
     }
 
     private static final Map<String, String> GROUPS = Map.of("model", "coalesce(model, endpoint)", "day",
@@ -145,7 +148,8 @@ public class Ledger {
                     .with("field", "group_by");
         }
         // the group expression is one of the fixed ones above, never the client's text
-        String sql = "select " + group + " as g, sum(usd) as usd, count(*) as calls, sum(units) as units from ledger"
+        String sql = "select " + group + " as g, sum(usd) as usd, count(*) as calls, sum(units) as units,"
+                + " coalesce(sum(saved_usd), 0) as saved_usd, count(saved_usd) as cache_hits from ledger"
                 + " where created_at >= $1 and created_at < $2" + (tenant == null ? "" : " and tenant_id = $3") + " group by 1 order by 1";
         Tuple t = Tuple.of(from.atOffset(ZoneOffset.UTC), to.atOffset(ZoneOffset.UTC));
         if (tenant != null) {
@@ -154,7 +158,8 @@ public class Ledger {
         return pool.preparedQuery(sql).execute(t).map(rows -> {
             List<Usage> out = new ArrayList<>();
             for (Row r : rows) {
-                out.add(new Usage(r.getString("g"), r.getBigDecimal("usd"), r.getLong("calls"), r.getBigDecimal("units")));
+                out.add(new Usage(r.getString("g"), r.getBigDecimal("usd"), r.getLong("calls"), r.getBigDecimal("units"), r.getBigDecimal("saved_usd"),
+                        r.getLong("cache_hits")));
             }
             return out;
         });
@@ -178,5 +183,13 @@ public class Ledger {
         m.put("price_read_at", priceReadAt == null ? null : priceReadAt.toString());
         m.put("may_be_billed", mayBeBilled);
         return new JsonObject(m);
+    }
+
+    /** The $0 ledger row of a fal call the result cache answered: what fal charged the original call is its {@code saved_usd}. */
+    public static JsonObject cacheHit(String tenant, java.util.UUID keyId, java.util.UUID jobId, String stage, String model, String endpoint,
+            BigDecimal savedUsd) {
+        JsonObject row = row(tenant, keyId, jobId, stage, model, endpoint, null, null, null, null, BigDecimal.ZERO, null, false);
+        row.put("saved_usd", savedUsd == null ? BigDecimal.ZERO : savedUsd);
+        return row;
     }
 }

@@ -46,10 +46,13 @@ public class AdminResource {
     public record TenantView(@Schema(required = true) String id, @Schema(required = true) String name, Integer requestsPerMinute,
             Integer maxJobsInFlight, BigDecimal budgetUsdPerDay, BigDecimal budgetUsdPerMonth, @Schema(required = true) Instant createdAt,
             @Schema(required = true) Instant updatedAt,
-            @Schema(description = "How many of its batch items may run at once; absent: atelier.batches.max-running") Integer batchMaxRunning) {
+            @Schema(description = "How many of its batch items may run at once; absent: atelier.batches.max-running") Integer batchMaxRunning,
+            @Schema(description = "The result cache on or off for this tenant; absent: the service's default (atelier.cache.enabled)") Boolean cacheEnabled,
+            @Schema(description = "How old a cached result may be and still be served when a request does not say (e.g. 7d); absent: atelier.cache.max-age",
+                    examples = "7d") String cacheMaxAge) {
         static TenantView of(Tenant t) {
             return new TenantView(t.id, t.name, t.requestsPerMinute, t.maxJobsInFlight, t.budgetUsdPerDay, t.budgetUsdPerMonth, t.createdAt,
-                    t.updatedAt, t.batchMaxRunning);
+                    t.updatedAt, t.batchMaxRunning, t.cacheEnabled, t.cacheMaxAgeSeconds == null ? null : ai.atelier.cache.CacheAge.format(t.cacheMaxAgeSeconds));
         }
     }
 
@@ -121,7 +124,8 @@ public class AdminResource {
     @PATCH
     @Path("/tenants/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(operationId = "updateTenant", summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, batch_max_running, budget_usd_per_day, budget_usd_per_month (null removes one)")
+    @Operation(operationId = "updateTenant", summary = "Change a tenant's limits: requests_per_minute, max_jobs_in_flight, batch_max_running, budget_usd_per_day, budget_usd_per_month (null removes one); "
+            + "its result cache: cache_enabled, cache_max_age (null: the service's default)")
     public Uni<TenantView> change(@PathParam("id") String id, Map<String, Object> fields) {
         if (fields == null || fields.isEmpty()) {
             throw Problem.invalid("nothing-to-change", "Nothing to change", "Send the limits to change, e.g. {\"requests_per_minute\": 600}");

@@ -31,11 +31,13 @@ class InferStage implements Stage {
     private final FalCalls calls;
     private final Engine engine;
     private final InputUrls inputs;
+    private final CachedCalls cached;
 
-    InferStage(FalCalls calls, Engine engine, InputUrls inputs) {
+    InferStage(FalCalls calls, Engine engine, InputUrls inputs, CachedCalls cached) {
         this.calls = calls;
         this.engine = engine;
         this.inputs = inputs;
+        this.cached = cached;
     }
 
     @Override
@@ -55,7 +57,53 @@ class InferStage implements Stage {
         int first = resumed == null ? 0 : resumed.step();
         // resuming: the request was submitted with its inputs already; reading them again would only add a way to fail
         Uni<List<String>> urls = resumed != null ? Uni.createFrom().item(List.of()) : inputs.of(ctx.job, model.maxImages());
-        return Unis.then(urls, u -> step(ctx, plan, first, u))
+        // a plan of one call whose request was not made yet may be answered by the result cache
+        if (resumed == null && plan.size() == 1 && model.output() != ModelStrategy.Output.TEXT) {
+            return Unis.then(urls, u -> cached.look(ctx, plan.get(0).endpointId(), plan.get(0).payload().apply(u), u)
+                    .chain(lookup -> {
+                        if (lookup.key() != null) {
+                            Map<String, Object> note = new LinkedHashMap<>();
+                            note.put("cache", lookup.status());
+                            if (lookup.owns()) {
+                                note.put("cache_key", lookup.key()); // written with the fal request: a resumed run fills the entry it owns
+                            }
+                            ctx.note(NAME, note);
+                        }
+                        if (!lookup.hit()) {
+                            return called(ctx, before, plan, t0, step(ctx, plan, 0, u));
+                        }
+                        return cached.serve(ctx, lookup, NAME, plan.get(0).endpointId(),
+                                i -> ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, i), "output")
+                                .chain(files -> files == null ? bypassed(ctx, before, plan, t0, u) : servedFromCache(ctx, before, plan, t0, files));
+                    }));
+        }
+        return called(ctx, before, plan, t0, Unis.then(urls, u -> step(ctx, plan, first, u)));
+    }
+
+    /** The stored result took the place of the call: the job's own copies, the stage done, written at once (running, then its end). */
+    private Uni<Produced> servedFromCache(RunContext ctx, Produced before, List<FalCall> plan, long t0, List<ai.atelier.jobs.JobFile> files) {
+        Map<String, Object> measured = new LinkedHashMap<>();
+        measured.put("endpoint", plan.get(0).endpointId());
+        measured.put("cache", "hit");
+        measured.put("cache_files", files.stream().map(ai.atelier.jobs.Columns::json).toList());
+        ctx.succeeded(NAME, t0, measured);
+        return engine.advance(ctx, null).map(active -> {
+            if (!active) {
+                throw new RunContext.Stopped(RunContext.Stop.CANCELLED);
+            }
+            return before.withOutputs(files);
+        });
+    }
+
+    /** The stored files went while they were copied: fal is called after all, and nothing is cached for it. */
+    private Uni<Produced> bypassed(RunContext ctx, Produced before, List<FalCall> plan, long t0, List<String> urls) {
+        ctx.note(NAME, Map.of("cache", "bypass"));
+        return called(ctx, before, plan, t0, step(ctx, plan, 0, urls));
+    }
+
+    private Uni<Produced> called(RunContext ctx, Produced before, List<FalCall> plan, long t0, Uni<FalResult> call) {
+        ModelStrategy model = ctx.model;
+        return call
                 .map(result -> {
                     Map<String, Object> measured = new LinkedHashMap<>();
                     measured.put("endpoint", plan.get(plan.size() - 1).endpointId());

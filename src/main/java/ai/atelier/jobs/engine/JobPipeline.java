@@ -39,9 +39,11 @@ public class JobPipeline {
     private final Outputs outputs;
     private final Traces traces;
     private final JobMetrics metrics;
+    private final ai.atelier.cache.ResultCache cache;
 
     JobPipeline(IngestStage ingest, CategoriseStage categorise, PromptStage prompt, InferStage infer, StoreStage store, ShootStage shootStage, Engine engine,
-            JobTransitions transitions, Outputs outputs, Traces traces, JobMetrics metrics) {
+            JobTransitions transitions, Outputs outputs, Traces traces, JobMetrics metrics, ai.atelier.cache.ResultCache cache) {
+        this.cache = cache;
         this.traces = traces;
         this.metrics = metrics;
         this.ingest = ingest;
@@ -140,7 +142,9 @@ public class JobPipeline {
     private Uni<Void> ended(RunContext ctx, Throwable e) {
         if (e instanceof RunContext.Stopped stopped) {
             Log.infof("job %s: run stopped (%s)", ctx.job.id, stopped.why);
-            return Uni.createFrom().voidItem();
+            // cancelled: its pending cache entries go now (identical requests waiting on them take over); a run that lost its lease
+            // or stops for a shutdown keeps them: the instance that resumes the job fills them
+            return stopped.why == RunContext.Stop.CANCELLED ? releaseCache(ctx) : Uni.createFrom().voidItem();
         }
         Failure why = Failure.of(e, "while running the job");
         Log.warnf("job %s: failed: %s: %s", ctx.job.id, why.code(), why.message());
@@ -157,6 +161,8 @@ public class JobPipeline {
         }
         return engine.work(ctx)
                 .chain(() -> engine.commit(ctx, "record the job's failure", p -> transitions.fail(ctx.job, ctx.owner, why, p)))
+                // a failure is never cached: the entries this job was calling fal for go (waiters take over at their next look)
+                .call(() -> releaseCache(ctx))
                 .chain(won -> {
                     if (!won) {
                         return Uni.createFrom().voidItem();
@@ -168,6 +174,12 @@ public class JobPipeline {
                 })
                 .onFailure().invoke(x -> Log.errorf(x, "job %s: could not record its failure", ctx.job.id))
                 .onFailure().recoverWithNull();
+    }
+
+    /** Lets go of the cache entries the job was calling fal for (only a job whose settings cache can own one: no statement for the others). */
+    private Uni<Void> releaseCache(RunContext ctx) {
+        ai.atelier.cache.ResultCache.Settled settled = ai.atelier.cache.ResultCache.Settled.of(ctx.job.options);
+        return settled != null && settled.cached() ? cache.release(ctx.job.id) : Uni.createFrom().voidItem();
     }
 
     /** The job's end in the live store (awaited: a client told the job ended must find it ended). */

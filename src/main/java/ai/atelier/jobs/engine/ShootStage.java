@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import ai.atelier.cache.CacheSpec;
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.fal.FalException;
 import ai.atelier.fal.FalImage;
@@ -49,8 +50,11 @@ class ShootStage implements Stage {
     private final Engine engine;
     private final JobRepository jobs;
     private final AtelierConfig config;
+    private final CachedCalls cached;
 
-    ShootStage(FalCalls calls, PromptWriter writer, Outputs outputs, InputUrls inputs, Engine engine, JobRepository jobs, AtelierConfig config) {
+    ShootStage(FalCalls calls, PromptWriter writer, Outputs outputs, InputUrls inputs, Engine engine, JobRepository jobs, AtelierConfig config,
+            CachedCalls cached) {
+        this.cached = cached;
         this.calls = calls;
         this.writer = writer;
         this.outputs = outputs;
@@ -139,8 +143,9 @@ class ShootStage implements Stage {
                 .onFailure(e -> !(e instanceof RunContext.Stopped)).recoverWithUni(e -> {
                     Failure why = Failure.of(e, "on this style");
                     Log.warnf("job %s: style %s failed: %s: %s", ctx.job.id, style.name(), why.code(), why.message());
-                    return patch(ctx, index, StyleStatus.FAILED, new JsonObject()
-                            .put("error", new JsonObject().put("code", why.code()).put("message", why.message())))
+                    Object owned = ShootStyles.of(ctx.job).get(index).get("cache_key");
+                    return (owned instanceof String k ? cached.abandon(ctx, k) : Uni.createFrom().voidItem()).chain(() -> patch(ctx, index, StyleStatus.FAILED, new JsonObject()
+                            .put("error", new JsonObject().put("code", why.code()).put("message", why.message()))))
                             .replaceWith(result(index, style, null, why.message()));
                 });
     }
@@ -166,6 +171,37 @@ class ShootStage implements Stage {
 
     private Uni<JobFile> generate(RunContext ctx, int index, Style style, Map<String, Object> state, String prompt, List<String> urls) {
         FalCall call = ctx.model.plan(prompt, ctx.job.params, 1).get(0);
+        String role = "style:" + style.name();
+        boolean requested = ctx.job.falRequests.get(FalRequest.key(NAME, index, FalRequest.STYLE_PICTURE)).filter(r -> r.state().usable()).isPresent();
+        if (requested) {
+            // resumed with its request made: no second look; the entry it owns (if any) is filled once its picture is stored
+            return called(ctx, index, style, call, urls, state.get("cache_key") instanceof String k ? k : null);
+        }
+        return cached.look(ctx, call.endpointId(), call.payload().apply(urls), urls).chain(lookup -> {
+            if (lookup.hit()) {
+                return cached.serve(ctx, lookup, NAME, call.endpointId(), i -> ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, index),
+                        role).chain(files -> files == null || files.isEmpty()
+                                ? noted(ctx, index, CacheSpec.BYPASS, null).chain(() -> called(ctx, index, style, call, urls, null))
+                                : noted(ctx, index, "hit", null).replaceWith(files.get(0)));
+            }
+            if (lookup.key() == null) {
+                return called(ctx, index, style, call, urls, null);
+            }
+            return noted(ctx, index, lookup.status(), lookup.owns() ? lookup.key() : null)
+                    .chain(() -> called(ctx, index, style, call, urls, lookup.owns() ? lookup.key() : null));
+        });
+    }
+
+    /** The style's cache outcome (and the key it owns, for a resumed run to fill), written before its fal call. */
+    private Uni<Boolean> noted(RunContext ctx, int index, String status, String key) {
+        JsonObject fields = new JsonObject().put("cache", status);
+        if (key != null) {
+            fields.put("cache_key", key);
+        }
+        return patch(ctx, index, StyleStatus.GENERATING, fields);
+    }
+
+    private Uni<JobFile> called(RunContext ctx, int index, Style style, FalCall call, List<String> urls, String cacheKey) {
         return calls.call(ctx, new FalCalls.Call(NAME, index, FalRequest.STYLE_PICTURE, "style " + style.name(), call.endpointId(),
                 () -> call.payload().apply(urls), r -> patch(ctx, index, StyleStatus.GENERATING, new JsonObject()), status -> { }))
                 .chain(result -> {
@@ -173,7 +209,8 @@ class ShootStage implements Stage {
                     if (images.isEmpty()) {
                         return Uni.createFrom().failure(new FalException(200, "no_output", "fal returned no images", null, false));
                     }
-                    return outputs.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, index), images.get(0), "style:" + style.name());
+                    return outputs.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, index), images.get(0), "style:" + style.name())
+                            .call(file -> cached.fill(ctx, cacheKey, NAME, call.endpointId(), result, List.of(file)));
                 });
     }
 

@@ -31,11 +31,13 @@ class StoreStage implements Stage {
     private final FalClient fal;
     private final Map<ModelStrategy.Output, OutputWriter> writers = new EnumMap<>(ModelStrategy.Output.class);
     private final Engine engine;
+    private final CachedCalls cached;
 
-    StoreStage(FalClient fal, Instance<OutputWriter> writers, Engine engine) {
+    StoreStage(FalClient fal, Instance<OutputWriter> writers, Engine engine, CachedCalls cached) {
         this.fal = fal;
         writers.forEach(w -> this.writers.put(w.kind(), w));
         this.engine = engine;
+        this.cached = cached;
     }
 
     @Override
@@ -51,6 +53,13 @@ class StoreStage implements Stage {
     @Override
     public Uni<Produced> run(RunContext ctx, Produced before) {
         long t0 = ctx.begin(NAME, 85, null);
+        Map<String, Object> infer = ctx.entry(InferStage.NAME);
+        if ("hit".equals(infer.get("cache"))) {
+            // served from the result cache: the infer stage copied the stored files to the job's keys (a resumed run finds them in its record)
+            List<ai.atelier.jobs.JobFile> files = before.outputs() != null ? before.outputs() : cachedFiles(infer);
+            ctx.succeeded(NAME, t0, Map.of("files", files.size(), "cache", "hit"));
+            return Uni.createFrom().item(before.withOutputs(files));
+        }
         Uni<FalResult> result = before.inferResult() != null ? Uni.createFrom().item(before.inferResult()) : fetchAgain(ctx);
         // the model's output kind picks how its files are fetched, checked and stored (pictures in memory, a video streamed)
         OutputWriter writer = writers.get(ctx.model.output());
@@ -62,11 +71,19 @@ class StoreStage implements Stage {
             return Multi.createFrom().range(0, images.size())
                     .onItem().transformToUniAndConcatenate(i -> writer.store(ctx, ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, i), images.get(i), "output"))
                     .collect().asList()
+                    // the call this job made for a cache entry it owns: its outputs stored, the entry is filled from them
+                    .call(files -> infer.get("cache_key") instanceof String key
+                            ? cached.fill(ctx, key, InferStage.NAME, String.valueOf(infer.get("endpoint")), r, files)
+                            : Uni.createFrom().voidItem())
                     .map(files -> {
                         ctx.succeeded(NAME, t0, Map.of("files", files.size()));
                         return before.withOutputs(files);
                     });
         });
+    }
+
+    private static List<ai.atelier.jobs.JobFile> cachedFiles(Map<String, Object> infer) {
+        return infer.get("cache_files") instanceof List<?> l ? l.stream().map(ai.atelier.jobs.Columns::file).toList() : List.of();
     }
 
     private Uni<FalResult> fetchAgain(RunContext ctx) {

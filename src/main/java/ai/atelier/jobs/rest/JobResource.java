@@ -89,7 +89,7 @@ public class JobResource {
             throw Problem.badRequest("missing-body", "Missing body", "Send a JSON object with at least model and prompt");
         }
         Submission submission = new Submission(request.model(), request.prompt(), request.images(), request.params(), "api",
-                request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook(), request.stages(), null);
+                request.priority(), request.deadlineSeconds(), idempotencyKey, request.webhook(), request.stages(), null, request.cache());
         if (Boolean.TRUE.equals(request.dryRun())) {
             return submissions.dryRun(callers.tenantCaller(), submission).map(q -> RestResponse.ok((Object) q));
         }
@@ -122,7 +122,7 @@ public class JobResource {
         Long deadline = form.number("deadline_seconds");
         return respond(submissions.accept(callers.tenantCaller(), new Submission(form.text("model"), form.text("prompt"), uploads.images(form),
                 parsed, "api", form.text("priority"), deadline == null ? null : (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, deadline)),
-                idempotencyKey, webhook, stages, null)), prefer);
+                idempotencyKey, webhook, stages, null, ai.atelier.cache.CacheSpec.fromForm(form.text("cache")))), prefer);
     }
 
     /** The multipart form of a submit, as the API document shows it (read by {@link ai.atelier.http.MultipartReader}). */
@@ -134,6 +134,8 @@ public class JobResource {
             Boolean categorise, String promptMode,
             @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "A style as a JSON object {name, description}") String style,
             String visionModel, String promptModel,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "The result cache, as a JSON object {\"mode\", \"max_age\"} "
+                    + "or just a mode (use, bypass, refresh)") String cache,
             @org.eclipse.microprofile.openapi.annotations.media.Schema(type = org.eclipse.microprofile.openapi.annotations.enums.SchemaType.STRING,
                     format = "binary", description = "The photo (or image, face_image, product_image, background_image, reference_image)") byte[] image) {
     }
@@ -225,6 +227,9 @@ public class JobResource {
                     }
                     if (s.replayed()) {
                         response.header("Idempotent-Replayed", "true");
+                    }
+                    if (job.cache() != null) {
+                        response.header("Atelier-Cache", job.cache());
                     }
                     return response.build();
                 });

@@ -60,7 +60,9 @@ public class ProductShootResource {
             @Schema(description = "Generation model for each style; default bria-background-replace") String model,
             @Schema(description = "Tunable parameters of that model") Map<String, Object> params,
             @Schema(description = "Categorise the product first (default true)") Boolean categorise,
-            String visionModel, String promptModel, String priority, Integer deadlineSeconds, Webhooks.Spec webhook) {
+            String visionModel, String promptModel, String priority, Integer deadlineSeconds, Webhooks.Spec webhook,
+            @Schema(description = "How each style's fal call uses the result cache (as on POST /v1/jobs); only with an explicit seed in params")
+            ai.atelier.cache.CacheSpec cache) {
     }
 
     @POST
@@ -79,7 +81,7 @@ public class ProductShootResource {
         Submission.StageOptions stages = new Submission.StageOptions(r.categorise(), r.promptMode(), null, r.visionModel(), r.promptModel());
         return jobsApi.respond(jobs.accept(callers.tenantCaller(), new Submission(r.model(), r.prompt(),
                 List.of(Ingest.Source.url(r.imageUrl(), "product")), r.params(), "product-shoot", r.priority(), r.deadlineSeconds(),
-                idempotencyKey, r.webhook(), stages, r.styles() == null ? List.of() : r.styles())), prefer);
+                idempotencyKey, r.webhook(), stages, r.styles() == null ? List.of() : r.styles(), r.cache())), prefer);
     }
 
     @POST

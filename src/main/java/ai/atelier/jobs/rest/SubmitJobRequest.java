@@ -30,7 +30,9 @@ public record SubmitJobRequest(
         @Schema(description = "Seed 004: product photos; the first is the init image when there is no face") List<String> productImages,
         @Schema(description = "Seed 004: a background photo; the init image only when there is no face or product") String backgroundImage,
         @Schema(description = "A reference background for bria-background-replace, instead of a prompt") String referenceImageUrl,
-        @Schema(description = "Only quote: answer what the job would cost (and the budgets) and submit nothing") Boolean dryRun) {
+        @Schema(description = "Only quote: answer what the job would cost (and the budgets) and submit nothing") Boolean dryRun,
+        @Schema(description = "How this request uses the result cache: {\"mode\": use|bypass|refresh, \"max_age\": \"7d\"}; only a request "
+                + "with an explicit seed in params is cached") ai.atelier.cache.CacheSpec cache) {
 
     /** The request's images with their roles, in the order given. */
     public List<Ingest.Source> images() {

@@ -7,9 +7,18 @@ import ai.atelier.ingest.Ingest;
 import ai.atelier.prompts.Style;
 import ai.atelier.webhooks.Webhooks;
 
-/** A request to generate, however it arrived (JSON, multipart, a prototype's route, a batch item): what {@link Submissions} takes. */
+/**
+ * A request to generate, however it arrived (JSON, multipart, a prototype's route, a batch item): what {@link Submissions} takes.
+ * {@code cache}: how it uses the result cache (null: the default, use).
+ */
 public record Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source,
-        String priority, Integer deadlineSeconds, String idempotencyKey, Webhooks.Spec webhook, StageOptions stages, List<Style> styles) {
+        String priority, Integer deadlineSeconds, String idempotencyKey, Webhooks.Spec webhook, StageOptions stages, List<Style> styles,
+        ai.atelier.cache.CacheSpec cache) {
+
+    public Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source,
+            String priority, Integer deadlineSeconds, String idempotencyKey, Webhooks.Spec webhook, StageOptions stages, List<Style> styles) {
+        this(model, prompt, images, params, source, priority, deadlineSeconds, idempotencyKey, webhook, stages, styles, null);
+    }
 
     public Submission(String model, String prompt, List<Ingest.Source> images, Map<String, Object> params, String source) {
         this(model, prompt, images, params, source, null, null, null, null, null, null);

@@ -77,10 +77,12 @@ public class Submissions {
     private final Traces traces;
     private final JobMetrics metrics;
     private final double leaseSeconds;
+    private final ai.atelier.cache.ResultCache cache;
 
     public Submissions(SubmitRules rules, Ingest ingest, JobRepository jobs, JobTransitions transitions, JobViews views, LiveViews live,
             JobRunner runner, Webhooks webhooks, Quotes quotes, Tenants tenants, Ledger ledger, Traces traces, JobMetrics metrics,
-            AtelierConfig config) {
+            AtelierConfig config, ai.atelier.cache.ResultCache cache) {
+        this.cache = cache;
         this.rules = rules;
         this.ingest = ingest;
         this.jobs = jobs;
@@ -108,22 +110,27 @@ public class Submissions {
      */
     public Uni<Submitted> accept(Caller caller, Submission s) {
         SubmitRules.Checked c = rules.check(s);
+        ai.atelier.cache.CacheSpec.Asked cacheAsked = ai.atelier.cache.CacheSpec.check(s.cache());
         // the submit's trace, read now on the request's context: the job's runs continue it
         String traceparent = traces.traceparent();
         String key = SubmitRules.idempotencyKey(s);
         return webhooks.check(caller.tenantId(), s.webhook()).chain(webhook -> {
             if (key == null) {
-                return create(caller, c, s, webhook, null, null, traceparent).map(j -> new Submitted(j, false));
+                return create(caller, c, s, webhook, null, null, traceparent, cacheAsked).map(j -> new Submitted(j, false));
             }
             Map<String, Object> hashed = new LinkedHashMap<>(c.tuned());
             hashed.put("$options", c.options());
             hashed.put("$shoot", c.shoot());
+            if (s.cache() != null) {
+                // another cache setting is another request (absent, the hash is what it was before the cache)
+                hashed.put("$cache", cacheAsked.mode() + "/" + (cacheAsked.maxAge() == null ? "" : cacheAsked.maxAge().toMillis()));
+            }
             String hash = RequestHash.of(c.model().id(), c.prompt(), hashed, c.priority(), s.deadlineSeconds(), s.images(), webhook);
             String tenant = caller.tenantId();
             return jobs.findByIdempotencyKey(tenant, key)
                     .chain(existing -> existing != null
                             ? Uni.createFrom().item(replay(existing, hash))
-                            : create(caller, c, s, webhook, key, hash, traceparent).map(j -> new Submitted(j, false))
+                            : create(caller, c, s, webhook, key, hash, traceparent, cacheAsked).map(j -> new Submitted(j, false))
                                     // a concurrent request with the same key won the insert: answer its job
                                     .onFailure(Submissions::isDuplicateKey)
                                     .recoverWithUni(() -> jobs.findByIdempotencyKey(tenant, key).map(j -> replay(j, hash))));
@@ -179,13 +186,14 @@ public class Submissions {
 
     /** Stores the inputs, quotes the job from them, and commits it (admitted when the tenant has limits); a refused submit keeps nothing. */
     private Uni<JobView> create(Caller caller, SubmitRules.Checked c, Submission s, Webhooks.Spec webhook, String key, String hash,
-            String traceparent) {
+            String traceparent, ai.atelier.cache.CacheSpec.Asked cacheAsked) {
         UUID id = UUID.randomUUID();
         Map<String, Object> init = c.init() == null ? null : new LinkedHashMap<>(c.init());
         return ingest.ingest(caller.tenantId(), id, SubmitRules.initFirst(s.images(), init))
                 .chain(inputs -> quotes.of(c.model(), c.tuned(), inputs.stream().map(f -> f.width() == null ? Quotes.unknownSize()
                         : new int[] { f.width(), f.height() }).toList(), c.options(), c.shoot() == null ? 0 : ShootStyles.count(c.shoot()))
                         .map(quote -> newJob(id, caller, c, s, webhook, key, hash, traceparent, init, inputs, quote.totalUsd())))
+                .call(job -> cacheSettings(job, c, cacheAsked).onFailure().call(e -> ingest.discard(job.inputs.items())))
                 .chain(job -> commit(job).onFailure().call(e -> ingest.discard(job.inputs.items()))
                         // the live view first, then the run: a run that started before would see its own progress overwritten
                         .chain(committed -> live.write(job, "Queued").invoke(view -> {
@@ -194,6 +202,23 @@ public class Submissions {
                                 runner.started(job, committed.sentAtNanos());
                             }
                         })));
+    }
+
+    /**
+     * The job's result cache settings (mode, max age; bypass when the tenant's cache is off or there is no explicit seed) and
+     * what the submit answer says: for a job whose one fal call is already determined, hit or miss as the cache stands
+     * now; otherwise miss (the run settles it: the job's {@code cache} field tells).
+     */
+    private Uni<Void> cacheSettings(Job job, SubmitRules.Checked c, ai.atelier.cache.CacheSpec.Asked asked) {
+        return tenants.limits(job.tenant).chain(limits -> {
+            ai.atelier.cache.ResultCache.Settled settled = cache.settle(asked, limits, c.model(), c.tuned(),
+                    () -> ai.atelier.jobs.engine.CachePlans.chained(job, c.model()));
+            String predicted = ai.atelier.cache.CacheSpec.USE.equals(settled.mode())
+                    ? ai.atelier.jobs.engine.CachePlans.keyAtAccept(job, c.model()) : null;
+            Uni<String> status = predicted == null ? Uni.createFrom().item(settled.initialStatus())
+                    : cache.ready(job.tenant, predicted, settled.maxAge()).map(ready -> ready ? "hit" : "miss");
+            return status.invoke(st -> job.options.put(ai.atelier.cache.ResultCache.OPTION, settled.options(st))).replaceWithVoid();
+        });
     }
 
     /** A committed job, and this instance's name when the job is its own from that statement (null: any instance claims it). */
