@@ -30,11 +30,13 @@ public record BatchItem(
         Boolean categorise, String promptMode, Style style, String visionModel, String promptModel, String faceImage,
         List<String> productImages, String backgroundImage, String referenceImageUrl,
         @Schema(description = "A product shoot's styles (an empty list: the default styles); makes the item a product shoot") List<Style> styles,
-        @Schema(description = "Refused in a batch: quote one request with POST /v1/jobs and dry_run") Boolean dryRun) {
+        @Schema(description = "Refused in a batch: quote one request with POST /v1/jobs and dry_run") Boolean dryRun,
+        @Schema(description = "How this request uses the result cache, as POST /v1/jobs takes it; only a request with an explicit seed in "
+                + "params is cached") ai.atelier.cache.CacheSpec cache) {
 
     /** The item as a job submit reads it. */
     SubmitJobRequest request() {
         return new SubmitJobRequest(model, prompt, imageUrl, imageUrls, params, priority, deadlineSeconds, webhook, categorise, promptMode, style,
-                visionModel, promptModel, faceImage, productImages, backgroundImage, referenceImageUrl, dryRun);
+                visionModel, promptModel, faceImage, productImages, backgroundImage, referenceImageUrl, dryRun, cache);
     }
 }

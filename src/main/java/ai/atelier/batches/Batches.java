@@ -78,9 +78,11 @@ public class Batches {
     private final Traces traces;
     private final ObjectMapper json;
     private final AtelierConfig.Batches config;
+    private final ai.atelier.cache.ResultCache cache;
 
     public Batches(SubmitRules rules, Ingest ingest, UrlGuard guard, Webhooks webhooks, Quotes quotes, Tenants tenants, BatchRepository batches,
-            Traces traces, ObjectMapper json, AtelierConfig config) {
+            Traces traces, ObjectMapper json, AtelierConfig config, ai.atelier.cache.ResultCache cache) {
+        this.cache = cache;
         this.rules = rules;
         this.ingest = ingest;
         this.guard = guard;
@@ -102,6 +104,7 @@ public class Batches {
         BatchItem raw;
         Submission submission;
         SubmitRules.Checked checked;
+        ai.atelier.cache.CacheSpec.Asked cacheAsked;
         List<Ingest.Source> images = List.of();
         boolean deferred;
         List<JobFile> stored = List.of();
@@ -205,6 +208,7 @@ public class Batches {
                 item.submission = new Submission(r.model(), r.prompt(), r.images(), r.params(), "api", null, r.deadlineSeconds(), null,
                         r.webhook(), r.stages(), item.raw.styles());
                 item.checked = rules.check(item.submission);
+                item.cacheAsked = ai.atelier.cache.CacheSpec.check(item.raw.cache());
                 item.images = SubmitRules.initFirst(item.submission.images(), item.checked.init());
                 item.deferred = item.images.stream().anyMatch(s -> !isDataUrl(s.url()));
             } catch (Problem p) {
@@ -382,25 +386,30 @@ public class Batches {
         Batch batch = new Batch(batchId, caller.tenantId(), "in_progress", items.size(), total, metadata, hook == null ? null : hook.url(), now,
                 deadlineSeconds == null ? null : now.plusSeconds(deadlineSeconds), null, null, new Batch.Counts(items.size(), 0, 0, 0, 0),
                 BigDecimal.ZERO);
-        List<Job> jobs = new ArrayList<>(items.size());
-        List<WebhookEvent> queued = new ArrayList<>();
-        for (Item i : items) {
-            Job job = job(batch, caller, i, traceparent);
-            jobs.add(job);
-            WebhookEvent e = webhooks.event(job, "queued");
-            if (e != null) {
-                queued.add(e);
-            }
-        }
         long t0 = System.nanoTime();
-        return tenants.limits(caller.tenantId())
-                .chain(limits -> batches.accept(batch, caller.keyId(), traceparent, jobs, queued, !limits.budgeted() ? null : inFlight -> {
-                    try {
-                        Budgets.admit(limits, inFlight.spentToday(), inFlight.spentThisMonth(), inFlight.reservedUsd(), total);
-                    } catch (Problem p) {
-                        throw p.with("batch_expected_cost_usd", total).with("batch_requests", items.size());
-                    }
-                }))
+        return tenants.limits(caller.tenantId()).chain(limits -> {
+            List<Job> jobs = new ArrayList<>(items.size());
+            List<WebhookEvent> queued = new ArrayList<>();
+            for (Item i : items) {
+                Job job = job(batch, caller, i, traceparent);
+                // the cache settled as a submit settles it; an item's hit or miss is its run's to find (10,000 lookups would slow the accept)
+                ai.atelier.cache.ResultCache.Settled settled = cache.settle(i.cacheAsked, limits, i.checked.model(), i.checked.tuned(),
+                        () -> ai.atelier.jobs.engine.CachePlans.chained(job, i.checked.model()));
+                job.options.put(ai.atelier.cache.ResultCache.OPTION, settled.options(settled.initialStatus()));
+                jobs.add(job);
+                WebhookEvent e = webhooks.event(job, "queued");
+                if (e != null) {
+                    queued.add(e);
+                }
+            }
+            return batches.accept(batch, caller.keyId(), traceparent, jobs, queued, !limits.budgeted() ? null : inFlight -> {
+                try {
+                    Budgets.admit(limits, inFlight.spentToday(), inFlight.spentThisMonth(), inFlight.reservedUsd(), total);
+                } catch (Problem p) {
+                    throw p.with("batch_expected_cost_usd", total).with("batch_requests", items.size());
+                }
+            });
+        })
                 .invoke(() -> Log.infof("batch %s: accepted %d request(s), expected $%s, in %d ms", batchId, items.size(), total.toPlainString(),
                         (System.nanoTime() - t0) / 1_000_000))
                 .replaceWith(() -> BatchView.of(batch));

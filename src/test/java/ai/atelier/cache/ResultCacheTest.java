@@ -170,6 +170,34 @@ class ResultCacheTest {
     }
 
     @Test
+    void aBatchItemIsServedFromTheCacheLikeAJob() {
+        String[] t = tenant();
+        String prompt = unique("a folded linen shirt");
+        JsonPath original = done(t, submit(t, schnell(prompt, 7)));
+        BigDecimal paid = (BigDecimal) inferRow(original.getString("id")).get("usd");
+
+        // the same seeded request as a batch item, beside one with another seed
+        Map<String, Object> same = schnell(prompt, 7);
+        same.put("custom_id", "same");
+        Map<String, Object> other = schnell(prompt, 8);
+        other.put("custom_id", "other");
+        String batch = as(t).body(Map.of("requests", List.of(same, other))).post("/v1/batches").then().statusCode(202).extract().path("id");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(
+                () -> "completed".equals(as(t).get("/v1/batches/" + batch).then().statusCode(200).extract().path("status")));
+        JsonPath items = as(t).get("/v1/batches/" + batch + "/jobs").then().statusCode(200).extract().jsonPath();
+        JsonPath hit = Jobs.awaitTerminal(items.getString("items.find { it.custom_id == 'same' }.id"), t[1]);
+        JsonPath miss = Jobs.awaitTerminal(items.getString("items.find { it.custom_id == 'other' }.id"), t[1]);
+        assertThat(hit.getString("cache")).isEqualTo("hit");
+        assertThat(miss.getString("cache")).isEqualTo("miss");
+        // fal saw the original and the other seed, never the item served from the cache
+        assertThat(sent(SCHNELL, prompt)).extracting(b -> String.valueOf(b.get("seed"))).containsExactlyInAnyOrder("7", "8");
+        assertThat(output(hit, 0)).isEqualTo(output(original, 0));
+        Map<String, Object> row = inferRow(hit.getString("id"));
+        assertThat((BigDecimal) row.get("usd")).isZero();
+        assertThat((BigDecimal) row.get("saved_usd")).isEqualByComparingTo(paid);
+    }
+
+    @Test
     void anotherSeedIsAMissAndNoSeedIsNeverCached() {
         String[] t = tenant();
         String prompt = unique("a green kite");
