@@ -18,9 +18,9 @@ import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 
 /**
- * Keys and limits hold across replicas (two packaged instances sharing the stores): a key revoked
- * through one instance stops working on the other within 5 seconds, and a tenant's request limit is
- * one bucket for both.
+ * Keys, limits and the result cache hold across replicas (two packaged instances sharing the stores): a key
+ * revoked through one instance stops working on the other within 5 seconds, a tenant's request limit is
+ * one bucket for both, and identical seeded requests sent to both share one fal call.
  */
 class TenantsIT {
 
@@ -108,5 +108,42 @@ class TenantsIT {
         assertThat(succeeded.path("mdc").path("jobId").asText()).isEqualTo(id);
         assertThat(lines.stream().filter(l -> l.path("message").asText().startsWith("job " + id + ": running")).findFirst().orElseThrow()
                 .path("mdc").path("jobId").asText()).isEqualTo(id);
+    }
+
+    @Test
+    void identicalSeededRequestsOnTwoInstancesShareOneFalCall() throws Exception {
+        String tenant = given().baseUri(a.url()).header("Authorization", "Bearer " + Instances.ADMIN_KEY).contentType(ContentType.JSON)
+                .body(Map.of("name", "it-" + UUID.randomUUID())).post("/v1/admin/tenants").then().statusCode(201)
+                .extract().path("id");
+        given().baseUri(a.url()).header("Authorization", "Bearer " + Instances.ADMIN_KEY).contentType(ContentType.JSON)
+                .body(Map.of("cache_enabled", true)).patch("/v1/admin/tenants/" + tenant).then().statusCode(200);
+        String key = given().baseUri(a.url()).header("Authorization", "Bearer " + Instances.ADMIN_KEY).contentType(ContentType.JSON)
+                .body(Map.of("name", "ci")).post("/v1/admin/tenants/" + tenant + "/keys").then().statusCode(201).extract().path("key");
+        // fal slow enough that every request arrives while the first call is still in flight
+        given().baseUri(instances.simulator()).post("/_sim/reset").then().statusCode(204);
+        given().baseUri(instances.simulator()).contentType(ContentType.JSON).body(Map.of("queue_ms", 0, "latency_ms", 3_000))
+                .put("/_sim/settings").then().statusCode(200);
+        String prompt = "one call for both replicas " + UUID.randomUUID();
+        Map<String, Object> body = Map.of("model", "flux-schnell", "prompt", prompt, "params",
+                Map.of("seed", 1234, "image_size", Map.of("width", 256, "height", 256)));
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            ids.add(given().baseUri((i % 2 == 0 ? a : b).url()).header("Authorization", "Bearer " + key).contentType(ContentType.JSON).body(body)
+                    .post("/v1/jobs").then().statusCode(202).extract().path("id"));
+        }
+        List<JsonPath> jobs = new java.util.ArrayList<>();
+        for (String id : ids) {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> !List.of("queued", "running").contains(given().baseUri(b.url()).header("Authorization", "Bearer " + key)
+                            .get("/v1/jobs/" + id).then().statusCode(200).extract().path("status")));
+            jobs.add(given().baseUri(a.url()).header("Authorization", "Bearer " + key).get("/v1/jobs/" + id).then().statusCode(200).extract().jsonPath());
+        }
+        assertThat(jobs).extracting(j -> j.getString("status")).containsOnly("succeeded");
+        // one fal call: one job missed and called fal, the five others waited for it and were served from its result
+        List<Map<String, Object>> requests = given().baseUri(instances.simulator()).get("/_sim/requests").then().extract().jsonPath()
+                .getList("requests");
+        assertThat(requests.stream().filter(r -> "POST".equals(r.get("method")) && "/queue/fal-ai/flux/schnell".equals(r.get("path"))
+                && prompt.equals(((Map<?, ?>) r.get("body")).get("prompt")))).hasSize(1);
+        assertThat(jobs).extracting(j -> j.getString("cache")).containsExactlyInAnyOrder("miss", "hit", "hit", "hit", "hit", "hit");
     }
 }
