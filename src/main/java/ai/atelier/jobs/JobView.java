@@ -16,7 +16,8 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 // also written by hand (the live view in Redis, the event stream), with its nested views
 @RegisterForReflection(ignoreNested = false)
 public record JobView(@Schema(required = true) UUID id, @Schema(required = true) String model,
-        @Schema(required = true, enumeration = { "high", "normal", "low" }) String priority,
+        @Schema(required = true, enumeration = { "high", "normal", "low", "batch" },
+                description = "Claim order; batch: a batch item's, below every job submitted on its own") String priority,
         @Schema(required = true, enumeration = { "queued", "running", "succeeded", "failed", "cancelled" }) String status,
         @Schema(description = "ingest, categorise, prompt, infer, shoot, store or finish") String stage,
         @Schema(required = true, minimum = "0", maximum = "100") int progress, String message, Integer queuePosition,

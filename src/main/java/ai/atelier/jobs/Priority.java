@@ -25,7 +25,13 @@ public final class Priority {
     /** A batch item's: claimed after every interactive job, sent to fal's queue as low. */
     public static final short BATCH = 3;
 
+    /** The word a job view shows: a batch item's is {@code batch}, which no client can ask for (it is the batch's to set). */
     public static String word(short p) {
-        return p == 0 ? "high" : p >= 2 ? "low" : "normal";
+        return switch (p) {
+            case 0 -> "high";
+            case 2 -> "low";
+            case BATCH -> "batch";
+            default -> "normal";
+        };
     }
 }

@@ -126,6 +126,7 @@ class BatchesTest {
         assertThat(accepted.header("Location")).isEqualTo("/v1/batches/" + id);
         // every item is a job of the batch, at the lowest claim priority
         assertThat(Db.count("batch_id = '" + id + "' and priority = 3")).isEqualTo(6);
+        assertThat(t.as().get("/v1/batches/" + id + "/jobs").then().statusCode(200).extract().jsonPath().getList("items.priority")).containsOnly("batch");
 
         JsonPath done = awaitBatch(t, id, Set.of("completed"));
         assertThat(done.getInt("request_counts.succeeded")).isEqualTo(6);

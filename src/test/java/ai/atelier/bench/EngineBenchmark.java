@@ -785,6 +785,43 @@ public class EngineBenchmark {
         for (Scenario s : batches.keySet()) {
             md.append("- ").append(s.describe()).append('\n');
         }
+        if (!results.isEmpty()) {
+            tables(md, results);
+        }
+        if (!batches.isEmpty()) {
+            md.append("\n**A batch beside interactive work** (Atelier only): the interactive load alone, then again right after the batch "
+                    + "was accepted, while its items run; fal's submits of the batch counted with `x-fal-queue-priority: low`.\n\n"
+                    + "| scenario | batch items | accepted in | batch done in (items/s) | succeeded / failed | interactive alone: jobs/s, overhead p50 / p95 ms "
+                    + "| interactive beside the batch: jobs/s, overhead p50 / p95 ms | batch items ended when that run ended | fal submits low / all "
+                    + "| server CPU ms per job (batch + interactive) | PG statements per job |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+            for (Map.Entry<Scenario, BatchResult> e : batches.entrySet()) {
+                BatchResult b = e.getValue();
+                int interactive = b.alone().jobs();
+                md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s (HTTP %d) | %.0f s (%.0f) | %,d / %d | %s, %s | %s, %s | %,d | %,d / %,d | %.2f | %s |%n",
+                        e.getKey().name(), b.items(), b.acceptSeconds(), b.acceptStatus(), b.batchSeconds(), b.items() / b.batchSeconds(), b.succeeded(),
+                        b.failed(), num(b.alone().jobsPerSecond(), "%.0f"), overheads(b.alone()), num(b.beside().jobsPerSecond(), "%.0f"),
+                        overheads(b.beside()), b.itemsEndedWhenBesideEnded(), b.lowPriorityAtFal(), b.falSubmits(),
+                        b.cpuSeconds() * 1000 / (b.items() + interactive), num(b.pgStatementsPerItem(), "%.1f")));
+            }
+        }
+        md.append("""
+
+                overhead: the client's end-to-end time (submit sent → the status read that saw `completed`) minus fal's latency; it \
+                includes the 200 ms polling step (about 100 ms on average), the same for every server (the first read of each job at its own offset, spread over the step), so differences are the servers'. \
+                jobs/s: completed jobs ÷ (first submit → last completion). CPU: utime + stime of the server process over the measured \
+                phase (for a burst: until fal had every submit), per job submitted; machine CPU is all cores' busy time over the same \
+                phase (simulator, load generator, PostgreSQL, Redis and S3 included, and anything else running). Peak RSS: VmHWM, warm-up \
+                included. PG statements: `calls` in pg_stat_statements for the app's database over the measured phase. \
+                Where the CPU went: utime + stime from /proc over the same phase, per process (PostgreSQL: all its processes) and, \
+                in the benchmark's own JVM, per thread (S3Proxy's Jetty pool, the simulator's Vert.x threads, the load generator's \
+                event loop, JIT and GC); kernel is the machine's busy time no process accounts for. A burst counts \
+                fal's received submits (`POST /queue/...` for Atelier and the design floor, `POST /run/...` for the ruler and the floor) every 100 ms.
+                """);
+        return md.toString();
+    }
+
+    /** The servers' table with its ratios, and where the machine's CPU went. */
+    private static void tables(StringBuilder md, Map<Scenario, List<Result>> results) {
         md.append("\n| scenario | server | jobs/s | submits/s | submit p50 / p95 ms | overhead p50 / p95 ms | all at fal after last submit "
                 + "| done / failed / timed out | server CPU s | CPU ms/job | machine CPU s | peak RSS MiB | status reads/job | PG statements/job "
                 + "| CPU µs/status read |\n");
@@ -827,36 +864,6 @@ public class EngineBenchmark {
                 md.append(String.format(Locale.ROOT, " %.2f |%n", total));
             }
         }
-        if (!batches.isEmpty()) {
-            md.append("\n**A batch beside interactive work** (Atelier only): the interactive load alone, then again right after the batch "
-                    + "was accepted, while its items run; fal's submits of the batch counted with `x-fal-queue-priority: low`.\n\n"
-                    + "| scenario | batch items | accepted in | batch done in (items/s) | succeeded / failed | interactive alone: jobs/s, overhead p50 / p95 ms "
-                    + "| interactive beside the batch: jobs/s, overhead p50 / p95 ms | batch items ended when that run ended | fal submits low / all "
-                    + "| server CPU ms per job (batch + interactive) | PG statements per job |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-            for (Map.Entry<Scenario, BatchResult> e : batches.entrySet()) {
-                BatchResult b = e.getValue();
-                int interactive = b.alone().jobs();
-                md.append(String.format(Locale.ROOT, "| %s | %,d | %.2f s (HTTP %d) | %.0f s (%.0f) | %,d / %d | %s, %s | %s, %s | %,d | %,d / %,d | %.2f | %s |%n",
-                        e.getKey().name(), b.items(), b.acceptSeconds(), b.acceptStatus(), b.batchSeconds(), b.items() / b.batchSeconds(), b.succeeded(),
-                        b.failed(), num(b.alone().jobsPerSecond(), "%.0f"), overheads(b.alone()), num(b.beside().jobsPerSecond(), "%.0f"),
-                        overheads(b.beside()), b.itemsEndedWhenBesideEnded(), b.lowPriorityAtFal(), b.falSubmits(),
-                        b.cpuSeconds() * 1000 / (b.items() + interactive), num(b.pgStatementsPerItem(), "%.1f")));
-            }
-        }
-        md.append("""
-
-                overhead: the client's end-to-end time (submit sent → the status read that saw `completed`) minus fal's latency; it \
-                includes the 200 ms polling step (about 100 ms on average), the same for every server (the first read of each job at its own offset, spread over the step), so differences are the servers'. \
-                jobs/s: completed jobs ÷ (first submit → last completion). CPU: utime + stime of the server process over the measured \
-                phase (for a burst: until fal had every submit), per job submitted; machine CPU is all cores' busy time over the same \
-                phase (simulator, load generator, PostgreSQL, Redis and S3 included, and anything else running). Peak RSS: VmHWM, warm-up \
-                included. PG statements: `calls` in pg_stat_statements for the app's database over the measured phase. \
-                Where the CPU went: utime + stime from /proc over the same phase, per process (PostgreSQL: all its processes) and, \
-                in the benchmark's own JVM, per thread (S3Proxy's Jetty pool, the simulator's Vert.x threads, the load generator's \
-                event loop, JIT and GC); kernel is the machine's busy time no process accounts for. A burst counts \
-                fal's received submits (`POST /queue/...` for Atelier and the design floor, `POST /run/...` for the ruler and the floor) every 100 ms.
-                """);
-        return md.toString();
     }
 
     /** {@code a} against {@code b}: throughput and costs as ratios, latencies as differences. */
