@@ -444,6 +444,16 @@ class ResultCacheTest {
             assertThat((BigDecimal) r.get("usd")).isZero();
             assertThat((BigDecimal) r.get("saved_usd")).isPositive();
         });
+        // the upload form takes the same setting: the same photo and seed uploaded with cache=bypass goes to fal again
+        JsonPath bypassed = done(t, given().header("Authorization", "Bearer " + t[1]).multiPart("params", "{\"seed\": 5}").multiPart("cache", "bypass")
+                .multiPart("image", "p.png", photo, "image/png").post("/v1/product-shoots").then().statusCode(202).extract().response());
+        assertThat(bypassed.getString("cache")).isEqualTo("bypass");
+        assertThat(Simulator.submissions(BRIA)).hasSize(6);
+        // and without it, the upload is served like the JSON request
+        JsonPath served = done(t, given().header("Authorization", "Bearer " + t[1]).multiPart("params", "{\"seed\": 5}")
+                .multiPart("image", "p.png", photo, "image/png").post("/v1/product-shoots").then().statusCode(202).extract().response());
+        assertThat(served.getString("cache")).isEqualTo("hit");
+        assertThat(Simulator.submissions(BRIA)).hasSize(6);
     }
 
     @Test

@@ -103,7 +103,8 @@ public class ProductShootResource {
         Submission.StageOptions stages = new Submission.StageOptions(form.bool("categorise"), form.text("prompt_mode"), null, form.text("vision_model"),
                 form.text("prompt_model"));
         return jobsApi.respond(jobs.accept(callers.tenantCaller(), new Submission(form.text("model"), form.text("prompt"), List.of(photo),
-                parsedParams, "product-shoot", form.text("priority"), null, idempotencyKey, null, stages, parsedStyles)), prefer);
+                parsedParams, "product-shoot", form.text("priority"), null, idempotencyKey, null, stages, parsedStyles,
+                ai.atelier.cache.CacheSpec.fromForm(form.text("cache")))), prefer);
     }
 
     /** The multipart form of a product shoot, as the API document shows it. */
@@ -114,6 +115,8 @@ public class ProductShootResource {
             @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "A JSON array of {name, description}") String styles,
             String prompt, String promptMode, String model,
             @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "The model's parameters as a JSON object") String params,
-            Boolean categorise, String visionModel, String promptModel, String priority) {
+            Boolean categorise, String visionModel, String promptModel, String priority,
+            @org.eclipse.microprofile.openapi.annotations.media.Schema(description = "How each style's fal call uses the result cache, as a JSON "
+                    + "object {\"mode\", \"max_age\"} or just a mode (use, bypass, refresh); only with an explicit seed in params") String cache) {
     }
 }
