@@ -161,9 +161,11 @@ public class JobRepository {
             returning id""".formatted(mergeRequests(7));
 
     private static final String BACKLOG = """
-            select count(*) filter (where status = 'queued') as queued,
+            select count(*) filter (where status = 'queued' and lease_until is distinct from 'infinity') as queued,
+                   count(*) filter (where status = 'queued' and lease_until = 'infinity') as held,
                    count(*) filter (where status = 'running') as running,
-                   coalesce(extract(epoch from now() - min(created_at) filter (where status = 'queued')), 0)::float8 as oldest
+                   coalesce(extract(epoch from now() - min(created_at)
+                                    filter (where status = 'queued' and lease_until is distinct from 'infinity')), 0)::float8 as oldest
             from jobs where status = any($1)""";
 
     private static final String[] UNFINISHED = JobStatus.words(JobStatus.UNFINISHED);
@@ -398,14 +400,17 @@ public class JobRepository {
                 .map(rows -> rows.rowCount() == 0 ? null : JobStatus.parse(rows.iterator().next().getString(0)));
     }
 
-    /** The whole service's unfinished jobs: how many are queued and running, and how long the oldest queued one waits. */
-    public record Backlog(long queued, long running, double oldestQueuedSeconds) {
+    /**
+     * The whole service's unfinished jobs: how many are queued to be claimed, held (batch items waiting, by design, for
+     * their tenant's batch share: not a sign of saturation) and running, and how long the oldest job queued to be claimed waits.
+     */
+    public record Backlog(long queued, long held, long running, double oldestQueuedSeconds) {
     }
 
     public Uni<Backlog> backlog() {
         return pool.preparedQuery(BACKLOG).execute(Tuple.of((Object) UNFINISHED)).map(rows -> {
             Row r = rows.iterator().next();
-            return new Backlog(r.getLong("queued"), r.getLong("running"), r.getDouble("oldest"));
+            return new Backlog(r.getLong("queued"), r.getLong("held"), r.getLong("running"), r.getDouble("oldest"));
         });
     }
 

@@ -21,9 +21,11 @@ import io.vertx.core.Vertx;
 /**
  * The backlog and the breakers as gauges.
  * <ul>
- * <li>{@code atelier_jobs{state="queued"|"running"}} and {@code atelier_oldest_queued_job_age_seconds}: the
+ * <li>{@code atelier_jobs{state="queued"|"held"|"running"}} and {@code atelier_oldest_queued_job_age_seconds}: the
  * whole service's, read from PostgreSQL (one query per refresh), so every replica reports the same figure and
- * a dashboard takes {@code max}, not {@code sum};</li>
+ * a dashboard takes {@code max}, not {@code sum}. Held: batch items waiting for their tenant's batch share, apart
+ * from queued and out of the oldest age, so a 10,000-item batch waiting its turn reads as what it is and not as
+ * instances too busy to claim;</li>
  * <li>{@code atelier_instance_jobs{state="working"|"waiting_fal"|"parked"}}: what this replica holds (a dashboard
  * sums them): running a stage, waiting on fal (streaming or parked), parked without a status stream;</li>
  * <li>{@code atelier_circuit_breaker_state{name="fal"|"s3"}}: 0 closed, 1 half-open, 2 open.</li>
@@ -37,6 +39,7 @@ class BacklogMetrics {
     private final AtelierConfig config;
     private final AtomicLong queued = new AtomicLong();
     private final AtomicLong running = new AtomicLong();
+    private final AtomicLong held = new AtomicLong();
     private final AtomicReference<Double> oldest = new AtomicReference<>(0.0);
     private long timer = -1;
 
@@ -47,6 +50,8 @@ class BacklogMetrics {
         this.config = config;
         Gauge.builder("atelier.jobs", queued, AtomicLong::get).description("Jobs not yet ended, service-wide (from PostgreSQL)")
                 .tag("state", "queued").register(registry);
+        Gauge.builder("atelier.jobs", held, AtomicLong::get).description("Jobs not yet ended, service-wide (from PostgreSQL)")
+                .tag("state", "held").register(registry);
         Gauge.builder("atelier.jobs", running, AtomicLong::get).description("Jobs not yet ended, service-wide (from PostgreSQL)")
                 .tag("state", "running").register(registry);
         Gauge.builder("atelier.oldest.queued.job.age", oldest, AtomicReference::get).baseUnit("seconds")
@@ -85,6 +90,7 @@ class BacklogMetrics {
     private void refresh() {
         jobs.backlog().subscribe().with(b -> {
             queued.set(b.queued());
+            held.set(b.held());
             running.set(b.running());
             oldest.set(b.oldestQueuedSeconds());
         }, e -> Log.debugf("backlog metrics not refreshed: %s", e.getMessage()));

@@ -254,6 +254,21 @@ class BatchesTest {
     }
 
     @Test
+    void heldItemsAreAGaugeOfTheirOwnNotAQueueThatLooksStuck() {
+        Simulator.settings(3000, 3000);
+        Tenant t = tenant(Map.of("batch_max_running", 1));
+        String id = t.as().body(Map.of("requests", textItems(5, "held-"))).post("/v1/batches").then().statusCode(202).extract().path("id");
+        // one item released into the share of 1, four held: the service-wide gauge counts them as held
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("atelier_jobs\\{[^}]*state=\"held\"[^}]*} ([0-9.E]+)")
+                    .matcher(ai.atelier.support.Management.metrics());
+            return m.find() && Double.parseDouble(m.group(1)) >= 4;
+        });
+        assertThat(Db.count("batch_id = '" + id + "' and status = 'queued' and lease_until = 'infinity'")).isGreaterThanOrEqualTo(3);
+        t.as().post("/v1/batches/" + id + "/cancel").then().statusCode(200);
+    }
+
+    @Test
     void cancelStopsEveryUnfinishedItemThroughToFalAndEndsCancelled() {
         Simulator.settings(3000, 3000);
         Tenant t = tenant(Map.of("batch_max_running", 3));

@@ -57,12 +57,14 @@ public class GrafanaDashboardTest {
         m.put("atelier_stage_duration_seconds", Kind.HISTOGRAM); // {stage = ingest|categorise|prompt|infer|store|finish}
         m.put("atelier_fal_queue_seconds", Kind.HISTOGRAM); // {endpoint}
         m.put("atelier_fal_inference_seconds", Kind.HISTOGRAM); // {endpoint}
-        m.put("atelier_jobs", Kind.GAUGE); // {state = queued|running}, service-wide from PostgreSQL
+        m.put("atelier_jobs", Kind.GAUGE); // {state = queued|held|running}, service-wide from PostgreSQL
         m.put("atelier_instance_jobs", Kind.GAUGE); // {state = working|waiting_fal|parked}, this replica's
         m.put("atelier_oldest_queued_job_age_seconds", Kind.GAUGE);
         m.put("atelier_circuit_breaker_state", Kind.GAUGE); // {name = fal|s3}: 0 closed, 1 half-open, 2 open
         m.put("atelier_tenant_spent_usd", Kind.GAUGE); // {tenant, period = day|month}, the same on every replica
         m.put("atelier_tenant_budget_remaining_usd", Kind.GAUGE); // {tenant, period}, the same on every replica
+        m.put("atelier_cache_lookups", Kind.COUNTER); // {model, result = hit|miss|refresh}
+        m.put("atelier_cache_saved_usd", Kind.COUNTER); // {model}
         return m;
     }
 

@@ -121,6 +121,14 @@ class TelemetryTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> as(key).get("/v1/models").statusCode() == 429);
             await().atMost(Duration.ofSeconds(10)).until(() -> hooks.get() >= 1);
 
+            // a seeded request twice for a tenant with the result cache on: a miss, then a hit that saved the first one's price
+            String cached = tenantKey(Map.of("cache_enabled", true));
+            Map<String, Object> seeded = Map.of("model", "flux-schnell", "prompt", "a cached dashboard", "params", Map.of("seed", 3));
+            for (String expected : List.of("miss", "hit")) {
+                String id = as(cached).contentType(ContentType.JSON).body(seeded).post("/v1/jobs").then().statusCode(202).extract().path("id");
+                assertThat(Jobs.awaitTerminal(id, cached).getString("cache")).isEqualTo(expected);
+            }
+
             Set<String> wanted = GrafanaDashboardTest.metricNames();
             assertThat(wanted).contains("atelier_jobs_accepted_total", "atelier_fal_queue_seconds_bucket", "atelier_circuit_breaker_state");
             // gauges read from PostgreSQL refresh every second in tests
