@@ -72,6 +72,18 @@ public class CacheEntries {
 
     private static final String DROP = "delete from result_cache where tenant_id = $1 returning files";
 
+    /**
+     * Entries past the retention, a bounded number at a time (any instance may sweep; two never take the same rows): ready
+     * ones filled before the cutoff, and pending ones whose lease ran out before it (an owner that will never come back).
+     */
+    private static final String SWEEP = """
+            delete from result_cache where (tenant_id, key) in (
+                select tenant_id, key from result_cache
+                where (state = 'ready' and ready_at < now() - make_interval(secs => $1))
+                   or (state = 'pending' and lease_until < now() - make_interval(secs => $1))
+                limit $2 for update skip locked)
+            returning files""";
+
     private final Pool pool;
 
     public CacheEntries(Pool pool) {
@@ -115,6 +127,11 @@ public class CacheEntries {
     }
 
     public record DropResult(int entries, List<String> keys) {
+    }
+
+    /** Deletes up to {@code limit} entries older than {@code retention}; how many, and the S3 keys of their files to delete. */
+    public Uni<DropResult> sweep(Duration retention, int limit) {
+        return pool.preparedQuery(SWEEP).execute(Tuple.of(retention.toMillis() / 1000.0, limit)).map(rows -> new DropResult(rows.rowCount(), keys(rows)));
     }
 
     private static List<String> keys(io.vertx.mutiny.sqlclient.RowSet<Row> rows) {

@@ -83,6 +83,17 @@ public interface AtelierConfig {
 
         @WithDefault("5s")
         Duration maxWaitBackoff();
+
+        /**
+         * How long a stored result is kept after it was filled; the sweep deletes older entries and their files (a request's
+         * max_age beyond it finds nothing older). Without it the cache's files would grow for ever.
+         */
+        @WithDefault("30d")
+        Duration retention();
+
+        /** How often an instance sweeps entries past the retention. */
+        @WithDefault("10m")
+        Duration sweepInterval();
     }
 
     /** Video outputs: how a clip is copied from fal's file URL into S3 (ai.atelier.storage.VideoCopier). */

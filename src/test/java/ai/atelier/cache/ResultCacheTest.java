@@ -280,6 +280,30 @@ class ResultCacheTest {
         assertThat(submit(t, body).header("Atelier-Cache")).isEqualTo("hit");
     }
 
+    @Inject
+    ai.atelier.cache.CacheSweeper sweeper;
+
+    @Test
+    void entriesPastTheRetentionAreSweptWithTheirFiles() {
+        String[] old = tenant();
+        String[] fresh = tenant();
+        String prompt = unique("a forgotten umbrella");
+        done(old, submit(old, schnell(prompt, 9)));
+        done(fresh, submit(fresh, schnell(prompt, 9)));
+        String oldFile = new JsonArray(String.valueOf(Db.queryOne("select files::text as f from result_cache where tenant_id = ?", old[0]).get("f")))
+                .getJsonObject(0).getString("key");
+        // filled 31 days ago: past the 30-day retention
+        Db.execute("update result_cache set ready_at = now() - interval '31 days' where tenant_id = ?", old[0]);
+        assertThat(sweeper.sweep().await().atMost(java.time.Duration.ofSeconds(30))).isGreaterThanOrEqualTo(1);
+        assertThat(entries(old[0])).isZero();
+        assertThat(ai.atelier.support.Objects.count(s3, oldFile)).isZero();
+        // a fresh entry stays, and is still served
+        assertThat(entries(fresh[0])).isEqualTo(1);
+        assertThat(submit(fresh, schnell(prompt, 9)).header("Atelier-Cache")).isEqualTo("hit");
+        // the swept one is asked of fal again
+        assertThat(submit(old, schnell(prompt, 9)).header("Atelier-Cache")).isEqualTo("miss");
+    }
+
     @Test
     void badCacheSettingsAreRefusedWithAProblem() {
         String[] t = tenant();
