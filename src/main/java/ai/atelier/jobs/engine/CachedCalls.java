@@ -82,13 +82,20 @@ class CachedCalls {
         return CacheKey.of(job.tenant, endpoint, payload, hashByUrl);
     }
 
+    /** Whether the job's settings let the cache take its calls (a seeded request, the cache on): false for most jobs, at no cost. */
+    static boolean applies(RunContext ctx) {
+        ResultCache.Settled settled = ResultCache.Settled.of(ctx.job.options);
+        return settled != null && settled.cached();
+    }
+
     /** Looks the call up: hit, miss or refresh (the key is this job's now), or bypass; waits while another job's identical call is in flight. */
-    Uni<Lookup> look(RunContext ctx, String endpoint, JsonObject payload, List<String> inputUrls) {
+    Uni<Lookup> look(RunContext ctx, String endpoint, java.util.function.Supplier<JsonObject> payload, List<String> inputUrls) {
         ResultCache.Settled settled = ResultCache.Settled.of(ctx.job.options);
         if (settled == null || !settled.cached()) {
             return Uni.createFrom().item(Lookup.BYPASS);
         }
-        String key = key(ctx.job, endpoint, payload, inputUrls);
+        // built only for a job the cache takes: every other job's payload is built once, by its call
+        String key = key(ctx.job, endpoint, payload.get(), inputUrls);
         if (key == null) {
             return Uni.createFrom().item(Lookup.BYPASS);
         }

@@ -58,8 +58,8 @@ class InferStage implements Stage {
         // resuming: the request was submitted with its inputs already; reading them again would only add a way to fail
         Uni<List<String>> urls = resumed != null ? Uni.createFrom().item(List.of()) : inputs.of(ctx.job, model.maxImages());
         // a plan of one call whose request was not made yet may be answered by the result cache
-        if (resumed == null && plan.size() == 1 && model.output() != ModelStrategy.Output.TEXT) {
-            return Unis.then(urls, u -> cached.look(ctx, plan.get(0).endpointId(), plan.get(0).payload().apply(u), u)
+        if (resumed == null && plan.size() == 1 && model.output() != ModelStrategy.Output.TEXT && CachedCalls.applies(ctx)) {
+            return Unis.then(urls, u -> cached.look(ctx, plan.get(0).endpointId(), () -> plan.get(0).payload().apply(u), u)
                     .chain(lookup -> {
                         if (lookup.key() != null) {
                             Map<String, Object> note = new LinkedHashMap<>();

@@ -177,7 +177,7 @@ class ShootStage implements Stage {
             // resumed with its request made: no second look; the entry it owns (if any) is filled once its picture is stored
             return called(ctx, index, style, call, urls, state.get("cache_key") instanceof String k ? k : null);
         }
-        return cached.look(ctx, call.endpointId(), call.payload().apply(urls), urls).chain(lookup -> {
+        return cached.look(ctx, call.endpointId(), () -> call.payload().apply(urls), urls).chain(lookup -> {
             if (lookup.hit()) {
                 return cached.serve(ctx, lookup, NAME, call.endpointId(), i -> ai.atelier.storage.StorageKeys.outputBase(ctx.job.tenant, ctx.job.id, index),
                         role).chain(files -> files == null || files.isEmpty()
