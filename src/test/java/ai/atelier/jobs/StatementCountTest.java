@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.Connection;
+import java.time.Duration;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.util.LinkedHashMap;
@@ -13,9 +14,11 @@ import java.util.regex.Pattern;
 
 import jakarta.inject.Inject;
 
+import org.awaitility.Awaitility;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
+import ai.atelier.fal.FalWaits;
 import ai.atelier.support.Jobs;
 import ai.atelier.support.Simulator;
 import io.quarkus.redis.datasource.RedisDataSource;
@@ -45,6 +48,9 @@ class StatementCountTest {
 
     @Inject
     RedisDataSource redis;
+
+    @Inject
+    FalWaits waits;
 
     @Test
     void aSchnellJobCostsThreeStatementsAndAHandfulOfRedisWrites() throws Exception {
@@ -77,6 +83,14 @@ class StatementCountTest {
         assertThat(writes).as("Redis commands: %s", redisCalls).isBetween(3L, 8L);
         // and nothing else writes (the script's own commands are counted too; the reads are the client's status polls)
         assertThat(redisCalls).as("Redis commands").doesNotContainKeys("set", "setex", "get", "del", "hdel", "incr", "rpush");
+
+        // the job waited on fal's status stream, and nothing of that wait outlives the job: its stream-max timer went with
+        // it (left to fire, each finished job's run stayed in the heap for stream-max, 2 minutes: 6,000 runs at 1,000 in flight)
+        assertThat(Simulator.requests()).as("status stream opened").anySatisfy(r -> assertThat(String.valueOf(r.get("path"))).endsWith("/status/stream"));
+        Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(waits.waiting()).as("waits").isZero();
+            assertThat(waits.streamTimers()).as("stream-max timers").isZero();
+        });
     }
 
     private static String submit(String prompt) {
