@@ -13,10 +13,10 @@ class ServerSentEventsTest {
 
     @Test
     void eventsSurviveAnyCutIncludingInsideAMultiByteCharacter() {
-        String stream = ": keep-alive\n\ndata: {\"output\":\"café ☕\"}\n\ndata: line one\r\ndata: line two\r\n\r\nevent: x\ndata: last\n\n";
+        String stream = ": keep-alive\n\ndata: {\"output\":\"café ☕\"}\n\ndata: line one\r\ndata: line two\r\n\r\ndata: cr\rdata: only\r\revent: x\ndata: last\n\n";
         byte[] bytes = stream.getBytes(StandardCharsets.UTF_8);
         List<String> whole = new ServerSentEvents.Parser().feed(bytes);
-        assertThat(whole).containsExactly("{\"output\":\"café ☕\"}", "line one\nline two", "last");
+        assertThat(whole).containsExactly("{\"output\":\"café ☕\"}", "line one\nline two", "cr\nonly", "last");
         for (int cut = 1; cut < bytes.length; cut++) {
             ServerSentEvents.Parser parser = new ServerSentEvents.Parser();
             List<String> events = new ArrayList<>(parser.feed(java.util.Arrays.copyOfRange(bytes, 0, cut)));
