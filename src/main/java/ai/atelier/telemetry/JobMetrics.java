@@ -30,9 +30,17 @@ public class JobMetrics {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
+    /** Made once: counted several times per job, and a lookup by tags costs more than the increment. */
+    private final Counter liveReads;
+    private final Counter rowReads;
+
     public JobMetrics(MeterRegistry registry) {
         this.registry = registry;
+        this.liveReads = counter("atelier.status.reads", STATUS_READS, "from", "live");
+        this.rowReads = counter("atelier.status.reads", STATUS_READS, "from", "row");
     }
+
+    private static final String STATUS_READS = "Status reads of a job by id, by what answered them: its live view or its row";
 
     /** A job was accepted (its row written). */
     public void accepted(String model) {
@@ -60,6 +68,15 @@ public class JobMetrics {
     /** A fal request's inference time (fal's own figure when it sends one, else IN_PROGRESS → COMPLETED). */
     public void falInference(String endpoint, long nanos) {
         timer("atelier.fal.inference", "fal's inference time per request, by endpoint", "endpoint", endpoint).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * A status read of a job by id: {@code live} when its live view answered it (one Redis read, the bytes as stored),
+     * else {@code row} (no live view: the job's row is read and rendered, or it is not found). Mostly live while jobs run;
+     * a growing share of row reads means clients poll jobs long finished, or Redis lost the live views.
+     */
+    public void statusRead(boolean live) {
+        (live ? liveReads : rowReads).increment();
     }
 
     /** One webhook delivery attempt: delivered, failed (tried again later) or gave_up (the last attempt failed). */
