@@ -38,7 +38,7 @@ class MetricsExposureTest {
 
     static final String ADMIN = "atl_test_admin_key";
     /** What Quarkus's binding itself labels a request with when it has no template. */
-    static final Set<String> FIXED_LABELS = Set.of("root", "NOT_FOUND", "REDIRECTION", "UNKNOWN", RouteLabels.UNMATCHED);
+    static final Set<String> FIXED_LABELS = Set.of("root", "NOT_FOUND", "REDIRECTION", "UNKNOWN", HttpServerRequests.UNMATCHED);
     private static final Pattern URI_LABEL = Pattern.compile("uri=\"([^\"]*)\"");
 
     @TestHTTPResource("/")
@@ -115,7 +115,7 @@ class MetricsExposureTest {
         String[] text = new String[1];
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             text[0] = Management.metrics();
-            assertThat(uriLabels(text[0])).contains("/v1/jobs/{id}", "/v1/models", RouteLabels.UNMATCHED);
+            assertThat(uriLabels(text[0])).contains("/v1/jobs/{id}", "/v1/models", HttpServerRequests.UNMATCHED);
         });
         Set<String> labels = uriLabels(text[0]);
         assertThat(labels).as("uri labels of %s", "http_server_requests")

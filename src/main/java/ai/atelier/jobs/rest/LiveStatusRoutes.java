@@ -29,7 +29,7 @@ public class LiveStatusRoutes {
 
     /** After the filters (authentication first), before Quarkus REST's route ({@code RouteConstants.ROUTE_ORDER_DEFAULT}). */
     private static final int ORDER = 1000;
-    /** Where the metrics read the route's template (see {@code RouteLabels}): the same label as the resource's. */
+    /** Where the metrics read the route's template (see {@code HttpServerRequests}): the same label as the resource's. */
     private static final String TEMPLATE = "UrlPathTemplate";
     private static final String JSON = "application/json;charset=UTF-8";
 
