@@ -33,12 +33,13 @@ public class RequestChecks {
         rc.response().headers().set("X-Content-Type-Options", "nosniff");
         String length = rc.request().getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
         String declared = length == null ? null : length.strip();
-        if (declared != null && declared.matches("\\d+") && (declared.length() > 18 || Long.parseLong(declared) > maxBody)) {
+        if (declared != null && digits(declared) && (declared.length() > 18 || Long.parseLong(declared) > maxBody)) {
             ProblemAnswers.send(rc, 413, "body-too-large", "Request too large", "The request has " + declared + " bytes; the limit is "
                     + maxBody, Map.of("limit_bytes", maxBody), null);
             return;
         }
-        for (Map.Entry<String, String> p : rc.queryParams()) {
+        // most requests have no query: no parameters to parse out of it
+        for (Map.Entry<String, String> p : rc.request().query() == null ? java.util.List.<Map.Entry<String, String>>of() : rc.queryParams()) {
             String refusal = TextRules.refusal(p.getValue());
             if (refusal == null) {
                 refusal = TextRules.refusal(p.getKey());
@@ -50,5 +51,18 @@ public class RequestChecks {
             }
         }
         rc.next();
+    }
+
+    /** Whether {@code s} is all ASCII digits (String.matches compiled a pattern per request). */
+    private static boolean digits(String s) {
+        if (s.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 }
