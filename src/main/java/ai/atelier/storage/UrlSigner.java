@@ -2,6 +2,9 @@ package ai.atelier.storage;
 
 import java.net.URI;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.PreDestroy;
@@ -13,18 +16,16 @@ import io.quarkus.logging.Log;
 import io.vertx.core.Vertx;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.awssdk.identity.spi.IdentityProvider;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.utils.http.SdkHttpUtils;
 
 /**
- * Presigned S3 GET URLs with the SDK's own SigV4 signer, called directly. The SDK's {@code S3Presigner}
- * gives the same URL but runs a whole request pipeline (interceptors, endpoint rules, metrics) for
- * each one: measured at about 1 ms of CPU per URL, the largest single cost of a job's view. The
- * signer alone is a few HMACs. Endpoint, region and credentials are the S3 client's own (Quarkus
+ * Presigned S3 GET URLs and PUTs signed in their headers, with SigV4 done here ({@link SigV4}, the signing key derived
+ * once a day). The SDK's {@code S3Presigner} gives the same URL but runs a whole request pipeline (interceptors,
+ * endpoint rules, metrics) for each one: measured at about 1 ms of CPU per URL, the largest single cost of a job's
+ * view; its bare signer still derives the key and builds the request anew each time. Endpoint, region and credentials are the S3 client's own (Quarkus
  * configures it), so both sign for the same store; credentials are resolved off the event loop and
  * refreshed in the background, because a provider (web identity, instance role) may call the network.
  */
@@ -34,7 +35,6 @@ public class UrlSigner {
 
     private static final long REFRESH_MS = TimeUnit.MINUTES.toMillis(1);
 
-    private final AwsV4HttpSigner signer = AwsV4HttpSigner.create();
     private final IdentityProvider<? extends AwsCredentialsIdentity> credentialsProvider;
     private final String region;
     private final String scheme;
@@ -45,11 +45,13 @@ public class UrlSigner {
     private final Vertx vertx;
     private final long timer;
     private volatile AwsCredentialsIdentity credentials;
+    private final SigV4 sigV4;
 
     UrlSigner(S3AsyncClient s3, Vertx vertx, @ConfigProperty(name = "quarkus.s3.path-style-access", defaultValue = "false") boolean pathStyle) {
         var client = s3.serviceClientConfiguration();
         this.credentialsProvider = client.credentialsProvider();
         this.region = client.region().id();
+        this.sigV4 = new SigV4(region);
         URI endpoint = client.endpointOverride().orElse(URI.create("https://s3." + region + ".amazonaws.com"));
         this.scheme = endpoint.getScheme();
         this.host = endpoint.getHost();
@@ -77,9 +79,20 @@ public class UrlSigner {
     }
 
     private SdkHttpRequest.Builder target(SdkHttpMethod method, String bucket, String key) {
-        String encodedKey = SdkHttpUtils.urlEncodeIgnoreSlashes(key);
         return SdkHttpRequest.builder().method(method).protocol(scheme).host(pathStyle ? host : bucket + "." + host).port(port)
-                .encodedPath(basePath + (pathStyle ? "/" + bucket + "/" + encodedKey : "/" + encodedKey));
+                .encodedPath(encodedPath(bucket, key));
+    }
+
+    private String encodedPath(String bucket, String key) {
+        String encodedKey = SdkHttpUtils.urlEncodeIgnoreSlashes(key);
+        return basePath + (pathStyle ? "/" + bucket + "/" + encodedKey : "/" + encodedKey);
+    }
+
+    /** The Host header as signed (and as an HTTP client sends it): the port only when it is not the scheme's own. */
+    private String hostHeader(String bucket) {
+        String h = pathStyle ? host : bucket + "." + host;
+        boolean standard = port < 0 || ("https".equals(scheme) && port == 443) || ("http".equals(scheme) && port == 80);
+        return standard ? h : h + ":" + port;
     }
 
     /**
@@ -87,9 +100,10 @@ public class UrlSigner {
      * costs a few ms of CPU per megabyte, and TLS already protects the bytes in transit).
      */
     public SdkHttpRequest signedPut(String bucket, String key, String contentType, long length) {
-        SdkHttpRequest request = target(SdkHttpMethod.PUT, bucket, key).putHeader("Content-Type", contentType)
-                .putHeader("Content-Length", String.valueOf(length)).build();
-        return signedInHeaders(request);
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("Content-Type", contentType);
+        headers.put("Content-Length", String.valueOf(length));
+        return signedInHeaders(target(SdkHttpMethod.PUT, bucket, key), bucket, key, Map.of(), headers);
     }
 
     /**
@@ -97,36 +111,31 @@ public class UrlSigner {
      * with an unsigned payload, like {@link #signedPut}, so the bytes can be streamed as they arrive.
      */
     public SdkHttpRequest signedPart(String bucket, String key, String uploadId, int partNumber, long length) {
-        SdkHttpRequest request = target(SdkHttpMethod.PUT, bucket, key).putRawQueryParameter("partNumber", String.valueOf(partNumber))
-                .putRawQueryParameter("uploadId", uploadId).putHeader("Content-Length", String.valueOf(length)).build();
-        return signedInHeaders(request);
+        Map<String, String> query = new LinkedHashMap<>();
+        query.put("partNumber", String.valueOf(partNumber));
+        query.put("uploadId", uploadId);
+        SdkHttpRequest.Builder request = target(SdkHttpMethod.PUT, bucket, key);
+        query.forEach(request::putRawQueryParameter);
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("Content-Length", String.valueOf(length));
+        return signedInHeaders(request, bucket, key, query, headers);
     }
 
-    /** {@code request} signed in its headers (SigV4 for S3), its payload unsigned so it can be streamed. */
-    private SdkHttpRequest signedInHeaders(SdkHttpRequest request) {
-        AwsCredentialsIdentity identity = credentials;
-        return signer.sign(r -> r.identity(identity).request(request)
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")
-                .putProperty(AwsV4HttpSigner.REGION_NAME, region)
-                .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
-                .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
-                .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false))
-                .request();
+    /** {@code request} with {@code headers}, signed in its headers (SigV4 for S3), its payload unsigned so it can be streamed. */
+    private SdkHttpRequest signedInHeaders(SdkHttpRequest.Builder request, String bucket, String key, Map<String, String> query,
+            Map<String, String> headers) {
+        String hostHeader = hostHeader(bucket);
+        Map<String, String> signedOver = new LinkedHashMap<>(headers);
+        signedOver.put("Host", hostHeader);
+        Map<String, String> added = sigV4.signHeaders(credentials, request.method().name(), encodedPath(bucket, key), query, signedOver,
+                Instant.now());
+        signedOver.forEach(request::putHeader);
+        added.forEach(request::putHeader);
+        return request.build();
     }
 
     /** A GET URL for {@code key} in {@code bucket}, valid for {@code expiry}; pure computation. */
     public String presignGet(String bucket, String key, Duration expiry) {
-        SdkHttpRequest request = target(SdkHttpMethod.GET, bucket, key).build();
-        AwsCredentialsIdentity identity = credentials;
-        return signer.sign(r -> r.identity(identity).request(request)
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "s3")
-                .putProperty(AwsV4HttpSigner.REGION_NAME, region)
-                .putProperty(AwsV4HttpSigner.AUTH_LOCATION, AwsV4FamilyHttpSigner.AuthLocation.QUERY_STRING)
-                .putProperty(AwsV4HttpSigner.EXPIRATION_DURATION, expiry)
-                .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
-                // S3 signs the path as sent: no double encoding, no normalisation (as the SDK's S3 presigner does)
-                .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
-                .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false))
-                .request().getUri().toString();
+        return sigV4.presign(credentials, "GET", scheme, hostHeader(bucket), encodedPath(bucket, key), expiry, Instant.now());
     }
 }
