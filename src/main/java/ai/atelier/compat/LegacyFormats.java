@@ -27,6 +27,11 @@ final class LegacyFormats {
         }
 
         @Override
+        public String statusRoute() {
+            return "/api/{session_id}/status";
+        }
+
+        @Override
         public Object render(JobView j) {
             return new Seed001Resource.Status(j.id().toString(), LegacyStatus.word(j.status()), j.progress(), Seed001Resource.message(j),
                     LegacyStatus.resultUrl(j), LegacyStatus.error(j));
@@ -46,6 +51,11 @@ final class LegacyFormats {
         @Override
         public String source() {
             return Seed000Resource.SOURCE;
+        }
+
+        @Override
+        public String statusRoute() {
+            return "/api/jobs/{job_id}";
         }
 
         @Override

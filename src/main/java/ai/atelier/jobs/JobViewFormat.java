@@ -19,6 +19,12 @@ public interface JobViewFormat {
     /** The {@link Job#source} of the submissions this format is kept live for (the one its submit routes write). */
     String source();
 
+    /**
+     * The template of the status route that answers in this format, its one path parameter the job's id (as the
+     * resource declares it, {@code /api/{session_id}/status}): a running job's read there is answered from the live store.
+     */
+    String statusRoute();
+
     /** The object to write as this format's JSON. */
     Object render(JobView view);
 }

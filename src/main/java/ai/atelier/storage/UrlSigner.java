@@ -103,7 +103,7 @@ public class UrlSigner {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("Content-Type", contentType);
         headers.put("Content-Length", String.valueOf(length));
-        return signedInHeaders(target(SdkHttpMethod.PUT, bucket, key), bucket, key, Map.of(), headers);
+        return signedInHeaders(target(SdkHttpMethod.PUT, bucket, key), bucket, Map.of(), headers);
     }
 
     /**
@@ -118,16 +118,16 @@ public class UrlSigner {
         query.forEach(request::putRawQueryParameter);
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("Content-Length", String.valueOf(length));
-        return signedInHeaders(request, bucket, key, query, headers);
+        return signedInHeaders(request, bucket, query, headers);
     }
 
     /** {@code request} with {@code headers}, signed in its headers (SigV4 for S3), its payload unsigned so it can be streamed. */
-    private SdkHttpRequest signedInHeaders(SdkHttpRequest.Builder request, String bucket, String key, Map<String, String> query,
+    private SdkHttpRequest signedInHeaders(SdkHttpRequest.Builder request, String bucket, Map<String, String> query,
             Map<String, String> headers) {
         String hostHeader = hostHeader(bucket);
         Map<String, String> signedOver = new LinkedHashMap<>(headers);
         signedOver.put("Host", hostHeader);
-        Map<String, String> added = sigV4.signHeaders(credentials, request.method().name(), encodedPath(bucket, key), query, signedOver,
+        Map<String, String> added = sigV4.signHeaders(credentials, request.method().name(), request.encodedPath(), query, signedOver,
                 Instant.now());
         signedOver.forEach(request::putHeader);
         added.forEach(request::putHeader);

@@ -1,9 +1,12 @@
 package ai.atelier.jobs.rest;
 
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 
 import ai.atelier.auth.Caller;
 import ai.atelier.auth.Scopes;
@@ -32,6 +35,7 @@ public class LiveStatusRoutes {
     /** Where the metrics read the route's template (see {@code HttpServerRequests}): the same label as the resource's. */
     private static final String TEMPLATE = "UrlPathTemplate";
     private static final String JSON = "application/json;charset=UTF-8";
+    private static final Pattern PARAMETER = Pattern.compile("\\{([a-z_]+)}");
 
     private final ProgressStore store;
     private final JobMetrics metrics;
@@ -41,15 +45,20 @@ public class LiveStatusRoutes {
         this.metrics = metrics;
     }
 
-    void routes(@Observes Router router) {
-        route(router, "/v1/jobs/:id", "id", "/v1/jobs/{id}", JobViewFormat.V1);
-        // the prototypes' status routes, in their own formats (ai.atelier.compat)
-        route(router, "/api/:session_id/status", "session_id", "/api/{session_id}/status", "seed001");
-        route(router, "/api/jobs/:job_id", "job_id", "/api/jobs/{job_id}", "seed000");
+    void routes(@Observes Router router, Instance<JobViewFormat> formats) {
+        route(router, "/v1/jobs/{id}", JobViewFormat.V1);
+        // the prototypes' status routes, each in its own format (ai.atelier.compat)
+        formats.forEach(f -> route(router, f.statusRoute(), f.name()));
     }
 
-    private void route(Router router, String path, String param, String template, String format) {
-        router.get(path).order(ORDER).handler(rc -> read(rc, rc.pathParam(param), template, format));
+    /** The route of {@code template} (Quarkus REST's form, {@code /v1/jobs/{id}}), in Vert.x's form ({@code /v1/jobs/:id}). */
+    private void route(Router router, String template, String format) {
+        Matcher m = PARAMETER.matcher(template);
+        if (!m.find()) {
+            throw new IllegalArgumentException("a status route names the job's id: " + template);
+        }
+        String param = m.group(1);
+        router.get(m.replaceFirst(":" + param)).order(ORDER).handler(rc -> read(rc, rc.pathParam(param), template, format));
     }
 
     private void read(RoutingContext rc, String idParam, String template, String format) {
