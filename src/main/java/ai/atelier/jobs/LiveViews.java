@@ -35,7 +35,7 @@ public class LiveViews {
     public Uni<JobView> write(Job job, String message) {
         JobView view = views.of(job);
         Progress event = new Progress(job.status.wire(), job.stage, job.progress, message, null, List.of(), Instant.now());
-        return store.put(job.id, job.tenant, job.retries, views.forLiveStore(job, view), event)
+        return store.put(job.id, job.tenant, job.retries, views.forLiveStore(job, view), List.of(event))
                 .onFailure().invoke(e -> Log.warnf("job %s: live state not written: %s", job.id, e.getMessage()))
                 .onFailure().recoverWithNull()
                 .replaceWith(view);

@@ -35,25 +35,30 @@ public class ProgressStore {
 
     public static final String CHANNEL = "atelier:events";
     /**
-     * KEYS: view hash, event stream. ARGV: ttl, tenant, event, job id, status, generation (the job's retry
-     * count), then format/view pairs. A job's end is never overwritten by a late write from before it (a
-     * run that had not yet seen a cancel), only by a later generation (a retry), whose first write also
-     * clears the stream: a replay must not end at the failure the retry is recovering from.
+     * KEYS: view hash, event stream. ARGV: ttl, tenant, job id, status, generation (the job's retry count),
+     * the number of events n, n events, then format/view pairs. A job's end is never overwritten by a late
+     * write from before it (a run that had not yet seen a cancel), only by a later generation (a retry),
+     * whose first write also clears the stream: a replay must not end at the failure the retry is recovering
+     * from. Answers the last event's stream id.
      */
     private static final String WRITE = """
             local cur = redis.call('HMGET', KEYS[1], 'status', 'generation')
-            if (cur[1] == 'succeeded' or cur[1] == 'failed' or cur[1] == 'cancelled') and cur[1] ~= ARGV[5]
-                and tonumber(ARGV[6]) <= tonumber(cur[2] or '0') then
+            if (cur[1] == 'succeeded' or cur[1] == 'failed' or cur[1] == 'cancelled') and cur[1] ~= ARGV[4]
+                and tonumber(ARGV[5]) <= tonumber(cur[2] or '0') then
               return false
             end
-            if tonumber(ARGV[6]) > tonumber(cur[2] or '0') then
+            if tonumber(ARGV[5]) > tonumber(cur[2] or '0') then
               redis.call('DEL', KEYS[2])
             end
-            redis.call('HSET', KEYS[1], 'tenant', ARGV[2], 'status', ARGV[5], 'generation', ARGV[6], unpack(ARGV, 7))
+            local n = tonumber(ARGV[6])
+            redis.call('HSET', KEYS[1], 'tenant', ARGV[2], 'status', ARGV[4], 'generation', ARGV[5], unpack(ARGV, 7 + n))
             redis.call('EXPIRE', KEYS[1], ARGV[1])
-            local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '500', '*', 'data', ARGV[3])
+            local id
+            for i = 7, 6 + n do
+              id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '500', '*', 'data', ARGV[i])
+              redis.call('PUBLISH', 'atelier:events', ARGV[3] .. '\\n' .. id .. '\\n' .. ARGV[i])
+            end
             redis.call('EXPIRE', KEYS[2], ARGV[1])
-            redis.call('PUBLISH', 'atelier:events', ARGV[4] .. '\\n' .. id .. '\\n' .. ARGV[3])
             return id""";
     /** The script's SHA-1, as EVALSHA takes it: the script is sent once per Redis (re)start, not with every write. */
     private static final String WRITE_SHA = sha1(WRITE);
@@ -85,19 +90,23 @@ public class ProgressStore {
     }
 
     /**
-     * Writes the job's views (format name → JSON) and appends {@code event} to its stream; one round trip.
+     * Writes the job's views (format name → JSON) and appends {@code events} (oldest first, the last one the
+     * state the views show) to its stream; one round trip.
      *
      * @param generation the job's retry count: a job's end is only ever overwritten by a later generation
      */
-    public Uni<Void> put(UUID jobId, String tenant, int generation, Map<String, String> views, Progress event) {
-        String payload = write(event);
-        List<String> args = new ArrayList<>(List.of("EVALSHA", WRITE_SHA, "2", key(jobId), streamKey(jobId), ttlSeconds, tenant, payload,
-                jobId.toString(), event.status(), String.valueOf(generation)));
+    public Uni<Void> put(UUID jobId, String tenant, int generation, Map<String, String> views, List<Progress> events) {
+        List<String> args = new ArrayList<>(12 + events.size() + 2 * views.size());
+        args.addAll(List.of(WRITE_SHA, "2", key(jobId), streamKey(jobId), ttlSeconds, tenant, jobId.toString(),
+                events.get(events.size() - 1).status(), String.valueOf(generation), String.valueOf(events.size())));
+        for (Progress event : events) {
+            args.add(write(event));
+        }
         views.forEach((name, view) -> {
             args.add(name);
             args.add(view);
         });
-        String[] command = args.subList(1, args.size()).toArray(String[]::new);
+        String[] command = args.toArray(String[]::new);
         return redis.execute("EVALSHA", command)
                 // NOSCRIPT: a fresh (or restarted) Redis has not seen the script yet; EVAL loads it into its cache
                 .onFailure(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT"))

@@ -188,6 +188,7 @@ public class EngineBenchmark {
             long cpu0 = cpuTicks(pid);
             long machine0 = machineTicks();
             Long pg0 = stores ? pgCalls() : null;
+            Map<String, Long> redis0 = redisCalls();
             Result partial;
             List<String> finished;
             if (s.mode() == Mode.BURST) {
@@ -226,6 +227,7 @@ public class EngineBenchmark {
                 if (stores) {
                     topStatements(s.name() + "-" + server);
                 }
+                redisReport(s.name() + "-" + server, redis0, redisCalls(), s.jobs());
                 partial = pollingResult(server, s, jobs, cpu1 - cpu0, machine1 - machine0, perJob(pg0, pg1, s.jobs()), pg1 != null, byPart);
                 finished = jobs.completedIds();
             }
@@ -629,6 +631,44 @@ public class EngineBenchmark {
             Files.writeString(Path.of("target", "bench-logs", name + "-statements.txt"), out);
         } catch (SQLException | IOException e) {
             System.out.println("no statement report: " + e.getMessage());
+        }
+    }
+
+    /** Calls per Redis command so far (INFO commandstats), empty when Redis cannot be asked. */
+    private Map<String, Long> redisCalls() {
+        Map<String, Long> calls = new java.util.TreeMap<>();
+        String[] hostPort = URI.create(services.get("quarkus.redis.hosts")).getAuthority().split(":");
+        try (java.net.Socket socket = new java.net.Socket(hostPort[0], Integer.parseInt(hostPort[1]))) {
+            socket.getOutputStream().write("INFO commandstats\r\n".getBytes(StandardCharsets.US_ASCII));
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            int length = Integer.parseInt(in.readLine().substring(1)); // a bulk string: $<bytes>
+            char[] body = new char[length];
+            for (int read = 0; read < length;) {
+                read += in.read(body, read, length - read);
+            }
+            Matcher m = Pattern.compile("cmdstat_([^:]+):calls=(\\d+)").matcher(new String(body));
+            while (m.find()) {
+                calls.put(m.group(1), Long.parseLong(m.group(2)));
+            }
+        } catch (IOException | RuntimeException e) {
+            System.out.println("no Redis command counts: " + e.getMessage());
+        }
+        return calls;
+    }
+
+    /** Redis commands per job over the measured phase, into target/bench-logs/NAME-redis.txt: what each server asks of Redis. */
+    private static void redisReport(String name, Map<String, Long> before, Map<String, Long> after, int jobs) {
+        StringBuilder out = new StringBuilder("command | calls per job\n");
+        after.forEach((command, calls) -> {
+            long n = calls - before.getOrDefault(command, 0L);
+            if (n > 0) {
+                out.append(command).append(" | ").append(String.format(Locale.ROOT, "%.2f", n / (double) jobs)).append('\n');
+            }
+        });
+        try {
+            Files.writeString(Path.of("target", "bench-logs", name + "-redis.txt"), out);
+        } catch (IOException e) {
+            System.out.println("no Redis report: " + e.getMessage());
         }
     }
 

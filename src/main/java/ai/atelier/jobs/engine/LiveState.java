@@ -16,19 +16,20 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 
 /**
- * A running job's live state in Redis, written one update at a time and in order (a pool of Redis
- * connections would otherwise let a later write land first). Every step a client should see (a new
- * stage, status or message: "2 of 3 styles done") is written; updates that only move within a step
- * (fal's log lines, progress) are merged, their log lines kept, and written at most every 250 ms: a
- * client polling every 200 ms sees the same, and a job costs a handful of Redis writes instead of one
- * per log line. A write that failed (Redis down) is tried again until it lands: the job's end must
- * reach the live store, or reads would show it running until the key expired.
+ * A running job's live state in Redis, written in order (a pool of Redis connections would otherwise let a
+ * later write land first) and at most every 250 ms while the job runs: a client polling every 200 ms sees
+ * the same, and a one-second job costs four writes instead of one per step and log line. Each write
+ * carries every event since the last one (all reach the job's event stream, in order, so a replay misses
+ * none) and the view as of the latest; updates within one step (fal's log lines, progress) are merged into
+ * one event, their log lines kept. The job's end is written at once, with whatever is still queued: a
+ * client told the job ended must find it ended. A write that failed (Redis down) is tried again until it
+ * lands: the job's end must reach the live store, or reads would show it running until the key expired.
  */
 final class LiveState {
 
     private static final Duration FIRST_RETRY = Duration.ofMillis(250);
     private static final Duration MAX_RETRY = Duration.ofSeconds(10);
-    private static final long WITHIN_STEP_EVERY_NANOS = Duration.ofMillis(250).toNanos();
+    private static final long WRITE_EVERY_NANOS = Duration.ofMillis(250).toNanos();
 
     private final Job job;
     private final ProgressStore store;
@@ -38,10 +39,10 @@ final class LiveState {
     /** Updates not yet written, oldest first; guarded by this. */
     private final ArrayDeque<Progress> queue = new ArrayDeque<>();
     private final List<Runnable> drained = new ArrayList<>();
-    private Progress lastWritten;
     private long lastWriteNanos;
     private boolean writing;
     private boolean timerSet;
+    private long timer;
     private Duration retry = FIRST_RETRY;
 
     LiveState(Job job, ProgressStore store, JobViews views, Context context) {
@@ -88,21 +89,22 @@ final class LiveState {
         return new Progress(newer.status(), newer.stage(), newer.percent(), newer.message(), newer.queuePosition(), logs, newer.updatedAt());
     }
 
-    /** Starts the next write now, or when the within-step interval has passed. Holds the lock. */
+    /** Starts the next write now (the job ended, or the last write was long enough ago), or sets a timer for it. Holds the lock. */
     private void schedule() {
+        if (timerSet && terminal(queue.peekLast()) && context.owner().cancelTimer(timer)) {
+            timerSet = false; // the end does not wait out the interval
+        }
         if (writing || timerSet) {
             return;
         }
-        Progress next = queue.peekFirst();
-        if (next == null) {
+        if (queue.isEmpty()) {
             drain();
             return;
         }
-        // something more behind it: no waiting, the head goes now
-        long wait = queue.size() == 1 && sameStep(lastWritten, next) ? lastWriteNanos + WITHIN_STEP_EVERY_NANOS - System.nanoTime() : 0;
+        long wait = terminal(queue.peekLast()) ? 0 : lastWriteNanos + WRITE_EVERY_NANOS - System.nanoTime();
         if (wait > 0) {
             timerSet = true;
-            context.owner().setTimer(Math.max(1, wait / 1_000_000), t -> {
+            timer = context.owner().setTimer(Math.max(1, wait / 1_000_000), t -> {
                 synchronized (this) {
                     timerSet = false;
                     schedule();
@@ -111,18 +113,19 @@ final class LiveState {
             return;
         }
         writing = true;
-        Progress p = queue.pollFirst();
-        lastWritten = p;
+        List<Progress> batch = List.copyOf(queue);
+        queue.clear();
         lastWriteNanos = System.nanoTime();
-        context.runOnContext(v -> write(p));
+        context.runOnContext(v -> write(batch));
     }
 
-    private void write(Progress p) {
+    private void write(List<Progress> events) {
         if (inputs == null) {
             inputs = views.files(job.inputs.items()); // presigned once for all of the run's updates
         }
-        JobView view = views.of(job, terminal(p) ? null : p, inputs);
-        store.put(job.id, job.tenant, job.retries, views.forLiveStore(job, view), p).subscribe().with(ok -> {
+        Progress latest = events.get(events.size() - 1);
+        JobView view = views.of(job, terminal(latest) ? null : latest, inputs);
+        store.put(job.id, job.tenant, job.retries, views.forLiveStore(job, view), events).subscribe().with(ok -> {
             retry = FIRST_RETRY;
             synchronized (this) {
                 writing = false;
@@ -132,7 +135,7 @@ final class LiveState {
             Log.debugf("job %s: live state not written (%s); again in %s", job.id, e.getMessage(), retry);
             Duration wait = retry;
             retry = wait.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : wait.multipliedBy(2);
-            context.owner().setTimer(wait.toMillis(), t -> context.runOnContext(v -> write(p)));
+            context.owner().setTimer(wait.toMillis(), t -> context.runOnContext(v -> write(events)));
         });
     }
 
@@ -146,6 +149,6 @@ final class LiveState {
     }
 
     private static boolean terminal(Progress p) {
-        return "succeeded".equals(p.status()) || "failed".equals(p.status()) || "cancelled".equals(p.status());
+        return p != null && ( "succeeded".equals(p.status()) || "failed".equals(p.status()) || "cancelled".equals(p.status()));
     }
 }
