@@ -123,7 +123,7 @@ public class FalClient {
                                 response.statusCode(), response.getHeader("X-Fal-Error-Type"), body.toString(), response.getHeader("Retry-After"),
                                 response.getHeader("x-fal-request-timeout-type"))));
                     }
-                    return ai.atelier.util.ServerSentEvents.data(response.toMulti()).map(data -> FalStatus.of(new JsonObject(data)));
+                    return ai.atelier.util.ServerSentEvents.data(response.toMulti()).map(FalStatus::parse);
                 });
     }
 

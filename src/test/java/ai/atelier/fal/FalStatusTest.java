@@ -1,0 +1,63 @@
+package ai.atelier.fal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+
+/** A status-stream event read field by field says what the same document read as a tree says. */
+class FalStatusTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            // fal-api.md §5.4, each state as fal sends it
+            "{\"status\":\"IN_QUEUE\",\"queue_position\":3,\"request_id\":\"r1\",\"response_url\":\"u\",\"status_url\":\"s\",\"cancel_url\":\"c\"}",
+            "{\"status\":\"IN_PROGRESS\",\"request_id\":\"r1\",\"logs\":[{\"message\":\"Loading model weights\",\"level\":\"INFO\",\"source\":\"USER\","
+                    + "\"timestamp\":\"2025-01-01T00:00:00Z\"},{\"message\":\"step 3/7\",\"level\":\"STDERR\",\"source\":\"USER\",\"timestamp\":\"x\"}]}",
+            "{\"status\":\"COMPLETED\",\"logs\":null,\"metrics\":{\"inference_time\":2.31},\"request_id\":\"r1\"}",
+            "{\"status\":\"COMPLETED\",\"logs\":[],\"metrics\":{\"inference_time\":1},\"error\":\"CUDA out of memory\",\"error_type\":\"runner_error\"}",
+            // what a tree reader tolerates: unknown nesting before and after the fields, odd log lines, no metrics time
+            "{\"extra\":{\"a\":[1,{\"b\":[]}],\"status\":\"nested, not this\"},\"status\":\"IN_PROGRESS\",\"logs\":[\"plain\",7,true,null,"
+                    + "{\"level\":\"INFO\"},{\"message\":12},[\"x\",{\"y\":1}]],\"metrics\":{\"other\":{\"inference_time\":9}}}",
+            "{\"status\":\"SOMETHING_NEW\",\"queue_position\":\"3\",\"error\":{\"detail\":[]},\"metrics\":[]}",
+            "{\"queue_position\":0,\"logs\":{\"message\":\"not an array\"}}",
+            "{\"logs\":[{\"message\":\"first\"}],\"status\":\"IN_PROGRESS\",\"logs\":[{\"message\":\"second\"}]}",
+            "{}" })
+    void readsWhatTheTreeReads(String data) {
+        assertThat(FalStatus.parse(data)).isEqualTo(FalStatus.of(new JsonObject(data)));
+    }
+
+    @Test
+    void readsEachValueOfAnInProgressEvent() {
+        FalStatus s = FalStatus.parse("{\"status\":\"IN_PROGRESS\",\"logs\":[{\"message\":\"a\"},{\"message\":\"b\"}],\"queue_position\":null}");
+        assertThat(s.status()).isEqualTo("IN_PROGRESS");
+        assertThat(s.logs()).containsExactly("a", "b");
+        assertThat(s.queuePosition()).isNull();
+        assertThat(s.completed()).isFalse();
+        assertThat(FalStatus.parse("{\"status\":\"COMPLETED\",\"metrics\":{\"inference_time\":0.5}}").inferenceSeconds()).isEqualTo(0.5);
+        assertThat(FalStatus.parse("{\"status\":\"IN_QUEUE\",\"queue_position\":4}").queuePosition()).isEqualTo(4);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "", "[]", "\"IN_QUEUE\"", "{\"status\":", "not json" })
+    void refusesWhatIsNotAnObject(String data) {
+        assertThatThrownBy(() -> FalStatus.parse(data)).isInstanceOf(DecodeException.class);
+    }
+
+    @Test
+    void keepsEveryLogLineInOrder() {
+        StringBuilder data = new StringBuilder("{\"status\":\"IN_PROGRESS\",\"logs\":[");
+        for (int i = 0; i < 50; i++) {
+            data.append(i == 0 ? "" : ",").append("{\"message\":\"line ").append(i).append("\",\"level\":\"INFO\"}");
+        }
+        List<String> logs = FalStatus.parse(data.append("]}").toString()).logs();
+        assertThat(logs).hasSize(50).startsWith("line 0").endsWith("line 49");
+    }
+}
