@@ -454,11 +454,20 @@ public interface AtelierConfig {
         int maxInFlight();
 
         /**
-         * Jobs one instance works on at once (submitting to fal, fetching, downloading, storing, finishing).
-         * Waiting on fal is not work: a burst is submitted at once, not behind other jobs' fal time.
+         * Jobs one instance works on at once (submitting to fal, recording, fetching, storing, finishing).
+         * Waiting on fal is not work: a burst is submitted at once, not behind other jobs' fal time. Most work
+         * is a round trip holding a few kilobytes, and a saturated instance takes longer over each: a low cap
+         * then holds jobs back while the cores wait on the network. Pictures held in memory have their own cap.
+         */
+        @WithDefault("512")
+        int maxWorking();
+
+        /**
+         * Pictures one instance copies through memory at once (fal's outputs on their way to S3, a batch
+         * item's inputs from their URLs), each holding its bytes on the heap until it is stored.
          */
         @WithDefault("64")
-        int maxWorking();
+        int maxCopying();
 
         /** Per-model caps on jobs one instance runs at once, as {@code model=limit} pairs: {@code flux-2-lora-edit=4,qwen-multiple-angles=8}. */
         Optional<List<String>> modelLimits();

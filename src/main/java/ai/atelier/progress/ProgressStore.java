@@ -68,12 +68,13 @@ public class ProgressStore {
     }
 
     private final ReactiveRedisDataSource redis;
+    private final io.vertx.redis.client.Redis bare;
     private final ObjectMapper json;
     private final String ttlSeconds;
 
     public ProgressStore(ReactiveRedisDataSource redis, ObjectMapper json, AtelierConfig config) {
         this.redis = redis;
-        redis.getRedis(); // the data source itself now, not at its first write (see the class's @Startup)
+        this.bare = redis.getRedis().getDelegate(); // the data source itself now, not at its first write (see the class's @Startup)
         this.json = json;
         // a view holds presigned URLs: it must expire before they do (with room for a client to use them)
         long presigned = config.s3().presignExpiry().toSeconds();
@@ -132,6 +133,21 @@ public class ProgressStore {
                 })
                 .onFailure().invoke(e -> Log.debugf("live view of %s not read: %s", jobId, e.getMessage()))
                 .onFailure().recoverWithNull();
+    }
+
+    /**
+     * The job's view in {@code format} as Redis holds it (its bytes, for a read answered as stored), or null as
+     * {@link #view} answers null; a Redis failure fails the future. Through the bare client: a status read is the
+     * hottest request there is, and the reactive wrappers around one command cost about as much as the command.
+     */
+    public io.vertx.core.Future<io.vertx.core.buffer.Buffer> storedView(UUID jobId, String tenant, String format) {
+        return bare.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.HMGET).arg(key(jobId)).arg("tenant").arg(format))
+                .map(r -> {
+                    if (r == null || r.size() < 2 || r.get(0) == null || r.get(1) == null || !tenant.equals(r.get(0).toString())) {
+                        return null;
+                    }
+                    return r.get(1).toBuffer();
+                });
     }
 
     /** The job's events after {@code afterId} (exclusive; "0" for all), oldest first. */

@@ -26,6 +26,7 @@ public class Engine {
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
 
     private final WorkPermits permits;
+    private final WorkPermits copies;
     private final Vertx vertx;
     private final JobTransitions transitions;
     private final ai.atelier.jobs.JobRepository jobs;
@@ -34,6 +35,7 @@ public class Engine {
     public Engine(AtelierConfig config, Vertx vertx, JobTransitions transitions, ai.atelier.jobs.JobRepository jobs) {
         this.jobs = jobs;
         this.permits = new WorkPermits(config.jobs().maxWorking());
+        this.copies = new WorkPermits(config.jobs().maxCopying());
         this.vertx = vertx;
         this.transitions = transitions;
         this.outageRetryFor = config.jobs().outageRetryFor();
@@ -80,6 +82,23 @@ public class Engine {
             return Uni.createFrom().voidItem(); // most steps: no wait, no hop back to the run's context
         }
         return ctx.interruptible(() -> permits.acquire(ctx.permit, ctx.job.priority));
+    }
+
+    /**
+     * {@code copy} while the run holds one of the instance's copy permits, given back however it ends: a picture
+     * copied through memory (fal's output on its way to S3, a batch item's inputs from their URLs) holds its bytes
+     * on the heap, so how many are copied at once is capped apart from how many jobs work at once (most of a
+     * job's work is a round trip that holds a few kilobytes).
+     */
+    <T> Uni<T> copying(RunContext ctx, Supplier<Uni<T>> copy) {
+        WorkPermits.Holder holder = new WorkPermits.Holder();
+        return ctx.interruptible(() -> copies.acquire(holder, ctx.job.priority))
+                .chain(() -> Uni.createFrom().<T>deferred(copy::get))
+                .onTermination().invoke(() -> copies.release(holder));
+    }
+
+    int copyingNow() {
+        return copies.inUse();
     }
 
     /** Gives the run's permit back (it is about to wait, or it ended). */

@@ -62,7 +62,7 @@ class IngestStage implements Stage {
             Map<?, ?> m = (Map<?, ?>) o;
             sources.add(Ingest.Source.url(String.valueOf(m.get("url")), String.valueOf(m.get("role"))));
         }
-        return ingest.ingest(ctx.job.tenant, ctx.job.id, sources)
+        return engine.copying(ctx, () -> ingest.ingest(ctx.job.tenant, ctx.job.id, sources))
                 // an image the run cannot use ends the job with the reason a submit would have answered
                 .onFailure(Problem.class).transform(e -> new StageFailed(((Problem) e).slug().replace('-', '_'), e.getMessage()))
                 .chain(files -> {

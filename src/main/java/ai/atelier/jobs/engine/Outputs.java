@@ -38,7 +38,7 @@ class Outputs implements OutputWriter {
 
     @Override
     public Uni<JobFile> store(RunContext ctx, String keyBase, FalImage image, String role) {
-        return engine.durably(ctx, "store output " + keyBase.substring(keyBase.lastIndexOf('/') + 1), () -> fal.download(image.url())
+        return engine.durably(ctx, "store output " + keyBase.substring(keyBase.lastIndexOf('/') + 1), () -> engine.copying(ctx, () -> fal.download(image.url())
                 .emitOn(ctx::onContext)
                 .chain(bytes -> {
                     ctx.ensureActive(); // cancelled while it downloaded: its outputs must never reach S3
@@ -52,7 +52,7 @@ class Outputs implements OutputWriter {
                     String key = keyBase + "." + info.extension();
                     JobFile file = new JobFile(key, info.contentType(), info.width(), info.height(), kept.length, role);
                     return store.put(key, kept, info.contentType()).emitOn(ctx::onContext).replaceWith(file);
-                }));
+                })));
     }
 
     /** Removes what a run stored for a job that turned out cancelled (or another's) at its end. */

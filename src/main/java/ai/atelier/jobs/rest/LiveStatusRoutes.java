@@ -13,6 +13,7 @@ import ai.atelier.auth.Scopes;
 import ai.atelier.jobs.JobViewFormat;
 import ai.atelier.progress.ProgressStore;
 import ai.atelier.telemetry.JobMetrics;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.impl.HttpServerRequestInternal;
 import io.vertx.ext.web.Router;
@@ -68,7 +69,12 @@ public class LiveStatusRoutes {
             rc.next();
             return;
         }
-        store.view(id, caller.tenantId(), format).subscribe().with(json -> {
+        store.storedView(id, caller.tenantId(), format).onComplete(stored -> {
+            if (stored.failed()) {
+                rc.next(); // Redis did not answer: the resource reads the row
+                return;
+            }
+            Buffer json = stored.result();
             if (json == null) {
                 metrics.statusRead(false);
                 rc.next();
@@ -77,7 +83,7 @@ public class LiveStatusRoutes {
             metrics.statusRead(true);
             ((HttpServerRequestInternal) rc.request()).context().putLocal(TEMPLATE, template);
             rc.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(json);
-        }, e -> rc.next());
+        });
     }
 
     /** The id, or null when it is not a UUID (the resource answers that one with its 404). */
