@@ -154,6 +154,8 @@ public class ConnectionGuard {
         private boolean answering;
         /** The current request's body has been received to its end (or it has none). */
         private boolean requestComplete = true;
+        /** Request heads decoded on this connection so far. */
+        private long requestHeads;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -163,10 +165,14 @@ public class ConnectionGuard {
                 ctx.pipeline().addAfter("httpEncoder", MESSAGES, new Messages(this));
                 messagesInstalled = true;
             }
-            if (awaitingHeaders && deadline == null && msg instanceof ByteBuf b && b.isReadable()) {
+            boolean bytes = msg instanceof ByteBuf b && b.isReadable();
+            long before = requestHeads;
+            ctx.fireChannelRead(msg);
+            // armed only for bytes that did not make a whole request head: nearly every read does (the decoder passes it on
+            // within this call), and a timer set and cancelled for each would cost more than the rest of this guard
+            if (bytes && awaitingHeaders && deadline == null && requestHeads == before && ctx.channel().isActive()) {
                 arm(ctx, headerTimeoutMs, "headers");
             }
-            ctx.fireChannelRead(msg);
         }
 
         void arm(ChannelHandlerContext ctx, long ms, String what) {
@@ -216,6 +222,7 @@ public class ConnectionGuard {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof HttpRequest request) {
+                guard.requestHeads++;
                 guard.awaitingHeaders = false;
                 guard.cancel();
                 if (request.decoderResult().isFailure()) {

@@ -79,7 +79,7 @@ class StatementCountTest {
                 .anySatisfy(q -> assertThat(q).contains("fal_request_id = coalesce"))
                 .anySatisfy(q -> assertThat(q).contains("outputs = $3"));
         // every write of the job's live state is one script: its view in every format, its events, their publication;
-        // a run writes at most every 250 ms and at its end, so this 100 ms job writes when accepted, when it starts and
+        // a run writes when it starts, at most every 500 ms after that, and at its end, so this 100 ms job writes when accepted, when it starts and
         // when it ends (a fourth on a machine slow enough that the run outlasts the interval) ...
         long writes = redisCalls.getOrDefault("evalsha", 0L) + redisCalls.getOrDefault("eval", 0L);
         assertThat(writes).as("Redis commands: %s", redisCalls).isBetween(3L, 4L);

@@ -17,19 +17,19 @@ import io.vertx.core.Context;
 
 /**
  * A running job's live state in Redis, written in order (a pool of Redis connections would otherwise let a
- * later write land first) and at most every 250 ms while the job runs: a client polling every 200 ms sees
- * the same, and a one-second job costs four writes instead of one per step and log line. Each write
- * carries every event since the last one (all reach the job's event stream, in order, so a replay misses
- * none) and the view as of the latest; updates within one step (fal's log lines, progress) are merged into
- * one event, their log lines kept. The job's end is written at once, with whatever is still queued: a
- * client told the job ended must find it ended. A write that failed (Redis down) is tried again until it
- * lands: the job's end must reach the live store, or reads would show it running until the key expired.
+ * later write land first): at once when the run starts and when it ends (a client told the job ended must
+ * find it ended), and in between at most every 500 ms, so a one-second job costs four writes instead of one
+ * per step and log line while what a client reads is never more than half a second old. Each write carries
+ * every event since the last one (all reach the job's event stream, in order, so a replay misses none) and
+ * the view as of the latest; updates within one step (fal's log lines, progress) are merged into one event,
+ * their log lines kept. A write that failed (Redis down) is tried again until it lands: the job's end must
+ * reach the live store, or reads would show it running until the key expired.
  */
 final class LiveState {
 
     private static final Duration FIRST_RETRY = Duration.ofMillis(250);
     private static final Duration MAX_RETRY = Duration.ofSeconds(10);
-    private static final long WRITE_EVERY_NANOS = Duration.ofMillis(250).toNanos();
+    private static final long WRITE_EVERY_NANOS = Duration.ofMillis(500).toNanos();
 
     private final Job job;
     private final ProgressStore store;
