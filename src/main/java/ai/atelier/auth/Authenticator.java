@@ -107,51 +107,73 @@ public class Authenticator {
         // guessing down, and must never lock a tenant (or, behind a proxy, every tenant) out with its right key.
         String cacheKey = java.util.HexFormat.of().formatHex(hash);
         Cached c = cache.get(cacheKey);
-        Uni<ApiKeys.KeyRow> row = c != null && c.until() > System.nanoTime() ? Uni.createFrom().item(c.key())
-                : keys.findByHash(hash).invoke(found -> remember(cacheKey, found));
-        row.subscribe().with(found -> {
-            // looked up by hash; the hash is compared once more in constant time against what the row was found by
-            if (found == null || !found.usable(Instant.now())) {
-                refuse(rc, "invalid-api-key", "Invalid API key", "The API key is not valid: unknown, revoked or expired",
-                        "Bearer realm=\"atelier\", error=\"invalid_token\"");
-                return;
-            }
-            touch(found.id());
-            tenants.limits(found.tenantId()).subscribe().with(
-                    limits -> admit(rc, new Caller(found.tenantId(), limits.name(), found.id(), Set.copyOf(found.scopes()), false)),
-                    e -> unavailable(rc, e));
-        }, e -> unavailable(rc, e));
+        if (c != null && c.until() > System.nanoTime()) {
+            found(rc, c.key()); // nearly every request: a key seen in the last few seconds, answered without a reactive chain
+            return;
+        }
+        keys.findByHash(hash).invoke(found -> remember(cacheKey, found)).subscribe().with(found -> found(rc, found), e -> unavailable(rc, e));
+    }
+
+    /** The key row the request's key hashes to (null: none): its tenant's caller is admitted, or the request refused. */
+    private void found(RoutingContext rc, ApiKeys.KeyRow found) {
+        // looked up by hash; the hash is compared once more in constant time against what the row was found by
+        if (found == null || !found.usable(Instant.now())) {
+            refuse(rc, "invalid-api-key", "Invalid API key", "The API key is not valid: unknown, revoked or expired",
+                    "Bearer realm=\"atelier\", error=\"invalid_token\"");
+            return;
+        }
+        touch(found.id());
+        withLimits(found.tenantId(), limits -> admit(rc, new Caller(found.tenantId(), limits.name(), found.id(), Set.copyOf(found.scopes()), false),
+                limits), e -> unavailable(rc, e));
     }
 
     /** A known caller: the tenant's request limit (if any), then on to the route. */
     private void admit(RoutingContext rc, Caller caller) {
-        rc.put(Caller.KEY, caller);
         if (caller.tenantId() == null) {
+            rc.put(Caller.KEY, caller);
             rc.next();
             return;
         }
-        tenants.limits(caller.tenantId()).chain(limits -> limits.requestsPerMinute() == null ? Uni.createFrom().nullItem()
-                : limiter.take(caller.tenantId(), limits.requestsPerMinute()))
-                .subscribe().with(decision -> {
-                    if (decision == null) {
-                        rc.next();
-                        return;
-                    }
-                    // draft-ietf-httpapi-ratelimit-headers: the policy, and where this caller stands in it
-                    rc.response().putHeader("RateLimit-Policy", "\"tenant\";q=" + decision.limit() + ";w=60");
-                    rc.response().putHeader("RateLimit", "\"tenant\";r=" + decision.remaining() + ";t=" + decision.resetSeconds());
-                    if (!decision.allowed()) {
-                        RateLimitMetrics.rejected(caller.tenantId());
-                        problem(rc, 429, "rate-limited", "Too many requests", "This tenant may make " + decision.limit()
-                                + " requests per minute; try again in " + decision.retryAfterSeconds() + " s", null, decision.retryAfterSeconds());
-                        return;
-                    }
-                    rc.next();
-                }, e -> {
-                    // Redis unreachable: serve rather than refuse everyone (the limit protects fal credit, budgets still hold)
-                    Log.debugf("rate limit not checked: %s", e.getMessage());
-                    rc.next();
-                });
+        withLimits(caller.tenantId(), limits -> admit(rc, caller, limits), e -> {
+            // limits unknown (the database is unreachable): served, as when Redis cannot count the request
+            Log.debugf("rate limit not checked: %s", e.getMessage());
+            rc.put(Caller.KEY, caller);
+            rc.next();
+        });
+    }
+
+    /** {@code then} with the tenant's limits: at once when this instance read them lately, else once they are read. */
+    private void withLimits(String tenantId, java.util.function.Consumer<TenantLimits> then, java.util.function.Consumer<Throwable> failed) {
+        TenantLimits cached = tenants.cachedLimits(tenantId);
+        if (cached != null) {
+            then.accept(cached);
+            return;
+        }
+        tenants.limits(tenantId).subscribe().with(then, failed);
+    }
+
+    private void admit(RoutingContext rc, Caller caller, TenantLimits limits) {
+        rc.put(Caller.KEY, caller);
+        if (limits.requestsPerMinute() == null) {
+            rc.next();
+            return;
+        }
+        limiter.take(caller.tenantId(), limits.requestsPerMinute()).subscribe().with(decision -> {
+            // draft-ietf-httpapi-ratelimit-headers: the policy, and where this caller stands in it
+            rc.response().putHeader("RateLimit-Policy", "\"tenant\";q=" + decision.limit() + ";w=60");
+            rc.response().putHeader("RateLimit", "\"tenant\";r=" + decision.remaining() + ";t=" + decision.resetSeconds());
+            if (!decision.allowed()) {
+                RateLimitMetrics.rejected(caller.tenantId());
+                problem(rc, 429, "rate-limited", "Too many requests", "This tenant may make " + decision.limit()
+                        + " requests per minute; try again in " + decision.retryAfterSeconds() + " s", null, decision.retryAfterSeconds());
+                return;
+            }
+            rc.next();
+        }, e -> {
+            // Redis unreachable: serve rather than refuse everyone (the limit protects fal credit, budgets still hold)
+            Log.debugf("rate limit not checked: %s", e.getMessage());
+            rc.next();
+        });
     }
 
     /**

@@ -49,6 +49,12 @@ public class Tenants {
         this.anonymous = config.auth().anonymousTenant().filter(t -> !t.isBlank()).map(String::strip).orElse(null);
     }
 
+    /** The tenant's limits if this instance read them in the last few seconds, else null (then ask {@link #limits}). */
+    public TenantLimits cachedLimits(String tenantId) {
+        Cached c = cache.get(tenantId);
+        return c != null && c.until() > System.nanoTime() ? c.limits() : null;
+    }
+
     /** The tenant's limits (cached for a few seconds); fails with a 404 problem when there is no such tenant. */
     public Uni<TenantLimits> limits(String tenantId) {
         Cached c = cache.get(tenantId);
