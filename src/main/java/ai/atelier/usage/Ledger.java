@@ -29,7 +29,8 @@ public class Ledger {
 
     /**
      * The spend a job transition carries, as CTEs: ledger rows (a JSON array, %1$s), their sum (%2$s)
-     * added to the tenant's day and month, only when the transition (CTE %3$s, returning tenant) won.
+     * added to the tenant's day and month (one of their {@link #SPEND_SHARDS} rows each), only when the
+     * transition (CTE %3$s, returning tenant) won.
      */
     public static final String TRANSITION_SPEND = """
             ledger as (
@@ -42,12 +43,19 @@ public class Ledger {
                      may_be_billed boolean, saved_usd numeric)
                 where exists (select 1 from %3$s)),
             spend as (
-                insert into tenant_spend (tenant_id, period, spent_usd)
-                select t.tenant, p, %2$s::numeric from %3$s t,
+                insert into tenant_spend (tenant_id, period, shard, spent_usd)
+                select t.tenant, p, floor(random() * %4$d)::smallint, %2$s::numeric from %3$s t,
                        unnest(array['day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD'),
                                     'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')]) p
                 where %2$s::numeric > 0
-                on conflict (tenant_id, period) do update set spent_usd = tenant_spend.spent_usd + excluded.spent_usd)""";
+                on conflict (tenant_id, period, shard) do update set spent_usd = tenant_spend.spent_usd + excluded.spent_usd)"""
+            .replace("%4$d", String.valueOf(Ledger.SPEND_SHARDS));
+
+    /**
+     * Rows a tenant's spend in one period is spread over (V14), one picked at random by each statement that adds to it:
+     * a tenant's finishing jobs do not queue behind one another on one row. Readers sum them.
+     */
+    static final int SPEND_SHARDS = 16;
 
     private static final String RECORD = """
             with t as (select $1::text as tenant), %s

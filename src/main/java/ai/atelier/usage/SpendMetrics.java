@@ -31,10 +31,10 @@ class SpendMetrics {
 
     private static final String READ = """
             select t.id,
-                   coalesce((select spent_usd from tenant_spend where tenant_id = t.id
-                              and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')), 0) as today,
-                   coalesce((select spent_usd from tenant_spend where tenant_id = t.id
-                              and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')), 0) as month,
+                   (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = t.id
+                      and period = 'day:' || to_char(now() at time zone 'utc', 'YYYY-MM-DD')) as today,
+                   (select coalesce(sum(spent_usd), 0) from tenant_spend where tenant_id = t.id
+                      and period = 'month:' || to_char(now() at time zone 'utc', 'YYYY-MM')) as month,
                    %s + %s as reserved,
                    t.budget_usd_per_day, t.budget_usd_per_month
             from tenants t""".formatted(ai.atelier.jobs.JobRepository.reservedBy("t.id"), Ledger.held("t.id"));

@@ -276,6 +276,39 @@ class TenantsTest {
     }
 
     @Test
+    void aTenantsSpendIsSpreadOverRowsThatAddUpToItsLedgerAndItsBudgetReadsTheSum() {
+        Simulator.reset();
+        Simulator.settings(0, 50);
+        String[] a = tenantWithKey("spread", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        admin().body(Map.of("budget_usd_per_day", 1)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        Map<String, Object> oneMegapixel = Map.of("model", "flux-schnell", "prompt", "spread spend", "params",
+                Map.of("image_size", Map.of("width", 512, "height", 512)));
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            ids.add(submit(a[1], oneMegapixel));
+        }
+        BigDecimal ledger = BigDecimal.ZERO;
+        for (String id : ids) {
+            assertThat(awaitEnd(a[1], id).getString("status")).isEqualTo("succeeded");
+            ledger = ledger.add(LedgerRows.total(UUID.fromString(id)));
+        }
+        assertThat(ledger).isEqualByComparingTo("0.036"); // fal's $0.003 a megapixel, twelve times
+        // each job's end added to one of the day's rows, picked at random: twelve ends all on one of 16 rows would be a
+        // one-in-17-trillion draw, so more than one row means the ends were spread
+        List<Map<String, Object>> day = Db.queryAll("select shard, spent_usd from tenant_spend where tenant_id = ? and period like 'day:%'", a[0]);
+        assertThat(day).hasSizeGreaterThan(1);
+        assertThat(day.stream().map(r -> (BigDecimal) r.get("spent_usd")).reduce(BigDecimal.ZERO, BigDecimal::add)).isEqualByComparingTo(ledger);
+        assertThat(Db.queryAll("select spent_usd from tenant_spend where tenant_id = ? and period like 'month:%'", a[0]).stream()
+                .map(r -> (BigDecimal) r.get("spent_usd")).reduce(BigDecimal.ZERO, BigDecimal::add)).isEqualByComparingTo(ledger);
+        // what the budget, the metrics and the books read is the sum of the rows
+        await().atMost(Duration.ofSeconds(5)).until(() -> Double.valueOf(0.036).equals(metric("atelier_tenant_spent_usd", a[0], "day")));
+        admin().body(Map.of("budget_usd_per_day", 0.038)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        await().atMost(Duration.ofSeconds(5)).until(() -> as(a[1]).contentType(ContentType.JSON).body(oneMegapixel).post("/v1/jobs").statusCode() == 402);
+        Response refused = as(a[1]).contentType(ContentType.JSON).body(oneMegapixel).post("/v1/jobs");
+        assertThat(refused.jsonPath().getString("budget")).isEqualTo("day"); // $0.036 spent + $0.003 more would cross $0.038
+    }
+
+    @Test
     void aRetryIsAdmittedLikeASubmit() {
         Simulator.reset();
         Simulator.settings(0, 200);

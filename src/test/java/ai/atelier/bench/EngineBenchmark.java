@@ -602,6 +602,11 @@ public class EngineBenchmark {
 
     private void simSettings(long latencyMs) throws IOException {
         expect(http("PUT", sim + "/_sim/settings", "{\"queue_ms\":0,\"latency_ms\":" + latencyMs + "}"), 200);
+        String pricing = System.getProperty("bench.sim-pricing", "");
+        if (!pricing.isBlank()) {
+            // an experiment's prices (PUT /_sim/pricing's body), e.g. a free model to see what a job's spend costs
+            expect(http("PUT", sim + "/_sim/pricing", pricing), 200);
+        }
     }
 
     private void clearJournal() throws IOException {
