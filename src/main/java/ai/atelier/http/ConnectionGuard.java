@@ -168,10 +168,15 @@ public class ConnectionGuard {
             boolean bytes = msg instanceof ByteBuf b && b.isReadable();
             long before = requestHeads;
             ctx.fireChannelRead(msg);
-            // armed only for bytes that did not make a whole request head: nearly every read does (the decoder passes it on
-            // within this call), and a timer set and cancelled for each would cost more than the rest of this guard
-            if (bytes && awaitingHeaders && deadline == null && requestHeads == before && ctx.channel().isActive()) {
-                arm(ctx, headerTimeoutMs, "headers");
+            // the timers are armed once the read is decoded (the decoder passes on what it made within this call), and only
+            // for what is still missing: nearly every read holds a whole request, and a timer set and cancelled for each
+            // cost more than the rest of this guard
+            if (deadline == null && ctx.channel().isActive()) {
+                if (!requestComplete) {
+                    arm(ctx, bodyTimeoutMs, "body");
+                } else if (bytes && awaitingHeaders && requestHeads == before) {
+                    arm(ctx, headerTimeoutMs, "headers");
+                }
             }
         }
 
@@ -231,8 +236,7 @@ public class ConnectionGuard {
                     return;
                 }
                 if (!(msg instanceof LastHttpContent)) {
-                    guard.requestComplete = false;
-                    guard.arm(rawContext(ctx), bodyTimeoutMs, "body");
+                    guard.requestComplete = false; // the raw handler arms the body's timer if this read did not end it
                 }
             }
             if (msg instanceof LastHttpContent) {
@@ -271,12 +275,6 @@ public class ConnectionGuard {
                 }
             }
             super.write(ctx, msg, promise);
-        }
-
-        /** The raw handler's context, so its timer runs on the connection's event loop with the raw handler's view. */
-        private ChannelHandlerContext rawContext(ChannelHandlerContext ctx) {
-            ChannelHandlerContext raw = ctx.pipeline().context(RAW);
-            return raw == null ? ctx : raw;
         }
     }
 
