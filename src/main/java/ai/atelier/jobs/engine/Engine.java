@@ -97,10 +97,6 @@ public class Engine {
                 .onTermination().invoke(() -> copies.release(holder));
     }
 
-    int copyingNow() {
-        return copies.inUse();
-    }
-
     /** Gives the run's permit back (it is about to wait, or it ended). */
     void rest(RunContext ctx) {
         permits.release(ctx.permit);

@@ -149,6 +149,6 @@ final class LiveState {
     }
 
     private static boolean terminal(Progress p) {
-        return p != null && ( "succeeded".equals(p.status()) || "failed".equals(p.status()) || "cancelled".equals(p.status()));
+        return p != null && ("succeeded".equals(p.status()) || "failed".equals(p.status()) || "cancelled".equals(p.status()));
     }
 }
