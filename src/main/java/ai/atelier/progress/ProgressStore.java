@@ -124,13 +124,8 @@ public class ProgressStore {
      * never written, another tenant's) or Redis does not answer: the row still tells the state.
      */
     public Uni<String> view(UUID jobId, String tenant, String format) {
-        return redis.execute("HMGET", key(jobId), "tenant", format)
-                .map(r -> {
-                    if (r == null || r.size() < 2 || r.get(0) == null || r.get(1) == null || !tenant.equals(r.get(0).toString())) {
-                        return null;
-                    }
-                    return r.get(1).toString();
-                })
+        return Uni.createFrom().completionStage(() -> storedView(jobId, tenant, format).toCompletionStage())
+                .map(stored -> stored == null ? null : stored.toString())
                 .onFailure().invoke(e -> Log.debugf("live view of %s not read: %s", jobId, e.getMessage()))
                 .onFailure().recoverWithNull();
     }

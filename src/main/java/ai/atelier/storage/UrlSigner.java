@@ -79,7 +79,7 @@ public class UrlSigner {
     }
 
     private SdkHttpRequest.Builder target(SdkHttpMethod method, String bucket, String key) {
-        return SdkHttpRequest.builder().method(method).protocol(scheme).host(pathStyle ? host : bucket + "." + host).port(port)
+        return SdkHttpRequest.builder().method(method).protocol(scheme).host(hostName(bucket)).port(port)
                 .encodedPath(encodedPath(bucket, key));
     }
 
@@ -88,9 +88,14 @@ public class UrlSigner {
         return basePath + (pathStyle ? "/" + bucket + "/" + encodedKey : "/" + encodedKey);
     }
 
+    /** The endpoint's host, or the bucket's virtual host on it. */
+    private String hostName(String bucket) {
+        return pathStyle ? host : bucket + "." + host;
+    }
+
     /** The Host header as signed (and as an HTTP client sends it): the port only when it is not the scheme's own. */
     private String hostHeader(String bucket) {
-        String h = pathStyle ? host : bucket + "." + host;
+        String h = hostName(bucket);
         boolean standard = port < 0 || ("https".equals(scheme) && port == 443) || ("http".equals(scheme) && port == 80);
         return standard ? h : h + ":" + port;
     }

@@ -56,6 +56,11 @@ public class HttpServerRequests {
         filters.register(this::begin, 4000);
     }
 
+    /** Labels the request with the route {@code template} that answered it, for a route Atelier answers itself (Quarkus REST labels its own). */
+    public static void answeredBy(RoutingContext rc, String template) {
+        ((HttpServerRequestInternal) rc.request()).context().putLocal(TEMPLATE, template);
+    }
+
     private void begin(RoutingContext rc) {
         String path = rc.request().path();
         if (path != null && path.startsWith("/q/")) {

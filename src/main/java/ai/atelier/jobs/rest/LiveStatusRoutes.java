@@ -10,12 +10,12 @@ import ai.atelier.auth.Caller;
 import ai.atelier.auth.Scopes;
 import ai.atelier.jobs.JobViewFormat;
 import ai.atelier.progress.ProgressStore;
+import ai.atelier.telemetry.HttpServerRequests;
 import ai.atelier.telemetry.JobMetrics;
 import io.vertx.core.buffer.Buffer;
 import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.impl.HttpServerRequestInternal;
 import io.vertx.ext.web.RoutingContext;
 
 /**
@@ -34,20 +34,21 @@ public class LiveStatusRoutes {
 
     /** Right after the authenticator's filter (1000) and the body readers' (900, which let a GET through at once). */
     private static final int PRIORITY = 800;
-    /** Where the metrics read the route's template (see {@code HttpServerRequests}): the same label as the resource's. */
-    private static final String TEMPLATE = "UrlPathTemplate";
     private static final String JSON = "application/json;charset=UTF-8";
     private static final int UUID_LENGTH = 36;
 
     /** A status route: the path before and after the job's id, its template (the metrics' label) and its view's format. */
     private record Route(String prefix, String suffix, String template, String format) {
-        /** The id's part of {@code path} when the path is this route's (the id one segment of a UUID's length), else null. */
-        String id(String path) {
+        /** The job's id when {@code path} is this route's (the id one segment, a UUID), else null (the resource answers it). */
+        UUID id(String path) {
             if (path.length() != prefix.length() + UUID_LENGTH + suffix.length() || !path.startsWith(prefix) || !path.endsWith(suffix)) {
                 return null;
             }
-            String id = path.substring(prefix.length(), prefix.length() + UUID_LENGTH);
-            return id.indexOf('/') < 0 ? id : null;
+            try {
+                return UUID.fromString(path.substring(prefix.length(), prefix.length() + UUID_LENGTH));
+            } catch (IllegalArgumentException notAUuid) {
+                return null;
+            }
         }
     }
 
@@ -80,25 +81,22 @@ public class LiveStatusRoutes {
     }
 
     private void read(RoutingContext rc) {
-        if (rc.request().method() != HttpMethod.GET) {
-            rc.next();
-            return;
-        }
         String path = rc.request().path();
-        for (Route route : routes) {
-            String id = path == null ? null : route.id(path);
-            if (id != null) {
-                read(rc, id, route.template(), route.format());
-                return;
+        if (rc.request().method() == HttpMethod.GET && path != null) {
+            for (Route route : routes) {
+                UUID id = route.id(path);
+                if (id != null) {
+                    read(rc, id, route.template(), route.format());
+                    return;
+                }
             }
         }
         rc.next();
     }
 
-    private void read(RoutingContext rc, String idParam, String template, String format) {
+    private void read(RoutingContext rc, UUID id, String template, String format) {
         Caller caller = Caller.of(rc);
-        UUID id = uuid(idParam);
-        if (caller == null || caller.tenantId() == null || !caller.may(Scopes.JOBS_READ) || id == null) {
+        if (caller == null || caller.tenantId() == null || !caller.may(Scopes.JOBS_READ)) {
             rc.next();
             return;
         }
@@ -114,20 +112,8 @@ public class LiveStatusRoutes {
                 return;
             }
             metrics.statusRead(true);
-            ((HttpServerRequestInternal) rc.request()).context().putLocal(TEMPLATE, template);
+            HttpServerRequests.answeredBy(rc, template);
             rc.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(json);
         });
-    }
-
-    /** The id, or null when it is not a UUID (the resource answers that one with its 404). */
-    private static UUID uuid(String s) {
-        if (s == null || s.length() != 36) {
-            return null;
-        }
-        try {
-            return UUID.fromString(s);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
     }
 }
