@@ -52,8 +52,9 @@ public class BatchCancellation {
                 }))
                 // the held items at once (one statement), so the answer already counts them; the others in the background
                 .call(batch -> batches.cancelHeld(id, "cancelled", "Cancelled with its batch"))
-                .invoke(batch -> carryOn(id, tenant, "cancelled"))
-                .chain(batch -> reads.get(tenant, id));
+                // read before the rest start, so the answer is the batch as cancelling left it, not a race with them
+                .chain(batch -> reads.get(tenant, id))
+                .invoke(batch -> carryOn(id, tenant, "cancelled"));
     }
 
     /** Cancels the unfinished items of a cancelling batch, unless this instance is at it already; never fails. */
