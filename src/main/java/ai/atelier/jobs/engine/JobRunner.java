@@ -180,10 +180,14 @@ public class JobRunner {
         reserved.decrementAndGet();
     }
 
-    /** A job accepted under a reservation is committed: run it, its lease counted from {@code leaseFromNanos}. */
+    /**
+     * A job accepted under a reservation is committed, and its accepted view just written to the live store: run it, its
+     * lease counted from {@code leaseFromNanos}. That write counts as the run's first, so the run's own first write waits
+     * out the interval like any other (a one-second job then costs three writes, not five).
+     */
     public void started(Job job, long leaseFromNanos) {
         reserved.decrementAndGet();
-        launch(job, leaseFromNanos);
+        launch(job, leaseFromNanos, true);
     }
 
     /** Looks for work now (a NOTIFY, a retry, the periodic look); coalesces concurrent calls. */
@@ -214,7 +218,7 @@ public class JobRunner {
                 if (atModelLimit(job.model)) {
                     excess.add(job.id);
                 } else {
-                    launch(job, sentAt);
+                    launch(job, sentAt, false);
                 }
             }
             if (!excess.isEmpty()) {
@@ -236,14 +240,14 @@ public class JobRunner {
 
     // ---- runs ---------------------------------------------------------------------------------------------
 
-    private void launch(Job job, long leaseFromNanos) {
+    private void launch(Job job, long leaseFromNanos, boolean viewJustWritten) {
         if (inFlight.containsKey(job.id)) {
             relaunch.put(job.id, job); // still ending its previous run here (a retry came in): run it again right after
             return;
         }
         ModelStrategy model = models.find(job.model).orElse(null);
         Context context = VertxContext.createNewDuplicatedContext(loops[Math.floorMod(nextLoop.getAndIncrement(), loops.length)]);
-        LiveState live = new LiveState(job, store, views, context);
+        LiveState live = new LiveState(job, store, views, context, viewJustWritten);
         RunContext ctx = new RunContext(job, model, owner, context, config.lease(), leaseFromNanos, live);
         inFlight.put(job.id, ctx);
         context.runOnContext(v -> {
@@ -263,7 +267,7 @@ public class JobRunner {
         inFlight.remove(ctx.job.id, ctx);
         Job again = relaunch.remove(ctx.job.id);
         if (again != null) {
-            launch(again, System.nanoTime());
+            launch(again, System.nanoTime(), false);
         }
         claim(); // room again: claims only if jobs may be waiting unclaimed
     }

@@ -17,13 +17,16 @@ import io.vertx.core.Context;
 
 /**
  * A running job's live state in Redis, written in order (a pool of Redis connections would otherwise let a
- * later write land first): at once when the run starts and when it ends (a client told the job ended must
- * find it ended), and in between at most every 500 ms, so a one-second job costs four writes instead of one
- * per step and log line while what a client reads is never more than half a second old. Each write carries
- * every event since the last one (all reach the job's event stream, in order, so a replay misses none) and
- * the view as of the latest; updates within one step (fal's log lines, progress) are merged into one event,
- * their log lines kept. A write that failed (Redis down) is tried again until it lands: the job's end must
- * reach the live store, or reads would show it running until the key expired.
+ * later write land first): when the run starts, at most every 500 ms after that, and at once when it ends (a
+ * client told the job ended must find it ended), so what a client reads is never more than half a second old
+ * and a one-second job costs a few writes instead of one per step and log line. A run that starts right after
+ * its job's accepted view was written counts that write as its first: its own first write waits out the
+ * interval (the view says queued meanwhile), and a one-second job costs three writes (accepted, one in
+ * between, the end) instead of five. Each write carries every event since the last one (all reach the job's
+ * event stream, in order, so a replay misses none) and the view as of the latest; updates within one step
+ * (fal's log lines, progress) are merged into one event, their log lines kept. A write that failed (Redis
+ * down) is tried again until it lands: the job's end must reach the live store, or reads would show it
+ * running until the key expired.
  */
 final class LiveState {
 
@@ -39,17 +42,20 @@ final class LiveState {
     /** Updates not yet written, oldest first; guarded by this. */
     private final ArrayDeque<Progress> queue = new ArrayDeque<>();
     private final List<Runnable> drained = new ArrayList<>();
-    private long lastWriteNanos;
+    /** When the last write started; null before the first (which is then due at once). */
+    private Long lastWriteNanos;
     private boolean writing;
     private boolean timerSet;
     private long timer;
     private Duration retry = FIRST_RETRY;
 
-    LiveState(Job job, ProgressStore store, JobViews views, Context context) {
+    /** {@code viewJustWritten}: the job's view was written a moment ago (its accept), so the first write of the run is not due at once. */
+    LiveState(Job job, ProgressStore store, JobViews views, Context context, boolean viewJustWritten) {
         this.job = job;
         this.store = store;
         this.views = views;
         this.context = context;
+        this.lastWriteNanos = viewJustWritten ? System.nanoTime() : null;
     }
 
     /** Queues the job's view with this progress. */
@@ -101,7 +107,7 @@ final class LiveState {
             drain();
             return;
         }
-        long wait = terminal(queue.peekLast()) ? 0 : lastWriteNanos + WRITE_EVERY_NANOS - System.nanoTime();
+        long wait = terminal(queue.peekLast()) || lastWriteNanos == null ? 0 : lastWriteNanos + WRITE_EVERY_NANOS - System.nanoTime();
         if (wait > 0) {
             timerSet = true;
             timer = context.owner().setTimer(Math.max(1, wait / 1_000_000), t -> {
