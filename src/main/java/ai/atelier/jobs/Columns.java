@@ -24,6 +24,22 @@ public final class Columns {
         return value == null ? null : new JsonObject(MAPPER.convertValue(value, Map.class));
     }
 
+    /**
+     * A value as JSON text for a parameter the statement casts ({@code $n::text::jsonb}): one serialisation, where a
+     * {@link JsonObject} parameter is first converted to a map and then serialised by the driver. For the columns every
+     * job writes (its accept and its end); null stays SQL NULL.
+     */
+    public static String text(Object value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("Not a JSON column value: " + value.getClass().getName(), e);
+        }
+    }
+
     /** A JSON column as a mutable map (nested objects are maps and lists, as the driver decodes them). */
     static Map<String, Object> map(JsonObject column) {
         return column == null ? null : new LinkedHashMap<>(column.getMap());

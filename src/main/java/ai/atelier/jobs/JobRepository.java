@@ -66,7 +66,8 @@ public class JobRepository {
                 insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
                                   request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot,
                                   init_image, lease_owner, lease_until, claims, api_key_id, expected_cost_usd, trace_parent, fal_requests)
-                values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20,
+                values ($1, $2, $3, 'queued', $4, $5, $6, $7::text::jsonb, $8::text::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17,
+                        $18::text::jsonb, $19::text::jsonb, $20::text::jsonb,
                         $21, case when $21::text is null then null else now() + make_interval(secs => $22) end,
                         case when $21::text is null then 0 else 1 end, $26, $27, $28, '{}'::jsonb)
                 returning id, lease_owner),
@@ -108,7 +109,7 @@ public class JobRepository {
 
     private static final String SUCCEED = """
             with done as (
-                update jobs set status = 'succeeded', stage = 'finish', progress = 100, outputs = $3, result = coalesce($4, result),
+                update jobs set status = 'succeeded', stage = 'finish', progress = 100, outputs = $3::text::jsonb, result = coalesce($4, result),
                        stages = stages || $5, finished_at = now(), updated_at = now(), lease_until = null,
                        cost_usd = case when $11::numeric > 0 then coalesce(cost_usd, 0) + $11 else cost_usd end, %s
                 where id = $1 and lease_owner = $2 and status = any($6)
@@ -194,12 +195,12 @@ public class JobRepository {
             WebhookEvent queued) {
         Tuple row = Tuple.tuple().addUUID(job.id).addString(job.tenant).addString(job.model).addString(job.stage).addInteger(job.progress)
                 .addString(job.prompt)
-                // JsonObject, not String: the client would encode a String as a JSON string literal
-                .addJsonObject(Columns.json(job.params)).addJsonObject(Columns.json(job.inputs))
+                // JSON text the statement casts to jsonb (a String bound to a jsonb parameter would be a JSON string literal)
+                .addString(Columns.text(job.params)).addString(Columns.text(job.inputs))
                 .addString(job.source).addShort(job.priority).addString(job.idempotencyKey).addString(job.requestHash)
                 .addString(job.webhookUrl).addString(job.webhookEvents).addOffsetDateTime(utc(job.deadlineAt)).addOffsetDateTime(utc(job.createdAt))
-                .addString(job.kind).addJsonObject(Columns.json(job.options)).addJsonObject(Columns.json(job.shoot))
-                .addJsonObject(Columns.json(job.initImage)).addString(claimedBy).addDouble(leaseSeconds);
+                .addString(job.kind).addString(Columns.text(job.options)).addString(Columns.text(job.shoot))
+                .addString(Columns.text(job.initImage)).addString(claimedBy).addDouble(leaseSeconds);
         addDelivery(row, queued);
         row.addUUID(job.apiKeyId).addBigDecimal(job.expectedCostUsd).addString(job.traceParent);
         return client.preparedQuery(INSERT).execute(row).replaceWithVoid();
@@ -319,7 +320,7 @@ public class JobRepository {
     /** → succeeded; null when the job was not this instance's to finish (cancelled meanwhile, lease lost). */
     Uni<Instant> succeed(UUID id, String owner, JobFiles outputs, JsonObject result, JsonObject stagesPatch, JsonObject falRequests,
             WebhookEvent completed, Spend spend) {
-        Tuple t = Tuple.tuple().addUUID(id).addString(owner).addJsonObject(Columns.json(outputs)).addJsonObject(result)
+        Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(Columns.text(outputs)).addJsonObject(result)
                 .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.SUCCEEDED)));
         addDelivery(t, completed);

@@ -78,6 +78,12 @@ class StatementCountTest {
         assertThat(statements.keySet()).as("statements").anySatisfy(q -> assertThat(q).contains("insert into jobs"))
                 .anySatisfy(q -> assertThat(q).contains("fal_request_id = coalesce"))
                 .anySatisfy(q -> assertThat(q).contains("outputs = $3"));
+        // the accept's and the end's JSON columns go as text the statements cast: stored as objects, not as JSON strings
+        Map<String, Object> types = ai.atelier.support.Db.queryOne("select jsonb_typeof(params) as params, jsonb_typeof(inputs) as inputs, "
+                + "jsonb_typeof(options) as options, jsonb_typeof(outputs) as outputs, outputs -> 'items' -> 0 ->> 'key' as key from jobs where id = ?::uuid", id);
+        assertThat(types).containsEntry("params", "object").containsEntry("inputs", "object").containsEntry("options", "object")
+                .containsEntry("outputs", "object");
+        assertThat(String.valueOf(types.get("key"))).contains(id);
         // every write of the job's live state is one script: its view in every format, its events, their publication;
         // the accept writes it, the run at most every 500 ms after that and at once at its end, so this 100 ms job writes when accepted and
         // when it ends (a third on a machine slow enough that the run outlasts the interval) ...
