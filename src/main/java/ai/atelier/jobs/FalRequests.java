@@ -147,10 +147,9 @@ public final class FalRequests {
     }
 
     /** Some requests as a patch of the column. */
-    @SuppressWarnings("unchecked")
     public static JsonObject json(java.util.Collection<FalRequest> requests) {
         JsonObject out = new JsonObject();
-        requests.forEach(r -> out.put(r.key(), new JsonObject(MAPPER.convertValue(r, Map.class))));
+        requests.forEach(r -> out.put(r.key(), r.json()));
         return out;
     }
 }
