@@ -1,5 +1,7 @@
 package ai.atelier.progress;
 
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -13,22 +15,36 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.operators.multi.processors.UnicastProcessor;
+import io.vertx.core.Vertx;
 
 /**
  * Hands each job's progress events, published by whichever instance runs the job, to the event streams
- * open on this instance for that job. When the Redis subscription had to be renewed, every open listener
- * catches up from the job's event stream, so nothing published in between is lost.
+ * open on this instance for that job. A job's events are published only while it is watched
+ * ({@link ProgressStore#watch}): a listener marks its job watched before it reads the job's history, so an
+ * event is either in what it reads or published after, and this instance renews the mark of every job it
+ * listens to while it does. When the Redis subscription had to be renewed (or a mark could not be set), the
+ * listeners concerned catch up from the job's event stream, so nothing published in between is lost.
  */
 @ApplicationScoped
 public class ProgressEvents {
 
+    /** How long a job stays watched after this instance last renewed it: a listener gone leaves it this long at most. */
+    static final Duration WATCH_TTL = Duration.ofSeconds(30);
+    /** How often the jobs listened to here are marked watched again. */
+    static final Duration WATCH_RENEWAL = Duration.ofSeconds(10);
+
     private final ProgressStore store;
     private final RedisRelay relay;
+    private final Vertx vertx;
     private final Map<UUID, Set<Listener>> listeners = new ConcurrentHashMap<>();
+    /** Jobs whose watch mark could not be set for a listener: marked and caught up at the next renewal. */
+    private final Set<UUID> unmarked = ConcurrentHashMap.newKeySet();
+    private long renewal = -1;
 
-    public ProgressEvents(ProgressStore store, RedisRelay relay) {
+    public ProgressEvents(ProgressStore store, RedisRelay relay, Vertx vertx) {
         this.store = store;
         this.relay = relay;
+        this.vertx = vertx;
     }
 
     /**
@@ -41,7 +57,8 @@ public class ProgressEvents {
         final UnicastProcessor<ProgressStore.Event> processor = UnicastProcessor.create();
         final java.util.List<ProgressStore.Event> held = new java.util.ArrayList<>();
         String lastId;
-        boolean reading;
+        /** Reading the history: live events are held until it is read. From the start, so none goes before it. */
+        boolean reading = true;
 
         Listener(UUID job, String after) {
             this.job = job;
@@ -84,11 +101,31 @@ public class ProgressEvents {
 
     void start(@Observes StartupEvent event) {
         relay.listen(ProgressStore.CHANNEL, this::dispatch);
-        relay.onResubscribed(() -> listeners.values().forEach(set -> set.forEach(Listener::catchUp)));
+        // Redis may have restarted (the marks gone with it): mark again, then catch up on what was not published
+        relay.onResubscribed(() -> store.watch(List.copyOf(listeners.keySet()), WATCH_TTL)
+                .onComplete(ar -> listeners.values().forEach(set -> set.forEach(Listener::catchUp))));
+        renewal = vertx.setPeriodic(WATCH_RENEWAL.toMillis(), t -> renew());
     }
 
     void stop(@Observes ShutdownEvent event) {
+        if (renewal >= 0) {
+            vertx.cancelTimer(renewal);
+        }
         listeners.values().forEach(set -> set.forEach(l -> l.processor.onComplete()));
+    }
+
+    private void renew() {
+        if (listeners.isEmpty()) {
+            return;
+        }
+        List<UUID> retry = List.copyOf(unmarked);
+        store.watch(List.copyOf(listeners.keySet()), WATCH_TTL).onSuccess(v -> retry.forEach(job -> {
+            unmarked.remove(job);
+            Set<Listener> set = listeners.get(job);
+            if (set != null) {
+                set.forEach(Listener::catchUp);
+            }
+        })).onFailure(e -> Log.debugf("jobs listened to not marked watched: %s", e.getMessage()));
     }
 
     private void dispatch(String message) {
@@ -118,7 +155,13 @@ public class ProgressEvents {
     public Multi<ProgressStore.Event> listen(UUID job, String afterId) {
         Listener listener = new Listener(job, afterId);
         listeners.computeIfAbsent(job, k -> ConcurrentHashMap.newKeySet()).add(listener);
-        listener.catchUp();
+        // watched first, then the history: what is written from the mark on is published, what was before is read
+        store.watch(List.of(job), WATCH_TTL).onComplete(ar -> {
+            if (ar.failed()) {
+                unmarked.add(job);
+            }
+            listener.catchUp();
+        });
         return listener.processor.onTermination().invoke(() -> {
             Set<Listener> set = listeners.get(job);
             if (set != null) {

@@ -23,10 +23,15 @@ import io.vertx.mutiny.redis.client.Response;
  * was submitted through, rendered when the job changed, so a status read is one {@code HMGET} answered as stored;</li>
  * <li>{@code atelier:job:{id}:events}: a stream of every progress event, so an event stream can resume
  * after {@code Last-Event-ID};</li>
- * <li>channel {@code atelier:events}: each new event, so every instance can push it to its listeners.</li>
+ * <li>channel {@code atelier:events}: each new event of a watched job, so every instance can push it to its listeners;</li>
+ * <li>{@code atelier:job:{id}:watched}: set (with a short TTL, renewed) while an event stream or a waiting submit
+ * listens to the job on some instance. Only a watched job's events are published: unwatched, every event of
+ * every job went to every instance, which decoded it to find nobody listening (eight messages per job, times
+ * the replicas). An event stream open on an instance of the previous version (a rolling update) marks nothing: it
+ * sees a job this version runs end through its periodic row check, without the steps in between.</li>
  * </ul>
- * One Lua script writes all three in one round trip. The braces make both keys of a job hash to the same
- * slot, so this also works on Redis Cluster. The TTL never outlives the presigned URLs the views hold.
+ * One Lua script writes them in one round trip. The braces make a job's keys hash to the same slot, so this
+ * also works on Redis Cluster. The TTL never outlives the presigned URLs the views hold.
  */
 // created at start, with its Redis data source: a live write timed to land during shutdown must not be the first use
 @io.quarkus.runtime.Startup
@@ -35,7 +40,7 @@ public class ProgressStore {
 
     public static final String CHANNEL = "atelier:events";
     /**
-     * KEYS: view hash, event stream. ARGV: ttl, tenant, job id, status, generation (the job's retry count),
+     * KEYS: view hash, event stream, watch flag. ARGV: ttl, tenant, job id, status, generation (the job's retry count),
      * the number of events n, n events, then format/view pairs. A job's end is never overwritten by a late
      * write from before it (a run that had not yet seen a cancel), only by a later generation (a retry),
      * whose first write also clears the stream: a replay must not end at the failure the retry is recovering
@@ -53,10 +58,13 @@ public class ProgressStore {
             local n = tonumber(ARGV[6])
             redis.call('HSET', KEYS[1], 'tenant', ARGV[2], 'status', ARGV[4], 'generation', ARGV[5], unpack(ARGV, 7 + n))
             redis.call('EXPIRE', KEYS[1], ARGV[1])
+            local watched = redis.call('EXISTS', KEYS[3]) == 1
             local id
             for i = 7, 6 + n do
               id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '500', '*', 'data', ARGV[i])
-              redis.call('PUBLISH', 'atelier:events', ARGV[3] .. '\\n' .. id .. '\\n' .. ARGV[i])
+              if watched then
+                redis.call('PUBLISH', 'atelier:events', ARGV[3] .. '\\n' .. id .. '\\n' .. ARGV[i])
+              end
             end
             redis.call('EXPIRE', KEYS[2], ARGV[1])
             return id""";
@@ -90,6 +98,23 @@ public class ProgressStore {
         return "atelier:job:{" + jobId + "}:events";
     }
 
+    public static String watchedKey(UUID jobId) {
+        return "atelier:job:{" + jobId + "}:watched";
+    }
+
+    /**
+     * Marks these jobs watched for {@code ttl}: their events are published from the next write on (whatever was
+     * written before is in their streams). One round trip for all of them.
+     */
+    public io.vertx.core.Future<Void> watch(java.util.Collection<UUID> jobs, java.time.Duration ttl) {
+        String px = String.valueOf(ttl.toMillis());
+        List<io.vertx.redis.client.Request> sets = new ArrayList<>(jobs.size());
+        for (UUID job : jobs) {
+            sets.add(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.SET).arg(watchedKey(job)).arg("1").arg("PX").arg(px));
+        }
+        return sets.isEmpty() ? io.vertx.core.Future.succeededFuture() : bare.batch(sets).mapEmpty();
+    }
+
     /**
      * Writes the job's views (format name → JSON) and appends {@code events} (oldest first, the last one the
      * state the views show) to its stream; one round trip.
@@ -98,7 +123,7 @@ public class ProgressStore {
      */
     public Uni<Void> put(UUID jobId, String tenant, int generation, Map<String, String> views, List<Progress> events) {
         List<String> args = new ArrayList<>(12 + events.size() + 2 * views.size());
-        args.addAll(List.of(WRITE_SHA, "2", key(jobId), streamKey(jobId), ttlSeconds, tenant, jobId.toString(),
+        args.addAll(List.of(WRITE_SHA, "3", key(jobId), streamKey(jobId), watchedKey(jobId), ttlSeconds, tenant, jobId.toString(),
                 events.get(events.size() - 1).status(), String.valueOf(generation), String.valueOf(events.size())));
         for (Progress event : events) {
             args.add(write(event));

@@ -27,6 +27,9 @@ class JobEventsTest {
     @TestHTTPResource("/v1/jobs")
     URI jobs;
 
+    @jakarta.inject.Inject
+    io.quarkus.redis.datasource.RedisDataSource redis;
+
     record Sse(String id, String data) {
     }
 
@@ -73,6 +76,10 @@ class JobEventsTest {
         assertThat(states.stream().flatMap(s -> s.getList("logs", String.class).stream()).toList()).contains("Loading model weights");
         assertThat(states.stream().map(s -> s.getInt("percent")).toList()).isSorted();
         assertThat(events.stream().map(Sse::id).distinct().count()).isEqualTo(events.size());
+
+        // the stream marked the job watched (its events are published only then; StatementCountTest: unwatched, none is)
+        long ttl = redis.key().pttl(ai.atelier.progress.ProgressStore.watchedKey(java.util.UUID.fromString(id)));
+        assertThat(ttl).isBetween(1L, 30_000L);
 
         // reconnecting after the third event gets exactly the rest
         List<Sse> rest = read(id, events.get(2).id());
