@@ -108,13 +108,27 @@ public class Traces {
         return context;
     }
 
-    /** A stage of a run: child of the run's span, current on the run's context until it ends. */
+    /**
+     * A stage of a run: child of the run's span, current on the run's context until it ends ({@link #endStage}). Not
+     * made current when nothing is recorded: the run's trace id is current already, and a stage's own span id in log
+     * lines names no span anyone can see, while making a context current copies the run's MDC (about 2% of the
+     * server's CPU in a burst, two per stage).
+     */
     public Context startStage(Context runContext, String stage, String jobId, io.vertx.core.Context run) {
         Span span = !recording ? idsOnly(runContext) : tracer.spanBuilder("stage " + stage).setParent(runContext).setSpanKind(SpanKind.INTERNAL)
                 .setAttribute(STAGE, stage).setAttribute(JOB_ID, jobId).startSpan();
         Context context = runContext.with(span);
-        makeCurrent(run, context);
+        if (recording) {
+            makeCurrent(run, context);
+        }
         return context;
+    }
+
+    /** A stage ended: the run's span is current again (it never stopped being when nothing is recorded). */
+    public void endStage(io.vertx.core.Context run, Context runContext) {
+        if (recording) {
+            makeCurrent(run, runContext);
+        }
     }
 
     /**

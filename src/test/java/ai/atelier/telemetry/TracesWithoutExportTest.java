@@ -33,6 +33,27 @@ class TracesWithoutExportTest {
     }
 
     @Test
+    void aStageIsMadeCurrentOnlyWhenSpansAreRecorded() {
+        io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+        try {
+            for (boolean sdkDisabled : new boolean[] { true, false }) {
+                Traces traces = new Traces(SdkTracerProvider.builder().build().get("test"), sdkDisabled);
+                io.vertx.core.Context run = io.smallrye.common.vertx.VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext());
+                Context runTrace = traces.startRun(SUBMIT, "job", "tenant", "flux-schnell", run);
+                Context stage = traces.startStage(runTrace, "infer", "job", run);
+                Context current = io.quarkus.opentelemetry.runtime.QuarkusContextStorage.getOtelContext(run);
+                // the trace goes on either way; the stage's own span is current only when it is recorded
+                assertThat(Span.fromContext(current).getSpanContext().getTraceId()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+                assertThat(current).as("sdk disabled: %s", sdkDisabled).isSameAs(sdkDisabled ? runTrace : stage);
+                traces.endStage(run, runTrace);
+                assertThat(io.quarkus.opentelemetry.runtime.QuarkusContextStorage.getOtelContext(run)).isSameAs(runTrace);
+            }
+        } finally {
+            vertx.close();
+        }
+    }
+
+    @Test
     void withTheSdkOnSpansAreRecorded() {
         Traces traces = new Traces(SdkTracerProvider.builder().build().get("test"), false);
         Span call = traces.startFal(traces.parent(SUBMIT), "generate_content", "fal-ai/flux/schnell", "job");

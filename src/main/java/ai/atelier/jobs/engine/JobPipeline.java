@@ -119,7 +119,7 @@ public class JobPipeline {
                     metrics.stage(stage.name(), System.nanoTime() - started);
                     Traces.end(ctx.stageTrace, failure instanceof RunContext.Stopped ? null : failure);
                     ctx.stageTrace = null;
-                    Traces.makeCurrent(ctx.context, ctx.trace);
+                    traces.endStage(ctx.context, ctx.trace);
                 }), next -> stages(ctx, stages, i + 1, next));
     }
 
