@@ -1,0 +1,49 @@
+package ai.atelier.progress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * A progress event written field by field is what the API's mapper writes for it, byte for byte, and reads back the same,
+ * control characters in fal's log lines included (the API's mapper refuses them in requests).
+ */
+@QuarkusTest
+class ProgressJsonTest {
+
+    @Inject
+    ProgressStore store;
+    @Inject
+    ObjectMapper json;
+
+    @Test
+    void theEventsJsonIsTheMappersAndReadsBack() throws Exception {
+        List<String> withNull = new ArrayList<>();
+        withNull.add("a line");
+        withNull.add("quotes \" and \\ backslashes, a tab\t, é, 🚲, \u0001");
+        withNull.add("\u001b[32m100%|██████████| 7/7\u001b[0m\r");
+        List<Progress> events = List.of(
+                new Progress("running", "infer", 40, "Waiting in fal's queue (position 3)", 3, List.of("Loading model weights", "step 2/7"),
+                        Instant.parse("2026-12-07T03:58:13.123456789Z")),
+                new Progress("queued", null, 0, null, null, List.of(), Instant.parse("2026-12-07T03:58:13Z")),
+                new Progress("succeeded", "finish", 100, "Done", null, withNull, Instant.ofEpochSecond(0, 1000)),
+                new Progress("failed", "store", 90, "x", 0, null, null));
+        for (Progress p : events) {
+            String written = store.write(p);
+            assertThat(written).as("%s", p).isEqualTo(json.writeValueAsString(p));
+            if (p.logs() != null && p.updatedAt() != null) {
+                assertThat(store.read(written)).isEqualTo(p);
+            }
+        }
+    }
+}
