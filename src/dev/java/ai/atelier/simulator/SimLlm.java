@@ -55,7 +55,7 @@ public final class SimLlm {
     /** What a vision model is billed for one picture, whatever its size (a flat figure, like Gemini's 258). */
     static final int TOKENS_PER_IMAGE = 258;
 
-    static final Set<String> MODES = Set.of("prose", "fenced", "missing_keys", "extra_keys", "empty", "no_json", "error");
+    static final Set<String> MODES = Set.of("prose", "fenced", "missing_keys", "extra_keys", "empty", "no_json", "error", "control_chars");
 
     private static final String STYLE_MARK = "The style type is: ";
     private static final Pattern SUBCATEGORY_LINE = Pattern.compile("(?m)^\\s*- subcategory:(.*)$");
@@ -185,6 +185,8 @@ public final class SimLlm {
             case "extra_keys" -> json(answer).map(o -> o.put("confidence", 0.92).put("notes", "Looks new.").encode()).orElse(answer);
             case "empty" -> "";
             case "no_json" -> "I cannot determine the product category from this image.";
+            // a terminal's colours around the answer, as a model that learned them from logs may write them
+            case "control_chars" -> "\u001b[1m" + answer + "\u001b[0m\u0007";
             default -> throw new IllegalStateException("unknown mode " + mode);
         };
     }

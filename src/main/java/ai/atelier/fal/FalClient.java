@@ -152,7 +152,7 @@ public class FalClient {
         return withTimeout(() -> authed(http.putAbs(requestUrl(endpointId, requestId) + "/cancel")).send(), config.callTimeout())
                 .map(r -> {
                     try {
-                        return r.bodyAsJsonObject().getString("status", "HTTP_" + r.statusCode());
+                        return FalJson.object(r.body() == null ? null : r.body().getDelegate()).getString("status", "HTTP_" + r.statusCode());
                     } catch (RuntimeException notJson) {
                         return "HTTP_" + r.statusCode();
                     }
@@ -315,7 +315,7 @@ public class FalClient {
         String errorType = errorTypeHeader;
         String message = "HTTP " + status;
         try {
-            JsonObject json = body == null || body.isBlank() ? null : new JsonObject(body);
+            JsonObject json = body == null || body.isBlank() ? null : FalJson.object(body);
             if (json != null) {
                 errorType = json.getString("error_type", errorType);
                 message = describe(json.getValue("detail"), message);
@@ -360,7 +360,7 @@ public class FalClient {
 
     private static JsonObject json(HttpResponse<Buffer> r) {
         try {
-            JsonObject body = r.bodyAsJsonObject();
+            JsonObject body = FalJson.object(r.body() == null ? null : r.body().getDelegate());
             if (body == null) {
                 throw new FalException(r.statusCode(), "invalid_response", "fal answered with an empty body", null, false);
             }

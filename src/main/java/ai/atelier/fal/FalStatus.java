@@ -17,6 +17,12 @@ import io.vertx.core.json.JsonObject;
  */
 public record FalStatus(String status, Integer queuePosition, List<String> logs, String error, Double inferenceSeconds) {
 
+    /** fal's text made printable (see {@link FalJson}): a log line or an error goes on into the live store and the row. */
+    public FalStatus {
+        logs = logs == null ? null : FalJson.printable(logs);
+        error = FalJson.printable(error);
+    }
+
     /** What a wait knows when a fal webhook said the request completed. */
     public static FalStatus completedByWebhook() {
         return new FalStatus("COMPLETED", null, List.of(), null, null);

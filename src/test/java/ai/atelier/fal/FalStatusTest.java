@@ -45,6 +45,15 @@ class FalStatusTest {
         assertThat(FalStatus.parse("{\"status\":\"IN_QUEUE\",\"queue_position\":4}").queuePosition()).isEqualTo(4);
     }
 
+    @Test
+    void makesFalsTextPrintable() {
+        // a log line in a terminal's colours, an error with a bell: each control character stands as U+FFFD, tabs stay
+        FalStatus s = FalStatus.parse("{\"status\":\"COMPLETED\",\"logs\":[{\"message\":\"\\u001b[32mstep 7/7\\u001b[0m\\tdone\"}],"
+                + "\"error\":\"CUDA\\u0007 out of memory\"}");
+        assertThat(s.logs()).containsExactly("\uFFFD[32mstep 7/7\uFFFD[0m\tdone");
+        assertThat(s.error()).isEqualTo("CUDA\uFFFD out of memory");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = { "", "[]", "\"IN_QUEUE\"", "{\"status\":", "not json" })
     void refusesWhatIsNotAnObject(String data) {

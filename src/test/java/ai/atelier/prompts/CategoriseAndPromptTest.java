@@ -197,6 +197,21 @@ class CategoriseAndPromptTest {
     }
 
     @Test
+    void anLlmAnswerWithControlCharactersIsKeptPrintableAndTheJobSucceeds() {
+        // through the application's JSON codec, which refuses control characters in requests, this answer failed as "not JSON"
+        Llm.script("control_chars", 1, Llm.ROUTER);
+        byte[] photo = Images.png(312, 300);
+        String id = submit(job(photo, "prompt_mode", "llm"));
+        JsonPath done = Jobs.awaitTerminal(id);
+        assertThat(done.getString("status")).isEqualTo("succeeded");
+        String written = SimLlm.backgroundPromptFor((String) Llm.routerCalls().get(0).get("prompt"));
+        // each control character stands as U+FFFD, the rest as the model wrote it, in the row and in what fal was asked
+        String printable = "\uFFFD[1m" + written + "\uFFFD[0m\uFFFD";
+        assertThat(done.getString("final_prompt")).isEqualTo(printable);
+        assertThat(Simulator.submissions(FLUX_I2I)).singleElement().satisfies(b -> assertThat(b).containsEntry("prompt", printable));
+    }
+
+    @Test
     void retryResumesAtTheFailedStageWithoutAskingTheVisionModelAgain() {
         // fal's model fails the picture once: the job fails at infer with categories and prompt already paid for
         Simulator.fault(Map.of("target", "complete", "endpoint", FLUX_I2I, "times", 1, "status", 422, "error_type", "content_policy_violation"));
