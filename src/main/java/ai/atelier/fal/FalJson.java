@@ -45,21 +45,49 @@ final class FalJson {
         return body == null ? null : object(Buffer.buffer(body));
     }
 
-    /** The value with every string (keys too) printable; the value itself when nothing needed it. */
+    /** The value with every string (keys too) printable: the value itself when none needed it (the common case, no copy). */
     @SuppressWarnings("unchecked")
     static <T> T printable(T value) {
         if (value instanceof String s) {
             return (T) TextRules.printable(s);
         }
         if (value instanceof Map<?, ?> m) {
-            Map<String, Object> out = new LinkedHashMap<>(Math.max(4, m.size() * 2));
-            m.forEach((k, v) -> out.put(TextRules.printable(String.valueOf(k)), printable(v)));
-            return (T) out;
+            Map<String, Object> out = null;
+            int seen = 0;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                String key = String.valueOf(e.getKey());
+                String k = TextRules.printable(key);
+                Object v = printable(e.getValue());
+                if (out == null && (k != key || v != e.getValue())) {
+                    // the first change: the entries before it as they were, then the rest as made printable
+                    out = new LinkedHashMap<>(Math.max(4, m.size() * 2));
+                    int copied = 0;
+                    for (Map.Entry<?, ?> before : m.entrySet()) {
+                        if (copied++ == seen) {
+                            break;
+                        }
+                        out.put(String.valueOf(before.getKey()), before.getValue());
+                    }
+                }
+                seen++;
+                if (out != null) {
+                    out.put(k, v);
+                }
+            }
+            return out == null ? value : (T) out;
         }
         if (value instanceof List<?> l) {
-            List<Object> out = new ArrayList<>(l.size());
-            l.forEach(v -> out.add(printable(v)));
-            return (T) out;
+            List<Object> out = null;
+            for (int i = 0; i < l.size(); i++) {
+                Object v = printable(l.get(i));
+                if (out == null && v != l.get(i)) {
+                    out = new ArrayList<>(l.subList(0, i));
+                }
+                if (out != null) {
+                    out.add(v);
+                }
+            }
+            return out == null ? value : (T) out;
         }
         return value;
     }
