@@ -115,6 +115,7 @@ public class ProgressEvents {
     }
 
     private void renew() {
+        unmarked.retainAll(listeners.keySet()); // a listener that left before its mark could be set leaves nothing behind
         if (listeners.isEmpty()) {
             return;
         }
