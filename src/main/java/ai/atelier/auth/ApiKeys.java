@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -24,7 +24,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * made; only its SHA-256 is kept, with a visible prefix. A key that carries that much randomness needs
  * no slow hash: guessing is hopeless, and looking a key up is one indexed read.
  */
-@ApplicationScoped
+@Singleton
 public class ApiKeys {
 
     static final String PREFIX = "atl_";

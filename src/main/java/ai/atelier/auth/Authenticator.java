@@ -7,7 +7,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 
@@ -30,7 +30,7 @@ import io.vertx.ext.web.RoutingContext;
  * gets through.
  * A key, its hash or the admin key never reaches a log or a response.
  */
-@ApplicationScoped
+@Singleton
 public class Authenticator {
 
     /** How long an instance trusts what it read of a key (a revocation reaches every instance within this). */

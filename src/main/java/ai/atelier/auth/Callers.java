@@ -1,12 +1,12 @@
 package ai.atelier.auth;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.problem.Problem;
 import io.quarkus.vertx.http.runtime.CurrentVertxRequest;
 
 /** The caller of the request being served, as the {@link Authenticator} found it. */
-@ApplicationScoped
+@Singleton
 public class Callers {
 
     private final CurrentVertxRequest request;

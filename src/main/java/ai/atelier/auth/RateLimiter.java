@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
@@ -15,7 +15,7 @@ import io.vertx.mutiny.redis.client.Response;
  * (requests per minute; a full bucket allows a burst of a minute's requests, then it refills
  * steadily), and a count of failed authentications per client address per minute.
  */
-@ApplicationScoped
+@Singleton
 public class RateLimiter {
 
     /** KEYS: bucket. ARGV: capacity (per minute). Answers allowed (0/1), tokens left, ms until one token, ms until full. */

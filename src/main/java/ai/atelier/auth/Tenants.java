@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.problem.Problem;
 import io.quarkus.hibernate.reactive.panache.Panache;
@@ -22,7 +22,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * request and submit reads, through a short cache (a change applies on every instance within
  * {@link #CACHE_NANOS}) and one indexed read when it misses.
  */
-@ApplicationScoped
+@Singleton
 public class Tenants {
 
     /** How long an instance trusts what it read of a tenant's limits. */

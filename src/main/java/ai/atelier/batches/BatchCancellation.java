@@ -5,7 +5,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.jobs.JobCancellation;
@@ -20,7 +20,7 @@ import io.smallrye.mutiny.Uni;
  * {@link JobCancellation}, as a job is, through to fal, a few at a time. The feeder carries on any cancelling batch on
  * every round, so a cancel an instance died in the middle of still ends; the batch ends once its last item has.
  */
-@ApplicationScoped
+@Singleton
 public class BatchCancellation {
 
     private static final int PAGE = 500;

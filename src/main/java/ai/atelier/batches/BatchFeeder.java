@@ -2,7 +2,7 @@ package ai.atelier.batches;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
@@ -18,7 +18,7 @@ import io.vertx.mutiny.core.Vertx;
  * batch shares (the claim never sees a held item, so interactive jobs are never queued behind a batch); batches whose
  * items all ended end, each once, with its batch.completed queued in the statement that ends it.
  */
-@ApplicationScoped
+@Singleton
 public class BatchFeeder {
 
     private final BatchRepository batches;

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.jobs.Job;
 import ai.atelier.jobs.JobStatus;
@@ -23,7 +23,7 @@ import io.smallrye.mutiny.Uni;
  * of a batch's jobs, and its results as JSON lines read page by page from PostgreSQL and written as they come (a
  * 10,000-item batch's results are never held whole). Another tenant's batch reads like an unknown one: a 404.
  */
-@ApplicationScoped
+@Singleton
 public class BatchReads {
 
     /** Rows read per page of a results stream. */

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.function.Consumer;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.jobs.Columns;
 import ai.atelier.jobs.Job;
@@ -34,7 +34,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * chunks of {@value #CHUNK}, each chunk one {@code insert … select from unnest(arrays)}. Its items are held
  * ({@code lease_until = 'infinity'}: no claim picks them) until the feeder releases them.
  */
-@ApplicationScoped
+@Singleton
 public class BatchRepository {
 
     static final int CHUNK = 2000;

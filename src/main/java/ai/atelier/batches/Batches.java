@@ -16,7 +16,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -54,7 +54,7 @@ import io.smallrye.mutiny.Uni;
  * in one transaction. Its items then wait held until the feeder ({@link BatchFeeder}) releases them into the tenant's
  * batch share.
  */
-@ApplicationScoped
+@Singleton
 public class Batches {
 
     /** How many bad items a refusal lists (it says how many there were in all). */

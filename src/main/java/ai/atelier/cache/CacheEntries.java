@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.json.JsonArray;
@@ -20,7 +20,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * and waits; a pending entry whose owner job is no longer queued or running (failed, cancelled) or whose lease ran
  * out is taken over by the next request that looks, in the same statement, so exactly one takes it.
  */
-@ApplicationScoped
+@Singleton
 public class CacheEntries {
 
     /** What a look at a key found: this job owns it now (call fal), a stored result (hit), or another job's call in flight (wait). */

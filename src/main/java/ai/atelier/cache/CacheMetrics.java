@@ -4,7 +4,7 @@ import java.math.BigDecimal;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,7 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * ({@code atelier_cache_lookups_total{model, result=hit|miss|refresh}}) and what hits saved
  * ({@code atelier_cache_saved_usd_total{model}}). Labels are the strategy beans' ids and the outcome words, never a key.
  */
-@ApplicationScoped
+@Singleton
 public class CacheMetrics {
 
     private final MeterRegistry registry;

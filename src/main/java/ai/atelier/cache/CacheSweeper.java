@@ -2,7 +2,7 @@ package ai.atelier.cache;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
@@ -18,7 +18,7 @@ import io.vertx.mutiny.core.Vertx;
  * from them, and nothing else ever deletes them (a job's own files are apart and untouched). A round deletes
  * batches of {@value #BATCH} entries until none is left, so one pass never holds a long transaction.
  */
-@ApplicationScoped
+@Singleton
 public class CacheSweeper {
 
     static final int BATCH = 500;

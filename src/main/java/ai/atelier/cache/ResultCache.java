@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.auth.TenantLimits;
 import ai.atelier.config.AtelierConfig;
@@ -22,7 +22,7 @@ import io.smallrye.mutiny.Uni;
  * answer can truthfully say, a failed owner's entries let go, and an operator's drop. The run's side, one fal call at a
  * time, is {@code ai.atelier.jobs.engine.CachedCalls}.
  */
-@ApplicationScoped
+@Singleton
 public class ResultCache {
 
     /** The job option that carries the settled settings ({@link Settled#options()}); its {@code status} is what the submit said. */

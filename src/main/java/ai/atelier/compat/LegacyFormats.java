@@ -1,6 +1,6 @@
 package ai.atelier.compat;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.jobs.JobView;
 import ai.atelier.jobs.JobViewFormat;
@@ -12,7 +12,7 @@ final class LegacyFormats {
     }
 
     /** Seed 001's {@code GET /api/{session_id}/status}. */
-    @ApplicationScoped
+    @Singleton
     static class Seed001 implements JobViewFormat {
         static final String NAME = "seed001";
 
@@ -39,7 +39,7 @@ final class LegacyFormats {
     }
 
     /** Seed 000's {@code GET /api/jobs/{job_id}}. */
-    @ApplicationScoped
+    @Singleton
     static class Seed000 implements JobViewFormat {
         static final String NAME = "seed000";
 

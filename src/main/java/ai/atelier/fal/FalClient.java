@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import io.quarkus.logging.Log;
@@ -36,7 +36,7 @@ import io.vertx.mutiny.ext.web.client.WebClient;
  * <p>A Vert.x WebClient rather than a REST client interface: fal answers with absolute URLs and endpoint
  * ids that contain slashes, and the retry policy needs the raw status and headers of every answer.
  */
-@ApplicationScoped
+@Singleton
 public class FalClient {
 
     private final WebClient http;

@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.progress.RedisRelay;
@@ -21,7 +21,7 @@ import io.smallrye.mutiny.Uni;
  * Completions are remembered for a while: a webhook can beat the wait it is meant for (fal answered
  * faster than the submit's bookkeeping).
  */
-@ApplicationScoped
+@Singleton
 public class FalCompletions {
 
     static final String CHANNEL = "atelier:fal-done";

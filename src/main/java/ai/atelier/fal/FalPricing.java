@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
@@ -31,7 +31,7 @@ import io.vertx.mutiny.ext.web.client.WebClient;
  * estimate of one typical call ({@code historical_api_price}) stands in where units cannot be known
  * beforehand (an LLM's answer).
  */
-@ApplicationScoped
+@Singleton
 public class FalPricing {
 
     /** One endpoint's price as fal answered it, and when. */

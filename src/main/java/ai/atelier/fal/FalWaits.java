@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
@@ -36,7 +36,7 @@ import io.vertx.mutiny.core.Vertx;
  * </ol>
  * A wait costs a small record; the job waiting holds no thread and no work permit.
  */
-@ApplicationScoped
+@Singleton
 public class FalWaits {
 
     private final FalClient fal;

@@ -13,7 +13,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import io.quarkus.logging.Log;
@@ -31,7 +31,7 @@ import io.vertx.mutiny.ext.web.client.WebClient;
  * {@code atelier.fal.jwks-refetch-interval} and one fetch at a time, so anonymous POSTs cannot make Atelier
  * fetch fal's keys for each of them.
  */
-@ApplicationScoped
+@Singleton
 public class FalWebhookVerifier {
 
     /** DER prefix of an X.509 SubjectPublicKeyInfo for Ed25519; the raw 32-byte key follows it. */

@@ -2,7 +2,7 @@ package ai.atelier.health;
 
 import java.util.Locale;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
@@ -20,7 +20,7 @@ import io.smallrye.health.api.HealthGroup;
  * an open breaker is a dependency's outage, and taking every replica out of the Service would not end it.
  */
 @HealthGroup(Dependencies.GROUP)
-@ApplicationScoped
+@Singleton
 public class CircuitBreakersHealthCheck implements HealthCheck {
 
     static final String[] NAMES = { FalClient.BREAKER, ObjectStore.BREAKER };

@@ -2,7 +2,7 @@ package ai.atelier.health;
 
 import java.time.Duration;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.health.HealthCheckResponse;
 
@@ -13,7 +13,7 @@ import io.smallrye.mutiny.Uni;
 
 /** Whether Redis answers a PING, in the {@code dependencies} group (Quarkus's own check, in readiness, is off: see {@link Dependencies}). */
 @HealthGroup(Dependencies.GROUP)
-@ApplicationScoped
+@Singleton
 public class RedisHealthCheck implements AsyncHealthCheck {
 
     private final ReactiveRedisDataSource redis;

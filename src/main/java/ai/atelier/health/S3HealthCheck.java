@@ -2,7 +2,7 @@ package ai.atelier.health;
 
 import java.time.Duration;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.health.HealthCheckResponse;
 
@@ -16,7 +16,7 @@ import io.smallrye.mutiny.Uni;
  * not in readiness: see {@link Dependencies} for why.
  */
 @HealthGroup(Dependencies.GROUP)
-@ApplicationScoped
+@Singleton
 public class S3HealthCheck implements AsyncHealthCheck {
 
     private final ObjectStore store;

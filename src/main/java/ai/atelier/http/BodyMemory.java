@@ -3,7 +3,7 @@ package ai.atelier.http;
 import java.util.HashMap;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.auth.Caller;
 import ai.atelier.config.AtelierConfig;
@@ -16,7 +16,7 @@ import ai.atelier.config.AtelierConfig;
  * The tenant's share keeps one tenant (or everyone calling the open routes, who count as one) from taking the
  * whole budget from the others.
  */
-@ApplicationScoped
+@Singleton
 public class BodyMemory {
 
     /** What a request may do with its next bytes. */

@@ -29,6 +29,10 @@ import io.vertx.ext.web.RoutingContext;
  * <p>
  * It also answers {@code Expect: 100-continue} once the request is admitted (authenticated, not too large,
  * room for it now): every refusal before that is a final answer and the body is never sent.
+ * <p>
+ * Application-scoped (a client proxy) where Atelier's other beans are singletons: Quarkus REST creates its
+ * filter at static init, before the runtime configuration this bean's dependencies read exists, and the
+ * proxy defers creating them to the first request.
  */
 @ApplicationScoped
 public class BodyReader {

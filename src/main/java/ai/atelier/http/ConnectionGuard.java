@@ -5,7 +5,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.event.ObservesAsync;
 
@@ -62,7 +62,7 @@ import io.vertx.core.json.JsonObject;
  * That first request is the instance's own, sent to its port as soon as the server listens (the probes,
  * which used to be first, are on the management port), so no client's connection is ever accepted unguarded. HTTP/1.1 only: cleartext HTTP/2 is off (application.properties). HostileClientsTest proves each of these through the real server.
  */
-@ApplicationScoped
+@Singleton
 public class ConnectionGuard {
 
     private static final AttributeKey<Boolean> GUARDED = AttributeKey.valueOf("atelier.guarded");

@@ -14,7 +14,7 @@ import ai.atelier.problem.Problem;
  * says (seed 004), and its JSON-valued text fields (params, a style, styles) read with the API's own JSON
  * rules. Every route that takes a form (jobs, product shoots, analysis, the prototypes') reads it here.
  */
-@jakarta.enterprise.context.ApplicationScoped
+@jakarta.inject.Singleton
 public class FormInputs {
     private final ObjectMapper mapper;
 

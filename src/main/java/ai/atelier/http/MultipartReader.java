@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -32,7 +32,7 @@ import io.vertx.ext.web.RoutingContext;
  * every body being read shares one memory budget, per instance and per tenant ({@link BodyMemory}): an
  * upload reserves {@value BodyCost#MULTIPART} bytes for each byte as it arrives, never what it declares.
  */
-@ApplicationScoped
+@Singleton
 public class MultipartReader {
 
     private final AtelierConfig config;

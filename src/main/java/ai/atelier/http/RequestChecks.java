@@ -2,7 +2,7 @@ package ai.atelier.http;
 
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.vertx.http.runtime.filters.Filters;
@@ -14,7 +14,7 @@ import io.vertx.ext.web.RoutingContext;
  * nosniff}, so a browser never second-guesses the type Atelier declares (images, the playground's
  * files, JSON that quotes a client's text).
  */
-@ApplicationScoped
+@Singleton
 public class RequestChecks {
 
     private final long maxBody;

@@ -3,7 +3,7 @@ package ai.atelier.http;
 import java.net.URI;
 import java.util.Optional;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -21,7 +21,7 @@ import io.vertx.ext.web.RoutingContext;
  * and a {@code 304} (against the file's {@code Last-Modified}) keeps that cheap. No file is fingerprinted,
  * so none is immutable.
  */
-@ApplicationScoped
+@Singleton
 public class StaticPages {
 
     static final String PREFIX = "/playground";

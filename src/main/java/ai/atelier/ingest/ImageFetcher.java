@@ -1,6 +1,6 @@
 package ai.atelier.ingest;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.net.UrlGuard;
@@ -18,7 +18,7 @@ import io.vertx.mutiny.core.http.HttpClientResponse;
  * Fetches a client's image URL through the {@link UrlGuard} (no private addresses, no DNS rebinding),
  * without following redirects, refusing the body as soon as it passes the byte limit.
  */
-@ApplicationScoped
+@Singleton
 public class ImageFetcher {
 
     private final HttpClient http;

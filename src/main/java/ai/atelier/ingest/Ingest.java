@@ -4,7 +4,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.jobs.JobFile;
@@ -17,7 +17,7 @@ import io.smallrye.mutiny.Uni;
  * The ingest stage: takes each input image (an upload, an http(s) URL or a data URL), checks it by
  * its bytes, whatever its name or declared type says, and stores it in S3 under the job's prefix.
  */
-@ApplicationScoped
+@Singleton
 public class Ingest {
 
     /** One input as the client gave it: bytes of an upload, or a URL (http, https or data). */

@@ -3,7 +3,7 @@ package ai.atelier.jobs;
 import java.util.List;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 
@@ -24,7 +24,7 @@ import io.vertx.mutiny.core.Vertx;
  * billed; then the run is told to stop now (here by an event, elsewhere through Redis), so it neither
  * pays fal nor stores outputs afterwards. A run that misses the word stops at its next statement.
  */
-@ApplicationScoped
+@Singleton
 public class JobCancellation {
 
     /** Channel a cancel tells the instance running the job on (see the job runner). */

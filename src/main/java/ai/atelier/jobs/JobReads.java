@@ -6,7 +6,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.models.ModelCatalog;
 import ai.atelier.problem.Problem;
@@ -18,7 +18,7 @@ import io.smallrye.mutiny.Uni;
  * it was submitted through), else one indexed row read; lists are keyset pages of a tenant's jobs. Another
  * tenant's job reads exactly like an unknown one: a 404.
  */
-@ApplicationScoped
+@Singleton
 public class JobReads {
 
     private final JobRepository jobs;

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.webhooks.WebhookDeliveries;
 import ai.atelier.webhooks.WebhookEvent;
@@ -29,7 +29,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * A webhook delivery or a wake-up notification that belongs to a transition rides in the same statement
  * (a data-modifying CTE), so a job with a webhook costs no extra round trip either.
  */
-@ApplicationScoped
+@Singleton
 public class JobRepository {
 
     public static final String COLUMNS = """

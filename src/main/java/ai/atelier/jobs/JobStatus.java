@@ -24,6 +24,8 @@ public enum JobStatus {
     FAILED,
     CANCELLED;
 
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
     /** Jobs an instance may claim and run. */
     public static final Set<JobStatus> UNFINISHED = EnumSet.of(QUEUED, RUNNING);
 
@@ -53,8 +55,9 @@ public enum JobStatus {
         return statuses.stream().map(JobStatus::wire).toArray(String[]::new);
     }
 
+    /** The word this status is written as (in rows, views and events). */
     public String wire() {
-        return name().toLowerCase(Locale.ROOT);
+        return wire;
     }
 
     public boolean terminal() {

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.problem.Problem;
 import ai.atelier.webhooks.Webhooks;
@@ -24,7 +24,7 @@ import io.vertx.core.json.JsonObject;
  * back as a value ({@code false}, {@code null}) for the caller to handle, never as a silent overwrite.
  * The webhook delivery a move announces is written by the same statement.
  */
-@ApplicationScoped
+@Singleton
 public class JobTransitions {
 
     /** Failures a fal request may outlive: its result may still come, so a retry waits for it instead of paying again. */

@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.inject.Instance;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -24,7 +24,7 @@ import ai.atelier.storage.ObjectStore;
  */
 // created at start: a run handed back during shutdown still renders its view, after the container stops making beans
 @io.quarkus.runtime.Startup
-@ApplicationScoped
+@Singleton
 public class JobViews {
 
     private final ObjectStore store;

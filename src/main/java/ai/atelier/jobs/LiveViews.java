@@ -3,7 +3,7 @@ package ai.atelier.jobs;
 import java.time.Instant;
 import java.util.List;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.progress.Progress;
 import ai.atelier.progress.ProgressStore;
@@ -15,7 +15,7 @@ import io.smallrye.mutiny.Uni;
  * its view (in its API's format) and the event. Never fails the caller: the row is the truth, and a read
  * that finds no live view reads the row.
  */
-@ApplicationScoped
+@Singleton
 public class LiveViews {
 
     private final ProgressStore store;

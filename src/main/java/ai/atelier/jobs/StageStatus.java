@@ -24,6 +24,8 @@ public enum StageStatus {
     RETRYING,
     CANCELLED;
 
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
     /** Whether a stage with this record (null: none yet) may be moved to {@code to}. */
     public static boolean canMove(StageStatus from, StageStatus to) {
         if (from == null) {
@@ -45,8 +47,9 @@ public enum StageStatus {
         return this == SUCCEEDED || this == SKIPPED;
     }
 
+    /** The word this status is written as (in rows, views and events). */
     public String wire() {
-        return name().toLowerCase(Locale.ROOT);
+        return wire;
     }
 
     /** The status a stage record carries, or null when there is none (or an unknown word: a newer version's, read as none). */

@@ -22,6 +22,8 @@ public enum StyleStatus {
     SUCCEEDED,
     FAILED;
 
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
     public boolean canMoveTo(StyleStatus to) {
         return switch (this) {
             case PENDING -> to == PROMPTING || to == GENERATING || to == FAILED;
@@ -42,8 +44,9 @@ public enum StyleStatus {
         return this == PROMPTING || this == GENERATING || this == PENDING;
     }
 
+    /** The word this status is written as (in rows, views and events). */
     public String wire() {
-        return name().toLowerCase(Locale.ROOT);
+        return wire;
     }
 
     /** A style's status as stored; a style without one is pending. */

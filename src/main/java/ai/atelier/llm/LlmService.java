@@ -3,7 +3,7 @@ package ai.atelier.llm;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.auth.Caller;
 import ai.atelier.config.AtelierConfig;
@@ -24,7 +24,7 @@ import io.vertx.core.json.JsonObject;
  * product analysis (nine categories) and a background prompt. The async completion is a job (model
  * {@code llm}) and goes through the jobs API.
  */
-@ApplicationScoped
+@Singleton
 public class LlmService {
 
     private final FalClient fal;

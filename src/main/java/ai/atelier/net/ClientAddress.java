@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import io.vertx.core.http.HttpServerRequest;
@@ -18,7 +18,7 @@ import io.vertx.core.http.HttpServerRequest;
  * it saw, so the first address from the right that is not a trusted proxy is the one no client could
  * forge. With no trusted proxy configured the headers are ignored and the peer's address is the client's.
  */
-@ApplicationScoped
+@Singleton
 public class ClientAddress {
 
     private final List<Cidr> trusted;

@@ -7,7 +7,7 @@ import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Locale;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.problem.Problem;
@@ -26,7 +26,7 @@ import io.vertx.core.net.SocketAddress;
  * IPv6 addresses that lead to an IPv4 one are judged by it. Hosts listed in
  * {@code atelier.ingest.allowed-hosts} skip the address check, for local use.
  */
-@ApplicationScoped
+@Singleton
 public class UrlGuard {
 
     /** A checked URL and the address to connect to. */

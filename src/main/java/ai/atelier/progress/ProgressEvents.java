@@ -7,7 +7,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.logging.Log;
@@ -25,7 +25,7 @@ import io.vertx.core.Vertx;
  * listens to while it does. When the Redis subscription had to be renewed (or a mark could not be set), the
  * listeners concerned catch up from the job's event stream, so nothing published in between is lost.
  */
-@ApplicationScoped
+@Singleton
 public class ProgressEvents {
 
     /** How long a job stays watched after this instance last renewed it: a listener gone leaves it this long at most. */

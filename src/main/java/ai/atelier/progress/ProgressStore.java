@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,7 +35,7 @@ import io.vertx.mutiny.redis.client.Response;
  */
 // created at start, with its Redis data source: a live write timed to land during shutdown must not be the first use
 @io.quarkus.runtime.Startup
-@ApplicationScoped
+@Singleton
 public class ProgressStore {
 
     public static final String CHANNEL = "atelier:events";

@@ -8,7 +8,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.logging.Log;
@@ -25,7 +25,7 @@ import io.vertx.mutiny.core.Vertx;
  * {@link #onResubscribed} listeners, which catch up on what they may have missed from the streams and
  * rows that outlive a connection.
  */
-@ApplicationScoped
+@Singleton
 public class RedisRelay {
 
     private static final Duration FIRST_RETRY = Duration.ofMillis(200);

@@ -3,7 +3,7 @@ package ai.atelier.storage;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.util.Contexts;
@@ -18,7 +18,7 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
  * Vert.x context, because the SDK completes its futures on its own threads and Hibernate Reactive
  * must only be touched from the context that opened the session.
  */
-@ApplicationScoped
+@Singleton
 public class ObjectStore {
 
     private final S3AsyncClient s3;

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.PreDestroy;
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -29,7 +29,7 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
  * configures it), so both sign for the same store; credentials are resolved off the event loop and
  * refreshed in the background, because a provider (web identity, instance role) may call the network.
  */
-@ApplicationScoped
+@Singleton
 @io.quarkus.runtime.Startup // resolves its credentials at start, on the main thread, not on an event loop at the first read
 public class UrlSigner {
 

@@ -3,7 +3,7 @@ package ai.atelier.storage;
 import java.util.ArrayList;
 import java.util.List;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.ingest.VideoInfo;
@@ -40,7 +40,7 @@ import software.amazon.awssdk.http.SdkHttpRequest;
  * <p>fal's file URLs come from fal's own answers, as the pictures' do, so they are fetched as the pictures are:
  * redirects followed, without the SSRF guard that client-given URLs pass.
  */
-@ApplicationScoped
+@Singleton
 public class VideoCopier {
 
     /** S3's smallest part but the last. */

@@ -3,7 +3,7 @@ package ai.atelier.telemetry;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
@@ -31,7 +31,7 @@ import io.vertx.core.Vertx;
  * <li>{@code atelier_circuit_breaker_state{name="fal"|"s3"}}: 0 closed, 1 half-open, 2 open.</li>
  * </ul>
  */
-@ApplicationScoped
+@Singleton
 class BacklogMetrics {
 
     private final ai.atelier.jobs.JobRepository jobs;

@@ -5,7 +5,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -34,7 +34,7 @@ import io.vertx.ext.web.RoutingContext;
  * ({@code quarkus.micrometer.binder.vertx.enabled=false}). Paths under {@code /q/} are not counted (on this port they
  * are 404s; the management port serves them).
  */
-@ApplicationScoped
+@Singleton
 public class HttpServerRequests {
 
     /** The {@code uri} label of every request that no API route matched: static files, refusals before routing, 404s. */

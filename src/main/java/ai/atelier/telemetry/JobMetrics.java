@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,7 +18,7 @@ import io.micrometer.core.instrument.Timer;
  * vocabulary; never a job id or a tenant's free text. Meters are cached per label set: {@code record*}
  * runs several times per job and a registry lookup builds an id each time.
  */
-@ApplicationScoped
+@Singleton
 public class JobMetrics {
 
     /** Stage and fal buckets, in seconds: from a cached prompt to a 15-minute video render. */

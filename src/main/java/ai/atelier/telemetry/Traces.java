@@ -3,7 +3,7 @@ package ai.atelier.telemetry;
 import java.util.HashMap;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -36,7 +36,7 @@ import io.quarkus.vertx.core.runtime.VertxMDC;
  * jobs waiting on fal held some 30,000 open spans. Then the spans here are non-recording ones that only carry ids
  * (the parent's trace id, a new span id), so the stored traceparent and the logs' {@code traceId} still work.
  */
-@ApplicationScoped
+@Singleton
 public class Traces {
 
     public static final AttributeKey<String> JOB_ID = AttributeKey.stringKey("atelier.job.id");

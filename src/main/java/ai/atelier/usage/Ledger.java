@@ -8,7 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.problem.Problem;
 import io.smallrye.mutiny.Uni;
@@ -24,7 +24,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * fal's own figures, append-only; what each tenant spent per UTC day and month; usage by model, day,
  * key or tenant; and the budget check of calls made outside jobs (the LLM endpoints).
  */
-@ApplicationScoped
+@Singleton
 public class Ledger {
 
     /**

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.fal.FalPricing;
 import ai.atelier.models.CostBasis;
@@ -23,7 +23,7 @@ import io.smallrye.mutiny.Uni;
  * typical call; a video, seconds at the asked duration times what a second bills at the asked resolution, with or
  * without sound). A submit reserves this against the tenant's budget; {@code dry_run} answers it.
  */
-@ApplicationScoped
+@Singleton
 public class Quotes {
 
     /** One expected fal call. */

@@ -7,7 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
@@ -26,7 +26,7 @@ import io.vertx.sqlclient.Row;
  * {@code max by (tenant)} is the whole service's answer. One query per refresh, whatever the traffic.
  * A tenant whose budget is removed loses its remaining-budget series.
  */
-@ApplicationScoped
+@Singleton
 class SpendMetrics {
 
     private static final String READ = """

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.function.Supplier;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.auth.Caller;
 import ai.atelier.auth.Tenants;
@@ -20,7 +20,7 @@ import io.vertx.core.json.JsonArray;
  * calls cannot all take the last dollar; once fal answered, the hold becomes the ledger row fal's own
  * figures give; a call that fails, or whose client goes away, lets its hold go.
  */
-@ApplicationScoped
+@Singleton
 public class Spending {
 
     /**

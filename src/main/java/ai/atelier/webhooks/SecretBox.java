@@ -11,7 +11,7 @@ import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 
@@ -20,7 +20,7 @@ import ai.atelier.config.AtelierConfig;
  * AES-256-GCM under the key in {@code ATELIER_WEBHOOKS_ENCRYPTION_KEY}, a fresh 12-byte nonce per secret, and
  * the tenant and secret id as associated data, so a ciphertext copied to another tenant's row does not open.
  */
-@ApplicationScoped
+@Singleton
 public class SecretBox {
 
     private static final int NONCE_BYTES = 12;

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -21,7 +21,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * {@code JobRepository} is for {@code jobs}: the dispatcher, the job transitions that queue deliveries and the
  * REST resource ask here, so how a delivery is numbered, claimed, recorded and redelivered is written once.
  */
-@ApplicationScoped
+@Singleton
 public class WebhookDeliveries {
 
     /**

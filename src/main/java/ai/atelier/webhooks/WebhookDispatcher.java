@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.config.AtelierConfig;
@@ -47,7 +47,7 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
  * grace period the previous one: space-separated signatures). A 2xx delivers; anything else is retried with
  * exponential backoff until {@code max-attempts}. Every attempt is a row, with its status or a neutral reason.
  */
-@ApplicationScoped
+@Singleton
 public class WebhookDispatcher {
 
     /** A delivery this instance claimed, with what its tenant signs with now. */

@@ -13,7 +13,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.problem.Problem;
@@ -30,7 +30,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
  * rotated with a grace period during which the old one still signs, and kept only encrypted ({@link SecretBox}).
  * Every SQL statement on {@code webhook_secrets} is here.
  */
-@ApplicationScoped
+@Singleton
 public class WebhookSecrets {
 
     /** The longest grace period a rotation may ask for. */

@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,7 +26,7 @@ import io.smallrye.mutiny.Uni;
  * statement of the transition they announce (see {@link WebhookEvent}); {@link WebhookDispatcher}
  * sends them, from any instance.
  */
-@ApplicationScoped
+@Singleton
 public class Webhooks {
 
     /** The events a client can ask for, by the name it uses in {@code webhook.events}. */

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.cache.CacheEntries;
 import ai.atelier.cache.CacheKey;
@@ -36,7 +36,7 @@ import io.vertx.core.json.JsonObject;
  * no thread), looking again with a bounded backoff until it is ready (a hit) or its owner is gone (this run takes over).
  * After the call, its owner copies the stored outputs under the cache's own prefix and marks the entry ready.
  */
-@ApplicationScoped
+@Singleton
 class CachedCalls {
 
     /** What the cache said about one call: hit (with the stored files and their cost), miss or refresh (this job owns the key), or bypass. */

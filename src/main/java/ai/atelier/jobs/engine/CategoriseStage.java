@@ -3,7 +3,7 @@ package ai.atelier.jobs.engine;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.jobs.StageFailed;
@@ -17,7 +17,7 @@ import io.smallrye.mutiny.Uni;
  * Seed 002's categorisation: the vision model sorts the product photo into nine categories, kept on
  * the job for the prompt stage. Runs when the request asks for it.
  */
-@ApplicationScoped
+@Singleton
 class CategoriseStage implements Stage {
 
     static final String NAME = "categorise";

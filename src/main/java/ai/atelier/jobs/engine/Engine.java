@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.jobs.JobTransitions;
@@ -19,7 +19,7 @@ import io.vertx.mutiny.core.Vertx;
  * of failing a job fal may already have done (and billed): the step is tried again with backoff, for
  * up to {@code atelier.jobs.outage-retry-for}, well within the days fal keeps a request's outputs.
  */
-@ApplicationScoped
+@Singleton
 public class Engine {
 
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(200);

@@ -6,7 +6,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.fal.FalClient;
@@ -32,7 +32,7 @@ import io.vertx.core.json.JsonObject;
  * row. A place that already has a usable request skips the submit. The run holds its work permit to submit
  * and to fetch, not to wait.
  */
-@ApplicationScoped
+@Singleton
 public class FalCalls {
 
     private final FalClient fal;

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.fal.FalException;
 import ai.atelier.fal.FalImage;
@@ -23,7 +23,7 @@ import io.smallrye.mutiny.Uni;
  * outputs (generate, then turn). Each step's request is recorded the moment fal returns it; a resumed
  * job waits for the request of the step it was at, and never submits it again.
  */
-@ApplicationScoped
+@Singleton
 class InferStage implements Stage {
 
     static final String NAME = "infer";

@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.ingest.Ingest;
 import ai.atelier.jobs.JobFile;
@@ -22,7 +22,7 @@ import io.smallrye.mutiny.Uni;
  * stored at submit, and the stage is skipped. Durable like the others: a run that stored the inputs but died before
  * the stage was recorded finds them on the row; one that died before fetches again into the same keys.
  */
-@ApplicationScoped
+@Singleton
 class IngestStage implements Stage {
 
     static final String NAME = "ingest";

@@ -3,7 +3,7 @@ package ai.atelier.jobs.engine;
 import java.util.Base64;
 import java.util.List;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.jobs.Job;
@@ -13,7 +13,7 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 /** A job's input images as fal should fetch them: presigned S3 GETs, or inline data URLs (atelier.fal.input-mode). */
-@ApplicationScoped
+@Singleton
 class InputUrls {
 
     private final ObjectStore store;

@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.jobs.Failure;
 import ai.atelier.jobs.Job;
@@ -27,7 +27,7 @@ import io.smallrye.mutiny.Uni;
  * after it; a run skips the stages an earlier run finished (see {@link Stage}). The job ends in exactly
  * one transition: succeeded, failed with a stored reason, or (by someone else) cancelled.
  */
-@ApplicationScoped
+@Singleton
 public class JobPipeline {
 
     private final IngestStage ingest;

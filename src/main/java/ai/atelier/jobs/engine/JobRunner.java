@@ -13,7 +13,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -48,7 +48,7 @@ import io.vertx.pgclient.pubsub.PgSubscriber;
  * core. On SIGTERM it stops taking jobs, lets working jobs finish for a grace period, then hands every
  * job it holds back at once.
  */
-@ApplicationScoped
+@Singleton
 public class JobRunner {
 
     private final Vertx vertx;

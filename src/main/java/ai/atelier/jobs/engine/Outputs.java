@@ -2,7 +2,7 @@ package ai.atelier.jobs.engine;
 
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.fal.FalClient;
 import ai.atelier.fal.FalException;
@@ -18,7 +18,7 @@ import io.smallrye.mutiny.Uni;
  * upload are one step: while S3 is down the run holds no output bytes, it fetches them again when it
  * tries again (fal keeps them for days).
  */
-@ApplicationScoped
+@Singleton
 class Outputs implements OutputWriter {
 
     private final FalClient fal;

@@ -3,7 +3,7 @@ package ai.atelier.jobs.engine;
 import java.util.HashSet;
 import java.util.Set;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 
 import ai.atelier.fal.FalPricing;
@@ -13,7 +13,7 @@ import ai.atelier.models.ModelStrategy;
 import io.quarkus.runtime.StartupEvent;
 
 /** At start, the prices of every endpoint a model or a stage calls are read from fal, so the first job is not the one that waits. */
-@ApplicationScoped
+@Singleton
 class PriceTracking {
 
     private final FalPricing pricing;

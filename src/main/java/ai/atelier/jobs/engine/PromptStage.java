@@ -3,7 +3,7 @@ package ai.atelier.jobs.engine;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.jobs.StageFailed;
@@ -18,7 +18,7 @@ import io.smallrye.mutiny.Uni;
  * Stored on the job and logged once at INFO with the model and its parameters (never a key or a data
  * URL: images are part of neither).
  */
-@ApplicationScoped
+@Singleton
 class PromptStage implements Stage {
 
     static final String NAME = "prompt";

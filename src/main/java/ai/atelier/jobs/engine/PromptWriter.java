@@ -3,7 +3,7 @@ package ai.atelier.jobs.engine;
 import java.util.Map;
 import java.util.function.Function;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.llm.LlmAnswer;
@@ -13,7 +13,7 @@ import ai.atelier.prompts.Style;
 import io.smallrye.mutiny.Uni;
 
 /** Asks the prompt LLM (durably, as every fal call) for one prompt: for the prompt stage, and for each style of a shoot. */
-@ApplicationScoped
+@Singleton
 class PromptWriter {
 
     /** A prompt the LLM wrote, and what it cost. */

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.cache.CacheSpec;
 import ai.atelier.config.AtelierConfig;
@@ -38,7 +38,7 @@ import io.vertx.core.json.JsonObject;
  * finished styles and waits for submitted requests instead of paying again; one style failing does not fail
  * the others. Progress counts finished styles and never goes back.
  */
-@ApplicationScoped
+@Singleton
 class ShootStage implements Stage {
 
     static final String NAME = "shoot";

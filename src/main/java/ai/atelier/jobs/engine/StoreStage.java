@@ -6,7 +6,7 @@ import java.util.Map;
 
 import jakarta.enterprise.inject.Instance;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.fal.FalClient;
 import ai.atelier.fal.FalException;
@@ -23,7 +23,7 @@ import io.smallrye.mutiny.Uni;
  * or (a retry, a restart) fetched again from fal by the infer stage's last request: fal keeps it, and it was
  * paid for once.
  */
-@ApplicationScoped
+@Singleton
 class StoreStage implements Stage {
 
     static final String NAME = "store";

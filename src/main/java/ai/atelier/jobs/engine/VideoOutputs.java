@@ -1,6 +1,6 @@
 package ai.atelier.jobs.engine;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.fal.FalImage;
 import ai.atelier.ingest.VideoInfo;
@@ -18,7 +18,7 @@ import io.smallrye.mutiny.Uni;
  * {@code file_size}, or gone from fal's CDN (an expired URL) fails the job {@code invalid_output} and leaves nothing in
  * the bucket; an S3 failure is an outage, ridden out like any other ({@link Engine#durably}).
  */
-@ApplicationScoped
+@Singleton
 class VideoOutputs implements OutputWriter {
 
     private final VideoCopier copier;

@@ -2,7 +2,7 @@ package ai.atelier.jobs.rest;
 
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 
@@ -29,7 +29,7 @@ import io.vertx.ext.web.RoutingContext;
  * the answers and the API document stay the resources'. The filters before this one (request checks and their
  * headers, metrics, the connection's guard, authentication) have run for every read.
  */
-@ApplicationScoped
+@Singleton
 public class LiveStatusRoutes {
 
     /** Right after the authenticator's filter (1000) and the body readers' (900, which let a GET through at once). */

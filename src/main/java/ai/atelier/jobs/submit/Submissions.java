@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.auth.Caller;
 import ai.atelier.auth.Tenants;
@@ -44,7 +44,7 @@ import io.smallrye.mutiny.Uni;
  * With an Idempotency-Key the same request answers the original job; a retry of a failed job is admitted
  * here too, exactly like a submit.
  */
-@ApplicationScoped
+@Singleton
 public class Submissions {
 
     /** An accepted job, and whether it is the replay of an earlier request with the same Idempotency-Key. */

@@ -8,7 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 
 import ai.atelier.config.AtelierConfig;
 import ai.atelier.ingest.Ingest;
@@ -24,7 +24,7 @@ import ai.atelier.prompts.Style;
  * never a failed job. The model's own declarations (prompt required, images taken, a reference photo, the
  * parameters it locks and tunes) are asked of its strategy; nothing here is about one model.
  */
-@ApplicationScoped
+@Singleton
 public class SubmitRules {
 
     /** A request as checked: everything the job will be made of but its files. */
