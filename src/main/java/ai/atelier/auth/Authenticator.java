@@ -48,7 +48,7 @@ public class Authenticator {
     private final AtelierConfig config;
     private final ai.atelier.net.ClientAddress clientAddress;
     private final byte[] adminKeyHash;
-    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    private final Map<java.nio.ByteBuffer, Cached> cache = new ConcurrentHashMap<>();
     private final Map<UUID, Long> touched = new ConcurrentHashMap<>();
     /** Client addresses over the failed-authentication limit, until when (this instance's view). */
     private final Map<String, Long> blocked = new ConcurrentHashMap<>();
@@ -104,7 +104,8 @@ public class Authenticator {
         }
         // A key is always checked, even from an address over the failed-authentication limit: the limit slows
         // guessing down, and must never lock a tenant (or, behind a proxy, every tenant) out with its right key.
-        String cacheKey = java.util.HexFormat.of().formatHex(hash);
+        // the hash's bytes as the key (a ByteBuffer compares and hashes its content): no hex string per request
+        java.nio.ByteBuffer cacheKey = java.nio.ByteBuffer.wrap(hash);
         Cached c = cache.get(cacheKey);
         if (c != null && c.until() > System.nanoTime()) {
             found(rc, c.key()); // nearly every request: a key seen in the last few seconds, answered without a reactive chain
@@ -219,7 +220,7 @@ public class Authenticator {
         problem(rc, 503, "auth-unavailable", "Authentication unavailable", "Keys cannot be checked right now; try again shortly", null, 5L);
     }
 
-    private void remember(String cacheKey, ApiKeys.KeyRow row) {
+    private void remember(java.nio.ByteBuffer cacheKey, ApiKeys.KeyRow row) {
         if (cache.size() > CACHE_MAX) {
             cache.clear(); // a flood of distinct keys: start over rather than grow without bound
         }

@@ -24,7 +24,7 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
  * in the headers (a PUT). The SDK's signer does the same for each request from scratch: it derives the signing key
  * (four HMACs) and builds the request through property maps and builders, about a twentieth of the server's CPU with
  * two or three URLs per job. Here the signing key is derived once per UTC day and set of credentials (it depends on
- * nothing else), and a signature is one SHA-256 and two HMACs. {@code SigV4Test} checks every form against the SDK's
+ * nothing else), and a signature is one SHA-256 and one HMAC (each thread's HMAC keeps the day's key). {@code SigV4Test} checks every form against the SDK's
  * signer, byte for byte.
  */
 final class SigV4 {
@@ -43,6 +43,14 @@ final class SigV4 {
     private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
         try {
             return Mac.getInstance("HmacSHA256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+
+    private static final ThreadLocal<KeyedMac> SIGNING_MAC = ThreadLocal.withInitial(() -> {
+        try {
+            return new KeyedMac(Mac.getInstance("HmacSHA256"));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -125,7 +133,31 @@ final class SigV4 {
         MessageDigest sha = SHA_256.get();
         String hashed = HEX.formatHex(sha.digest(canonicalRequest.getBytes(StandardCharsets.UTF_8)));
         String toSign = ALGORITHM + "\n" + stamp + "\n" + scope + "\n" + hashed;
-        return HEX.formatHex(hmac(key(credentials, date), toSign));
+        return HEX.formatHex(signingMac(key(credentials, date)).doFinal(toSign.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** This thread's HMAC under the day's signing key: initialised again only when the key changed (doFinal keeps the key). */
+    private static Mac signingMac(byte[] key) {
+        KeyedMac keyed = SIGNING_MAC.get();
+        if (keyed.key != key) {
+            try {
+                keyed.mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            } catch (java.security.InvalidKeyException e) {
+                throw new IllegalStateException(e);
+            }
+            keyed.key = key;
+        }
+        return keyed.mac;
+    }
+
+    /** A thread's own HMAC and the signing key it was initialised with (by identity: a new day's key is a new array). */
+    private static final class KeyedMac {
+        final Mac mac;
+        byte[] key;
+
+        KeyedMac(Mac mac) {
+            this.mac = mac;
+        }
     }
 
     /** The day's signing key, derived again only when the day or the credentials changed. */
