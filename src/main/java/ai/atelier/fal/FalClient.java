@@ -152,7 +152,7 @@ public class FalClient {
         return withTimeout(() -> authed(http.putAbs(requestUrl(endpointId, requestId) + "/cancel")).send(), config.callTimeout())
                 .map(r -> {
                     try {
-                        return FalJson.object(r.body() == null ? null : r.body().getDelegate()).getString("status", "HTTP_" + r.statusCode());
+                        return FalJson.object(r.body()).getString("status", "HTTP_" + r.statusCode());
                     } catch (RuntimeException notJson) {
                         return "HTTP_" + r.statusCode();
                     }
@@ -360,7 +360,7 @@ public class FalClient {
 
     private static JsonObject json(HttpResponse<Buffer> r) {
         try {
-            JsonObject body = FalJson.object(r.body() == null ? null : r.body().getDelegate());
+            JsonObject body = FalJson.object(r.body());
             if (body == null) {
                 throw new FalException(r.statusCode(), "invalid_response", "fal answered with an empty body", null, false);
             }

@@ -41,6 +41,11 @@ final class FalJson {
         }
     }
 
+    /** A fal answer's body (the Mutiny client's buffer) as a JSON object, as {@link #object(Buffer)} reads it. */
+    static JsonObject object(io.vertx.mutiny.core.buffer.Buffer body) {
+        return object(body == null ? null : body.getDelegate());
+    }
+
     static JsonObject object(String body) {
         return body == null ? null : object(Buffer.buffer(body));
     }

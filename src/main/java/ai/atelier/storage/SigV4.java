@@ -24,8 +24,8 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
  * in the headers (a PUT). The SDK's signer does the same for each request from scratch: it derives the signing key
  * (four HMACs) and builds the request through property maps and builders, about a twentieth of the server's CPU with
  * two or three URLs per job. Here the signing key is derived once per UTC day and set of credentials (it depends on
- * nothing else), and a signature is one SHA-256 and one HMAC (each thread's HMAC keeps the day's key). {@code SigV4Test} checks every form against the SDK's
- * signer, byte for byte.
+ * nothing else), and a signature is one SHA-256 and one HMAC, each thread's HMAC keyed with the day's key once.
+ * {@code SigV4Test} checks every form against the SDK's signer, byte for byte.
  */
 final class SigV4 {
 
@@ -40,21 +40,7 @@ final class SigV4 {
             throw new IllegalStateException(e);
         }
     });
-    private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
-        try {
-            return Mac.getInstance("HmacSHA256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    });
-
-    private static final ThreadLocal<KeyedMac> SIGNING_MAC = ThreadLocal.withInitial(() -> {
-        try {
-            return new KeyedMac(Mac.getInstance("HmacSHA256"));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    });
+    private static final ThreadLocal<KeyedMac> SIGNING_MAC = ThreadLocal.withInitial(() -> new KeyedMac(newMac()));
 
     /** A day's signing key for one set of credentials. */
     private record SigningKey(AwsCredentialsIdentity credentials, String date, byte[] key) {
@@ -140,11 +126,7 @@ final class SigV4 {
     private static Mac signingMac(byte[] key) {
         KeyedMac keyed = SIGNING_MAC.get();
         if (keyed.key != key) {
-            try {
-                keyed.mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            } catch (java.security.InvalidKeyException e) {
-                throw new IllegalStateException(e);
-            }
+            init(keyed.mac, key);
             keyed.key = key;
         }
         return keyed.mac;
@@ -174,13 +156,26 @@ final class SigV4 {
         return key;
     }
 
+    /** One HMAC with a key of its own: the four steps that derive a day's signing key, once a day. */
     private static byte[] hmac(byte[] key, String data) {
-        Mac mac = HMAC.get();
+        Mac mac = newMac();
+        init(mac, key);
+        return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static Mac newMac() {
+        try {
+            return Mac.getInstance("HmacSHA256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void init(Mac mac, byte[] key) {
         try {
             mac.init(new SecretKeySpec(key, "HmacSHA256"));
         } catch (java.security.InvalidKeyException e) {
             throw new IllegalStateException(e);
         }
-        return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -687,9 +687,8 @@ public class EngineBenchmark {
      * build measured 3.3 and 5.0 ms per job at t2i-1000, with PostgreSQL's share moving from 1.7 to 2.5 ms.
      */
     private void settle() {
-        String admin = services.get("atelier-local.db-admin-user");
-        try (Connection c = admin == null ? db() : DriverManager.getConnection(services.get("quarkus.datasource.jdbc.url"), admin, "");
-                var st = c.createStatement()) { // the superuser: CHECKPOINT is not the app's to run
+        // as the superuser: CHECKPOINT is not the app's to run
+        try (Connection c = db(services.get("atelier-local.db-admin-user"), ""); var st = c.createStatement()) {
             st.execute("vacuum (analyze)");
             st.execute("checkpoint");
         } catch (SQLException e) {
@@ -724,8 +723,11 @@ public class EngineBenchmark {
     }
 
     private Connection db() throws SQLException {
-        return DriverManager.getConnection(services.get("quarkus.datasource.jdbc.url"), services.get("quarkus.datasource.username"),
-                services.get("quarkus.datasource.password"));
+        return db(services.get("quarkus.datasource.username"), services.get("quarkus.datasource.password"));
+    }
+
+    private Connection db(String user, String password) throws SQLException {
+        return DriverManager.getConnection(services.get("quarkus.datasource.jdbc.url"), user, password);
     }
 
     record Answer(int status, String body) {
