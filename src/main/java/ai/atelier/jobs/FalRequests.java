@@ -26,8 +26,10 @@ import io.vertx.core.json.JsonObject;
  */
 public final class FalRequests {
 
+    // a field a later release adds to a request must not make its rows unreadable here during a rolling update
     private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(new JavaTimeModule())
-            .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+            .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     public static final FalRequests NONE = new FalRequests(Map.of());
 

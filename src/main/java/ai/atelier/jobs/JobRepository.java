@@ -276,7 +276,25 @@ public class JobRepository {
     /** Claims up to {@code limit} unfinished jobs whose lease is free, skipping saturated models; answers their rows. */
     public Uni<List<Job>> claim(String owner, double leaseSeconds, List<String> saturatedModels, int limit) {
         return pool.preparedQuery(CLAIM).execute(Tuple.of(owner, leaseSeconds, UNFINISHED, saturatedModels.toArray(String[]::new), limit))
-                .map(JobRepository::jobs);
+                .map(JobRepository::readable);
+    }
+
+    /**
+     * The claimed rows this version can read. One it cannot (written by a later release, or damaged by hand) must not
+     * stop the others from running: it stays leased to this instance, unrun, until its lease runs out, when any
+     * instance may claim it (a newer one can read it). Before, one such row failed every claim it was in, and the
+     * jobs claimed with it waited out their leases too, again and again.
+     */
+    private static List<Job> readable(RowSet<Row> rows) {
+        List<Job> out = new ArrayList<>(rows.rowCount());
+        for (Row r : rows) {
+            try {
+                out.add(job(r));
+            } catch (RuntimeException e) {
+                io.quarkus.logging.Log.errorf("Job %s cannot be read by this version; left to its lease: %s", r.getUUID("id"), e.getMessage());
+            }
+        }
+        return out;
     }
 
     /** Renews the leases of these jobs; answers the ids still this instance's. */

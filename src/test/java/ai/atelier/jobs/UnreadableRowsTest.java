@@ -1,0 +1,91 @@
+package ai.atelier.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import ai.atelier.jobs.engine.JobRunner;
+import ai.atelier.support.Db;
+import ai.atelier.support.Jobs;
+import ai.atelier.support.Rows;
+import ai.atelier.support.Simulator;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+
+/**
+ * Rows this version did not write: during a rolling update a later release's rows sit in the same table, and a row
+ * may be damaged by hand. Neither may stop a claim from running the jobs claimed with it.
+ */
+@QuarkusTest
+class UnreadableRowsTest {
+
+    @Inject
+    JobRunner runner;
+
+    /** A field a later release added to a fal request is passed over: the job resumes from that request, fal paid once. */
+    @Test
+    void aFalRequestWithAFieldOfALaterReleaseStillResumes() {
+        Simulator.reset();
+        Simulator.settings(0, 300);
+        String requestId = RestAssured.given().baseUri(Simulator.url()).contentType(ContentType.JSON)
+                .body(Map.of("prompt", "later release", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 5))
+                .post("/queue/fal-ai/flux/schnell").then().statusCode(200).extract().path("request_id");
+        UUID id = UUID.randomUUID();
+        Rows.insertJob(id, JobStatus.RUNNING, "later release", job -> {
+            job.stage = "infer";
+            job.falEndpoint = "fal-ai/flux/schnell";
+            job.falRequestId = requestId;
+            job.startedAt = job.createdAt;
+        }, "elsewhere");
+        Db.execute("""
+                update jobs set lease_owner = null, lease_until = null,
+                       fal_requests = jsonb_build_object('infer/0', jsonb_build_object('stage', 'infer', 'step', 0,
+                           'endpoint', 'fal-ai/flux/schnell', 'request_id', ?::text, 'state', 'submitted', 'region', 'eu-west'))
+                where id = ?""", requestId, id);
+
+        runner.poke();
+
+        JsonPath job = Jobs.awaitTerminal(id.toString());
+        assertThat(job.getString("status")).isEqualTo("succeeded");
+        assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(1); // the one made above, none by the resumed run
+    }
+
+    /**
+     * A row this version cannot read at all is left to its lease, unrun; the readable job claimed in the same claim
+     * runs to its end. Before, the whole claim failed, and both waited out their leases again and again.
+     */
+    @Test
+    void anUnreadableRowDoesNotStopTheJobsClaimedWithIt() {
+        Simulator.reset();
+        Simulator.settings(0, 100);
+        UUID unreadable = UUID.randomUUID();
+        UUID readable = UUID.randomUUID();
+        try {
+            // both held elsewhere first, then freed in one statement: the next claim takes them together
+            Rows.insertJob(unreadable, JobStatus.QUEUED, "unreadable", job -> job.stage = "queued", "elsewhere");
+            Rows.insertJob(readable, JobStatus.QUEUED, "readable", job -> job.stage = "queued", "elsewhere");
+            Db.execute("update jobs set fal_requests = '{\"infer/0\": {\"stage\": \"infer\", \"step\": \"first\"}}'::jsonb where id = ?",
+                    unreadable);
+            Db.execute("update jobs set lease_owner = null, lease_until = null where id in (?, ?)", unreadable, readable);
+
+            runner.poke();
+
+            JsonPath job = Jobs.awaitTerminal(readable.toString());
+            assertThat(job.getString("status")).isEqualTo("succeeded");
+            Map<String, Object> row = Db.queryOne(
+                    "select status, lease_owner, claims, lease_until > now() as leased from jobs where id = ?", unreadable);
+            assertThat(row).containsEntry("status", "queued").containsEntry("lease_owner", runner.owner()).containsEntry("leased", true);
+            assertThat(((Number) row.get("claims")).intValue()).isEqualTo(1);
+            assertThat(Simulator.requests()).noneMatch(r -> String.valueOf(r.get("body")).contains("unreadable"));
+        } finally {
+            Db.execute("delete from jobs where id = ?", unreadable);
+        }
+    }
+}
