@@ -13,7 +13,9 @@ import io.vertx.core.json.JsonObject;
  */
 public final class Columns {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    // a field a later release adds to a column's records (a file's, say) must not make this version fail on its rows
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private Columns() {
     }

@@ -150,6 +150,11 @@ public class ProgressStore {
                 .replaceWithVoid();
     }
 
+    /** Drops the job's live view (not its event stream): status reads fall back to its row. */
+    public Uni<Void> forget(UUID jobId) {
+        return redis.execute("DEL", key(jobId)).replaceWithVoid();
+    }
+
     /**
      * The job's view in {@code format} as stored, or null when there is none for this tenant (expired,
      * never written, another tenant's) or Redis does not answer: the row still tells the state.

@@ -64,6 +64,10 @@ public class SecretBox {
 
     /** The secret's bytes; fails when the key is not the one it was sealed with, or the row was altered or moved. */
     public byte[] open(byte[] box, String tenant, String secretId) {
+        if (box.length < NONCE_BYTES + TAG_BITS / 8) {
+            // a damaged row: GCM would be handed a negative length and throw something no caller expects
+            throw new IllegalStateException("the sealed secret is too short");
+        }
         byte[] nonce = java.util.Arrays.copyOf(box, NONCE_BYTES);
         return cipher(Cipher.DECRYPT_MODE, nonce, tenant, secretId, box, NONCE_BYTES, box.length - NONCE_BYTES);
     }

@@ -153,7 +153,9 @@ public class WebhookSecrets {
                 try {
                     byte[] key = box.open(r.getBuffer("ciphertext").getBytes(), tenant, id.toString());
                     out.computeIfAbsent(tenant, t -> new ArrayList<>()).add(new WebhookSigner(key));
-                } catch (IllegalStateException unreadable) {
+                } catch (RuntimeException unreadable) {
+                    // a wrong key, or a damaged row (too short to hold a nonce): skipped, or every tenant's deliveries would
+                    // stop, since this runs in the transaction that claims them all
                     Log.warnf("tenant %s: webhook secret %s does not open with the configured encryption key; it is skipped", tenant, id);
                 }
             }

@@ -57,6 +57,24 @@ class UnreadableRowsTest {
         assertThat(Simulator.submissions("fal-ai/flux/schnell")).hasSize(1); // the one made above, none by the resumed run
     }
 
+    /** A field a later release added to a file record is passed over too: the job reads, and its output is there. */
+    @Test
+    void aFileWithAFieldOfALaterReleaseStillReads() {
+        UUID id = UUID.randomUUID();
+        Rows.insertJob(id, JobStatus.SUCCEEDED, "later file", job -> job.stage = "finish", "elsewhere");
+        String key = "tenants/default/jobs/" + id + "/outputs/0.png";
+        Db.execute("""
+                update jobs set finished_at = now(), outputs = jsonb_build_object('items', jsonb_build_array(jsonb_build_object(
+                    'key', ?::text, 'contentType', 'image/png', 'width', 8, 'height', 8, 'bytes', 100, 'role', 'output',
+                    'colourProfile', 'display-p3')))
+                where id = ?""", key, id);
+
+        JsonPath job = Jobs.awaitTerminal(id.toString());
+        assertThat(job.getString("status")).isEqualTo("succeeded");
+        assertThat(job.getList("outputs")).hasSize(1);
+        assertThat(job.getString("outputs[0].url")).contains("/outputs/0.png");
+    }
+
     /**
      * A row this version cannot read at all is left to its lease, unrun; the readable job claimed in the same claim
      * runs to its end. Before, the whole claim failed, and both waited out their leases again and again.

@@ -126,23 +126,36 @@ final class LiveState {
     }
 
     private void write(List<Progress> events) {
-        if (inputs == null) {
-            inputs = views.files(job.inputs.items()); // presigned once for all of the run's updates
-        }
-        Progress latest = events.get(events.size() - 1);
-        JobView view = views.of(job, terminal(latest) ? null : latest, inputs);
-        store.put(job.id, job.tenant, job.retries, views.forLiveStore(job, view), events).subscribe().with(ok -> {
-            retry = FIRST_RETRY;
-            synchronized (this) {
-                writing = false;
-                schedule();
+        Uni<Void> put;
+        try {
+            if (inputs == null) {
+                inputs = views.files(job.inputs.items()); // presigned once for all of the run's updates
             }
-        }, e -> {
+            Progress latest = events.get(events.size() - 1);
+            JobView view = views.of(job, terminal(latest) ? null : latest, inputs);
+            put = store.put(job.id, job.tenant, job.retries, views.forLiveStore(job, view), events);
+        } catch (RuntimeException e) {
+            // a view that cannot be rendered (a bug, or data this version does not know) must not hold the run up: its end
+            // waits for its writes, and a write that never ended kept the run, its slot and its permit for good. The
+            // live view is dropped instead, so status reads fall back to the row; these events are lost.
+            Log.errorf("Job %s: live view not rendered, dropped: %s", job.id, e);
+            store.forget(job.id).subscribe().with(ok -> written(), x -> written());
+            return;
+        }
+        put.subscribe().with(ok -> written(), e -> {
             Log.debugf("job %s: live state not written (%s); again in %s", job.id, e.getMessage(), retry);
             Duration wait = retry;
             retry = wait.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : wait.multipliedBy(2);
             context.owner().setTimer(wait.toMillis(), t -> context.runOnContext(v -> write(events)));
         });
+    }
+
+    private void written() {
+        retry = FIRST_RETRY;
+        synchronized (this) {
+            writing = false;
+            schedule();
+        }
     }
 
     /** Nothing pending or in flight: whoever waits for the writes to land may go on. Holds the lock. */

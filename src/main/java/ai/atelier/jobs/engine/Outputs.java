@@ -57,7 +57,9 @@ class Outputs implements OutputWriter {
 
     /** Removes what a run stored for a job that turned out cancelled (or another's) at its end. */
     Uni<Void> discard(UUID jobId, java.util.List<JobFile> files) {
-        return io.smallrye.mutiny.Multi.createFrom().iterable(files).onItem().transformToUniAndConcatenate(f -> store.delete(f.key()))
-                .collect().last().replaceWithVoid().onFailure().recoverWithNull();
+        // each delete on its own: one that fails must not leave the files after it in S3
+        return io.smallrye.mutiny.Multi.createFrom().iterable(files)
+                .onItem().transformToUniAndConcatenate(f -> store.delete(f.key()).onFailure().recoverWithNull())
+                .collect().last().replaceWithVoid();
     }
 }

@@ -97,6 +97,26 @@ class LiveStateTest {
         assertThat(store.writes.get(1)).containsExactly("running:infer");
     }
 
+    /**
+     * A view that cannot be rendered (here a row without a status) drops the job's live view, so status reads go to
+     * the row, and the run's end goes on: before, the write never ended, and a run waiting for its writes waited for good.
+     */
+    @Test
+    void aViewThatCannotBeRenderedDropsTheLiveViewAndDoesNotHoldTheRunUp() {
+        Job job = job();
+        String key = ProgressStore.key(job.id);
+        redis.hash(String.class).hset(key, Map.of("tenant", job.tenant, "v1", "{\"status\":\"running\"}")).await().indefinitely();
+        job.status = null;
+        RecordingStore store = new RecordingStore(redis, json, config);
+        LiveState live = new LiveState(job, store, views, context(), false);
+        live.update(running("prompt"));
+        live.update(new Progress("succeeded", "finish", 100, null, null, List.of(), Instant.now()));
+
+        live.flushed().await().atMost(Duration.ofSeconds(5));
+        assertThat(store.writes).isEmpty();
+        await().atMost(Duration.ofSeconds(5)).until(() -> redis.key().exists(key).await().indefinitely() == Boolean.FALSE);
+    }
+
     private Context context() {
         return VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext());
     }
