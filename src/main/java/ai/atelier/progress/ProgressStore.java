@@ -190,7 +190,12 @@ public class ProgressStore {
                     Response fields = entry.get(1);
                     for (int i = 0; i + 1 < fields.size(); i += 2) {
                         if ("data".equals(fields.get(i).toString())) {
-                            events.add(new Event(entry.get(0).toString(), read(fields.get(i + 1).toString())));
+                            try {
+                                events.add(new Event(entry.get(0).toString(), read(fields.get(i + 1).toString())));
+                            } catch (IllegalStateException unreadable) {
+                                // one event this version cannot read is left out, not the whole history with it
+                                Log.warnf("job %s: event %s of its stream is unreadable; left out", jobId, entry.get(0));
+                            }
                         }
                     }
                 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.test.junit.QuarkusTest;
 
 /**
@@ -25,6 +26,8 @@ class ProgressJsonTest {
     ProgressStore store;
     @Inject
     ObjectMapper json;
+    @Inject
+    ReactiveRedisDataSource redis;
 
     @Test
     void theEventsJsonIsTheMappersAndReadsBack() throws Exception {
@@ -45,5 +48,21 @@ class ProgressJsonTest {
                 assertThat(store.read(written)).isEqualTo(p);
             }
         }
+    }
+
+    /** An event this version cannot read (a damaged entry, say) is left out of a job's history, not the events around it. */
+    @Test
+    void anUnreadableEventLeavesTheRestOfTheHistory() {
+        java.util.UUID job = java.util.UUID.randomUUID();
+        String key = ProgressStore.streamKey(job);
+        Progress first = new Progress("running", "infer", 40, null, null, List.of(), Instant.parse("2026-12-07T09:40:00Z"));
+        Progress last = new Progress("succeeded", "finish", 100, null, null, List.of(), Instant.parse("2026-12-07T09:40:01Z"));
+        redis.stream(String.class).xadd(key, java.util.Map.of("data", store.write(first))).await().indefinitely();
+        redis.stream(String.class).xadd(key, java.util.Map.of("data", "{\"status\": [not json")).await().indefinitely();
+        redis.stream(String.class).xadd(key, java.util.Map.of("data", store.write(last))).await().indefinitely();
+
+        List<ProgressStore.Event> history = store.history(job, "0").await().indefinitely();
+
+        assertThat(history).extracting(ProgressStore.Event::progress).containsExactly(first, last);
     }
 }
