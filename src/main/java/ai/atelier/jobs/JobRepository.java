@@ -274,9 +274,16 @@ public class JobRepository {
     }
 
     /** Claims up to {@code limit} unfinished jobs whose lease is free, skipping saturated models; answers their rows. */
-    public Uni<List<Job>> claim(String owner, double leaseSeconds, List<String> saturatedModels, int limit) {
+    public Uni<Claimed> claim(String owner, double leaseSeconds, List<String> saturatedModels, int limit) {
         return pool.preparedQuery(CLAIM).execute(Tuple.of(owner, leaseSeconds, UNFINISHED, saturatedModels.toArray(String[]::new), limit))
-                .map(JobRepository::readable);
+                .map(rows -> new Claimed(readable(rows), rows.rowCount()));
+    }
+
+    /**
+     * What a claim took: the jobs this version can run, and how many rows it leased. A claim that leased as many as it
+     * asked for is full (more may wait) even when a row among them could not be read.
+     */
+    public record Claimed(List<Job> jobs, int rows) {
     }
 
     /**
@@ -291,7 +298,7 @@ public class JobRepository {
             try {
                 out.add(job(r));
             } catch (RuntimeException e) {
-                io.quarkus.logging.Log.errorf("Job %s cannot be read by this version; left to its lease: %s", r.getUUID("id"), e.getMessage());
+                io.quarkus.logging.Log.errorf(e, "Job %s cannot be read by this version; left to its lease", r.getUUID("id"));
             }
         }
         return out;

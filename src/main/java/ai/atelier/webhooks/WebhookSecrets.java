@@ -156,7 +156,8 @@ public class WebhookSecrets {
                 } catch (RuntimeException unreadable) {
                     // a wrong key, or a damaged row (too short to hold a nonce): skipped, or every tenant's deliveries would
                     // stop, since this runs in the transaction that claims them all
-                    Log.warnf("tenant %s: webhook secret %s does not open with the configured encryption key; it is skipped", tenant, id);
+                    // the box's messages name no secret material
+                    Log.warnf("tenant %s: webhook secret %s cannot be opened (%s); it is skipped", tenant, id, unreadable.getMessage());
                 }
             }
             return out;

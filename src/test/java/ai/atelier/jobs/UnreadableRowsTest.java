@@ -97,10 +97,10 @@ class UnreadableRowsTest {
 
             JsonPath job = Jobs.awaitTerminal(readable.toString());
             assertThat(job.getString("status")).isEqualTo("succeeded");
-            Map<String, Object> row = Db.queryOne(
-                    "select status, lease_owner, claims, lease_until > now() as leased from jobs where id = ?", unreadable);
-            assertThat(row).containsEntry("status", "queued").containsEntry("lease_owner", runner.owner()).containsEntry("leased", true);
-            assertThat(((Number) row.get("claims")).intValue()).isEqualTo(1);
+            // claimed, and left: still queued, this instance's (its lease may have run out and been taken again on a slow machine)
+            Map<String, Object> row = Db.queryOne("select status, lease_owner, claims from jobs where id = ?", unreadable);
+            assertThat(row).containsEntry("status", "queued").containsEntry("lease_owner", runner.owner());
+            assertThat(((Number) row.get("claims")).intValue()).isGreaterThanOrEqualTo(1);
             assertThat(Simulator.requests()).noneMatch(r -> String.valueOf(r.get("body")).contains("unreadable"));
         } finally {
             Db.execute("delete from jobs where id = ?", unreadable);

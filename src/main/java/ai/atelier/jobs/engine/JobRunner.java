@@ -212,9 +212,9 @@ public class JobRunner {
             return;
         }
         long sentAt = System.nanoTime();
-        jobs.claim(owner, config.lease().toMillis() / 1000.0, saturatedModels(), free).subscribe().with(claimed -> {
+        jobs.claim(owner, config.lease().toMillis() / 1000.0, saturatedModels(), free).subscribe().with(claim -> {
             List<UUID> excess = new ArrayList<>();
-            for (Job job : claimed) {
+            for (Job job : claim.jobs()) {
                 if (atModelLimit(job.model)) {
                     excess.add(job.id);
                 } else {
@@ -224,7 +224,8 @@ public class JobRunner {
             if (!excess.isEmpty()) {
                 jobs.release(owner, excess).subscribe().with(ok -> { }, e -> Log.warnf("could not hand back %d jobs: %s", excess.size(), e.getMessage()));
             }
-            boolean full = claimed.size() == free && excess.isEmpty();
+            // counted in rows leased: an unreadable row among them (left to its lease) does not make the claim look short
+            boolean full = claim.rows() == free && excess.isEmpty();
             if (!full && !again.get()) {
                 backlog.set(false); // fewer than asked for: nothing more waits unclaimed, until told otherwise
             }

@@ -138,16 +138,29 @@ final class LiveState {
             // a view that cannot be rendered (a bug, or data this version does not know) must not hold the run up: its end
             // waits for its writes, and a write that never ended kept the run, its slot and its permit for good. The
             // live view is dropped instead, so status reads fall back to the row; these events are lost.
-            Log.errorf("Job %s: live view not rendered, dropped: %s", job.id, e);
-            store.forget(job.id).subscribe().with(ok -> written(), x -> written());
+            Log.errorf(e, "Job %s: live view not rendered, dropped", job.id);
+            forget();
             return;
         }
         put.subscribe().with(ok -> written(), e -> {
             Log.debugf("job %s: live state not written (%s); again in %s", job.id, e.getMessage(), retry);
-            Duration wait = retry;
-            retry = wait.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : wait.multipliedBy(2);
-            context.owner().setTimer(wait.toMillis(), t -> context.runOnContext(v -> write(events)));
+            later(() -> write(events));
         });
+    }
+
+    /** Deletes the job's live view, as often as it takes: a view left behind would show an ended job running. */
+    private void forget() {
+        store.forget(job.id).subscribe().with(ok -> written(), e -> {
+            Log.debugf("job %s: live view not dropped (%s); again in %s", job.id, e.getMessage(), retry);
+            later(this::forget);
+        });
+    }
+
+    /** Runs {@code again} on the job's context after the current backoff, doubled for the next time. */
+    private void later(Runnable again) {
+        Duration wait = retry;
+        retry = wait.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : wait.multipliedBy(2);
+        context.owner().setTimer(wait.toMillis(), t -> context.runOnContext(v -> again.run()));
     }
 
     private void written() {
