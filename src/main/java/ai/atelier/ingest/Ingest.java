@@ -76,8 +76,7 @@ public class Ingest {
 
     /** A refused submit's photos leave S3 again (best effort: a leftover is harmless, a failure here must not hide the refusal). */
     public Uni<Void> discard(List<JobFile> files) {
-        return Multi.createFrom().iterable(files).onItem().transformToUniAndConcatenate(f -> store.delete(f.key()).onFailure().recoverWithNull())
-                .collect().last().replaceWithVoid();
+        return store.deleteEach(files.stream().map(JobFile::key).toList());
     }
 
     /** The bytes of a base64 data URL, or null when it is not one (or not valid): for sizes a quote may use. */

@@ -106,6 +106,16 @@ public class ObjectStore {
         return call("DeleteObject", () -> s3.deleteObject(b -> b.bucket(bucket()).key(key))).replaceWithVoid();
     }
 
+    /**
+     * Deletes these objects one after the other, best effort: a leftover is harmless where this is used (files a refused
+     * submit or a cancelled run no longer needs), and a delete that fails leaves only its own object behind.
+     */
+    public Uni<Void> deleteEach(java.util.List<String> keys) {
+        return io.smallrye.mutiny.Multi.createFrom().iterable(keys)
+                .onItem().transformToUniAndConcatenate(key -> delete(key).onFailure().recoverWithNull())
+                .collect().last().replaceWithVoid();
+    }
+
     public Uni<byte[]> get(String key) {
         return call("GetObject", () -> s3.getObject(b -> b.bucket(bucket()).key(key), AsyncResponseTransformer.toBytes()))
                 .map(r -> r.asByteArray());

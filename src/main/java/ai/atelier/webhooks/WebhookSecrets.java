@@ -154,9 +154,8 @@ public class WebhookSecrets {
                     byte[] key = box.open(r.getBuffer("ciphertext").getBytes(), tenant, id.toString());
                     out.computeIfAbsent(tenant, t -> new ArrayList<>()).add(new WebhookSigner(key));
                 } catch (RuntimeException unreadable) {
-                    // a wrong key, or a damaged row (too short to hold a nonce): skipped, or every tenant's deliveries would
-                    // stop, since this runs in the transaction that claims them all
-                    // the box's messages name no secret material
+                    // a wrong key or a damaged row: skipped, or every tenant's deliveries would stop, since this runs in the
+                    // transaction that claims them all (the box's messages name no secret material)
                     Log.warnf("tenant %s: webhook secret %s cannot be opened (%s); it is skipped", tenant, id, unreadable.getMessage());
                 }
             }

@@ -1,6 +1,5 @@
 package ai.atelier.jobs;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Map;
@@ -16,7 +15,6 @@ import ai.atelier.support.Jobs;
 import ai.atelier.support.Rows;
 import ai.atelier.support.Simulator;
 import io.quarkus.test.junit.QuarkusTest;
-import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 
 /**
@@ -34,16 +32,10 @@ class ResumeTest {
         Simulator.reset();
         Simulator.settings(0, 300);
         // what a crashed worker leaves behind: fal has the request, the row has its id
-        String requestId = given().baseUri(Simulator.url()).contentType(ContentType.JSON)
-                .body(Map.of("prompt", "resumed", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 3))
-                .post("/queue/fal-ai/flux/schnell").then().statusCode(200).extract().path("request_id");
+        String requestId = Simulator.submitted("fal-ai/flux/schnell",
+                Map.of("prompt", "resumed", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 3));
         UUID id = UUID.randomUUID();
-        Rows.insertJob(id, JobStatus.RUNNING, "resumed", job -> {
-            job.stage = "infer";
-            job.falEndpoint = "fal-ai/flux/schnell";
-            job.falRequestId = requestId;
-            job.startedAt = job.createdAt;
-        });
+        Rows.insertAtFal(id, "flux-schnell", "resumed", "fal-ai/flux/schnell", requestId, null);
 
         // its lease is empty (a crashed owner's would have run out): any instance claims it
         runner.poke();

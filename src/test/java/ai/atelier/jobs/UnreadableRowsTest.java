@@ -15,8 +15,6 @@ import ai.atelier.support.Jobs;
 import ai.atelier.support.Rows;
 import ai.atelier.support.Simulator;
 import io.quarkus.test.junit.QuarkusTest;
-import io.restassured.RestAssured;
-import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 
 /**
@@ -34,16 +32,10 @@ class UnreadableRowsTest {
     void aFalRequestWithAFieldOfALaterReleaseStillResumes() {
         Simulator.reset();
         Simulator.settings(0, 300);
-        String requestId = RestAssured.given().baseUri(Simulator.url()).contentType(ContentType.JSON)
-                .body(Map.of("prompt", "later release", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 5))
-                .post("/queue/fal-ai/flux/schnell").then().statusCode(200).extract().path("request_id");
+        String requestId = Simulator.submitted("fal-ai/flux/schnell",
+                Map.of("prompt", "later release", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 5));
         UUID id = UUID.randomUUID();
-        Rows.insertJob(id, JobStatus.RUNNING, "later release", job -> {
-            job.stage = "infer";
-            job.falEndpoint = "fal-ai/flux/schnell";
-            job.falRequestId = requestId;
-            job.startedAt = job.createdAt;
-        }, "elsewhere");
+        Rows.insertAtFal(id, "flux-schnell", "later release", "fal-ai/flux/schnell", requestId, "elsewhere");
         Db.execute("""
                 update jobs set lease_owner = null, lease_until = null,
                        fal_requests = jsonb_build_object('infer/0', jsonb_build_object('stage', 'infer', 'step', 0,

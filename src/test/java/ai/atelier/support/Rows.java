@@ -14,6 +14,20 @@ public final class Rows {
     private Rows() {
     }
 
+    /**
+     * What an instance killed while fal ran the job leaves behind: a running row at its infer stage with fal's request id
+     * recorded. With {@code leaseOwner} it is held elsewhere until the test frees it.
+     */
+    public static void insertAtFal(UUID id, String model, String prompt, String endpointId, String requestId, String leaseOwner) {
+        insertJob(id, JobStatus.RUNNING, prompt, job -> {
+            job.model = model;
+            job.stage = "infer";
+            job.falEndpoint = endpointId;
+            job.falRequestId = requestId;
+            job.startedAt = job.createdAt;
+        }, leaseOwner);
+    }
+
     public static void insertJob(UUID id, JobStatus status, String prompt, Consumer<Job> more) {
         insertJob(id, status, prompt, more, null);
     }

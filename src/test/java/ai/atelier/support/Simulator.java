@@ -36,6 +36,12 @@ public final class Simulator {
         return given().baseUri(url()).get("/_sim/requests").then().statusCode(200).extract().jsonPath().getList("requests");
     }
 
+    /** Submits straight to fal's queue, as a run does before it records the id; answers fal's request id. */
+    public static String submitted(String endpointId, Map<String, Object> body) {
+        return given().baseUri(url()).contentType(ContentType.JSON).body(body).post("/queue/" + endpointId).then().statusCode(200)
+                .extract().path("request_id");
+    }
+
     /** Every POST to the queue for this endpoint, oldest first. */
     @SuppressWarnings("unchecked")
     public static List<Map<String, Object>> submissions(String endpointId) {

@@ -17,7 +17,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import ai.atelier.ingest.VideoInfo;
-import ai.atelier.jobs.JobStatus;
 import ai.atelier.jobs.engine.JobRunner;
 import ai.atelier.support.Db;
 import ai.atelier.support.Images;
@@ -198,17 +197,10 @@ class VideoJobsTest {
     void aVideoJobLeftRunningByADeadInstanceIsResumedByItsRecordedRequestAndPaidOnce() {
         Simulator.settings(0, 300);
         // what a worker killed while fal rendered leaves behind: fal has the request, the row has its id
-        String requestId = given().baseUri(Simulator.url()).contentType(ContentType.JSON)
-                .body(Map.of("prompt", "resumed clip", "duration", "4s", "resolution", "720p", "generate_audio", false, "safety_tolerance", "4"))
-                .post("/queue/" + VEO_T2V).then().statusCode(200).extract().path("request_id");
+        String requestId = Simulator.submitted(VEO_T2V,
+                Map.of("prompt", "resumed clip", "duration", "4s", "resolution", "720p", "generate_audio", false, "safety_tolerance", "4"));
         UUID id = UUID.randomUUID();
-        Rows.insertJob(id, JobStatus.RUNNING, "resumed clip", job -> {
-            job.model = "veo-3.1-fast";
-            job.stage = "infer";
-            job.falEndpoint = VEO_T2V;
-            job.falRequestId = requestId;
-            job.startedAt = job.createdAt;
-        });
+        Rows.insertAtFal(id, "veo-3.1-fast", "resumed clip", VEO_T2V, requestId, null);
         runner.poke();
 
         JsonPath job = Jobs.awaitTerminal(id.toString());

@@ -131,7 +131,7 @@ public class JobPipeline {
                     if (!won) {
                         // cancelled while it stored (or taken over): what it stored must not stay
                         Log.infof("job %s: ended elsewhere (cancelled or taken over) before its end was recorded; outputs discarded", ctx.job.id);
-                        return files.isEmpty() ? Uni.createFrom().voidItem() : outputs.discard(ctx.job.id, files);
+                        return files.isEmpty() ? Uni.createFrom().voidItem() : outputs.discard(files);
                     }
                     Log.infof("job %s: succeeded with %d output(s)", ctx.job.id, files.size());
                     metrics.finished(ctx.job.model, JobStatus.SUCCEEDED.wire(), null);

@@ -1,6 +1,5 @@
 package ai.atelier.jobs.engine;
 
-import java.util.UUID;
 
 import jakarta.inject.Singleton;
 
@@ -56,10 +55,7 @@ class Outputs implements OutputWriter {
     }
 
     /** Removes what a run stored for a job that turned out cancelled (or another's) at its end. */
-    Uni<Void> discard(UUID jobId, java.util.List<JobFile> files) {
-        // each delete on its own: one that fails must not leave the files after it in S3
-        return io.smallrye.mutiny.Multi.createFrom().iterable(files)
-                .onItem().transformToUniAndConcatenate(f -> store.delete(f.key()).onFailure().recoverWithNull())
-                .collect().last().replaceWithVoid();
+    Uni<Void> discard(java.util.List<JobFile> files) {
+        return store.deleteEach(files.stream().map(JobFile::key).toList());
     }
 }

@@ -57,7 +57,7 @@ class OutputsDiscardTest {
             }
         };
 
-        new Outputs(null, failingFirst, null).discard(UUID.randomUUID(), files).await().atMost(Duration.ofSeconds(10));
+        new Outputs(null, failingFirst, null).discard(files).await().atMost(Duration.ofSeconds(10));
 
         assertThat(asked).containsExactly(base + "0.png", base + "1.png", base + "2.png");
         assertThat(store.size(base + "0.png").await().atMost(Duration.ofSeconds(10))).isEqualTo(4L);
