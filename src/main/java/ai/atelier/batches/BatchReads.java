@@ -79,11 +79,9 @@ public class BatchReads {
         }
         int after = cursor == null || cursor.isBlank() ? -1 : decode(cursor, 4).getInt();
         String filter = wanted;
-        return require(tenant, id).chain(batch -> batches.items(tenant, id, filter, after, limit)).map(rows -> {
-            List<Job> page = rows.subList(0, Math.min(limit, rows.size()));
-            String next = rows.size() > limit ? encode(ByteBuffer.allocate(4).putInt(page.get(page.size() - 1).batchIndex)) : null;
-            return new JobView.Page(page.stream().map(views::of).toList(), next);
-        });
+        return require(tenant, id).chain(batch -> batches.items(tenant, id, filter, after, limit))
+                .map(items -> new JobView.Page(items.jobs().stream().map(views::of).toList(),
+                        items.more() ? encode(ByteBuffer.allocate(4).putInt(items.lastIndex())) : null));
     }
 
     /**
@@ -93,13 +91,10 @@ public class BatchReads {
      */
     public Uni<Multi<Map<String, Object>>> results(String tenant, UUID id) {
         return require(tenant, id).map(batch -> Multi.createBy().repeating()
-                .uni(() -> new int[] { -1 }, after -> batches.items(tenant, id, null, after[0], RESULTS_PAGE - 1).invoke(rows -> {
-                    if (!rows.isEmpty()) {
-                        after[0] = rows.get(rows.size() - 1).batchIndex;
-                    }
-                }))
-                .whilst(rows -> rows.size() == RESULTS_PAGE)
-                .onItem().transformToIterable(rows -> rows)
+                .uni(() -> new int[] { -1 }, after -> batches.items(tenant, id, null, after[0], RESULTS_PAGE)
+                        .invoke(items -> after[0] = items.lastIndex()))
+                .whilst(BatchRepository.Items::more)
+                .onItem().transformToIterable(BatchRepository.Items::jobs)
                 .map(this::line));
     }
 

@@ -239,8 +239,15 @@ public class BatchRepository {
         return pool.preparedQuery(CANCEL).execute(Tuple.of(id, tenant)).map(rows -> rows.rowCount() == 1);
     }
 
-    /** A page of a batch's items in request order after {@code afterIndex}, with their place; {@code limit + 1} rows. */
-    public Uni<List<Job>> items(String tenant, UUID batch, String status, int afterIndex, int limit) {
+    /**
+     * A page of a batch's items: those this version can read, with their place; whether more follow; the place of the
+     * page's last row (read or not, so the next page starts after it).
+     */
+    public record Items(List<Job> jobs, boolean more, int lastIndex) {
+    }
+
+    /** A page of up to {@code limit} of a batch's items in request order after {@code afterIndex} (reads one more row to know whether more follow). */
+    public Uni<Items> items(String tenant, UUID batch, String status, int afterIndex, int limit) {
         StringBuilder sql = new StringBuilder(ITEMS);
         Tuple t = Tuple.of(batch, tenant);
         if (status != null) {
@@ -252,13 +259,21 @@ public class BatchRepository {
         t.addInteger(limit + 1);
         sql.append(" order by batch_index limit $").append(t.size());
         return pool.preparedQuery(sql.toString()).execute(t).map(rows -> {
-            List<Job> out = new ArrayList<>(rows.rowCount());
-            rows.forEach(r -> {
-                Job j = JobRepository.job(r);
-                j.batchIndex = r.getInteger("batch_index");
-                out.add(j);
-            });
-            return out;
+            List<Job> out = new ArrayList<>(Math.min(limit, rows.rowCount()));
+            int last = afterIndex;
+            int n = 0;
+            for (Row r : rows) {
+                if (n++ == limit) {
+                    break; // the extra row only says that more follow
+                }
+                last = r.getInteger("batch_index");
+                Job j = JobRepository.readable(r, "left out of its batch's items");
+                if (j != null) {
+                    j.batchIndex = last;
+                    out.add(j);
+                }
+            }
+            return new Items(out, rows.rowCount() > limit, last);
         });
     }
 

@@ -49,9 +49,20 @@ public record FalRequest(String stage, Integer style, int step, String endpoint,
             return name().toLowerCase(Locale.ROOT);
         }
 
+        /**
+         * The state a word names. A word this version does not know (a later release's, met during a rolling update or
+         * after a rollback) reads as submitted: the request may still run at fal, so a cancel cancels it there and a run
+         * asks fal for its result instead of paying for a new one. Failing instead made the whole row unreadable: its
+         * job could be neither run nor cancelled by this version.
+         */
         @com.fasterxml.jackson.annotation.JsonCreator
         public static State of(String word) {
-            return valueOf(word.toUpperCase(Locale.ROOT));
+            for (State s : values()) {
+                if (s.name().equalsIgnoreCase(word)) {
+                    return s;
+                }
+            }
+            return SUBMITTED;
         }
     }
 

@@ -67,19 +67,12 @@ public class JobReads {
         String modelId = model == null || model.isBlank() ? null : models.require(model).id();
         Cursor c = cursor == null || cursor.isBlank() ? null : Cursor.decode(cursor);
         return jobs.list(tenant, wanted, modelId, c == null ? null : c.createdAt(), c == null ? null : c.id(), limit)
-                .map(rows -> {
-                    List<Job> page = rows.subList(0, Math.min(limit, rows.size()));
-                    String next = rows.size() > limit ? Cursor.of(page.get(page.size() - 1)).encode() : null;
-                    return new JobView.Page(page.stream().map(views::of).toList(), next);
-                });
+                .map(listed -> new JobView.Page(listed.jobs().stream().map(views::of).toList(),
+                        listed.more() ? new Cursor(listed.lastCreatedAt(), listed.lastId()).encode() : null));
     }
 
     /** Keyset cursor: the (created_at, id) of the last job of a page, opaque to clients. */
     record Cursor(Instant createdAt, UUID id) {
-        static Cursor of(Job job) {
-            return new Cursor(job.createdAt, job.id);
-        }
-
         String encode() {
             ByteBuffer b = ByteBuffer.allocate(28).putLong(createdAt.getEpochSecond()).putInt(createdAt.getNano())
                     .putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits());

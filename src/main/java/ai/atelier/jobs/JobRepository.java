@@ -295,13 +295,26 @@ public class JobRepository {
     private static List<Job> readable(RowSet<Row> rows) {
         List<Job> out = new ArrayList<>(rows.rowCount());
         for (Row r : rows) {
-            try {
-                out.add(job(r));
-            } catch (RuntimeException e) {
-                io.quarkus.logging.Log.errorf(e, "Job %s cannot be read by this version; left to its lease", r.getUUID("id"));
+            Job job = readable(r, "left to its lease");
+            if (job != null) {
+                out.add(job);
             }
         }
         return out;
+    }
+
+    /**
+     * The row's job, or null (logged with what becomes of it) when this version cannot read it: a later release's
+     * status or request state during a rolling update (or a rollback), or a row damaged by hand. A listing leaves such
+     * a row out instead of failing the whole page, as a claim leaves it to its lease.
+     */
+    public static Job readable(Row r, String outcome) {
+        try {
+            return job(r);
+        } catch (RuntimeException e) {
+            io.quarkus.logging.Log.errorf(e, "Job %s cannot be read by this version; %s", r.getUUID("id"), outcome);
+            return null;
+        }
     }
 
     /** Renews the leases of these jobs; answers the ids still this instance's. */
@@ -454,8 +467,15 @@ public class JobRepository {
         });
     }
 
+    /**
+     * A page of rows: the jobs this version can read, whether more rows follow, and the keyset of the page's last row
+     * (read or not, so the next page starts after it).
+     */
+    public record Listing(List<Job> jobs, boolean more, Instant lastCreatedAt, UUID lastId) {
+    }
+
     /** A keyset page of a tenant's jobs, newest first; reads {@code limit + 1} rows so the caller knows whether more follow. */
-    public Uni<List<Job>> list(String tenant, JobStatus status, String model, Instant beforeCreatedAt, UUID beforeId, int limit) {
+    public Uni<Listing> list(String tenant, JobStatus status, String model, Instant beforeCreatedAt, UUID beforeId, int limit) {
         StringBuilder sql = new StringBuilder("select ").append(COLUMNS).append(" from jobs where tenant = $1");
         Tuple t = Tuple.of(tenant);
         if (status != null) {
@@ -472,7 +492,23 @@ public class JobRepository {
         }
         t.addInteger(limit + 1);
         sql.append(" order by created_at desc, id desc limit $").append(t.size());
-        return pool.preparedQuery(sql.toString()).execute(t).map(JobRepository::jobs);
+        return pool.preparedQuery(sql.toString()).execute(t).map(rows -> {
+            List<Job> page = new ArrayList<>(Math.min(limit, rows.rowCount()));
+            Row last = null;
+            int n = 0;
+            for (Row r : rows) {
+                if (n++ == limit) {
+                    break; // the extra row only says that more follow
+                }
+                last = r;
+                Job job = readable(r, "left out of the listing");
+                if (job != null) {
+                    page.add(job);
+                }
+            }
+            return new Listing(page, rows.rowCount() > limit, last == null ? null : instant(last.getOffsetDateTime("created_at")),
+                    last == null ? null : last.getUUID("id"));
+        });
     }
 
     // ---- mapping ------------------------------------------------------------------------------------------
@@ -491,12 +527,6 @@ public class JobRepository {
 
     private static Job firstJob(RowSet<Row> rows) {
         return rows.rowCount() == 0 ? null : job(rows.iterator().next());
-    }
-
-    private static List<Job> jobs(RowSet<Row> rows) {
-        List<Job> out = new ArrayList<>(rows.rowCount());
-        rows.forEach(r -> out.add(job(r)));
-        return out;
     }
 
     public static Job job(Row r) {

@@ -96,6 +96,14 @@ class StateTablesTest {
         FalRequest r = FalRequest.submitted("infer", null, 0, "fal-ai/flux/schnell", "req-1");
         assertThat(r.moved(FalRequest.State.COMPLETED).state()).isEqualTo(FalRequest.State.COMPLETED);
         assertThatThrownBy(() -> r.moved(FalRequest.State.CANCELLED).moved(FalRequest.State.COMPLETED)).isInstanceOf(IllegalStateException.class);
+        // every state reads back from its word; a later release's word reads as one that may still run at fal
+        for (FalRequest.State s : FalRequest.State.values()) {
+            assertThat(FalRequest.State.of(s.wire())).isEqualTo(s);
+        }
+        assertThat(FalRequest.State.of("streaming")).isEqualTo(FalRequest.State.SUBMITTED);
+        assertThat(FalRequests.parse(new io.vertx.core.json.JsonObject("{\"infer/0\": {\"stage\": \"infer\", \"step\": 0, "
+                + "\"endpoint\": \"fal-ai/flux/schnell\", \"request_id\": \"r-9\", \"state\": \"streaming\"}}")).open())
+                .extracting(FalRequest::requestId).containsExactly("r-9");
     }
 
     @Test

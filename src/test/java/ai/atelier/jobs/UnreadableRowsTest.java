@@ -1,7 +1,10 @@
 package ai.atelier.jobs;
 
+import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -15,6 +18,7 @@ import ai.atelier.support.Jobs;
 import ai.atelier.support.Rows;
 import ai.atelier.support.Simulator;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 
 /**
@@ -65,6 +69,57 @@ class UnreadableRowsTest {
         assertThat(job.getString("status")).isEqualTo("succeeded");
         assertThat(job.getList("outputs")).hasSize(1);
         assertThat(job.getString("outputs[0].url")).contains("/outputs/0.png");
+    }
+
+    /**
+     * A row this version cannot read is left out of the listing of its tenant's jobs, and the pages go on past it.
+     * Before, every page that held it answered 500.
+     */
+    @Test
+    void anUnreadableRowIsLeftOutOfTheListingAndThePagesGoOnPastIt() {
+        String tenant = given().header("Authorization", "Bearer atl_test_admin_key").contentType(ContentType.JSON)
+                .body(Map.of("name", "unreadable-" + UUID.randomUUID().toString().substring(0, 8))).post("/v1/admin/tenants")
+                .then().statusCode(201).extract().path("id");
+        String key = given().header("Authorization", "Bearer atl_test_admin_key").contentType(ContentType.JSON)
+                .body(Map.of("name", "reader", "scopes", List.of("jobs:read"))).post("/v1/admin/tenants/" + tenant + "/keys")
+                .then().statusCode(201).extract().path("key");
+        UUID oldest = UUID.randomUUID();
+        UUID unreadable = UUID.randomUUID();
+        UUID newest = UUID.randomUUID();
+        Instant now = Instant.now();
+        Rows.insertJob(oldest, JobStatus.SUCCEEDED, "oldest", job -> { job.tenant = tenant; job.stage = "finish"; job.createdAt = now.minusSeconds(3); });
+        Rows.insertJob(unreadable, JobStatus.SUCCEEDED, "unreadable", job -> { job.tenant = tenant; job.stage = "finish"; job.createdAt = now.minusSeconds(2); });
+        Rows.insertJob(newest, JobStatus.SUCCEEDED, "newest", job -> { job.tenant = tenant; job.stage = "finish"; job.createdAt = now.minusSeconds(1); });
+        Db.execute("update jobs set fal_requests = '{\"infer/0\": {\"stage\": \"infer\", \"step\": \"first\"}}'::jsonb where id = ?", unreadable);
+
+        JsonPath first = given().header("Authorization", "Bearer " + key).queryParam("limit", 2).get("/v1/jobs").then().statusCode(200)
+                .extract().jsonPath();
+        assertThat(first.getList("items.id")).containsExactly(newest.toString());
+        JsonPath rest = given().header("Authorization", "Bearer " + key).queryParam("limit", 2).queryParam("cursor", first.getString("next_cursor"))
+                .get("/v1/jobs").then().statusCode(200).extract().jsonPath();
+        assertThat(rest.getList("items.id")).containsExactly(oldest.toString());
+        assertThat(rest.getString("next_cursor")).isNull();
+    }
+
+    /** A fal request in a state a later release added reads as one that may still run at fal: its job can still be cancelled. */
+    @Test
+    void aFalRequestInALaterReleasesStateStillCancelsAtFal() {
+        Simulator.reset();
+        Simulator.settings(0, 60_000);
+        String requestId = Simulator.submitted("fal-ai/flux/schnell",
+                Map.of("prompt", "later state", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 5));
+        UUID id = UUID.randomUUID();
+        Rows.insertAtFal(id, "flux-schnell", "later state", "fal-ai/flux/schnell", requestId, "elsewhere");
+        Db.execute("""
+                update jobs set fal_requests = jsonb_build_object('infer/0', jsonb_build_object('stage', 'infer', 'step', 0,
+                    'endpoint', 'fal-ai/flux/schnell', 'request_id', ?::text, 'state', 'streaming'))
+                where id = ?""", requestId, id);
+
+        JsonPath cancelled = given().post("/v1/jobs/" + id + "/cancel").then().statusCode(200).extract().jsonPath();
+        assertThat(cancelled.getString("status")).isEqualTo("cancelled");
+        assertThat(cancelled.getString("cancellation.fal_status")).isNotNull();
+        assertThat(Simulator.requests()).anySatisfy(r -> assertThat(r.get("path")).isEqualTo("/queue/fal-ai/flux/requests/" + requestId + "/cancel"));
+        assertThat(Db.queryOne("select fal_requests -> 'infer/0' ->> 'state' as state from jobs where id = ?", id)).containsEntry("state", "cancelled");
     }
 
     /**
