@@ -84,8 +84,22 @@ public class UrlSigner {
     }
 
     private String encodedPath(String bucket, String key) {
-        String encodedKey = SdkHttpUtils.urlEncodeIgnoreSlashes(key);
+        // Atelier's own keys are ASCII letters, digits, '-', '.', '_' and '/', which encode to themselves; the SDK's
+        // encoder (URLEncoder and three replacements) cost about 1% of the server's CPU at 1,000 jobs in flight
+        String encodedKey = encodesToItself(key) ? key : SdkHttpUtils.urlEncodeIgnoreSlashes(key);
         return basePath + (pathStyle ? "/" + bucket + "/" + encodedKey : "/" + encodedKey);
+    }
+
+    /** Whether every character of the key is an RFC 3986 unreserved one or '/': then its path encoding is the key. */
+    static boolean encodesToItself(String key) {
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~'
+                    || c == '/')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The endpoint's host, or the bucket's virtual host on it. */

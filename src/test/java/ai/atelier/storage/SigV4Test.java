@@ -60,6 +60,19 @@ class SigV4Test {
                 new Case("http", "127.0.0.1", 39123, true, SESSION, day2));
     }
 
+    /** The signer's shortcut for keys that encode to themselves agrees with the SDK's encoder for every character up to U+00FF. */
+    @org.junit.jupiter.api.Test
+    void aKeyIsLeftAsItIsExactlyWhenTheSdkWouldLeaveIt() {
+        for (char c = 0; c <= 0xFF; c++) {
+            String key = "tenants/t/jobs/x" + c + "y/0.png";
+            assertThat(UrlSigner.encodesToItself(key)).as("U+%04X", (int) c).isEqualTo(SdkHttpUtils.urlEncodeIgnoreSlashes(key).equals(key));
+        }
+        assertThat(UrlSigner.encodesToItself("tenants/default/jobs/5b0c2a8e-8f3e-4c53-9a55-2f1d5c9f0e1a/outputs/0.png")).isTrue();
+        for (String key : KEYS) {
+            assertThat(UrlSigner.encodesToItself(key)).as(key).isEqualTo(SdkHttpUtils.urlEncodeIgnoreSlashes(key).equals(key));
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("cases")
     void presignedGetsAreTheSdks(Case c) {
