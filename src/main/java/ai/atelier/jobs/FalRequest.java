@@ -19,6 +19,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 public record FalRequest(String stage, Integer style, int step, String endpoint, @JsonProperty("request_id") String requestId, State state,
         @JsonProperty("submitted_at") Instant submittedAt) {
 
+    /**
+     * A request is submitted only once fal gave it an id. An entry read without one (a later release's, in a state this
+     * version reads as submitted) has nothing to wait on or cancel at fal: it counts as dropped, so a run makes the
+     * request again, as it would after the one window between fal's answer and its record.
+     */
+    public FalRequest {
+        if (state == State.SUBMITTED && requestId == null) {
+            state = State.DROPPED;
+        }
+    }
+
     /** Where a request stands, and the only place that says which way it may go. */
     public enum State {
         /** Submitted; its result is (or will be) at fal. */

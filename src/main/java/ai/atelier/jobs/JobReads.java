@@ -3,7 +3,6 @@ package ai.atelier.jobs;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.List;
 import java.util.UUID;
 
 import jakarta.inject.Singleton;

@@ -66,6 +66,6 @@ public record JobView(@Schema(required = true) UUID id, @Schema(required = true)
     /** A page of jobs, newest first, and the cursor of the next page (absent on the last). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Page(@Schema(required = true) List<JobView> items,
-            @Schema(description = "The cursor of the next page; absent on the last") String nextCursor) {
+            @Schema(description = "The cursor of the next page; absent on the last. A page may hold fewer items than the limit, even none, and still have a next one: follow the cursor until it is absent") String nextCursor) {
     }
 }

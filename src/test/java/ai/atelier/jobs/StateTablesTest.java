@@ -104,6 +104,11 @@ class StateTablesTest {
         assertThat(FalRequests.parse(new io.vertx.core.json.JsonObject("{\"infer/0\": {\"stage\": \"infer\", \"step\": 0, "
                 + "\"endpoint\": \"fal-ai/flux/schnell\", \"request_id\": \"r-9\", \"state\": \"streaming\"}}")).open())
                 .extracting(FalRequest::requestId).containsExactly("r-9");
+        // ... but only with an id: without one there is nothing at fal to wait on or cancel, and a run asks again
+        FalRequests noId = FalRequests.parse(new io.vertx.core.json.JsonObject(
+                "{\"infer/0\": {\"stage\": \"infer\", \"step\": 0, \"state\": \"submitting\"}}"));
+        assertThat(noId.open()).isEmpty();
+        assertThat(noId.all()).singleElement().extracting(FalRequest::state).isEqualTo(FalRequest.State.DROPPED);
     }
 
     @Test

@@ -90,15 +90,19 @@ class UnreadableRowsTest {
         Rows.insertJob(oldest, JobStatus.SUCCEEDED, "oldest", job -> { job.tenant = tenant; job.stage = "finish"; job.createdAt = now.minusSeconds(3); });
         Rows.insertJob(unreadable, JobStatus.SUCCEEDED, "unreadable", job -> { job.tenant = tenant; job.stage = "finish"; job.createdAt = now.minusSeconds(2); });
         Rows.insertJob(newest, JobStatus.SUCCEEDED, "newest", job -> { job.tenant = tenant; job.stage = "finish"; job.createdAt = now.minusSeconds(1); });
-        Db.execute("update jobs set fal_requests = '{\"infer/0\": {\"stage\": \"infer\", \"step\": \"first\"}}'::jsonb where id = ?", unreadable);
+        try {
+            Db.execute("update jobs set fal_requests = '{\"infer/0\": {\"stage\": \"infer\", \"step\": \"first\"}}'::jsonb where id = ?", unreadable);
 
-        JsonPath first = given().header("Authorization", "Bearer " + key).queryParam("limit", 2).get("/v1/jobs").then().statusCode(200)
-                .extract().jsonPath();
-        assertThat(first.getList("items.id")).containsExactly(newest.toString());
-        JsonPath rest = given().header("Authorization", "Bearer " + key).queryParam("limit", 2).queryParam("cursor", first.getString("next_cursor"))
-                .get("/v1/jobs").then().statusCode(200).extract().jsonPath();
-        assertThat(rest.getList("items.id")).containsExactly(oldest.toString());
-        assertThat(rest.getString("next_cursor")).isNull();
+            JsonPath first = given().header("Authorization", "Bearer " + key).queryParam("limit", 2).get("/v1/jobs").then().statusCode(200)
+                    .extract().jsonPath();
+            assertThat(first.getList("items.id")).containsExactly(newest.toString());
+            JsonPath rest = given().header("Authorization", "Bearer " + key).queryParam("limit", 2).queryParam("cursor", first.getString("next_cursor"))
+                    .get("/v1/jobs").then().statusCode(200).extract().jsonPath();
+            assertThat(rest.getList("items.id")).containsExactly(oldest.toString());
+            assertThat(rest.getString("next_cursor")).isNull();
+        } finally {
+            Db.execute("delete from jobs where id = ?", unreadable);
+        }
     }
 
     /** A fal request in a state a later release added reads as one that may still run at fal: its job can still be cancelled. */
