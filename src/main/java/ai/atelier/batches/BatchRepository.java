@@ -259,21 +259,9 @@ public class BatchRepository {
         t.addInteger(limit + 1);
         sql.append(" order by batch_index limit $").append(t.size());
         return pool.preparedQuery(sql.toString()).execute(t).map(rows -> {
-            List<Job> out = new ArrayList<>(Math.min(limit, rows.rowCount()));
-            int last = afterIndex;
-            int n = 0;
-            for (Row r : rows) {
-                if (n++ == limit) {
-                    break; // the extra row only says that more follow
-                }
-                last = r.getInteger("batch_index");
-                Job j = JobRepository.readable(r, "left out of its batch's items");
-                if (j != null) {
-                    j.batchIndex = last;
-                    out.add(j);
-                }
-            }
-            return new Items(out, rows.rowCount() > limit, last);
+            JobRepository.Page page = JobRepository.page(rows, limit, "left out of its batch's items",
+                    (job, r) -> job.batchIndex = r.getInteger("batch_index"));
+            return new Items(page.jobs(), page.more(), page.last() == null ? afterIndex : page.last().getInteger("batch_index"));
         });
     }
 

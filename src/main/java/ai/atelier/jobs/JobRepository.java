@@ -494,22 +494,37 @@ public class JobRepository {
         t.addInteger(limit + 1);
         sql.append(" order by created_at desc, id desc limit $").append(t.size());
         return pool.preparedQuery(sql.toString()).execute(t).map(rows -> {
-            List<Job> page = new ArrayList<>(Math.min(limit, rows.rowCount()));
-            Row last = null;
-            int n = 0;
-            for (Row r : rows) {
-                if (n++ == limit) {
-                    break; // the extra row only says that more follow
-                }
-                last = r;
-                Job job = readable(r, "left out of the listing");
-                if (job != null) {
-                    page.add(job);
-                }
-            }
-            return new Listing(page, rows.rowCount() > limit, last == null ? null : instant(last.getOffsetDateTime("created_at")),
-                    last == null ? null : last.getUUID("id"));
+            Page page = page(rows, limit, "left out of the listing", (job, r) -> { });
+            return new Listing(page.jobs(), page.more(), page.last() == null ? null : instant(page.last().getOffsetDateTime("created_at")),
+                    page.last() == null ? null : page.last().getUUID("id"));
         });
+    }
+
+    /** The first {@code limit} rows of a page read with one more: the jobs among them this version can read, the last of them read, whether more follow. */
+    public record Page(List<Job> jobs, Row last, boolean more) {
+    }
+
+    /**
+     * A page of rows read with one row more than {@code limit} (which only says more follow): each row this version can
+     * read as a job, given to {@code each} with its row; one it cannot is left out ({@link #readable(Row, String)}), and
+     * the page's last row is kept either way, so the next page starts after it.
+     */
+    public static Page page(RowSet<Row> rows, int limit, String outcome, java.util.function.BiConsumer<Job, Row> each) {
+        List<Job> jobs = new ArrayList<>(Math.min(limit, rows.rowCount()));
+        Row last = null;
+        int n = 0;
+        for (Row r : rows) {
+            if (n++ == limit) {
+                break;
+            }
+            last = r;
+            Job job = readable(r, outcome);
+            if (job != null) {
+                each.accept(job, r);
+                jobs.add(job);
+            }
+        }
+        return new Page(jobs, last, rows.rowCount() > limit);
     }
 
     // ---- mapping ------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@ package ai.atelier.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Map;
 import java.util.UUID;
 
 import jakarta.inject.Inject;
@@ -32,10 +31,8 @@ class ResumeTest {
         Simulator.reset();
         Simulator.settings(0, 300);
         // what a crashed worker leaves behind: fal has the request, the row has its id
-        String requestId = Simulator.submitted("fal-ai/flux/schnell",
-                Map.of("prompt", "resumed", "num_inference_steps", 7, "guidance_scale", 3.5, "seed", 3));
         UUID id = UUID.randomUUID();
-        Rows.insertAtFal(id, "flux-schnell", "resumed", "fal-ai/flux/schnell", requestId, null);
+        String requestId = Rows.schnellAtFal(id, "resumed", 3, null);
 
         // its lease is empty (a crashed owner's would have run out): any instance claims it
         runner.poke();

@@ -28,6 +28,17 @@ public final class Rows {
         }, leaseOwner);
     }
 
+    /**
+     * A {@code flux-schnell} job left at fal (see {@link #insertAtFal}): its request made at the simulator with the
+     * parameters the model's strategy locks, so a resumed run's result matches; answers fal's request id.
+     */
+    public static String schnellAtFal(UUID id, String prompt, int seed, String leaseOwner) {
+        String requestId = Simulator.submitted("fal-ai/flux/schnell",
+                java.util.Map.of("prompt", prompt, "num_inference_steps", 7, "guidance_scale", 3.5, "seed", seed));
+        insertAtFal(id, "flux-schnell", prompt, "fal-ai/flux/schnell", requestId, leaseOwner);
+        return requestId;
+    }
+
     public static void insertJob(UUID id, JobStatus status, String prompt, Consumer<Job> more) {
         insertJob(id, status, prompt, more, null);
     }
