@@ -123,7 +123,13 @@ public class FalClient {
                                 response.statusCode(), response.getHeader("X-Fal-Error-Type"), body.toString(), response.getHeader("Retry-After"),
                                 response.getHeader("x-fal-request-timeout-type"))));
                     }
-                    return ai.atelier.util.ServerSentEvents.data(response.toMulti()).map(FalStatus::parse);
+                    // each event carries every log line so far: the lines an earlier event delivered are stepped over unread
+                    int[] delivered = { 0 };
+                    return ai.atelier.util.ServerSentEvents.events(response.toMulti()).map(data -> {
+                        FalStatus s = FalStatus.parse(data, delivered[0]);
+                        delivered[0] = s.logCount();
+                        return s;
+                    });
                 });
     }
 

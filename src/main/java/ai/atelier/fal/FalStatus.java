@@ -14,8 +14,11 @@ import io.vertx.core.json.JsonObject;
  * fal's answer to a status poll or a status-stream event (fal-api.md §5.4): IN_QUEUE (with position),
  * IN_PROGRESS (with logs) or COMPLETED (with inference time, and an error when the request failed).
  * Any other status counts as still running.
+ *
+ * <p>fal sends every log line so far with each status. {@code logs} are the lines from number {@code earlierLogs}
+ * on: a stream's event leaves out (unread) the lines its stream already delivered; a poll reads them all.
  */
-public record FalStatus(String status, Integer queuePosition, List<String> logs, String error, Double inferenceSeconds) {
+public record FalStatus(String status, Integer queuePosition, List<String> logs, String error, Double inferenceSeconds, int earlierLogs) {
 
     /** fal's text made printable (see {@link FalJson}): a log line or an error goes on into the live store and the row. */
     public FalStatus {
@@ -23,21 +26,37 @@ public record FalStatus(String status, Integer queuePosition, List<String> logs,
         error = FalJson.printable(error);
     }
 
+    /** A status with all of its log lines. */
+    public FalStatus(String status, Integer queuePosition, List<String> logs, String error, Double inferenceSeconds) {
+        this(status, queuePosition, logs, error, inferenceSeconds, 0);
+    }
+
     /** What a wait knows when a fal webhook said the request completed. */
     public static FalStatus completedByWebhook() {
         return new FalStatus("COMPLETED", null, List.of(), null, null);
     }
 
+    /** How many log lines fal has sent for the request so far, read or not. */
+    public int logCount() {
+        return earlierLogs + logs.size();
+    }
+
     private static final JsonFactory JSON = new JsonFactory();
 
+    /** {@link #parse(byte[], int)} of a text, every log line read. */
+    public static FalStatus parse(String data) {
+        return parse(data.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0);
+    }
+
     /**
-     * A status-stream event's data, read field by field: a stream sends one per log line with every line so far,
-     * and building each as a tree of maps (to keep five values) was most of what a wait cost. Reads what
-     * {@link #of(JsonObject)} reads from the same document.
+     * A status-stream event's data, read field by field from its bytes: a stream sends one per log line with every line
+     * so far, and building each as a tree of maps (to keep five values) was most of what a wait cost. Reads what
+     * {@link #of(JsonObject)} reads from the same document, except that the first {@code knownLogs} log lines (those
+     * the stream's earlier events carried) are stepped over unread and counted in {@link #earlierLogs}.
      *
      * @throws DecodeException when the data is not a JSON object
      */
-    public static FalStatus parse(String data) {
+    public static FalStatus parse(byte[] data, int knownLogs) {
         try (JsonParser p = JSON.createParser(data)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("not a JSON object: a fal status must be one");
@@ -47,6 +66,7 @@ public record FalStatus(String status, Integer queuePosition, List<String> logs,
             String error = null;
             Double inference = null;
             List<String> logs = new java.util.ArrayList<>();
+            int earlier = 0;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken value = p.nextToken();
@@ -56,8 +76,9 @@ public record FalStatus(String status, Integer queuePosition, List<String> logs,
                     case "error" -> error = value == JsonToken.VALUE_STRING ? p.getText() : null;
                     case "logs" -> {
                         logs.clear(); // the last "logs" counts, as in a tree
+                        earlier = 0;
                         if (value == JsonToken.START_ARRAY) {
-                            readLogs(p, logs);
+                            earlier = readLogs(p, logs, knownLogs);
                         }
                     }
                     case "metrics" -> {
@@ -69,17 +90,24 @@ public record FalStatus(String status, Integer queuePosition, List<String> logs,
                 }
                 p.skipChildren(); // a nested value read above already ended on its closing token
             }
-            return new FalStatus(status, position, logs, error, inference);
+            return new FalStatus(status, position, logs, error, inference, earlier);
         } catch (java.io.IOException e) {
             throw new DecodeException("a fal status that is not JSON: " + e.getMessage());
         }
     }
 
-    /** The message of each log line (an object) or the line itself (anything else), as {@link #of(JsonObject)} takes them. */
-    private static void readLogs(JsonParser p, List<String> logs) throws java.io.IOException {
+    /**
+     * The message of each log line (an object) or the line itself (anything else), as {@link #of(JsonObject)} takes them,
+     * after the first {@code skip} lines, which are stepped over; answers how many were.
+     */
+    private static int readLogs(JsonParser p, List<String> logs, int skip) throws java.io.IOException {
         JsonToken t;
+        int skipped = 0;
         while ((t = p.nextToken()) != JsonToken.END_ARRAY && t != null) {
-            if (t == JsonToken.START_OBJECT) {
+            if (skipped < skip) {
+                p.skipChildren();
+                skipped++;
+            } else if (t == JsonToken.START_OBJECT) {
                 String message = null;
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String field = p.currentName();
@@ -96,6 +124,7 @@ public record FalStatus(String status, Integer queuePosition, List<String> logs,
                 logs.add(t == JsonToken.VALUE_NULL ? "null" : p.getText());
             }
         }
+        return skipped;
     }
 
     /** A log line that is itself an array, as Vert.x prints it: rare enough to read as a tree. */

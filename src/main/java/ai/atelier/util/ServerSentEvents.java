@@ -1,8 +1,10 @@
 package ai.atelier.util;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.netty.buffer.ByteBuf;
 import io.smallrye.mutiny.Multi;
 import io.vertx.mutiny.core.buffer.Buffer;
 
@@ -16,38 +18,69 @@ public final class ServerSentEvents {
     private ServerSentEvents() {
     }
 
-    /** The data of each event of the stream, in order. */
-    public static Multi<String> data(Multi<Buffer> chunks) {
+    /**
+     * The data of each event of the stream, in order, as UTF-8 bytes: never decoded here, so a reader that wants a few
+     * fields (fal's status events, which carry every log line so far) reads them from the bytes once.
+     */
+    public static Multi<byte[]> events(Multi<Buffer> chunks) {
         return Multi.createFrom().deferred(() -> {
             Parser parser = new Parser();
-            return chunks.onItem().transformToIterable(b -> parser.feed(b.getBytes()))
+            return chunks.onItem().transformToIterable(b -> parser.feed(b.getDelegate().getByteBuf()))
                     .onCompletion().switchTo(() -> Multi.createFrom().iterable(parser.end()));
         });
+    }
+
+    /** The data of each event of the stream, in order, as text. */
+    public static Multi<String> data(Multi<Buffer> chunks) {
+        return events(chunks).map(ServerSentEvents::text);
     }
 
     /** The data of each event of a whole stream's text (the API document's examples, a test's recorded stream). */
     public static List<String> dataOf(String stream) {
         Parser parser = new Parser();
-        List<String> events = new ArrayList<>(parser.feed(stream.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        events.addAll(parser.end());
+        List<String> events = new ArrayList<>();
+        parser.feed(stream.getBytes(StandardCharsets.UTF_8)).forEach(e -> events.add(text(e)));
+        parser.end().forEach(e -> events.add(text(e)));
         return events;
     }
 
+    private static String text(byte[] data) {
+        return new String(data, StandardCharsets.UTF_8);
+    }
+
     /**
-     * One stream's state: the bytes of the line being read (decoded as UTF-8 only once the line is whole,
-     * so a character cut between two chunks survives) and the data lines of the event being read.
+     * One stream's state, all bytes: a line cut between two chunks (only then copied aside) and the data of the event
+     * being read. Nothing is decoded, so a character cut between chunks survives, and a whole line in one chunk goes
+     * from the chunk straight into its event's data.
      */
     static final class Parser {
-        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
-        private final List<String> data = new ArrayList<>();
+        private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
+
+        // empty until used: a stream waiting on fal (a thousand at once) holds nothing here between its events
+        private final Bytes partial = new Bytes();
+        private final Bytes data = new Bytes();
+        private boolean hasData;
         private boolean lastWasCr;
 
-        List<String> feed(byte[] bytes) {
-            List<String> events = new ArrayList<>();
-            // a line's bytes are copied a run at a time: ByteArrayOutputStream.write(int) takes a lock per byte, which
-            // made this loop a few percent of the server's CPU with every job's status streaming at once
-            int start = 0;
-            for (int i = 0; i < bytes.length; i++) {
+        /** The events a chunk completes (none, often): reads the buffer's readable bytes in place when it has an array. */
+        List<byte[]> feed(ByteBuf chunk) {
+            if (chunk.hasArray()) {
+                return feed(chunk.array(), chunk.arrayOffset() + chunk.readerIndex(), chunk.readableBytes());
+            }
+            byte[] bytes = new byte[chunk.readableBytes()];
+            chunk.getBytes(chunk.readerIndex(), bytes);
+            return feed(bytes, 0, bytes.length);
+        }
+
+        List<byte[]> feed(byte[] bytes) {
+            return feed(bytes, 0, bytes.length);
+        }
+
+        List<byte[]> feed(byte[] bytes, int offset, int length) {
+            List<byte[]> events = List.of();
+            int start = offset;
+            int end = offset + length;
+            for (int i = offset; i < end; i++) {
                 byte c = bytes[i];
                 if (c == '\n' && lastWasCr) {
                     lastWasCr = false; // the LF of a CRLF: its CR ended the line
@@ -56,34 +89,90 @@ public final class ServerSentEvents {
                 }
                 lastWasCr = c == '\r';
                 if (c == '\n' || c == '\r') {
-                    line.write(bytes, start, i - start);
-                    endLine(events);
+                    byte[] event;
+                    if (partial.length > 0) {
+                        partial.append(bytes, start, i - start);
+                        event = endLine(partial.bytes, 0, partial.length);
+                        partial.length = 0;
+                    } else {
+                        event = endLine(bytes, start, i - start);
+                    }
+                    if (event != null) {
+                        if (events.isEmpty()) {
+                            events = new ArrayList<>(2);
+                        }
+                        events.add(event);
+                    }
                     start = i + 1;
                 }
             }
-            line.write(bytes, start, bytes.length - start);
+            partial.append(bytes, start, end - start);
             return events;
         }
 
-        List<String> end() {
-            List<String> events = new ArrayList<>();
-            if (line.size() > 0) {
-                endLine(events);
-            }
-            endLine(events);
-            return events;
-        }
-
-        private void endLine(List<String> events) {
-            String l = line.toString(java.nio.charset.StandardCharsets.UTF_8);
-            line.reset();
-            if (l.isEmpty()) {
-                if (!data.isEmpty()) {
-                    events.add(String.join("\n", data));
-                    data.clear();
+        List<byte[]> end() {
+            List<byte[]> events = new ArrayList<>(1);
+            if (partial.length > 0) {
+                byte[] event = endLine(partial.bytes, 0, partial.length);
+                partial.length = 0;
+                if (event != null) {
+                    events.add(event);
                 }
-            } else if (l.startsWith("data:")) {
-                data.add(l.startsWith("data: ") ? l.substring(6) : l.substring(5));
+            }
+            byte[] last = endLine(partial.bytes, 0, 0);
+            if (last != null) {
+                events.add(last);
+            }
+            return events;
+        }
+
+        /** A whole line: an empty one ends the event (its data, or null when it had none); a data line adds to it. */
+        private byte[] endLine(byte[] line, int offset, int length) {
+            if (length == 0) {
+                if (!hasData) {
+                    return null;
+                }
+                byte[] event = java.util.Arrays.copyOf(data.bytes, data.length);
+                data.length = 0;
+                hasData = false;
+                return event;
+            }
+            if (java.util.Arrays.equals(line, offset, offset + Math.min(length, DATA.length), DATA, 0, DATA.length)) {
+                int from = offset + DATA.length;
+                if (from < offset + length && line[from] == ' ') {
+                    from++;
+                }
+                if (hasData) {
+                    data.append((byte) '\n');
+                }
+                data.append(line, from, offset + length - from);
+                hasData = true;
+            }
+            return null;
+        }
+    }
+
+    /** A growable byte array without ByteArrayOutputStream's lock per call. */
+    private static final class Bytes {
+        byte[] bytes = new byte[0];
+        int length;
+
+        void append(byte b) {
+            room(1);
+            bytes[length++] = b;
+        }
+
+        void append(byte[] from, int offset, int count) {
+            if (count > 0) {
+                room(count);
+                System.arraycopy(from, offset, bytes, length, count);
+                length += count;
+            }
+        }
+
+        private void room(int more) {
+            if (length + more > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, Math.max(Math.max(256, bytes.length * 2), length + more));
             }
         }
     }

@@ -69,4 +69,22 @@ class FalStatusTest {
         List<String> logs = FalStatus.parse(data.append("]}").toString()).logs();
         assertThat(logs).hasSize(50).startsWith("line 0").endsWith("line 49");
     }
+
+    @Test
+    void stepsOverTheLinesAnEarlierEventDeliveredAndCountsThem() {
+        String data = "{\"status\":\"IN_PROGRESS\",\"logs\":[{\"message\":\"a\",\"level\":\"INFO\"},\"b\",[\"c\"],{\"message\":\"d\"}],\"queue_position\":null}";
+        byte[] bytes = data.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        FalStatus all = FalStatus.parse(bytes, 0);
+        assertThat(all.logs()).containsExactly("a", "b", "[\"c\"]", "d");
+        assertThat(all.earlierLogs()).isZero();
+        FalStatus rest = FalStatus.parse(bytes, 3);
+        assertThat(rest.logs()).containsExactly("d");
+        assertThat(rest.earlierLogs()).isEqualTo(3);
+        assertThat(rest.logCount()).isEqualTo(4);
+        assertThat(rest.status()).isEqualTo("IN_PROGRESS");
+        // more known than sent (fal started over): every line sent is counted as earlier, none read
+        FalStatus fewer = FalStatus.parse(bytes, 9);
+        assertThat(fewer.logs()).isEmpty();
+        assertThat(fewer.logCount()).isEqualTo(4);
+    }
 }

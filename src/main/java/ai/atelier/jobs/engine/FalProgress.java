@@ -36,8 +36,10 @@ final class FalProgress {
     }
 
     private void report(FalStatus s) {
-        List<String> fresh = s.logs().size() > logsSeen ? s.logs().subList(logsSeen, s.logs().size()) : List.of();
-        logsSeen = Math.max(logsSeen, s.logs().size());
+        // the status holds the lines from number earlierLogs on (a stream's event leaves out what its stream delivered)
+        int count = s.logCount();
+        List<String> fresh = count > logsSeen ? s.logs().subList(Math.max(0, logsSeen - s.earlierLogs()), s.logs().size()) : List.of();
+        logsSeen = Math.max(logsSeen, count);
         String signature = s.status() + "/" + s.queuePosition();
         if (fresh.isEmpty() && signature.equals(lastSignature)) {
             return;
@@ -47,7 +49,7 @@ final class FalProgress {
     }
 
     private int percent(FalStatus s) {
-        int within = s.queued() ? 0 : s.completed() ? 100 : Math.min(90, 20 + 15 * s.logs().size());
+        int within = s.queued() ? 0 : s.completed() ? 100 : Math.min(90, 20 + 15 * s.logCount());
         int span = to - from;
         return from + (span * index + span * within / 100) / steps;
     }
