@@ -69,7 +69,7 @@ public class ProgressStore {
             redis.call('EXPIRE', KEYS[2], ARGV[1])
             return id""";
     /** The script's SHA-1, as EVALSHA takes it: the script is sent once per Redis (re)start, not with every write. */
-    private static final String WRITE_SHA = sha1(WRITE);
+    static final String WRITE_SHA = sha1(WRITE);
     /** Reads what {@link #write} wrote: snake_case, the time in ISO-8601, any text. */
     private static final com.fasterxml.jackson.databind.ObjectReader EVENTS = new ObjectMapper()
             .registerModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
@@ -128,26 +128,27 @@ public class ProgressStore {
      * @param generation the job's retry count: a job's end is only ever overwritten by a later generation
      */
     public Uni<Void> put(UUID jobId, String tenant, int generation, Map<String, String> views, List<Progress> events) {
-        List<String> args = new ArrayList<>(12 + events.size() + 2 * views.size());
-        args.addAll(List.of(WRITE_SHA, "3", key(jobId), streamKey(jobId), watchedKey(jobId), ttlSeconds, tenant, jobId.toString(),
-                events.get(events.size() - 1).status(), String.valueOf(generation), String.valueOf(events.size())));
-        for (Progress event : events) {
-            args.add(write(event));
-        }
-        views.forEach((name, view) -> {
-            args.add(name);
-            args.add(view);
-        });
-        String[] command = args.toArray(String[]::new);
-        return redis.execute("EVALSHA", command)
+        // through the bare client, as the status read: a run writes three or four times, and the data source's reactive
+        // wrapping (a String[] of the arguments, a Uni per command) cost about as much as building the command
+        return Uni.createFrom().completionStage(() -> bare.send(write(io.vertx.redis.client.Command.EVALSHA, WRITE_SHA, jobId, tenant, generation, views, events))
                 // NOSCRIPT: a fresh (or restarted) Redis has not seen the script yet; EVAL loads it into its cache
-                .onFailure(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT"))
-                .recoverWithUni(() -> {
-                    String[] eval = command.clone();
-                    eval[0] = WRITE;
-                    return redis.execute("EVAL", eval);
-                })
-                .replaceWithVoid();
+                .recover(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT")
+                        ? bare.send(write(io.vertx.redis.client.Command.EVAL, WRITE, jobId, tenant, generation, views, events))
+                        : io.vertx.core.Future.failedFuture(e))
+                .<Void>mapEmpty().toCompletionStage());
+    }
+
+    /** The script's call ({@code EVALSHA} with its SHA-1 or {@code EVAL} with the script) with the write's keys and arguments. */
+    private io.vertx.redis.client.Request write(io.vertx.redis.client.Command call, String script, UUID jobId, String tenant, int generation,
+            Map<String, String> views, List<Progress> events) {
+        io.vertx.redis.client.Request command = io.vertx.redis.client.Request.cmd(call).arg(script).arg(3)
+                .arg(key(jobId)).arg(streamKey(jobId)).arg(watchedKey(jobId)).arg(ttlSeconds).arg(tenant).arg(jobId.toString())
+                .arg(events.get(events.size() - 1).status()).arg(generation).arg(events.size());
+        for (Progress event : events) {
+            command.arg(write(event));
+        }
+        views.forEach((name, view) -> command.arg(name).arg(view));
+        return command;
     }
 
     /** Drops the job's live view (not its event stream): status reads fall back to its row. */

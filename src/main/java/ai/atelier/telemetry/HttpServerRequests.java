@@ -20,8 +20,8 @@ import io.vertx.ext.web.RoutingContext;
  * labelled {@code method}, {@code uri}, {@code status} and {@code outcome} as Quarkus's Micrometer binding labels them,
  * with two differences that matter here.
  *
- * <p><b>The {@code uri} is always a route template.</b> Every request starts out as {@link #UNMATCHED}, and a route
- * that matched replaces that with its own template (Quarkus REST writes the request-context entry
+ * <p><b>The {@code uri} is always a route template.</b> Every request counts as {@link #UNMATCHED} unless a route
+ * that matched wrote its own template (Quarkus REST writes the request-context entry
  * {@code UrlPathTemplate}, which the traces read too; {@code LiveStatusRoutes} writes the same). Quarkus's binding kept
  * the raw path of any request no route matched (one the authenticator refused, a 405, a client that hung up), so anyone
  * could mint a series per path until Micrometer's cap of 100 URIs stopped recording real routes; its
@@ -68,8 +68,10 @@ public class HttpServerRequests {
             return;
         }
         long start = System.nanoTime();
+        // nothing is put on the request's context here: each request has a context of its own (Vert.x duplicates it per
+        // request), so no template is there until a route writes one; a request no route answered reads none, which is
+        // UNMATCHED, and a status read (the hottest request) puts one local instead of two
         HttpServerRequestInternal request = (HttpServerRequestInternal) rc.request();
-        request.context().putLocal(TEMPLATE, UNMATCHED);
         // called once: when the answer is written, or with a failure when the connection closed before it was
         rc.addEndHandler(ended -> {
             Object template = request.context().getLocal(TEMPLATE);

@@ -65,4 +65,20 @@ class ProgressJsonTest {
 
         assertThat(history).extracting(ProgressStore.Event::progress).containsExactly(first, last);
     }
+
+    /** A Redis that has not seen the write's script (flushed, restarted) gets it with the write, which lands all the same. */
+    @Test
+    void aWriteLandsOnARedisThatLostItsScripts() {
+        java.util.UUID job = java.util.UUID.randomUUID();
+        Progress event = new Progress("running", "infer", 40, "Generating", null, List.of("step 1/4"), Instant.parse("2026-12-07T13:50:00Z"));
+        redis.execute("SCRIPT", "FLUSH").await().indefinitely();
+
+        store.put(job, "tenant-a", 0, java.util.Map.of("v1", "{\"status\":\"running\"}"), List.of(event)).await().indefinitely();
+
+        assertThat(redis.hash(String.class).hget(ProgressStore.key(job), "v1").await().indefinitely()).isEqualTo("{\"status\":\"running\"}");
+        assertThat(redis.hash(String.class).hget(ProgressStore.key(job), "tenant").await().indefinitely()).isEqualTo("tenant-a");
+        assertThat(store.history(job, "0").await().indefinitely()).extracting(ProgressStore.Event::progress).containsExactly(event);
+        // and the script is cached again: the next write goes by its SHA-1 alone
+        assertThat(redis.execute("SCRIPT", "EXISTS", ProgressStore.WRITE_SHA).await().indefinitely().get(0).toInteger()).isEqualTo(1);
+    }
 }
