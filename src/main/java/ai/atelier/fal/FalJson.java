@@ -34,11 +34,25 @@ final class FalJson {
         if (body == null || body.length() == 0) {
             return null;
         }
+        byte[] bytes = body.getBytes();
         try {
-            return new JsonObject(printable(PLAIN.readValue(body.getBytes(), MAP)));
+            return new JsonObject(printable(PLAIN.readValue(bytes, MAP)));
         } catch (java.io.IOException e) {
-            throw new DecodeException("not a JSON object: " + e.getMessage());
+            byte[] decodable = decodable(bytes);
+            if (decodable == null) {
+                throw new DecodeException("not a JSON object: " + e.getMessage());
+            }
+            return object(Buffer.buffer(decodable));
         }
+    }
+
+    /**
+     * The bytes with every malformed UTF-8 sequence replaced by U+FFFD, as a text decoder reads them; null when there was
+     * none. The JSON reader refuses malformed UTF-8 anywhere, and an answer fal garbled in one log line is still an answer.
+     */
+    static byte[] decodable(byte[] bytes) {
+        byte[] decoded = new String(bytes, java.nio.charset.StandardCharsets.UTF_8).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return java.util.Arrays.equals(decoded, bytes) ? null : decoded;
     }
 
     /** A fal answer's body (the Mutiny client's buffer) as a JSON object, as {@link #object(Buffer)} reads it. */

@@ -57,6 +57,18 @@ public record FalStatus(String status, Integer queuePosition, List<String> logs,
      * @throws DecodeException when the data is not a JSON object
      */
     public static FalStatus parse(byte[] data, int knownLogs) {
+        try {
+            return read(data, knownLogs);
+        } catch (DecodeException e) {
+            byte[] decodable = FalJson.decodable(data); // malformed UTF-8 (in a log line, say) read as the text reader read it
+            if (decodable == null) {
+                throw e;
+            }
+            return read(decodable, knownLogs);
+        }
+    }
+
+    private static FalStatus read(byte[] data, int knownLogs) {
         try (JsonParser p = JSON.createParser(data)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new DecodeException("not a JSON object: a fal status must be one");

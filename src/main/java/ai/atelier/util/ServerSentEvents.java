@@ -56,7 +56,7 @@ public final class ServerSentEvents {
     static final class Parser {
         private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
-        // empty until used: a stream waiting on fal (a thousand at once) holds nothing here between its events
+        // empty until the first event, then as large as the largest line and event so far: reused, not made anew per event
         private final Bytes partial = new Bytes();
         private final Bytes data = new Bytes();
         private boolean hasData;

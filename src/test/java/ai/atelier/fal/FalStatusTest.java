@@ -87,4 +87,20 @@ class FalStatusTest {
         assertThat(fewer.logs()).isEmpty();
         assertThat(fewer.logCount()).isEqualTo(4);
     }
+
+    @Test
+    void readsAnEventWithMalformedUtf8AsATextDecoderWould() {
+        // a log line whose bytes are not UTF-8 (0xFF never is): the line stands with U+FFFD, the status is still read
+        byte[] head = "{\"status\":\"IN_PROGRESS\",\"logs\":[{\"message\":\"step ".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] tail = " done\"}]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] data = new byte[head.length + 1 + tail.length];
+        System.arraycopy(head, 0, data, 0, head.length);
+        data[head.length] = (byte) 0xFF;
+        System.arraycopy(tail, 0, data, head.length + 1, tail.length);
+        FalStatus s = FalStatus.parse(data, 0);
+        assertThat(s.status()).isEqualTo("IN_PROGRESS");
+        assertThat(s.logs()).containsExactly("step \uFFFD done");
+        assertThat(FalJson.object(io.vertx.core.buffer.Buffer.buffer(data)).getJsonArray("logs").getJsonObject(0).getString("message"))
+                .isEqualTo("step \uFFFD done");
+    }
 }
