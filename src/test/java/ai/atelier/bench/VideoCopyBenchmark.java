@@ -46,7 +46,7 @@ import software.amazon.awssdk.services.s3.S3AsyncClient;
  * bound an instance's from above. Run (with the image's options from src/main/docker/Dockerfile.jvm):
  * <pre>
  * MALLOC_ARENA_MAX=2 ./mvnw -Pbench surefire:test -Dtest=VideoCopyBenchmark -Datelier-local.s3-on-disk=true \
- *   -DargLine="-Xmx192m -Xmn32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m -Xss512k" \
+ *   -Dtest.jvm-options="-Xmx192m -Xmn32m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=64m -Xss512k" \
  *   [-Dbench.copies=20] [-Dbench.mb=100]
  * </pre>
  * Writes the figures to {@code target/video-copy-benchmark.md}.
@@ -70,7 +70,7 @@ public class VideoCopyBenchmark {
         List<String> args = ManagementFactory.getRuntimeMXBean().getInputArguments();
         List<String> image = Arrays.asList(EngineBenchmark.imageJvmOptions().split("\\s+"));
         if (!Boolean.getBoolean("bench.any-jvm")) {
-            assertThat(args).as("run with -DargLine=\"%s\" (the image's options; -Dbench.any-jvm=true to measure another JVM)",
+            assertThat(args).as("run with -Dtest.jvm-options=\"%s\" (the image's options; -Dbench.any-jvm=true to measure another JVM)",
                     String.join(" ", image)).containsAll(image);
         }
         assertThat(Boolean.getBoolean("atelier-local.s3-on-disk")).as("-Datelier-local.s3-on-disk=true: the S3 server must not keep "
