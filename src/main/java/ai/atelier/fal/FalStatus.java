@@ -43,11 +43,6 @@ public record FalStatus(String status, Integer queuePosition, List<String> logs,
 
     private static final JsonFactory JSON = new JsonFactory();
 
-    /** {@link #parse(byte[], int)} of a text, every log line read. */
-    public static FalStatus parse(String data) {
-        return parse(data.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0);
-    }
-
     /**
      * A status-stream event's data, read field by field from its bytes: a stream sends one per log line with every line
      * so far, and building each as a tree of maps (to keep five values) was most of what a wait cost. Reads what

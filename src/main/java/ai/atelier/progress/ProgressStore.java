@@ -14,6 +14,7 @@ import ai.atelier.config.AtelierConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.vertx.UniHelper;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
@@ -130,12 +131,12 @@ public class ProgressStore {
     public Uni<Void> put(UUID jobId, String tenant, int generation, Map<String, String> views, List<Progress> events) {
         // through the bare client, as the status read: a run writes three or four times, and the data source's reactive
         // wrapping (a String[] of the arguments, a Uni per command) cost about as much as building the command
-        return Uni.createFrom().completionStage(() -> bare.send(write(io.vertx.redis.client.Command.EVALSHA, WRITE_SHA, jobId, tenant, generation, views, events))
+        return Uni.createFrom().deferred(() -> UniHelper.toUni(bare.send(write(io.vertx.redis.client.Command.EVALSHA, WRITE_SHA, jobId, tenant, generation, views, events))
                 // NOSCRIPT: a fresh (or restarted) Redis has not seen the script yet; EVAL loads it into its cache
                 .recover(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT")
                         ? bare.send(write(io.vertx.redis.client.Command.EVAL, WRITE, jobId, tenant, generation, views, events))
                         : io.vertx.core.Future.failedFuture(e))
-                .<Void>mapEmpty().toCompletionStage());
+                .<Void>mapEmpty()));
     }
 
     /** The script's call ({@code EVALSHA} with its SHA-1 or {@code EVAL} with the script) with the write's keys and arguments. */
@@ -161,7 +162,7 @@ public class ProgressStore {
      * never written, another tenant's) or Redis does not answer: the row still tells the state.
      */
     public Uni<String> view(UUID jobId, String tenant, String format) {
-        return Uni.createFrom().completionStage(() -> storedView(jobId, tenant, format).toCompletionStage())
+        return Uni.createFrom().deferred(() -> UniHelper.toUni(storedView(jobId, tenant, format)))
                 .map(stored -> stored == null ? null : stored.toString())
                 .onFailure().invoke(e -> Log.debugf("live view of %s not read: %s", jobId, e.getMessage()))
                 .onFailure().recoverWithNull();

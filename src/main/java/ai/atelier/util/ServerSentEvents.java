@@ -1,5 +1,6 @@
 package ai.atelier.util;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,14 +52,14 @@ public final class ServerSentEvents {
     /**
      * One stream's state, all bytes: a line cut between two chunks (only then copied aside) and the data of the event
      * being read. Nothing is decoded, so a character cut between chunks survives, and a whole line in one chunk goes
-     * from the chunk straight into its event's data.
+     * from the chunk straight into its event's data. Both buffers are written a run of bytes at a time, never a byte
+     * (ByteArrayOutputStream takes its lock per call), and reused from event to event.
      */
     static final class Parser {
         private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
-        // empty until the first event, then as large as the largest line and event so far: reused, not made anew per event
-        private final Bytes partial = new Bytes();
-        private final Bytes data = new Bytes();
+        private final ByteArrayOutputStream partial = new ByteArrayOutputStream(0);
+        private final ByteArrayOutputStream data = new ByteArrayOutputStream(0);
         private boolean hasData;
         private boolean lastWasCr;
 
@@ -90,10 +91,10 @@ public final class ServerSentEvents {
                 lastWasCr = c == '\r';
                 if (c == '\n' || c == '\r') {
                     byte[] event;
-                    if (partial.length > 0) {
-                        partial.append(bytes, start, i - start);
-                        event = endLine(partial.bytes, 0, partial.length);
-                        partial.length = 0;
+                    if (partial.size() > 0) {
+                        partial.write(bytes, start, i - start);
+                        event = endLine(partial.toByteArray());
+                        partial.reset();
                     } else {
                         event = endLine(bytes, start, i - start);
                     }
@@ -106,24 +107,28 @@ public final class ServerSentEvents {
                     start = i + 1;
                 }
             }
-            partial.append(bytes, start, end - start);
+            partial.write(bytes, start, end - start);
             return events;
         }
 
         List<byte[]> end() {
             List<byte[]> events = new ArrayList<>(1);
-            if (partial.length > 0) {
-                byte[] event = endLine(partial.bytes, 0, partial.length);
-                partial.length = 0;
+            if (partial.size() > 0) {
+                byte[] event = endLine(partial.toByteArray());
+                partial.reset();
                 if (event != null) {
                     events.add(event);
                 }
             }
-            byte[] last = endLine(partial.bytes, 0, 0);
+            byte[] last = endLine(new byte[0]); // the stream ended: so does its last event
             if (last != null) {
                 events.add(last);
             }
             return events;
+        }
+
+        private byte[] endLine(byte[] line) {
+            return endLine(line, 0, line.length);
         }
 
         /** A whole line: an empty one ends the event (its data, or null when it had none); a data line adds to it. */
@@ -132,8 +137,8 @@ public final class ServerSentEvents {
                 if (!hasData) {
                     return null;
                 }
-                byte[] event = java.util.Arrays.copyOf(data.bytes, data.length);
-                data.length = 0;
+                byte[] event = data.toByteArray();
+                data.reset();
                 hasData = false;
                 return event;
             }
@@ -143,37 +148,12 @@ public final class ServerSentEvents {
                     from++;
                 }
                 if (hasData) {
-                    data.append((byte) '\n');
+                    data.write('\n');
                 }
-                data.append(line, from, offset + length - from);
+                data.write(line, from, offset + length - from);
                 hasData = true;
             }
             return null;
-        }
-    }
-
-    /** A growable byte array without ByteArrayOutputStream's lock per call. */
-    private static final class Bytes {
-        byte[] bytes = new byte[0];
-        int length;
-
-        void append(byte b) {
-            room(1);
-            bytes[length++] = b;
-        }
-
-        void append(byte[] from, int offset, int count) {
-            if (count > 0) {
-                room(count);
-                System.arraycopy(from, offset, bytes, length, count);
-                length += count;
-            }
-        }
-
-        private void room(int more) {
-            if (length + more > bytes.length) {
-                bytes = java.util.Arrays.copyOf(bytes, Math.max(Math.max(256, bytes.length * 2), length + more));
-            }
         }
     }
 }

@@ -31,24 +31,24 @@ class FalStatusTest {
             "{\"logs\":[{\"message\":\"first\"}],\"status\":\"IN_PROGRESS\",\"logs\":[{\"message\":\"second\"}]}",
             "{}" })
     void readsWhatTheTreeReads(String data) {
-        assertThat(FalStatus.parse(data)).isEqualTo(FalStatus.of(new JsonObject(data)));
+        assertThat(parse(data)).isEqualTo(FalStatus.of(new JsonObject(data)));
     }
 
     @Test
     void readsEachValueOfAnInProgressEvent() {
-        FalStatus s = FalStatus.parse("{\"status\":\"IN_PROGRESS\",\"logs\":[{\"message\":\"a\"},{\"message\":\"b\"}],\"queue_position\":null}");
+        FalStatus s = parse("{\"status\":\"IN_PROGRESS\",\"logs\":[{\"message\":\"a\"},{\"message\":\"b\"}],\"queue_position\":null}");
         assertThat(s.status()).isEqualTo("IN_PROGRESS");
         assertThat(s.logs()).containsExactly("a", "b");
         assertThat(s.queuePosition()).isNull();
         assertThat(s.completed()).isFalse();
-        assertThat(FalStatus.parse("{\"status\":\"COMPLETED\",\"metrics\":{\"inference_time\":0.5}}").inferenceSeconds()).isEqualTo(0.5);
-        assertThat(FalStatus.parse("{\"status\":\"IN_QUEUE\",\"queue_position\":4}").queuePosition()).isEqualTo(4);
+        assertThat(parse("{\"status\":\"COMPLETED\",\"metrics\":{\"inference_time\":0.5}}").inferenceSeconds()).isEqualTo(0.5);
+        assertThat(parse("{\"status\":\"IN_QUEUE\",\"queue_position\":4}").queuePosition()).isEqualTo(4);
     }
 
     @Test
     void makesFalsTextPrintable() {
         // a log line in a terminal's colours, an error with a bell: each control character stands as U+FFFD, tabs stay
-        FalStatus s = FalStatus.parse("{\"status\":\"COMPLETED\",\"logs\":[{\"message\":\"\\u001b[32mstep 7/7\\u001b[0m\\tdone\"}],"
+        FalStatus s = parse("{\"status\":\"COMPLETED\",\"logs\":[{\"message\":\"\\u001b[32mstep 7/7\\u001b[0m\\tdone\"}],"
                 + "\"error\":\"CUDA\\u0007 out of memory\"}");
         assertThat(s.logs()).containsExactly("\uFFFD[32mstep 7/7\uFFFD[0m\tdone");
         assertThat(s.error()).isEqualTo("CUDA\uFFFD out of memory");
@@ -57,7 +57,7 @@ class FalStatusTest {
     @ParameterizedTest
     @ValueSource(strings = { "", "[]", "\"IN_QUEUE\"", "{\"status\":", "not json" })
     void refusesWhatIsNotAnObject(String data) {
-        assertThatThrownBy(() -> FalStatus.parse(data)).isInstanceOf(DecodeException.class);
+        assertThatThrownBy(() -> parse(data)).isInstanceOf(DecodeException.class);
     }
 
     @Test
@@ -66,7 +66,7 @@ class FalStatusTest {
         for (int i = 0; i < 50; i++) {
             data.append(i == 0 ? "" : ",").append("{\"message\":\"line ").append(i).append("\",\"level\":\"INFO\"}");
         }
-        List<String> logs = FalStatus.parse(data.append("]}").toString()).logs();
+        List<String> logs = parse(data.append("]}").toString()).logs();
         assertThat(logs).hasSize(50).startsWith("line 0").endsWith("line 49");
     }
 
@@ -102,5 +102,10 @@ class FalStatusTest {
         assertThat(s.logs()).containsExactly("step \uFFFD done");
         assertThat(FalJson.object(io.vertx.core.buffer.Buffer.buffer(data)).getJsonArray("logs").getJsonObject(0).getString("message"))
                 .isEqualTo("step \uFFFD done");
+    }
+
+    /** A stream event's text as the stream's reader hands it over (UTF-8 bytes), every log line read. */
+    private static FalStatus parse(String data) {
+        return FalStatus.parse(data.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0);
     }
 }
