@@ -39,16 +39,14 @@ public class Authenticator {
     private static final long TOUCH_NANOS = 60_000_000_000L;
     private static final int CACHE_MAX = 100_000;
 
-    private record Cached(ApiKeys.KeyRow key, long until) {
-    }
-
     private final ApiKeys keys;
     private final Tenants tenants;
     private final RateLimiter limiter;
     private final AtelierConfig config;
     private final ai.atelier.net.ClientAddress clientAddress;
     private final byte[] adminKeyHash;
-    private final Map<java.nio.ByteBuffer, Cached> cache = new ConcurrentHashMap<>();
+    /** By the key's hash (a ByteBuffer compares and hashes its content); an unknown key is kept too, as empty. */
+    private final ai.atelier.util.RowCache<java.nio.ByteBuffer, java.util.Optional<ApiKeys.KeyRow>> cache;
     private final Map<UUID, Long> touched = new ConcurrentHashMap<>();
     /** Client addresses over the failed-authentication limit, until when (this instance's view). */
     private final Map<String, Long> blocked = new ConcurrentHashMap<>();
@@ -56,6 +54,10 @@ public class Authenticator {
     public Authenticator(ApiKeys keys, Tenants tenants, RateLimiter limiter, AtelierConfig config, ai.atelier.net.ClientAddress clientAddress) {
         this.clientAddress = clientAddress;
         this.keys = keys;
+        // a failure carries only its type: a driver's message may quote the parameters, and the parameter is the key's hash
+        this.cache = new ai.atelier.util.RowCache<>(java.time.Duration.ofNanos(CACHE_NANOS), CACHE_MAX,
+                hash -> keys.findByHash(hash.array()).map(java.util.Optional::ofNullable)
+                        .onFailure().transform(e -> new IllegalStateException("API key not read: " + e.getClass().getSimpleName())));
         this.tenants = tenants;
         this.limiter = limiter;
         this.config = config;
@@ -106,12 +108,12 @@ public class Authenticator {
         // guessing down, and must never lock a tenant (or, behind a proxy, every tenant) out with its right key.
         // the hash's bytes as the key (a ByteBuffer compares and hashes its content): no hex string per request
         java.nio.ByteBuffer cacheKey = java.nio.ByteBuffer.wrap(hash);
-        Cached c = cache.get(cacheKey);
-        if (c != null && c.until() > System.nanoTime()) {
-            found(rc, c.key()); // nearly every request: a key seen in the last few seconds, answered without a reactive chain
+        java.util.Optional<ApiKeys.KeyRow> known = cache.now(cacheKey);
+        if (known != null) {
+            found(rc, known.orElse(null)); // nearly every request: a key seen in the last few seconds, answered without a reactive chain
             return;
         }
-        keys.findByHash(hash).invoke(found -> remember(cacheKey, found)).subscribe().with(found -> found(rc, found), e -> unavailable(rc, e));
+        cache.get(cacheKey).subscribe().with(found -> found(rc, found.orElse(null)), e -> unavailable(rc, e));
     }
 
     /** The key row the request's key hashes to (null: none): its tenant's caller is admitted, or the request refused. */
@@ -218,13 +220,6 @@ public class Authenticator {
         // never the exception's message: a driver's message may quote the parameters, and one of them is the key's hash
         Log.warnf("API key not checked: %s", e.getClass().getSimpleName());
         problem(rc, 503, "auth-unavailable", "Authentication unavailable", "Keys cannot be checked right now; try again shortly", null, 5L);
-    }
-
-    private void remember(java.nio.ByteBuffer cacheKey, ApiKeys.KeyRow row) {
-        if (cache.size() > CACHE_MAX) {
-            cache.clear(); // a flood of distinct keys: start over rather than grow without bound
-        }
-        cache.put(cacheKey, new Cached(row, System.nanoTime() + CACHE_NANOS));
     }
 
     private void touch(UUID id) {

@@ -6,7 +6,6 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.inject.Singleton;
 
@@ -36,38 +35,30 @@ public class Tenants {
     private static final String ENSURE = """
             insert into tenants (id, name, created_at, updated_at) values ($1, $1, now(), now()) on conflict do nothing""";
 
-    private record Cached(TenantLimits limits, long until) {
-    }
-
     private final Pool pool;
-    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    private final ai.atelier.util.RowCache<String, TenantLimits> cache;
     /** The anonymous tenant's name (its id too), which no other tenant may take; null when there is none. */
     private final String anonymous;
 
     public Tenants(Pool pool, ai.atelier.config.AtelierConfig config) {
         this.pool = pool;
+        // null (no such tenant) is not kept: a tenant made a moment later is found at once
+        this.cache = new ai.atelier.util.RowCache<>(java.time.Duration.ofNanos(CACHE_NANOS), 100_000,
+                id -> pool.preparedQuery(LIMITS).execute(Tuple.of(id)).map(rows -> rows.rowCount() == 0 ? null : limits(rows.iterator().next())));
         this.anonymous = config.auth().anonymousTenant().filter(t -> !t.isBlank()).map(String::strip).orElse(null);
     }
 
     /** The tenant's limits if this instance read them in the last few seconds, else null (then ask {@link #limits}). */
     public TenantLimits cachedLimits(String tenantId) {
-        Cached c = cache.get(tenantId);
-        return c != null && c.until() > System.nanoTime() ? c.limits() : null;
+        return cache.now(tenantId);
     }
 
     /** The tenant's limits (cached for a few seconds); fails with a 404 problem when there is no such tenant. */
     public Uni<TenantLimits> limits(String tenantId) {
-        Cached c = cache.get(tenantId);
-        if (c != null && c.until() > System.nanoTime()) {
-            return Uni.createFrom().item(c.limits());
-        }
-        return pool.preparedQuery(LIMITS).execute(Tuple.of(tenantId)).map(rows -> {
-            if (rows.rowCount() == 0) {
-                cache.remove(tenantId);
+        return cache.get(tenantId).map(limits -> {
+            if (limits == null) {
                 throw Problem.notFound("There is no tenant " + tenantId);
             }
-            TenantLimits limits = limits(rows.iterator().next());
-            cache.put(tenantId, new Cached(limits, System.nanoTime() + CACHE_NANOS));
             return limits;
         });
     }
@@ -153,7 +144,7 @@ public class Tenants {
                     t.updatedAt = Instant.now();
                 }))
                 .onFailure(Tenants::isDuplicateName).transform(e -> exists(String.valueOf(fields.get("name"))))
-                .invoke(t -> cache.remove(id));
+                .invoke(t -> cache.invalidate(id));
     }
 
     private static Boolean cacheEnabled(Object value) {

@@ -110,6 +110,39 @@ class StatementCountTest {
                 .statusCode(202).extract().path("id");
     }
 
+    /**
+     * Many requests with a key this instance has not seen yet, all at once: one read of the key and at most one of its
+     * tenant, not one each (a cache that sent every request of its miss window to PostgreSQL read the same row
+     * thousands of times at 1,000 jobs in flight, each time it expired).
+     */
+    @Test
+    void requestsThatMissTheKeyCacheTogetherReadTheKeyOnce() throws Exception {
+        var admin = given().header("Authorization", "Bearer atl_test_admin_key").contentType(ContentType.JSON);
+        String tenant = admin.body(Map.of("name", "stampede-" + java.util.UUID.randomUUID().toString().substring(0, 8))).post("/v1/admin/tenants")
+                .then().statusCode(201).extract().path("id");
+        String key = given().header("Authorization", "Bearer atl_test_admin_key").contentType(ContentType.JSON)
+                .body(Map.of("name", "ci", "scopes", java.util.List.of("jobs:read"))).post("/v1/admin/tenants/" + tenant + "/keys")
+                .then().statusCode(201).extract().path("key");
+        resetStatements();
+
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.List<java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>>> answers = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            answers.add(http.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(io.restassured.RestAssured.baseURI + ":"
+                    + io.restassured.RestAssured.port + "/v1/jobs/" + java.util.UUID.randomUUID())).header("Authorization", "Bearer " + key).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()));
+        }
+        for (var answer : answers) {
+            // authenticated, then no such job
+            assertThat(answer.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(404);
+        }
+        Map<String, Long> all = statements();
+        long keyReads = all.entrySet().stream().filter(e -> e.getKey().contains(" from api_keys where hash = ")).mapToLong(Map.Entry::getValue).sum();
+        long tenantReads = all.entrySet().stream().filter(e -> e.getKey().contains(" from tenants where id = ")).mapToLong(Map.Entry::getValue).sum();
+        assertThat(keyReads).as("statements: %s", all).isEqualTo(1);
+        assertThat(tenantReads).as("statements: %s", all).isLessThanOrEqualTo(1);
+    }
+
     private static Connection admin() throws Exception {
         var c = ConfigProvider.getConfig();
         return DriverManager.getConnection(c.getValue("quarkus.datasource.jdbc.url", String.class),
