@@ -57,7 +57,7 @@ public class Authenticator {
         // a failure carries only its type: a driver's message may quote the parameters, and the parameter is the key's hash
         this.cache = new ai.atelier.util.RowCache<>(java.time.Duration.ofNanos(CACHE_NANOS), CACHE_MAX,
                 hash -> keys.findByHash(hash.array()).map(java.util.Optional::ofNullable)
-                        .onFailure().transform(e -> new IllegalStateException("API key not read: " + e.getClass().getSimpleName())));
+                        .onFailure().transform(e -> new KeyNotRead(e)));
         this.tenants = tenants;
         this.limiter = limiter;
         this.config = config;
@@ -218,8 +218,15 @@ public class Authenticator {
             return;
         }
         // never the exception's message: a driver's message may quote the parameters, and one of them is the key's hash
-        Log.warnf("API key not checked: %s", e.getClass().getSimpleName());
+        Log.warnf("API key not checked: %s", e instanceof KeyNotRead ? e.getMessage() : e.getClass().getSimpleName());
         problem(rc, 503, "auth-unavailable", "Authentication unavailable", "Keys cannot be checked right now; try again shortly", null, 5L);
+    }
+
+    /** A key's row could not be read; says only the type of what went wrong (a driver's message may quote the key's hash). */
+    static final class KeyNotRead extends RuntimeException {
+        KeyNotRead(Throwable cause) {
+            super(cause.getClass().getSimpleName(), null, false, false);
+        }
     }
 
     private void touch(UUID id) {

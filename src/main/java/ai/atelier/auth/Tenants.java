@@ -55,7 +55,7 @@ public class Tenants {
 
     /** The tenant's limits (cached for a few seconds); fails with a 404 problem when there is no such tenant. */
     public Uni<TenantLimits> limits(String tenantId) {
-        return cache.get(tenantId).map(limits -> {
+        return Uni.createFrom().deferred(() -> cache.get(tenantId)).map(limits -> {
             if (limits == null) {
                 throw Problem.notFound("There is no tenant " + tenantId);
             }

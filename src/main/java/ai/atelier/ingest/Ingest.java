@@ -42,13 +42,18 @@ public class Ingest {
         this.config = config.ingest();
     }
 
+    /** Inputs from this size on are decoded and checked on a worker (see {@link #work}). */
+    static final int OFF_LOOP_BYTES = 256 * 1024;
+
     public Uni<List<JobFile>> ingest(String tenant, UUID jobId, List<Source> sources) {
         if (sources.isEmpty()) {
             return Uni.createFrom().item(List.of());
         }
+        io.vertx.core.Context caller = io.vertx.core.Vertx.currentContext();
         // every image fetched and checked before the first is stored: a refused request stores nothing
         return Multi.createFrom().range(0, sources.size())
-                .onItem().transformToUniAndConcatenate(i -> bytesOf(sources.get(i), i).map(bytes -> new Checked(i, bytes, check(bytes, i))))
+                .onItem().transformToUniAndConcatenate(i -> bytesOf(sources.get(i), i, caller)
+                        .chain(bytes -> work(bytes.length, () -> new Checked(i, bytes, check(bytes, i)), caller)))
                 .collect().asList()
                 .chain(checked -> {
                     List<JobFile> stored = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -68,10 +73,24 @@ public class Ingest {
      * analysis) that hand fal the picture as a data URL.
      */
     public Uni<String> asDataUrl(Source source) {
-        return bytesOf(source, 0).map(bytes -> {
+        io.vertx.core.Context caller = io.vertx.core.Vertx.currentContext();
+        return bytesOf(source, 0, caller).chain(bytes -> work(bytes.length, () -> {
             ImageInfo info = check(bytes, 0);
             return "data:" + info.contentType() + ";base64," + Base64.getEncoder().encodeToString(info.strip(bytes));
-        });
+        }, caller));
+    }
+
+    /**
+     * CPU work on an input's bytes (base64, a JPEG's scan, a PNG's checksums: tens of milliseconds for a 20 MiB
+     * picture): at once for a small input, on a worker for a large one, so the instance's one event loop goes on
+     * serving every other request meanwhile; the result comes back on the caller's context.
+     */
+    private static <T> Uni<T> work(int size, java.util.function.Supplier<T> job, io.vertx.core.Context caller) {
+        if (size < OFF_LOOP_BYTES || caller == null) {
+            return Uni.createFrom().item(job);
+        }
+        return Uni.createFrom().item(job).runSubscriptionOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool())
+                .emitOn(command -> caller.runOnContext(v -> command.run()));
     }
 
     /** A refused submit's photos leave S3 again (best effort: a leftover is harmless, a failure here must not hide the refusal). */
@@ -92,13 +111,13 @@ public class Ingest {
         }
     }
 
-    private Uni<byte[]> bytesOf(Source source, int index) {
+    private Uni<byte[]> bytesOf(Source source, int index, io.vertx.core.Context caller) {
         if (source.bytes() != null) {
             return Uni.createFrom().item(source.bytes());
         }
         String url = source.url() == null ? "" : source.url().trim();
         if (url.regionMatches(true, 0, "data:", 0, 5)) {
-            return Uni.createFrom().item(() -> decodeDataUrl(url, index));
+            return work(url.length(), () -> decodeDataUrl(url, index), caller);
         }
         return fetcher.fetch(url);
     }

@@ -68,11 +68,17 @@ public class UrlSigner {
         vertx.cancelTimer(timer);
     }
 
+    /**
+     * On a worker: the SDK's default providers resolve synchronously, and near expiry web-identity, container and
+     * instance credentials make an HTTP call inside {@code resolveIdentity()}; on the instance's one event loop that
+     * would stall every request (and the probes) for as long.
+     */
     private void refresh() {
-        credentialsProvider.resolveIdentity().whenComplete((c, e) -> {
-            if (c != null) {
-                credentials = c;
+        vertx.<AwsCredentialsIdentity>executeBlocking(() -> credentialsProvider.resolveIdentity().join(), false).onComplete(done -> {
+            if (done.succeeded() && done.result() != null) {
+                credentials = done.result();
             } else {
+                Throwable e = done.cause();
                 Log.warnf("S3 credentials not refreshed (the previous ones stay in use): %s", e == null ? "none" : e.getClass().getSimpleName());
             }
         });

@@ -19,10 +19,12 @@ import io.smallrye.mutiny.Uni;
  * <li>a row in use is read again in the background after two thirds of {@code fresh}, while requests go on with
  * the value at hand, so a hot row never expires in front of its requests.</li>
  * </ul>
- * A value is never older than {@code fresh}. Loads run on the caller's thread (no executor hop: the load only sends a
+ * A value is trusted for at most {@code fresh} after its read answered. Loads run on the caller's thread (no executor hop: the load only sends a
  * query); a failed load is not kept, so the next read tries again. A load that answers null keeps nothing either.
  */
 public final class RowCache<K, V> {
+
+    static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
 
     private final AsyncLoadingCache<K, V> cache;
 
@@ -36,7 +38,8 @@ public final class RowCache<K, V> {
                 .expireAfterWrite(fresh)
                 .refreshAfterWrite(fresh.multipliedBy(2).dividedBy(3))
                 .executor(Runnable::run)
-                .buildAsync((key, executor) -> load.apply(key).subscribeAsCompletionStage());
+                // a read that never answers would hold the key's refresh forever: it fails instead, and the next one tries again
+                .buildAsync((key, executor) -> load.apply(key).ifNoItem().after(READ_TIMEOUT).fail().subscribeAsCompletionStage());
     }
 
     /** The value if it is at hand now, else null (not read yet, being read, failed, or read as null). */
@@ -54,7 +57,9 @@ public final class RowCache<K, V> {
         if (f.isDone() && !f.isCompletedExceptionally()) {
             return Uni.createFrom().item(f.getNow(null));
         }
-        return Contexts.backOnCaller(Uni.createFrom().completionStage(f));
+        // a copy per caller: Mutiny cancels the stage it waits on when its subscriber goes (a client that hung up), and
+        // the shared read must go on for everyone else
+        return Contexts.backOnCaller(Uni.createFrom().completionStage(f.copy()));
     }
 
     /** Forgets the value: this instance's next read goes to the database (the others' within {@code fresh}). */

@@ -125,6 +125,7 @@ class StatementCountTest {
                 .then().statusCode(201).extract().path("key");
         resetStatements();
 
+        long started = System.nanoTime();
         java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
         java.util.List<java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>>> answers = new java.util.ArrayList<>();
         for (int i = 0; i < 40; i++) {
@@ -136,11 +137,13 @@ class StatementCountTest {
             // authenticated, then no such job
             assertThat(answer.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(404);
         }
+        // past two thirds of the cache's 3 s (a slow machine) a key in use is read once more in the background
+        long allowed = System.nanoTime() - started < 2_000_000_000L ? 1 : 2;
         Map<String, Long> all = statements();
         long keyReads = all.entrySet().stream().filter(e -> e.getKey().contains(" from api_keys where hash = ")).mapToLong(Map.Entry::getValue).sum();
         long tenantReads = all.entrySet().stream().filter(e -> e.getKey().contains(" from tenants where id = ")).mapToLong(Map.Entry::getValue).sum();
-        assertThat(keyReads).as("statements: %s", all).isEqualTo(1);
-        assertThat(tenantReads).as("statements: %s", all).isLessThanOrEqualTo(1);
+        assertThat(keyReads).as("statements: %s", all).isBetween(1L, allowed);
+        assertThat(tenantReads).as("statements: %s", all).isLessThanOrEqualTo(allowed);
     }
 
     private static Connection admin() throws Exception {

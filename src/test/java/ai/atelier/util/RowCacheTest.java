@@ -80,6 +80,50 @@ class RowCacheTest {
     }
 
     @Test
+    void aCallerThatGoesAwayDoesNotTakeTheSharedReadWithIt() {
+        var leaving = cache.get("tenant-a").subscribe().with(v -> { }, e -> { });
+        CompletableFuture<String> staying = cache.get("tenant-a").subscribeAsCompletionStage();
+        leaving.cancel(); // a client that hung up while its request waited
+        assertThat(rows.reads).hasSize(1);
+        rows.answer(0, "v1");
+        assertThat(staying).isCompletedWithValue("v1");
+        assertThat(cache.now("tenant-a")).isEqualTo("v1");
+    }
+
+    @Test
+    void aFailedBackgroundReadKeepsTheValueOnlyUntilItExpires() {
+        cache.get("tenant-a").subscribeAsCompletionStage();
+        rows.answer(0, "v1");
+        advance(Duration.ofMillis(2_100));
+        assertThat(cache.now("tenant-a")).isEqualTo("v1");
+        rows.reads.get(1).completeExceptionally(new IllegalStateException("database down"));
+        assertThat(cache.now("tenant-a")).as("still within 3 s of its read").isEqualTo("v1");
+        advance(Duration.ofMillis(1_000));
+        assertThat(cache.now("tenant-a")).as("3.1 s after its read").isNull();
+    }
+
+    @Test
+    void aBackgroundReadThatHangsDoesNotKeepTheValuePastFresh() {
+        cache.get("tenant-a").subscribeAsCompletionStage();
+        rows.answer(0, "v1");
+        advance(Duration.ofMillis(2_100));
+        assertThat(cache.now("tenant-a")).isEqualTo("v1");
+        assertThat(rows.reads).hasSize(2); // the refresh, never answered
+        advance(Duration.ofMillis(1_000));
+        assertThat(cache.now("tenant-a")).isNull();
+    }
+
+    @Test
+    void aRowThatIsGoneWhenReadAgainIsDropped() {
+        cache.get("tenant-a").subscribeAsCompletionStage();
+        rows.answer(0, "v1");
+        advance(Duration.ofMillis(2_100));
+        cache.now("tenant-a");
+        rows.answer(1, null); // the tenant was deleted
+        assertThat(cache.now("tenant-a")).isNull();
+    }
+
+    @Test
     void aFailedReadIsNotKept() {
         CompletableFuture<String> first = cache.get("tenant-a").subscribeAsCompletionStage();
         rows.reads.get(0).completeExceptionally(new IllegalStateException("database down"));
