@@ -89,8 +89,8 @@ public class Ingest {
         if (size < OFF_LOOP_BYTES || caller == null) {
             return Uni.createFrom().item(job);
         }
-        return Uni.createFrom().item(job).runSubscriptionOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool())
-                .emitOn(command -> caller.runOnContext(v -> command.run()));
+        return ai.atelier.util.Contexts.backOn(caller,
+                Uni.createFrom().item(job).runSubscriptionOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool()));
     }
 
     /** A refused submit's photos leave S3 again (best effort: a leftover is harmless, a failure here must not hide the refusal). */

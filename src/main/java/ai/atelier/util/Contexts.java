@@ -15,7 +15,11 @@ public final class Contexts {
 
     /** Call on the caller's thread, when building the Uni: captures its context now. */
     public static <T> Uni<T> backOnCaller(Uni<T> uni) {
-        Context context = Vertx.currentContext();
+        return backOn(Vertx.currentContext(), uni);
+    }
+
+    /** Brings {@code uni}'s outcome onto {@code context} (captured earlier, where the caller was); as it is when null. */
+    public static <T> Uni<T> backOn(Context context, Uni<T> uni) {
         return context == null ? uni : uni.emitOn(command -> context.runOnContext(v -> command.run()));
     }
 }
