@@ -362,6 +362,26 @@ class WebhookTest {
     }
 
     @Test
+    void aFailedJobsEventCarriesTheErrorAndFollowsItsStartedOne() {
+        Tenant t = tenant();
+        String secret = secret(t);
+        Simulator.fault(Map.of("target", "complete", "status", 422, "detail", "Image dimensions are too small", "error_type",
+                "image_too_small"));
+        String hook = inbox("failed");
+        String id = submit(t, hook, List.of("started", "failed"));
+        List<Map<String, Object>> got = awaitInboxed(hook, 2);
+        List<JsonPath> bodies = got.stream().map(r -> new JsonPath((String) r.get("body_raw"))).toList();
+        assertThat(bodies).extracting(b -> b.getString("type")).containsExactly("job.started", "job.failed");
+        assertThat(bodies).extracting(b -> b.getInt("data.sequence")).containsExactly(1, 2);
+        assertThat(bodies.get(1).getString("data.id")).isEqualTo(id);
+        assertThat(bodies.get(1).getString("data.status")).isEqualTo("failed");
+        assertThat(bodies.get(1).getString("data.error.code")).isEqualTo("fal_validation");
+        assertThat(got).allSatisfy(r -> assertThat(verifies(secret, r)).isTrue());
+        // the rows the transitions queued in their own statements: one per event asked for, none for the rest
+        assertThat(Db.queryOne("select count(*) as n from webhook_deliveries where job_id = ?", UUID.fromString(id)).get("n")).isEqualTo(2L);
+    }
+
+    @Test
     void aCancelledJobsEventFollowsItsQueuedOneInSequence() {
         Tenant t = tenant();
         String secret = secret(t);
