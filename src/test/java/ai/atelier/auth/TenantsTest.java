@@ -165,6 +165,71 @@ class TenantsTest {
         assertThat(Db.job(UUID.fromString(job))).containsEntry("tenant", a[0]).containsEntry("api_key_id", UUID.fromString(a[2]));
     }
 
+    /**
+     * One connection, as a proxy that pools its upstream connections sends many clients' requests: each request is its own
+     * key's, though the server keeps the last key's hash on the connection.
+     */
+    @Test
+    void everyRequestOnAConnectionIsItsOwnKeysWhateverKeyCameBefore() throws Exception {
+        Simulator.settings(0, 3000);
+        String[] a = tenantWithKey("conn-a", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        String[] b = tenantWithKey("conn-b", Scopes.JOBS_READ);
+        String job = submit(a[1], Map.of("model", "flux-schnell", "prompt", "one connection"));
+        // as long as a's key, one character off
+        String forged = a[1].substring(0, a[1].length() - 1) + (a[1].endsWith("x") ? "y" : "x");
+        // from the profile's trusted proxy (127.0.0.9), for a client of its own: the forged key's refusals count against that client only
+        try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort(), java.net.InetAddress.getByName("127.0.0.9"), 0)) {
+            socket.setSoTimeout(10_000);
+            var in = new java.io.BufferedInputStream(socket.getInputStream());
+            var out = socket.getOutputStream();
+            java.util.function.BiFunction<String, String, Integer> get = (header, key) -> {
+                try {
+                    out.write(("GET /v1/jobs/" + job + " HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 192.0.2.44\r\n" + header + ": " + key
+                            + "\r\n\r\n")
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    out.flush();
+                    return status(in);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            assertThat(get.apply("Authorization", "Bearer " + a[1])).isEqualTo(200);
+            assertThat(get.apply("Authorization", "Bearer " + b[1])).isEqualTo(404);
+            assertThat(get.apply("Authorization", "Bearer " + forged)).isEqualTo(401);
+            assertThat(get.apply("Authorization", "Bearer " + a[1])).isEqualTo(200);
+            assertThat(get.apply("Authorization", "Bearer " + a[1])).isEqualTo(200);
+            assertThat(get.apply("X-API-Key", forged)).isEqualTo(401);
+            assertThat(get.apply("X-API-Key", b[1])).isEqualTo(404);
+            assertThat(get.apply("X-API-Key", a[1])).isEqualTo(200);
+        }
+    }
+
+    /** Reads one HTTP/1.1 answer with a Content-Length body; answers its status. */
+    private static int status(java.io.InputStream in) throws java.io.IOException {
+        String statusLine = line(in);
+        int length = 0;
+        for (String header = line(in); !header.isEmpty(); header = line(in)) {
+            if (header.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+                length = Integer.parseInt(header.substring(15).trim());
+            }
+        }
+        assertThat(in.readNBytes(length)).hasSize(length);
+        return Integer.parseInt(statusLine.split(" ")[1]);
+    }
+
+    private static String line(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new java.io.EOFException("the server closed the connection");
+            }
+            if (c != '\r') {
+                line.append((char) c);
+            }
+        }
+        return line.toString();
+    }
+
     @Test
     void aRevokedKeyStopsWorkingWithinSeconds() {
         String[] a = tenantWithKey("revoked", Scopes.JOBS_READ);
