@@ -48,36 +48,6 @@ public class JobRepository {
                 .formatted(n);
     }
 
-    /**
-     * A statement that may queue a webhook delivery, in two forms: without one, and with the delivery's insert as one
-     * more CTE (its SQL is the deliveries': {@link WebhookDeliveries#queued}) whose three parameters (id, type,
-     * payload) come after the statement's own. Most jobs have no webhook, and a CTE that inserts nothing still costs:
-     * PostgreSQL opens and locks the deliveries' table and its five indexes at every execution (about 0.03 ms of its
-     * CPU per job in three statements, measured with the statements alone).
-     */
-    record Delivering(String plain, String delivering) {
-
-        /**
-         * {@code template} holds {@value #HOOK} right after the CTE that moves the job (where the delivery's CTE goes, comma
-         * first); {@code from} names that CTE, {@code first} is the delivery id's parameter.
-         */
-        static Delivering of(String template, String from, int first) {
-            return new Delivering(template.replace(HOOK, ""), template.replace(HOOK,
-                    ",\nhook as (" + WebhookDeliveries.queued("$" + first, "$" + (first + 1), "$" + (first + 2), from) + ")"));
-        }
-
-        static final String HOOK = "<hook>";
-
-        /** The form for this event (none: the plain one), with the event's parameters added to {@code t} when it has one. */
-        String sql(Tuple t, WebhookEvent e) {
-            if (e == null) {
-                return plain;
-            }
-            t.addUUID(e.deliveryId()).addString(e.type()).addString(e.payload());
-            return delivering;
-        }
-    }
-
     /** The ledger rows and spend a transition carries (their SQL is the ledger's: {@link ai.atelier.usage.Ledger#TRANSITION_SPEND}). */
     private static String spend(int ledger, int sum, String from) {
         return ai.atelier.usage.Ledger.TRANSITION_SPEND.formatted("$" + ledger, "$" + sum, from);
@@ -86,7 +56,7 @@ public class JobRepository {
     /** Channel other instances LISTEN on: a job nobody claimed at submit is waiting. */
     public static final String NEW_JOBS_CHANNEL = "atelier_jobs";
 
-    private static final Delivering INSERT = Delivering.of("""
+    private static final TransitionSql INSERT = TransitionSql.of("""
             with job as (
                 insert into jobs (id, tenant, model, status, stage, progress, prompt, params, inputs, source, priority, idempotency_key,
                                   request_hash, webhook_url, webhook_events, deadline_at, created_at, updated_at, kind, options, shoot,
@@ -95,8 +65,8 @@ public class JobRepository {
                         $18::text::jsonb, $19::text::jsonb, $20::text::jsonb,
                         $21, case when $21::text is null then null else now() + make_interval(secs => $22) end,
                         case when $21::text is null then 0 else 1 end, $23, $24, $25, '{}'::jsonb)
-                returning id, lease_owner)<hook>
-            select pg_notify('%s', '') from job where lease_owner is null""".formatted(NEW_JOBS_CHANNEL), "job", 26);
+                returning id, lease_owner)<ctes>
+            select pg_notify('%s', '') from job where lease_owner is null""".formatted(NEW_JOBS_CHANNEL), "job", 25);
 
     private static final String CLAIM = """
             update jobs set lease_owner = $1, lease_until = now() + make_interval(secs => $2), claims = claims + 1
@@ -118,37 +88,31 @@ public class JobRepository {
             update jobs set lease_owner = null, lease_until = null
             where lease_owner = $1 and id = any($2) and status = any($3)""";
 
-    private static final Delivering ADVANCE = Delivering.of("""
+    private static final TransitionSql ADVANCE = TransitionSql.of("""
             with moved as (
                 update jobs set status = 'running', started_at = coalesce(started_at, now()), stage = coalesce($3, stage),
                        progress = greatest(progress, $4), stages = stages || $5, categories = coalesce($6, categories),
                        final_prompt = coalesce($7, final_prompt), fal_request_id = coalesce($8, fal_request_id),
-                       fal_endpoint = coalesce($9, fal_endpoint), fal_step = coalesce($10, fal_step), updated_at = now(),
-                       cost_usd = case when $13::numeric > 0 then coalesce(cost_usd, 0) + $13 else cost_usd end, %s
+                       fal_endpoint = coalesce($9, fal_endpoint), fal_step = coalesce($10, fal_step), updated_at = now(), <cost>%s
                 where id = $1 and lease_owner = $2 and status = any($11)
-                returning id, tenant)<hook>,
-            %s
-            select id from moved""".formatted(mergeRequests(14), spend(12, 13, "moved")), "moved", 15);
+                returning id, tenant)<ctes>
+            select id from moved""".formatted(mergeRequests(12)), "moved", 12);
 
-    private static final Delivering SUCCEED = Delivering.of("""
+    private static final TransitionSql SUCCEED = TransitionSql.of("""
             with done as (
                 update jobs set status = 'succeeded', stage = 'finish', progress = 100, outputs = $3::text::jsonb, result = coalesce($4, result),
-                       stages = stages || $5, finished_at = now(), updated_at = now(), lease_until = null,
-                       cost_usd = case when $8::numeric > 0 then coalesce(cost_usd, 0) + $8 else cost_usd end, %s
+                       stages = stages || $5, finished_at = now(), updated_at = now(), lease_until = null, <cost>%s
                 where id = $1 and lease_owner = $2 and status = any($6)
-                returning id, tenant, finished_at)<hook>,
-            %s
-            select finished_at from done""".formatted(mergeRequests(9), spend(7, 8, "done")), "done", 10);
+                returning id, tenant, finished_at)<ctes>
+            select finished_at from done""".formatted(mergeRequests(7)), "done", 7);
 
-    private static final Delivering FAIL = Delivering.of("""
+    private static final TransitionSql FAIL = TransitionSql.of("""
             with done as (
                 update jobs set status = 'failed', error_code = $3, error_message = $4, stages = stages || $5, finished_at = now(),
-                       updated_at = now(), lease_until = null,
-                       cost_usd = case when $8::numeric > 0 then coalesce(cost_usd, 0) + $8 else cost_usd end, %s
+                       updated_at = now(), lease_until = null, <cost>%s
                 where id = $1 and lease_owner = $2 and status = any($6)
-                returning id, tenant, finished_at)<hook>,
-            %s
-            select finished_at from done""".formatted(mergeRequests(9), spend(7, 8, "done")), "done", 10);
+                returning id, tenant, finished_at)<ctes>
+            select finished_at from done""".formatted(mergeRequests(7)), "done", 7);
 
     private static final String CANCEL = """
             update jobs set status = 'cancelled', cancel_requested_at = now(), finished_at = now(), updated_at = now(),
@@ -223,7 +187,7 @@ public class JobRepository {
                 .addString(job.kind).addString(Columns.text(job.options)).addString(Columns.text(job.shoot))
                 .addString(Columns.text(job.initImage)).addString(claimedBy).addDouble(leaseSeconds);
         row.addUUID(job.apiKeyId).addBigDecimal(job.expectedCostUsd).addString(job.traceParent);
-        return client.preparedQuery(INSERT.sql(row, queued)).execute(row).replaceWithVoid();
+        return client.preparedQuery(INSERT.sql(row, null, queued)).execute(row).replaceWithVoid();
     }
 
     public Uni<Void> insert(Job job, String claimedBy, double leaseSeconds, WebhookEvent queued) {
@@ -371,8 +335,8 @@ public class JobRepository {
                 .addJsonObject(a.stagesPatch() == null ? new JsonObject() : a.stagesPatch()).addJsonObject(a.categories())
                 .addString(a.finalPrompt()).addString(a.falRequestId()).addString(a.falEndpoint()).addInteger(a.falStep())
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.RUNNING)));
-        t.addValue(spend.ledger()).addBigDecimal(spend.usd()).addJsonObject(patch(a.falRequests()));
-        return pool.preparedQuery(ADVANCE.sql(t, started)).execute(t).map(rows -> rows.rowCount() == 1);
+        t.addJsonObject(patch(a.falRequests()));
+        return pool.preparedQuery(ADVANCE.sql(t, spend, started)).execute(t).map(rows -> rows.rowCount() == 1);
     }
 
     /** → succeeded; null when the job was not this instance's to finish (cancelled meanwhile, lease lost). */
@@ -381,8 +345,8 @@ public class JobRepository {
         Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(Columns.text(outputs)).addJsonObject(result)
                 .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.SUCCEEDED)));
-        t.addValue(spend.ledger()).addBigDecimal(spend.usd()).addJsonObject(patch(falRequests));
-        return pool.preparedQuery(SUCCEED.sql(t, completed)).execute(t).map(JobRepository::finishedAt);
+        t.addJsonObject(patch(falRequests));
+        return pool.preparedQuery(SUCCEED.sql(t, spend, completed)).execute(t).map(JobRepository::finishedAt);
     }
 
     /** → failed; null when the job was not this instance's (cancelled meanwhile: the cancellation is its end). */
@@ -391,8 +355,8 @@ public class JobRepository {
         Tuple t = Tuple.tuple().addUUID(id).addString(owner).addString(code).addString(message)
                 .addJsonObject(stagesPatch == null ? new JsonObject() : stagesPatch)
                 .addArrayOfString(JobStatus.words(JobStatus.sources(JobStatus.FAILED)));
-        t.addValue(spend.ledger()).addBigDecimal(spend.usd()).addJsonObject(patch(falRequests));
-        return pool.preparedQuery(FAIL.sql(t, failed)).execute(t).map(JobRepository::finishedAt);
+        t.addJsonObject(patch(falRequests));
+        return pool.preparedQuery(FAIL.sql(t, spend, failed)).execute(t).map(JobRepository::finishedAt);
     }
 
     /** → cancelled; the row as it ended, or null when the job was unknown or already finished. */
