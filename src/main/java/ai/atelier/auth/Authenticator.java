@@ -45,8 +45,8 @@ public class Authenticator {
     private final AtelierConfig config;
     private final ai.atelier.net.ClientAddress clientAddress;
     private final byte[] adminKeyHash;
-    /** By the key's hash (a ByteBuffer compares and hashes its content); an unknown key is kept too, as empty. */
-    private final ai.atelier.util.RowCache<java.nio.ByteBuffer, java.util.Optional<ApiKeys.KeyRow>> cache;
+    /** By the key's hash; an unknown key is kept too, as empty. */
+    private final ai.atelier.util.RowCache<KeyHash, java.util.Optional<Known>> cache;
     private final Map<UUID, Long> touched = new ConcurrentHashMap<>();
     /** Client addresses over the failed-authentication limit, until when (this instance's view). */
     private final Map<String, Long> blocked = new ConcurrentHashMap<>();
@@ -56,7 +56,7 @@ public class Authenticator {
         this.keys = keys;
         // a failure carries only its type: a driver's message may quote the parameters, and the parameter is the key's hash
         this.cache = new ai.atelier.util.RowCache<>(java.time.Duration.ofNanos(CACHE_NANOS), CACHE_MAX,
-                hash -> keys.findByHash(hash.array()).map(java.util.Optional::ofNullable)
+                hash -> keys.findByHash(hash.bytes()).map(row -> java.util.Optional.ofNullable(row).map(Known::new))
                         .onFailure().transform(e -> new KeyNotRead(e)));
         this.tenants = tenants;
         this.limiter = limiter;
@@ -99,25 +99,56 @@ public class Authenticator {
                     "Send your API key as 'Authorization: Bearer <key>' (or 'X-API-Key: <key>')", "Bearer realm=\"atelier\"");
             return;
         }
-        byte[] hash = hash(rc, key);
-        if (adminKeyHash != null && MessageDigest.isEqual(hash, adminKeyHash)) {
+        KeyHash hash = hash(rc, key);
+        if (adminKeyHash != null && MessageDigest.isEqual(hash.bytes(), adminKeyHash)) {
             admit(rc, new Caller(null, null, null, Set.of(Scopes.ADMIN), true));
             return;
         }
         // A key is always checked, even from an address over the failed-authentication limit: the limit slows
         // guessing down, and must never lock a tenant (or, behind a proxy, every tenant) out with its right key.
-        // the hash's bytes as the key (a ByteBuffer compares and hashes its content): no hex string per request
-        java.nio.ByteBuffer cacheKey = java.nio.ByteBuffer.wrap(hash);
-        java.util.Optional<ApiKeys.KeyRow> known = cache.now(cacheKey);
+        java.util.Optional<Known> known = cache.now(hash);
         if (known != null) {
             found(rc, known.orElse(null)); // nearly every request: a key seen in the last few seconds, answered without a reactive chain
             return;
         }
-        cache.get(cacheKey).subscribe().with(found -> found(rc, found.orElse(null)), e -> unavailable(rc, e));
+        cache.get(hash).subscribe().with(found -> found(rc, found.orElse(null)), e -> unavailable(rc, e));
+    }
+
+    /**
+     * A key's SHA-256 as the cache's key: its hash code computed once, where a ByteBuffer's walked the 32 bytes one
+     * call at a time on every lookup.
+     */
+    record KeyHash(byte[] bytes, int hash) {
+
+        KeyHash(byte[] bytes) {
+            this(bytes, java.util.Arrays.hashCode(bytes));
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof KeyHash other && other.hash == hash && java.util.Arrays.equals(other.bytes, bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+
+        @Override
+        public String toString() {
+            return "KeyHash"; // never the hash itself, should one reach a log
+        }
+    }
+
+    /** A key's row as read, with its scopes as the set every request of the key is checked against (made once, not per request). */
+    private record Known(ApiKeys.KeyRow row, Set<String> scopes) {
+        Known(ApiKeys.KeyRow row) {
+            this(row, Set.copyOf(row.scopes()));
+        }
     }
 
     /** A key and its SHA-256, as the last request on a connection presented it. */
-    private record Hashed(String key, byte[] hash) {
+    private record Hashed(String key, KeyHash hash) {
     }
 
     private static final io.netty.util.AttributeKey<Hashed> LAST_KEY = io.netty.util.AttributeKey.valueOf("atelier.last-api-key");
@@ -129,16 +160,16 @@ public class Authenticator {
      * The comparison takes the same time whatever the two keys share: behind a proxy that pools its upstream
      * connections, one connection carries the requests of many clients.
      */
-    private static byte[] hash(RoutingContext rc, String key) {
+    private static KeyHash hash(RoutingContext rc, String key) {
         if (!(rc.request().connection() instanceof io.vertx.core.net.impl.ConnectionBase connection)) {
-            return ApiKeys.hash(key);
+            return new KeyHash(ApiKeys.hash(key));
         }
         io.netty.util.Attribute<Hashed> memo = connection.channel().attr(LAST_KEY);
         Hashed last = memo.get();
         if (last != null && sameKey(last.key(), key)) {
             return last.hash();
         }
-        byte[] hash = ApiKeys.hash(key);
+        KeyHash hash = new KeyHash(ApiKeys.hash(key));
         memo.set(new Hashed(key, hash));
         return hash;
     }
@@ -156,15 +187,15 @@ public class Authenticator {
     }
 
     /** The key row the request's key hashes to (null: none): its tenant's caller is admitted, or the request refused. */
-    private void found(RoutingContext rc, ApiKeys.KeyRow found) {
-        // looked up by hash; the hash is compared once more in constant time against what the row was found by
+    private void found(RoutingContext rc, Known known) {
+        ApiKeys.KeyRow found = known == null ? null : known.row();
         if (found == null || !found.usable(Instant.now())) {
             refuse(rc, "invalid-api-key", "Invalid API key", "The API key is not valid: unknown, revoked or expired",
                     "Bearer realm=\"atelier\", error=\"invalid_token\"");
             return;
         }
         touch(found.id());
-        withLimits(found.tenantId(), limits -> admit(rc, new Caller(found.tenantId(), limits.name(), found.id(), Set.copyOf(found.scopes()), false),
+        withLimits(found.tenantId(), limits -> admit(rc, new Caller(found.tenantId(), limits.name(), found.id(), known.scopes(), false),
                 limits), e -> unavailable(rc, e));
     }
 
