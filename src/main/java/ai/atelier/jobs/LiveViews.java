@@ -31,6 +31,12 @@ public class LiveViews {
         return store.view(job.id, job.tenant, views.liveFormat(job));
     }
 
+    /** Takes back what {@link #write} wrote for a job that was not accepted after all. Never fails: the keys expire anyway. */
+    public Uni<Void> discard(Job job) {
+        return store.discard(job.id).onFailure().invoke(e -> Log.debugf("job %s: live state not discarded: %s", job.id, e.getMessage()))
+                .onFailure().recoverWithNull();
+    }
+
     /** Writes the job as it is, with {@code message} in its event; answers the view written. */
     public Uni<JobView> write(Job job, String message) {
         JobView view = views.of(job);

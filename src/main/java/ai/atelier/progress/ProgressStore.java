@@ -157,6 +157,11 @@ public class ProgressStore {
         return redis.execute("DEL", key(jobId)).replaceWithVoid();
     }
 
+    /** Drops the job's live view and its event stream (a job that was not accepted after all). */
+    public Uni<Void> discard(UUID jobId) {
+        return redis.execute("DEL", key(jobId), streamKey(jobId)).replaceWithVoid();
+    }
+
     /**
      * The job's view in {@code format} as stored, or null when there is none for this tenant (expired,
      * never written, another tenant's) or Redis does not answer: the row still tells the state.

@@ -58,6 +58,16 @@ class TenantsTest {
     @TestHTTPResource("/")
     URI base;
 
+    @jakarta.inject.Inject
+    io.quarkus.redis.datasource.RedisDataSource redis;
+
+    /** The ids of the jobs whose live view Redis holds for this tenant. */
+    private List<String> liveViews(String tenant) {
+        return redis.key().keys("atelier:job:{*}").stream().filter(k -> k.endsWith("}"))
+                .filter(k -> tenant.equals(redis.hash(String.class).hget(k, "tenant")))
+                .map(k -> k.substring(k.indexOf('{') + 1, k.length() - 1)).toList();
+    }
+
     static RequestSpecification admin() {
         return given().header("Authorization", "Bearer " + ADMIN).contentType(ContentType.JSON);
     }
@@ -316,6 +326,8 @@ class TenantsTest {
         assertThat(refused.jsonPath().getString("type")).endsWith("budget-exceeded");
         assertThat(refused.jsonPath().getString("budget")).isEqualTo("day");
         assertThat(refused.jsonPath().getString("resets_at")).endsWith("T00:00:00Z");
+        // the refused job's live view, written while its row was tried, is gone with the refusal
+        assertThat(liveViews(a[0])).containsExactly(first);
         JsonPath done = awaitEnd(a[1], first);
         // spent now, not reserved: still over
         as(a[1]).contentType(ContentType.JSON).body(oneMegapixel).post("/v1/jobs").then().statusCode(402);

@@ -194,14 +194,20 @@ public class Submissions {
                         : new int[] { f.width(), f.height() }).toList(), c.options(), c.shoot() == null ? 0 : ShootStyles.count(c.shoot()))
                         .map(quote -> newJob(id, caller, c, s, webhook, key, hash, traceparent, init, inputs, quote.totalUsd())))
                 .call(job -> cacheSettings(job, c, cacheAsked).onFailure().call(e -> ingest.discard(job.inputs.items())))
-                .chain(job -> commit(job).onFailure().call(e -> ingest.discard(job.inputs.items()))
-                        // the live view first, then the run: a run that started before would see its own progress overwritten
-                        .chain(committed -> live.write(job, "Queued").invoke(view -> {
+                // The row and the live view at once: the answer waits for the slower of the two, not for both in turn
+                // (each waits its turn for a pooled connection under load). The run starts after both: a run that
+                // started before its job's accepted view landed would see its own progress overwritten by it. A
+                // submit refused at the row (a budget, a duplicate Idempotency-Key) takes its view back; its id was
+                // never answered to anyone.
+                .chain(job -> Uni.combine().all().unis(commit(job), live.write(job, "Queued")).collectFailures().asTuple()
+                        .onFailure().call(e -> ingest.discard(job.inputs.items()).call(() -> live.discard(job)))
+                        .map(both -> {
                             accepted(job);
-                            if (committed.owner() != null) {
-                                runner.started(job, committed.sentAtNanos());
+                            if (both.getItem1().owner() != null) {
+                                runner.started(job, both.getItem1().sentAtNanos());
                             }
-                        })));
+                            return both.getItem2();
+                        }));
     }
 
     /**
