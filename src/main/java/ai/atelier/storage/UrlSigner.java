@@ -159,6 +159,24 @@ public class UrlSigner {
         return request.build();
     }
 
+    /**
+     * The request's path and query as sent, for an HTTP client given the host, port and scheme apart: the SDK's
+     * {@code getUri()} builds the whole URL as text and parses it back ({@code java.net.URI}), about 0.6% of the
+     * server's CPU at 1,000 jobs in flight for one PUT per output, and the client then parsed it once more.
+     */
+    public static String requestUri(SdkHttpRequest request) {
+        return request.encodedPath() + SdkHttpUtils.encodeAndFlattenQueryParameters(request.rawQueryParameters()).map(q -> "?" + q).orElse("");
+    }
+
+    /** The request's port, the scheme's own when none was set. */
+    public static int port(SdkHttpRequest request) {
+        return request.port() > 0 ? request.port() : ssl(request) ? 443 : 80;
+    }
+
+    public static boolean ssl(SdkHttpRequest request) {
+        return "https".equalsIgnoreCase(request.protocol());
+    }
+
     /** A GET URL for {@code key} in {@code bucket}, valid for {@code expiry}; pure computation. */
     public String presignGet(String bucket, String key, Duration expiry) {
         return sigV4.presign(credentials, "GET", scheme, hostHeader(bucket), encodedPath(bucket, key), expiry, Instant.now());
