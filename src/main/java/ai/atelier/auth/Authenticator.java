@@ -120,6 +120,12 @@ public class Authenticator {
      */
     record KeyHash(byte[] bytes, int hash) {
 
+        KeyHash {
+            if (hash != java.util.Arrays.hashCode(bytes)) {
+                throw new IllegalArgumentException("a key hash's hash code is its bytes'");
+            }
+        }
+
         KeyHash(byte[] bytes) {
             this(bytes, java.util.Arrays.hashCode(bytes));
         }
@@ -149,6 +155,10 @@ public class Authenticator {
 
     /** A key and its SHA-256, as the last request on a connection presented it. */
     private record Hashed(String key, KeyHash hash) {
+        @Override
+        public String toString() {
+            return "Hashed"; // never the key, should one reach a log
+        }
     }
 
     private static final io.netty.util.AttributeKey<Hashed> LAST_KEY = io.netty.util.AttributeKey.valueOf("atelier.last-api-key");

@@ -326,6 +326,11 @@ public class JobRepository {
 
     /** Spend a transition carries: ledger rows and their sum. */
     public record Spend(io.vertx.core.json.JsonArray ledger, java.math.BigDecimal usd) {
+        public Spend {
+            java.util.Objects.requireNonNull(ledger, "ledger");
+            java.util.Objects.requireNonNull(usd, "usd");
+        }
+
         public static final Spend NONE = new Spend(new io.vertx.core.json.JsonArray(), java.math.BigDecimal.ZERO);
     }
 

@@ -214,6 +214,44 @@ class TenantsTest {
         }
     }
 
+    /**
+     * A client that hangs up while its submit waits for the database: the job it sent was committed all the same (the
+     * client cannot know it was not), so it must run at once, on the instance that took it, not after its lease ran out.
+     */
+    @Test
+    void aJobWhoseClientHungUpDuringItsSubmitStillRunsAtOnce() throws Exception {
+        Simulator.reset();
+        Simulator.settings(0, 200);
+        String[] a = tenantWithKey("hung-up", Scopes.JOBS_WRITE, Scopes.JOBS_READ);
+        // a tenant with a limit: its submit locks the tenant's row before it inserts the job
+        admin().body(Map.of("max_jobs_in_flight", 10)).patch("/v1/admin/tenants/" + a[0]).then().statusCode(200);
+        String prompt = "hung up " + UUID.randomUUID();
+        String body = "{\"model\": \"flux-schnell\", \"prompt\": \"" + prompt + "\"}";
+        long released;
+        try (AutoCloseable tenantRow = Db.holdingLocks("select id from tenants where id = ? for update", a[0])) {
+            try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
+                socket.getOutputStream().write(("POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + a[1]
+                        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                        .getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                // the submit waits for the row this test holds
+                await().atMost(Duration.ofSeconds(10)).until(() -> ((Number) Db.queryOne(
+                        "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%from tenants where id%'")
+                        .get("n")).intValue() == 1);
+            }
+            Thread.sleep(300); // the hang-up reaches the server (no event to wait for: nothing answers it)
+            released = System.nanoTime();
+        }
+        // the lease is 5 s here: a job left to it would not have ended within 4 s of the lock's release
+        await().atMost(Duration.ofSeconds(4)).until(() -> {
+            Map<String, Object> row = Db.queryOne("select status from jobs where prompt = ?", prompt);
+            return row != null && "succeeded".equals(row.get("status"));
+        });
+        assertThat(System.nanoTime() - released).isLessThan(Duration.ofSeconds(4).toNanos());
+        assertThat(Simulator.requests().stream().filter(r -> "POST".equals(r.get("method")) && "/queue/fal-ai/flux/schnell".equals(r.get("path"))))
+                .hasSize(1);
+    }
+
     /** Reads one HTTP/1.1 answer with a Content-Length body; answers its status. */
     private static int status(java.io.InputStream in) throws java.io.IOException {
         String statusLine = line(in);

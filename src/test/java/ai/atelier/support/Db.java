@@ -32,6 +32,26 @@ public final class Db {
                 config.getValue("atelier-local.db-admin-user", String.class), "");
     }
 
+    /**
+     * Runs {@code sql} (a {@code select ... for update}) in a transaction left open: the rows it locked stay locked, and
+     * any statement of the application that needs them waits, until the answer is closed (the transaction rolled back).
+     */
+    public static AutoCloseable holdingLocks(String sql, Object... args) throws java.sql.SQLException {
+        Connection c = connect();
+        c.setAutoCommit(false);
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            ps.executeQuery().close();
+        }
+        return () -> {
+            try (c) {
+                c.rollback();
+            }
+        };
+    }
+
     public static long count() {
         return count("true");
     }

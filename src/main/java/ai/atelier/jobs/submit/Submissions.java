@@ -194,20 +194,34 @@ public class Submissions {
                         : new int[] { f.width(), f.height() }).toList(), c.options(), c.shoot() == null ? 0 : ShootStyles.count(c.shoot()))
                         .map(quote -> newJob(id, caller, c, s, webhook, key, hash, traceparent, init, inputs, quote.totalUsd())))
                 .call(job -> cacheSettings(job, c, cacheAsked).onFailure().call(e -> ingest.discard(job.inputs.items())))
-                // The row and the live view at once: the answer waits for the slower of the two, not for both in turn
-                // (each waits its turn for a pooled connection under load). The run starts after both: a run that
-                // started before its job's accepted view landed would see its own progress overwritten by it. A
-                // submit refused at the row (a budget, a duplicate Idempotency-Key) takes its view back; its id was
-                // never answered to anyone.
-                .chain(job -> Uni.combine().all().unis(commit(job), live.write(job, "Queued")).collectFailures().asTuple()
-                        .onFailure().call(e -> ingest.discard(job.inputs.items()).call(() -> live.discard(job)))
-                        .map(both -> {
-                            accepted(job);
-                            if (both.getItem1().owner() != null) {
-                                runner.started(job, both.getItem1().sentAtNanos());
-                            }
-                            return both.getItem2();
-                        }));
+                .chain(this::accept);
+    }
+
+    /**
+     * Commits the job and writes its live view at once, then starts its run here when the row made it this instance's.
+     * The answer waits for the slower of the two, not for both in turn (each waits its turn for a pooled connection
+     * under load). The run starts after both: a run that started before its job's accepted view landed would see its
+     * own progress overwritten by it. A submit refused at the row (a budget, a duplicate Idempotency-Key) takes its
+     * view back; its id was never answered to anyone.
+     *
+     * <p>Once begun, this goes to its end whatever the client does: a client that hangs up cancels only its wait for
+     * the answer. Cancelled half-way, the run's reserved place was never given back and a committed job that was this
+     * instance's waited for its lease to run out before anyone ran it.
+     */
+    private Uni<JobView> accept(Job job) {
+        java.util.concurrent.CompletableFuture<JobView> accepted = Uni.combine().all()
+                .unis(commit(job), Uni.createFrom().deferred(() -> live.write(job, "Queued"))).collectFailures().asTuple()
+                .onFailure().call(e -> ingest.discard(job.inputs.items()).call(() -> live.discard(job)))
+                .map(both -> {
+                    accepted(job);
+                    if (both.getItem1().owner() != null) {
+                        runner.started(job, both.getItem1().sentAtNanos());
+                    }
+                    return both.getItem2();
+                })
+                .subscribeAsCompletionStage();
+        // the caller waits on a copy: cancelling it leaves the accept above running
+        return ai.atelier.util.Contexts.backOnCaller(Uni.createFrom().completionStage(accepted.copy()));
     }
 
     /**
