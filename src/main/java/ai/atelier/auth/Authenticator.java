@@ -118,16 +118,18 @@ public class Authenticator {
      * A key's SHA-256 as the cache's key: its hash code computed once, where a ByteBuffer's walked the 32 bytes one
      * call at a time on every lookup.
      */
-    record KeyHash(byte[] bytes, int hash) {
+    static final class KeyHash {
 
-        KeyHash {
-            if (hash != java.util.Arrays.hashCode(bytes)) {
-                throw new IllegalArgumentException("a key hash's hash code is its bytes'");
-            }
-        }
+        private final byte[] bytes;
+        private final int hash;
 
         KeyHash(byte[] bytes) {
-            this(bytes, java.util.Arrays.hashCode(bytes));
+            this.bytes = bytes;
+            this.hash = java.util.Arrays.hashCode(bytes);
+        }
+
+        byte[] bytes() {
+            return bytes;
         }
 
         @Override

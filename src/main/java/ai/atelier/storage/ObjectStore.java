@@ -77,7 +77,7 @@ public class ObjectStore {
     private Uni<Void> upload(String key, byte[] bytes, String contentType) {
         return Uni.createFrom().deferred(() -> {
             software.amazon.awssdk.http.SdkHttpRequest signed = signer.signedPut(bucket(), key, contentType, bytes.length);
-            var request = http.request(io.vertx.core.http.HttpMethod.PUT, UrlSigner.port(signed), signed.host(), UrlSigner.requestUri(signed))
+            var request = http.request(io.vertx.core.http.HttpMethod.PUT, signed.port(), signed.host(), UrlSigner.requestUri(signed))
                     .ssl(UrlSigner.ssl(signed))
                     .timeout(config.s3().uploadTimeout().toMillis());
             signed.forEachHeader((name, values) -> {

@@ -168,11 +168,6 @@ public class UrlSigner {
         return request.encodedPath() + SdkHttpUtils.encodeAndFlattenQueryParameters(request.rawQueryParameters()).map(q -> "?" + q).orElse("");
     }
 
-    /** The request's port, the scheme's own when none was set. */
-    public static int port(SdkHttpRequest request) {
-        return request.port() > 0 ? request.port() : ssl(request) ? 443 : 80;
-    }
-
     public static boolean ssl(SdkHttpRequest request) {
         return "https".equalsIgnoreCase(request.protocol());
     }

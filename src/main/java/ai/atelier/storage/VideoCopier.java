@@ -228,7 +228,7 @@ public class VideoCopier {
             partLength = Math.min(partSize, total - (n - 1) * partSize);
             partWritten = 0;
             SdkHttpRequest signed = signer.signedPart(store.bucket(), key, uploadId, n, partLength);
-            RequestOptions options = new RequestOptions().setMethod(HttpMethod.PUT).setHost(signed.host()).setPort(UrlSigner.port(signed))
+            RequestOptions options = new RequestOptions().setMethod(HttpMethod.PUT).setHost(signed.host()).setPort(signed.port())
                     .setSsl(UrlSigner.ssl(signed)).setURI(UrlSigner.requestUri(signed))
                     .setConnectTimeout(config.connectTimeout().toMillis()).setIdleTimeout(config.readTimeout().toMillis());
             signed.forEachHeader((name, values) -> {

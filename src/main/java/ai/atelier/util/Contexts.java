@@ -18,6 +18,15 @@ public final class Contexts {
         return backOn(Vertx.currentContext(), uni);
     }
 
+    /**
+     * Waits for {@code work} (already under way) on a copy of it, its outcome back on the caller's context (call on the
+     * caller's thread). Mutiny cancels the stage a Uni waits on when its subscriber goes (a client that hung up); the
+     * copy is what gets cancelled, and {@code work} goes on for whoever else needs it to end.
+     */
+    public static <T> Uni<T> awaitCopy(java.util.concurrent.CompletableFuture<T> work) {
+        return backOnCaller(Uni.createFrom().completionStage(work.copy()));
+    }
+
     /** Brings {@code uni}'s outcome onto {@code context} (captured earlier, where the caller was); as it is when null. */
     public static <T> Uni<T> backOn(Context context, Uni<T> uni) {
         return context == null ? uni : uni.emitOn(command -> context.runOnContext(v -> command.run()));

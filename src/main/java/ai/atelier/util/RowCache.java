@@ -57,9 +57,8 @@ public final class RowCache<K, V> {
         if (f.isDone() && !f.isCompletedExceptionally()) {
             return Uni.createFrom().item(f.getNow(null));
         }
-        // a copy per caller: Mutiny cancels the stage it waits on when its subscriber goes (a client that hung up), and
-        // the shared read must go on for everyone else
-        return Contexts.backOnCaller(Uni.createFrom().completionStage(f.copy()));
+        // a copy per caller: the shared read goes on for everyone else when one of them hangs up
+        return Contexts.awaitCopy(f);
     }
 
     /** Forgets the value: this instance's next read goes to the database (the others' within {@code fresh}). */

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 
-/** A signed request sent without its URL parsed back: the path, query, port and scheme an HTTP client gets are the SDK's own. */
+/** A signed request sent without its URL parsed back: the path, query, port (the scheme's own when none was set) and scheme an HTTP client gets are the SDK's own. */
 class UrlSignerTest {
 
     private static SdkHttpRequest.Builder put(String protocol, int port) {
@@ -22,13 +22,13 @@ class UrlSignerTest {
         java.net.URI uri = part.getUri();
         assertThat(UrlSigner.requestUri(part)).isEqualTo(uri.getRawPath() + "?" + uri.getRawQuery())
                 .isEqualTo("/tenants/t/jobs/j/outputs/0.mp4?partNumber=3&uploadId=a%2Fb%2Bc%3D%20d~");
-        assertThat(UrlSigner.port(part)).isEqualTo(uri.getPort()).isEqualTo(9443);
+        assertThat(part.port()).isEqualTo(uri.getPort()).isEqualTo(9443);
         assertThat(UrlSigner.ssl(part)).isTrue();
 
         SdkHttpRequest plain = put("http", -1).build();
         assertThat(UrlSigner.requestUri(plain)).isEqualTo(plain.getUri().getRawPath()).doesNotContain("?");
-        assertThat(UrlSigner.port(plain)).isEqualTo(80);
+        assertThat(plain.port()).isEqualTo(80);
         assertThat(UrlSigner.ssl(plain)).isFalse();
-        assertThat(UrlSigner.port(put("https", -1).build())).isEqualTo(443);
+        assertThat(put("https", -1).build().port()).isEqualTo(443);
     }
 }

@@ -220,8 +220,7 @@ public class Submissions {
                     return both.getItem2();
                 })
                 .subscribeAsCompletionStage();
-        // the caller waits on a copy: cancelling it leaves the accept above running
-        return ai.atelier.util.Contexts.backOnCaller(Uni.createFrom().completionStage(accepted.copy()));
+        return ai.atelier.util.Contexts.awaitCopy(accepted);
     }
 
     /**
